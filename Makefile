@@ -1,0 +1,45 @@
+# Anzhi — two commands on a fresh machine: `make run` and `make test`.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+PORT   ?= 8501
+OUT    ?= out/demo
+
+.PHONY: run test gaps demo install install-test clean help
+
+help:
+	@echo "make run    create .venv, install, build the demo county, serve the app on it"
+	@echo "make test   create/update .venv, install with test extras, run the whole suite"
+	@echo "make gaps   batch job on the demo county: anzhi gaps --demo --out $(OUT)"
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+# Stamps re-run the install whenever pyproject.toml changes.
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-test: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $@ $(VENV)/.installed
+
+install: $(VENV)/.installed
+install-test: $(VENV)/.installed-test
+
+demo: install
+	$(BIN)/anzhi demo
+
+run: demo
+	@echo "Anzhi: serving the app on the demo county at http://localhost:$(PORT)"
+	$(BIN)/streamlit run app.py --server.port $(PORT) --server.headless true --browser.gatherUsageStats false
+
+test: install-test
+	$(BIN)/python -m pytest
+
+gaps: install
+	$(BIN)/anzhi gaps --demo --out $(OUT)
+
+clean:
+	rm -rf $(VENV) out build *.egg-info

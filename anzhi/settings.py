@@ -1,0 +1,95 @@
+"""One typed settings object for Anzhi (CONVENTIONS.md §8).
+
+Settings are read at call time through :func:`get_settings`; tests and callers override
+them temporarily with :func:`override`, which refuses unknown keys.  Nothing else in Anzhi
+keeps module-level mutable state, so a county can be run in any process (Dask-friendly).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import dataclasses
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from anzhi.errors import InputError
+
+__all__ = ["Settings", "get_settings", "override"]
+
+
+def _default_cache_dir() -> Path:
+    env = os.environ.get("ANZHI_CACHE_DIR")
+    if env:
+        return Path(env)
+    return Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "anzhi"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every tunable of Anzhi, with its unit and default.
+
+    Attributes
+    ----------
+    max_snap_dist_m
+        Sites or facilities farther than this from any road (metres) are reported as
+        ``no_road_nearby`` instead of being routed.  Default 2,000 m.
+    walk_speed_kph
+        Walking speed on flat ground, km/h, used for the off-road leg from a site to the
+        road and for the ``walk`` profile.  Default 4.5 km/h.
+    at_site_radius_m
+        A facility within this straight-line distance (metres) of a site counts as *at the
+        site*.  Default 300 m.
+    cache_dir
+        Folder for cached road graphs and the generated demo county.  Default
+        ``$ANZHI_CACHE_DIR`` or ``~/.cache/anzhi``.
+    demo_seed
+        Seed of the synthetic demo county.  Default 20210601.
+    progress
+        Show progress bars on long work.  Default True.
+    """
+
+    max_snap_dist_m: float = 2000.0
+    walk_speed_kph: float = 4.5
+    at_site_radius_m: float = 300.0
+    cache_dir: Path = field(default_factory=_default_cache_dir)
+    demo_seed: int = 20210601
+    progress: bool = True
+
+
+_current: contextvars.ContextVar[Settings | None] = contextvars.ContextVar(
+    "anzhi_settings", default=None
+)
+
+
+def get_settings() -> Settings:
+    """Return the settings in force now."""
+    s = _current.get()
+    return s if s is not None else Settings()
+
+
+@contextlib.contextmanager
+def override(**changes: Any) -> Iterator[Settings]:
+    """Temporarily change settings; unknown keys raise :class:`~anzhi.errors.InputError`.
+
+    Examples
+    --------
+    >>> with override(max_snap_dist_m=500):
+    ...     get_settings().max_snap_dist_m
+    500
+    """
+    known = {f.name for f in dataclasses.fields(Settings)}
+    unknown = sorted(set(changes) - known)
+    if unknown:
+        raise InputError(
+            f"unknown setting(s) {', '.join(unknown)}; known settings are {', '.join(sorted(known))}"
+        )
+    new = dataclasses.replace(get_settings(), **changes)
+    token = _current.set(new)
+    try:
+        yield new
+    finally:
+        _current.reset(token)
