@@ -1,0 +1,212 @@
+"""One region end to end: a county's input files → its access table, gap list and coverage.
+
+The pipeline is split where the costs are, so that the app can cache the expensive part and
+a province can later be run county by county (one :class:`RegionInputs` per task, no global
+state):
+
+1. :func:`load_region` — read and validate the files, build the road graph (I/O, seconds);
+2. :func:`route_region` — nearest facility of each type for every site (routing, expensive);
+3. :func:`evaluate_region` — apply a rule set to the access table (pure, milliseconds), which
+   is all a threshold change in the app recomputes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import pandas as pd
+
+from analysis.coverage import coverage_table
+from analysis.gaps import evaluate
+from analysis.rules import RuleSet
+from geo.roads import RoadGraph, load_profile, load_road_graph
+from geo.routing import access_table
+from layers.demo import DemoPaths, build_demo
+from layers.export import write_outputs
+from layers.facilities import combine_facilities, facilities_from_sites, read_facilities
+from layers.rulesfile import read_rules
+from layers.sites import read_sites
+
+__all__ = [
+    "RegionInputs",
+    "RegionData",
+    "RegionResults",
+    "load_region",
+    "route_region",
+    "evaluate_region",
+    "run_region",
+    "write_region",
+]
+
+
+@dataclass(frozen=True)
+class RegionInputs:
+    """The input files of one region (a county, usually).
+
+    Attributes
+    ----------
+    sites
+        Site table (xlsx, csv, GeoJSON, GeoPackage or Shapefile).
+    roads
+        OSM road file (``.osm`` or ``.osm.bz2``).
+    facilities
+        Facility layers; may be empty when the site table's yes/no columns are the only source.
+    dem
+        Optional DEM GeoTIFF (used by terrain and slope-aware walking in later versions).
+    coords
+        Coordinate system of lon/lat in the site and facility tables (``wgs84``, ``cgcs2000``,
+        ``gcj02``, ``bd09``); ``None`` means a 坐标系 column or WGS84.
+    crs
+        EPSG code for Gauss-Krüger metre coordinates, e.g. ``"EPSG:4542"``.
+    name
+        Label of the region for messages and outputs.
+    """
+
+    sites: Path
+    roads: Path
+    facilities: tuple[Path, ...] = ()
+    dem: Path | None = None
+    coords: str | None = None
+    crs: str | None = None
+    name: str = ""
+
+    @classmethod
+    def demo(cls, *, out_dir: Path | None = None, seed: int | None = None) -> RegionInputs:
+        """Inputs of the synthetic demo county (built on first use)."""
+        paths: DemoPaths = build_demo(out_dir, seed=seed)
+        return cls(
+            sites=paths.sites,
+            roads=paths.roads,
+            facilities=(paths.facilities,),
+            dem=paths.dem,
+            coords=None,  # the demo's site table declares GCJ-02 in its 坐标系 column
+            name=paths.county,
+        )
+
+
+@dataclass(frozen=True)
+class RegionData:
+    """Validated inputs of one region, ready to route."""
+
+    inputs: RegionInputs
+    sites: gpd.GeoDataFrame
+    facilities: gpd.GeoDataFrame
+    graph: Any  # networkx.MultiDiGraph of the highways (osmnx layout)
+
+
+@dataclass(frozen=True)
+class RegionResults:
+    """Everything one region's run produces."""
+
+    data: RegionData
+    rules: RuleSet
+    profile: str
+    access: pd.DataFrame
+    gaps: pd.DataFrame
+    coverage: pd.DataFrame
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+
+def load_region(inputs: RegionInputs) -> RegionData:
+    """Read and validate a region's files and build its road graph.
+
+    Raises
+    ------
+    anzhi.errors.InputError
+        Listing every problem found in the site and facility files.
+    anzhi.errors.DataSourceError
+        When a file cannot be opened.
+    """
+    sites = read_sites(inputs.sites, coords=inputs.coords, crs=inputs.crs)
+    layers = [facilities_from_sites(sites)]
+    layers += [read_facilities(p, coords=inputs.coords, crs=inputs.crs) for p in inputs.facilities]
+    facilities = combine_facilities(*layers)
+    graph = load_road_graph(inputs.roads)
+    return RegionData(inputs=inputs, sites=sites, facilities=facilities, graph=graph)
+
+
+def route_region(
+    data: RegionData,
+    *,
+    profile: str = "walk",
+    facility_types: Sequence[str] | None = None,
+    progress: bool | None = None,
+) -> pd.DataFrame:
+    """Nearest facility of each type for every site, by road (the ``access.csv`` table).
+
+    Parameters
+    ----------
+    data
+        A loaded region.
+    profile
+        Travel profile name (``walk``, ``drive``) or path of a profile YAML file.
+    facility_types
+        Types to route; default every type present in the facilities.
+    """
+    prof = load_profile(profile)
+    road = RoadGraph.from_networkx(data.graph, profile=prof)
+    return access_table(
+        road,
+        data.sites,
+        data.facilities,
+        profile=prof,
+        facility_types=facility_types,
+        progress=progress,
+    )
+
+
+def evaluate_region(
+    data: RegionData, access: pd.DataFrame, rules: RuleSet
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Apply a rule set to a routed region: the gap list and the coverage table."""
+    gaps = evaluate(data.sites, data.facilities, access, rules)
+    return gaps, coverage_table(gaps)
+
+
+def run_region(
+    inputs: RegionInputs,
+    *,
+    rules: str | Path = "default",
+    overrides: Mapping[str, Any] | None = None,
+    profile: str = "walk",
+    progress: bool | None = None,
+) -> RegionResults:
+    """Run one region end to end (no files written; see :func:`write_region`).
+
+    Parameters
+    ----------
+    inputs
+        The region's files.
+    rules
+        Rule preset name or YAML path.
+    overrides
+        Threshold overrides such as ``{"police-800.min_population": 1000}``.
+    profile
+        Travel profile for the access table.
+    """
+    ruleset = read_rules(rules)
+    if overrides:
+        ruleset = ruleset.with_overrides(dict(overrides))
+    data = load_region(inputs)
+    types = sorted(set(data.facilities["facility_type"]) | set(ruleset.facility_types))
+    access = route_region(data, profile=profile, facility_types=types, progress=progress)
+    gaps, coverage = evaluate_region(data, access, ruleset)
+    return RegionResults(
+        data=data, rules=ruleset, profile=profile, access=access, gaps=gaps, coverage=coverage
+    )
+
+
+def write_region(results: RegionResults, out_dir: str | Path, *, lang: str = "zh") -> dict[str, Path]:
+    """Write ``gaps.csv``, ``gaps.xlsx``, ``coverage.csv``, ``access.csv`` atomically."""
+    return write_outputs(
+        out_dir,
+        gaps=results.gaps,
+        coverage=results.coverage,
+        access=results.access,
+        rules=results.rules,
+        lang=lang,
+    )

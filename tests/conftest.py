@@ -1,0 +1,46 @@
+"""Shared fixtures.
+
+* Every test session gets its own Anzhi cache folder (``ANZHI_CACHE_DIR``) unless one is set,
+  so a stale demo county from a developer's home folder never leaks into a run.
+* ``shared_data`` points at ``../shared/data`` and skips tests marked ``realdata`` cleanly when
+  that folder is absent.
+* ``demo`` builds the demo county once per session.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_DATA = REPO.parent / "shared" / "data"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if not os.environ.get("ANZHI_CACHE_DIR"):
+        os.environ["ANZHI_CACHE_DIR"] = tempfile.mkdtemp(prefix="anzhi-test-cache-")
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    """``../shared/data`` (real OSM extracts and an SRTM DEM); skips when absent."""
+    if not SHARED_DATA.is_dir():
+        pytest.skip(f"real data folder {SHARED_DATA} is absent")
+    return SHARED_DATA
+
+
+@pytest.fixture(scope="session")
+def demo():  # type: ignore[no-untyped-def]
+    """The default demo county, built once per session (``layers.demo.DemoPaths``)."""
+    from layers.demo import build_demo
+
+    return build_demo()
+
+
+@pytest.fixture(scope="session")
+def repo_root() -> Path:
+    """The repository root."""
+    return REPO
