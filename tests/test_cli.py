@@ -94,7 +94,7 @@ def test_demo_sites_load_within_1m_of_truth(demo) -> None:  # type: ignore[no-un
 
 
 def test_bad_site_table_exits_2_and_writes_nothing(demo, tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
-    bad = pd.read_excel(demo.sites)
+    bad = pd.read_excel(demo.sites).astype(object)
     bad.loc[2, "人数"] = -5
     bad.loc[4, "人数"] = "很多"
     lon = bad.loc[6, "经度"]

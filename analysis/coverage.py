@@ -1,0 +1,169 @@
+"""Coverage tables: what share of the sites (and people) that need a facility have one.
+
+Computed the way Baoshan's 2021 reply reports it (``002_5ba54de6779e4404.txt`` 保山民政
+2021): "elderly care covers 99 of 210 sites = 47.1%".  A site counts as *required* for a
+rule when the rule applies to it (it has a row in the gap table) and as *covered* when its
+status is ``ok`` or ``ok_shared``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from anzhi.errors import InputError, Problem
+from analysis.gaps import COVERED_STATUSES
+
+__all__ = [
+    "COVERAGE_COLUMNS",
+    "SIZE_CLASSES",
+    "coverage_table",
+    "size_class",
+    "large_site",
+]
+
+#: Columns of the coverage table, in order (docs/schemas.md).
+COVERAGE_COLUMNS: tuple[str, ...] = (
+    "level", "county", "township", "facility_type", "rule_id", "sites_required",
+    "sites_covered", "share_sites", "pop_required", "pop_covered", "share_pop",
+)
+
+#: Baoshan 2021 size classes: key -> (Chinese label, English label), smallest first.
+SIZE_CLASSES: dict[str, tuple[str, str]] = {
+    "under_1000": ("1000人以下", "under 1,000 people"),
+    "1000_to_10000": ("1000–10000人", "1,000–10,000 people"),
+    "10000_plus": ("10000人及以上", "10,000 people and more"),
+}
+
+_NEEDED = ("site_id", "county", "township", "population", "facility_type", "rule_id", "status")
+
+
+def coverage_table(gaps: pd.DataFrame) -> pd.DataFrame:
+    """Sites and people covered per rule, for the whole area, each county and township.
+
+    Parameters
+    ----------
+    gaps
+        The gap table of :func:`analysis.gaps.evaluate` (one row per site × applicable
+        rule).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns :data:`COVERAGE_COLUMNS`: ``level`` (``all``, ``county``, ``township``),
+        ``county`` and ``township`` ("" above their level), ``facility_type``,
+        ``rule_id``, ``sites_required`` (sites the rule applies to), ``sites_covered``
+        (status ok or ok_shared), ``share_sites`` (fraction 0–1, NaN when nothing is
+        required), ``pop_required`` / ``pop_covered`` (people) and ``share_pop``.  Rows:
+        all levels of the first rule (in gap-table order), then the next rule...; areas
+        sorted by name within a level.
+
+    Raises
+    ------
+    InputError
+        When a column of the gap table is missing.
+    """
+    missing = [c for c in _NEEDED if c not in gaps.columns]
+    if missing:
+        raise InputError([Problem(f"column {c!r} is missing from the gap table", file="gaps",
+                                  column=c, fix="pass the table of analysis.gaps.evaluate")
+                          for c in missing])
+    df = pd.DataFrame({
+        "county": gaps["county"].astype(object).where(gaps["county"].notna(), "").astype(str),
+        "township": gaps["township"].astype(object).where(gaps["township"].notna(), "")
+        .astype(str),
+        "facility_type": gaps["facility_type"].astype(str),
+        "rule_id": gaps["rule_id"].astype(str),
+        "site_id": gaps["site_id"].astype(str),
+        "pop": pd.to_numeric(gaps["population"], errors="coerce").fillna(0.0).astype(float),
+        "covered": gaps["status"].astype(str).isin(COVERED_STATUSES),
+    })
+    # one row per site x rule is the contract; be safe if a caller concatenated tables
+    df = df.drop_duplicates(["site_id", "rule_id"])
+    df["pop_cov"] = np.where(df["covered"], df["pop"], 0.0)
+    rule_order = {r: i for i, r in enumerate(pd.unique(df["rule_id"]))}
+
+    parts = []
+    for level, keys in (("all", []), ("county", ["county"]),
+                        ("township", ["county", "township"])):
+        g = (df.groupby([*keys, "facility_type", "rule_id"], sort=False, dropna=False)
+               .agg(sites_required=("site_id", "size"), sites_covered=("covered", "sum"),
+                    pop_required=("pop", "sum"), pop_covered=("pop_cov", "sum"))
+               .reset_index())
+        g.insert(0, "level", level)
+        for k in ("county", "township"):
+            if k not in g.columns:
+                g[k] = ""
+        g["_level"] = {"all": 0, "county": 1, "township": 2}[level]
+        parts.append(g)
+    if not parts or df.empty:
+        out = pd.DataFrame({c: pd.Series(dtype=float if c.startswith(("share", "pop"))
+                                         else (np.int64 if c.startswith("sites") else str))
+                            for c in COVERAGE_COLUMNS})
+        return out
+    out = pd.concat(parts, ignore_index=True)
+    out["_rule"] = out["rule_id"].map(rule_order)
+    out = out.sort_values(["_rule", "_level", "county", "township"], kind="stable")
+    req = out["sites_required"].to_numpy(dtype=float)
+    preq = out["pop_required"].to_numpy(dtype=float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out["share_sites"] = np.where(req > 0, out["sites_covered"] / np.where(req > 0, req, 1),
+                                      np.nan)
+        out["share_pop"] = np.where(preq > 0, out["pop_covered"] / np.where(preq > 0, preq, 1),
+                                    np.nan)
+    out["sites_required"] = out["sites_required"].astype(np.int64)
+    out["sites_covered"] = out["sites_covered"].astype(np.int64)
+    pops = out[["pop_required", "pop_covered"]]
+    if (pops == pops.round()).all().all():
+        out["pop_required"] = out["pop_required"].astype(np.int64)
+        out["pop_covered"] = out["pop_covered"].astype(np.int64)
+    for c in ("level", "county", "township", "facility_type", "rule_id"):
+        out[c] = out[c].astype(str)
+    return out.loc[:, list(COVERAGE_COLUMNS)].reset_index(drop=True)
+
+
+def size_class(population: pd.Series) -> pd.Series:
+    """Baoshan 2021 size class of each site by population.
+
+    Classes (``002_5ba54de6779e4404.txt`` 保山民政 2021, opening paragraph):
+    ``under_1000`` (< 1,000 people), ``1000_to_10000`` (1,000 ≤ people < 10,000),
+    ``10000_plus`` (≥ 10,000).  Labels in :data:`SIZE_CLASSES`.  The overlapping "large
+    site" class (≥ 200 households and ≥ 800 people) is :func:`large_site`.
+
+    Parameters
+    ----------
+    population
+        People per site.
+
+    Returns
+    -------
+    pandas.Series
+        Ordered categorical with the keys of :data:`SIZE_CLASSES`, same index; NaN where
+        population is missing.
+    """
+    pop = pd.to_numeric(pd.Series(population), errors="coerce")
+    cls = pd.cut(pop, bins=[-np.inf, 1000, 10000, np.inf], right=False,
+                 labels=list(SIZE_CLASSES))
+    return pd.Series(cls, index=pop.index, name="size_class")
+
+
+def large_site(population: pd.Series, households: pd.Series) -> pd.Series:
+    """Baoshan 2021 "large site": ≥ 200 households and ≥ 800 people.
+
+    Parameters
+    ----------
+    population
+        People per site.
+    households
+        Households per site; a missing value (NaN) is not large.
+
+    Returns
+    -------
+    pandas.Series
+        Boolean, index of ``population``.
+    """
+    pop = pd.to_numeric(pd.Series(population), errors="coerce")
+    hh = pd.to_numeric(pd.Series(households), errors="coerce")
+    hh.index = pop.index
+    return pd.Series((pop >= 800).to_numpy() & (hh >= 200).to_numpy(), index=pop.index,
+                     name="large_site")

@@ -1,0 +1,756 @@
+"""The road graph: OSM files → an osmnx ``MultiDiGraph`` → CSR arrays for routing.
+
+Three steps, each usable on its own:
+
+1. :func:`load_road_graph` reads an OSM XML file (``.osm``, ``.osm.bz2``, ``.osm.gz``) into an
+   osmnx-style :class:`networkx.MultiDiGraph` of the highways only (notebooks can use it
+   with any osmnx function);
+2. :func:`load_profile` reads a travel profile (speed per highway class) from
+   ``geo/profiles/<name>.yaml`` or a user's YAML file;
+3. :meth:`RoadGraph.from_networkx` turns the graph into the array core for one profile:
+   node arrays, edge arrays and ``n × n`` CSR matrices of edge length (m) and travel time
+   (min) that :mod:`geo.routing` hands to :func:`scipy.sparse.csgraph.dijkstra`.
+
+Which ways are roads
+--------------------
+``osmnx.graph_from_xml`` turns *every* way of the file into edges, buildings and land use
+included (277k of 473k edges in Andorra).  :func:`load_road_graph` therefore first streams
+the file and writes a temporary OSM file holding only the ways osmnx's own ``"all"``
+network filter would download — a ``highway`` tag, not ``area=yes``, and a highway value
+other than ``abandoned, construction, no, planned, platform, proposed, raceway, razed,
+rest_area, services`` — plus the nodes those ways use.  Relations are dropped.
+
+Simplification keeps class changes
+----------------------------------
+The graph is simplified with ``osmnx.simplify_graph(G, edge_attrs_differ=["highway"])``:
+a node where the highway class changes stays a node, so every simplified edge has exactly
+one class and its travel time is exact (osmnx's default would merge a ``tertiary`` and
+its ``track`` continuation into one edge with ``highway=[...]`` in arbitrary order).
+Graphs from elsewhere may still carry list-valued ``highway``; :meth:`RoadGraph.from_networkx`
+then uses the *fastest* usable class of the list (documented, deterministic).
+"""
+
+from __future__ import annotations
+
+import bz2
+import contextlib
+import gzip
+import math
+import tempfile
+import xml.etree.ElementTree as ET
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from functools import cached_property
+from importlib import resources
+from pathlib import Path
+from types import MappingProxyType
+from typing import IO, Any, Literal
+from xml.sax.saxutils import quoteattr
+
+import networkx as nx
+import numpy as np
+import osmnx as ox
+import pyproj
+import scipy.sparse as sp
+import yaml
+from numpy.typing import NDArray
+from scipy.spatial import cKDTree
+
+from anzhi.errors import DataSourceError, InputError, ProblemCollector
+from anzhi.settings import get_settings
+from geo.coords import local_metric_crs
+
+__all__ = [
+    "Profile",
+    "RoadGraph",
+    "load_profile",
+    "load_road_graph",
+    "profile_names",
+]
+
+#: highway values osmnx's ``network_type="all"`` filter leaves out (not roads in use).
+_NOT_ROADS = frozenset(
+    {
+        "abandoned",
+        "construction",
+        "no",
+        "planned",
+        "platform",
+        "proposed",
+        "raceway",
+        "razed",
+        "rest_area",
+        "services",
+    }
+)
+
+#: way tags kept as edge attributes (osmnx ``useful_tags_way`` while reading).
+_WAY_TAGS = [
+    "access",
+    "bridge",
+    "est_width",
+    "foot",
+    "highway",
+    "junction",
+    "lanes",
+    "maxspeed",
+    "motor_vehicle",
+    "name",
+    "oneway",
+    "ref",
+    "service",
+    "tunnel",
+    "width",
+]
+_NODE_TAGS = ["highway", "junction", "railway", "ref"]
+
+Weight = Literal["length", "time"]
+
+
+# =========================================================================== profiles
+
+
+@dataclass(frozen=True)
+class Profile:
+    """A travel profile: speed per OSM highway class.
+
+    Attributes
+    ----------
+    name
+        Profile name, e.g. ``"walk"``.
+    speeds_kph
+        Speed in km/h per highway class; ``None`` means the class is not usable by this
+        profile (e.g. footways when driving).  Always has a usable ``"default"`` entry for
+        classes not listed.
+    offroad_speed_kph
+        Speed (km/h) of the off-road legs between a point and the road; walked in every
+        shipped profile.
+    respect_oneway
+        ``True`` to travel oneway streets in their direction only (driving); ``False`` to
+        use every road both ways (walking).
+    sources
+        Source note per highway class (``"default: …"`` marks a planning default).
+    grades
+        Evidence grade per highway class (A/B/C as in POLICY-RULES.md).
+    description
+        One line for people.
+    """
+
+    name: str
+    speeds_kph: Mapping[str, float | None]
+    offroad_speed_kph: float
+    respect_oneway: bool
+    sources: Mapping[str, str]
+    grades: Mapping[str, str]
+    description: str = ""
+
+    def speed_kph(self, highway: str) -> float | None:
+        """Speed (km/h) on one highway class, the ``default`` entry for unlisted classes.
+
+        Returns ``None`` when the class is not usable by this profile.
+        """
+        if highway in self.speeds_kph:
+            return self.speeds_kph[highway]
+        return self.speeds_kph["default"]
+
+    def __hash__(self) -> int:
+        return hash(
+            (
+                self.name,
+                tuple(sorted(self.speeds_kph.items())),
+                self.offroad_speed_kph,
+                self.respect_oneway,
+            )
+        )
+
+
+def profile_names() -> list[str]:
+    """Names of the profiles shipped in ``geo/profiles`` (e.g. ``["drive", "walk"]``)."""
+    folder = resources.files("geo.profiles")
+    return sorted(p.name[: -len(".yaml")] for p in folder.iterdir() if p.name.endswith(".yaml"))
+
+
+_PROFILE_KEYS = {"name", "description", "respect_oneway", "offroad_speed_kph", "speeds_kph"}
+
+
+def _speed_value(
+    value: Any, *, where: str, pc: ProblemCollector, walk_kph: float, allow_none: bool
+) -> float | None:
+    """Validate one speed: a positive number, ``"walk"`` or (if allowed) ``None``."""
+    if value is None and allow_none:
+        return None
+    if isinstance(value, str) and value.strip().lower() == "walk":
+        return float(walk_kph)
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        allowed = 'a positive number of km/h, "walk"' + (" or null" if allow_none else "")
+        pc.add(f"{where} must be {allowed}", value=value, fix=f"write {allowed}")
+        return None
+    if not (math.isfinite(value) and value > 0):
+        pc.add(f"{where} must be a positive speed in km/h", value=value,
+               fix="write a speed > 0, or null to forbid the class")
+        return None
+    return float(value)
+
+
+def load_profile(name_or_path: str | Path) -> Profile:
+    """Read and validate a travel profile.
+
+    Parameters
+    ----------
+    name_or_path
+        A shipped profile name (see :func:`profile_names`: ``"walk"``, ``"drive"``) or the
+        path of a YAML file with the same layout::
+
+            name: walk
+            description: ...
+            respect_oneway: false
+            offroad_speed_kph: walk          # km/h, or "walk" = settings.walk_speed_kph
+            speeds_kph:
+              default: {speed: walk, source: "default: ...", grade: C}
+              steps:   {speed: 2.0, source: "default: ...", grade: C}
+              footway: {speed: null, source: "not open to cars"}   # null = not usable
+
+        Highway classes are free-form (unknown classes are allowed); ``default`` is required.
+        ``"walk"`` speeds are read from :func:`anzhi.settings.get_settings` at call time.
+
+    Returns
+    -------
+    Profile
+
+    Raises
+    ------
+    InputError
+        Unknown profile name, or every problem in the file at once (missing ``default``,
+        non-positive speeds, missing source notes, unknown top-level keys...).
+    DataSourceError
+        When the file cannot be read or is not YAML.
+    """
+    text_name = str(name_or_path)
+    shipped = profile_names()
+    if isinstance(name_or_path, str) and text_name in shipped:
+        label = f"profile {text_name!r}"
+        text = (resources.files("geo.profiles") / f"{text_name}.yaml").read_text(encoding="utf-8")
+    else:
+        path = Path(name_or_path)
+        label = path.name
+        if not path.is_file():
+            raise InputError(
+                f"unknown travel profile {text_name!r}: not a shipped profile "
+                f"({', '.join(shipped)}) and no such file; give one of those names or the "
+                "path of a profile YAML file"
+            )
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise DataSourceError(f"cannot read profile file {path}: {exc}") from exc
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise DataSourceError(f"{label} is not valid YAML: {exc}") from exc
+
+    pc = ProblemCollector(file=label)
+    if not isinstance(data, dict):
+        pc.add("a profile must be a mapping with name, speeds_kph, ...", value=type(data).__name__,
+               fix="see geo/profiles/walk.yaml for the layout")
+        pc.raise_if_any()
+    unknown = sorted(set(map(str, data)) - _PROFILE_KEYS)
+    if unknown:
+        pc.add(f"unknown key(s) {', '.join(unknown)}",
+               fix=f"allowed keys: {', '.join(sorted(_PROFILE_KEYS))}")
+    walk_kph = get_settings().walk_speed_kph
+
+    name = data.get("name")
+    if not isinstance(name, str) or not name.strip():
+        pc.add("'name' is missing or empty", value=name, fix="add e.g. name: walk")
+        name = ""
+    respect_oneway = data.get("respect_oneway", False)
+    if not isinstance(respect_oneway, bool):
+        pc.add("'respect_oneway' must be true or false", value=respect_oneway,
+               fix="write respect_oneway: true (driving) or false (walking)")
+        respect_oneway = False
+    offroad = _speed_value(data.get("offroad_speed_kph", "walk"), where="'offroad_speed_kph'",
+                           pc=pc, walk_kph=walk_kph, allow_none=False)
+
+    speeds: dict[str, float | None] = {}
+    sources: dict[str, str] = {}
+    grades: dict[str, str] = {}
+    table = data.get("speeds_kph")
+    if not isinstance(table, dict) or not table:
+        pc.add("'speeds_kph' is missing or not a mapping of highway class → {speed, source}",
+               value=table, fix="see geo/profiles/walk.yaml for the layout")
+        table = {}
+    for key, entry in table.items():
+        cls = str(key)
+        where = f"speeds_kph.{cls}"
+        if not isinstance(entry, dict):
+            pc.add(f"{where} must be a mapping {{speed: ..., source: ...}}", value=entry,
+                   fix=f"write {cls}: {{speed: 20, source: \"default\"}}")
+            continue
+        extra = sorted(set(map(str, entry)) - {"speed", "source", "grade"})
+        if extra:
+            pc.add(f"{where} has unknown key(s) {', '.join(extra)}", fix="allowed: speed, source, grade")
+        if "speed" not in entry:
+            pc.add(f"{where} has no 'speed'", fix="add speed: <km/h>, \"walk\" or null")
+            continue
+        speeds[cls] = _speed_value(entry["speed"], where=f"{where}.speed", pc=pc, walk_kph=walk_kph,
+                                   allow_none=cls != "default")
+        source = entry.get("source")
+        if not isinstance(source, str) or not source.strip():
+            pc.add(f"{where} has no 'source' note", value=source,
+                   fix='add source: "default" for a planning default, or cite the document')
+        else:
+            sources[cls] = source
+        grades[cls] = str(entry.get("grade", "C"))
+    if table and "default" not in table:
+        pc.add("speeds_kph has no 'default' entry (used for every class not listed)",
+               fix='add default: {speed: 20, source: "default"}')
+    pc.raise_if_any()
+    return Profile(
+        name=name,
+        speeds_kph=MappingProxyType(speeds),
+        offroad_speed_kph=float(offroad),  # type: ignore[arg-type]
+        respect_oneway=respect_oneway,
+        sources=MappingProxyType(sources),
+        grades=MappingProxyType(grades),
+        description=str(data.get("description", "")),
+    )
+
+
+# =========================================================================== OSM reading
+
+
+@contextlib.contextmanager
+def _osmnx_settings(**values: Any) -> Iterator[None]:
+    """Set ``osmnx.settings`` attributes for the duration of the block, then restore them.
+
+    osmnx keeps its settings as module attributes; this restores every one we touch even
+    on error, so no global change outlives a call (not safe for threads sharing osmnx).
+    """
+    saved = {k: getattr(ox.settings, k) for k in values}
+    try:
+        for k, v in values.items():
+            setattr(ox.settings, k, v)
+        yield
+    finally:
+        for k, v in saved.items():
+            setattr(ox.settings, k, v)
+
+
+def _open_binary(path: Path) -> IO[bytes]:
+    """Open an OSM XML file for reading bytes, decompressing ``.bz2`` / ``.gz``."""
+    suffix = path.suffix.lower()
+    if suffix == ".bz2":
+        return bz2.open(path, "rb")
+    if suffix == ".gz":
+        return gzip.open(path, "rb")
+    return path.open("rb")
+
+
+def _is_road(tags: Mapping[str, str]) -> bool:
+    """A way osmnx's ``network_type="all"`` would download: a highway in use, not an area."""
+    highway = tags.get("highway")
+    if not highway or highway in _NOT_ROADS:
+        return False
+    return tags.get("area") != "yes"
+
+
+def _iter_elements(path: Path) -> Iterator[ET.Element]:
+    """Stream the top-level ``node``/``way``/``relation`` elements of an OSM XML file.
+
+    Memory stays bounded: each element is dropped from the tree once the caller has seen it.
+    """
+    with _open_binary(path) as fh:
+        context = ET.iterparse(fh, events=("start", "end"))
+        _, root = next(context)
+        if root.tag != "osm":
+            raise DataSourceError(
+                f"{path} is not an OSM XML file (root element <{root.tag}>, expected <osm>); "
+                "give an .osm or .osm.bz2 file exported from OpenStreetMap"
+            )
+        for event, elem in context:
+            if event == "end" and elem.tag in ("node", "way", "relation"):
+                yield elem
+                root.clear()
+
+
+def _way_tags(elem: ET.Element) -> dict[str, str]:
+    return {t.get("k", ""): t.get("v", "") for t in elem.iter("tag")}
+
+
+def _write_element(out: IO[str], elem: ET.Element) -> None:
+    attrs = " ".join(f"{k}={quoteattr(v)}" for k, v in elem.attrib.items())
+    out.write(f"<{elem.tag} {attrs}>")
+    for child in elem:
+        cattrs = " ".join(f"{k}={quoteattr(v)}" for k, v in child.attrib.items())
+        out.write(f"<{child.tag} {cattrs}/>")
+    out.write(f"</{elem.tag}>\n")
+
+
+def _filter_highways(src: Path, dst: Path) -> tuple[int, int]:
+    """Write the road ways of ``src`` and the nodes they use to ``dst`` (two streaming passes).
+
+    Returns
+    -------
+    (n_ways_kept, n_ways_read)
+
+    Raises
+    ------
+    InputError
+        When no way is a road, or roads use nodes missing from the file (a clipped extract).
+    """
+    # pass 1: which ways are roads and which nodes they use
+    needed: set[int] = set()
+    n_ways = n_kept = 0
+    for elem in _iter_elements(src):
+        if elem.tag == "way":
+            n_ways += 1
+            if _is_road(_way_tags(elem)):
+                n_kept += 1
+                needed.update(int(nd.get("ref", "0")) for nd in elem.iter("nd"))
+    if n_kept == 0:
+        raise InputError(
+            f"{src.name}: no road in the file — none of its {n_ways:,} ways has a usable "
+            "highway=* tag (buildings, land use and area=yes are not roads); give an OSM "
+            "extract that contains the road network"
+        )
+    # pass 2: copy the nodes used by roads and the road ways
+    present: set[int] = set()
+    with dst.open("w", encoding="utf-8") as out:
+        out.write('<?xml version="1.0" encoding="UTF-8"?>\n<osm version="0.6" generator="anzhi">\n')
+        for elem in _iter_elements(src):
+            if elem.tag == "node":
+                nid = int(elem.get("id", "0"))
+                if nid in needed:
+                    present.add(nid)
+                    _write_element(out, elem)
+            elif elem.tag == "way" and _is_road(_way_tags(elem)):
+                _write_element(out, elem)
+        out.write("</osm>\n")
+    missing = len(needed) - len(present)
+    if missing:
+        raise InputError(
+            f"{src.name}: {missing:,} node(s) used by roads are missing from the file, so it "
+            "is a clipped extract; clipped extracts are not supported yet — export the area "
+            "with complete ways (e.g. `osmium extract --strategy complete_ways`, or JOSM/"
+            "Overpass with '(._;>;);')"
+        )
+    return n_kept, n_ways
+
+
+def load_road_graph(path: str | Path) -> nx.MultiDiGraph:
+    """Read the road network of an OSM XML file as an osmnx-style ``MultiDiGraph``.
+
+    Parameters
+    ----------
+    path
+        ``.osm``, ``.osm.bz2`` or ``.osm.gz`` file (OSM XML).  ``.osm.pbf`` is not read yet.
+
+    Returns
+    -------
+    networkx.MultiDiGraph
+        Unprojected (EPSG:4326) osmnx graph of the highways only (see the module notes for
+        the filter), all components kept, oneway streets in one direction only (as
+        ``osmnx.graph_from_xml(..., bidirectional=False)``), simplified with class changes
+        kept as nodes.  Edge ``length`` is in metres (great-circle).
+
+    Raises
+    ------
+    DataSourceError
+        The file is missing, unreadable, corrupt or not OSM XML.
+    InputError
+        The file holds no road, is a ``.pbf``, or is a clipped extract.
+    """
+    src = Path(path)
+    if src.name.lower().endswith(".pbf"):
+        raise InputError(
+            f"{src.name}: .osm.pbf road files are not supported yet; convert it to OSM XML "
+            "(`osmium cat file.osm.pbf -o file.osm.bz2`) or give the .osm/.osm.bz2 extract"
+        )
+    if not src.is_file():
+        raise DataSourceError(f"road file {src} does not exist or is not a file; check the path")
+    with tempfile.TemporaryDirectory(prefix="anzhi-roads-") as tmp:
+        filtered = Path(tmp) / "highways.osm"
+        try:
+            _filter_highways(src, filtered)
+        except ET.ParseError as exc:
+            raise DataSourceError(
+                f"cannot read road file {src}: not well-formed OSM XML ({exc}); re-export it"
+            ) from exc
+        except (OSError, EOFError) as exc:
+            if isinstance(exc, DataSourceError):
+                raise
+            raise DataSourceError(f"cannot read road file {src}: {exc}") from exc
+        with _osmnx_settings(
+            useful_tags_way=list(_WAY_TAGS),
+            useful_tags_node=list(_NODE_TAGS),
+            all_oneway=False,
+            default_crs="epsg:4326",
+            cache_only_mode=False,
+        ):
+            G = ox.graph_from_xml(filtered, bidirectional=False, simplify=False, retain_all=True)
+            G = ox.simplify_graph(G, edge_attrs_differ=["highway"])
+    G.graph["source_file"] = src.name
+    return G
+
+
+# =========================================================================== array core
+
+
+def _csr_min(
+    u: NDArray[np.int64], v: NDArray[np.int64], w: NDArray[np.float64], n: int
+) -> sp.csr_matrix:
+    """``n × n`` CSR with ``w[i]`` at ``(u[i], v[i])``, the minimum over parallel edges.
+
+    Zero weights are kept as explicit entries (csgraph treats them as edges).
+    """
+    order = np.lexsort((w, v, u))
+    u, v, w = u[order], v[order], w[order]
+    if len(u):
+        first = np.ones(len(u), dtype=bool)
+        first[1:] = (u[1:] != u[:-1]) | (v[1:] != v[:-1])
+        u, v, w = u[first], v[first], w[first]
+    indptr = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(np.bincount(u, minlength=n), out=indptr[1:])
+    return sp.csr_matrix((w.astype(np.float64), v.astype(np.int32), indptr), shape=(n, n))
+
+
+def _class_list(value: Any) -> list[str]:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return []
+    if isinstance(value, list | tuple | set):
+        return [str(x) for x in value]
+    return [str(value)]
+
+
+def _edge_speed(
+    profile: Profile, highway: Any, cache: dict[str, tuple[str, float | None]]
+) -> tuple[str, float | None]:
+    """(class used, speed km/h or None) of an edge's ``highway`` value.
+
+    A list (merged edges from a default osmnx simplification) uses its fastest usable class.
+    """
+    classes = _class_list(highway)
+    key = "|".join(sorted(classes))
+    hit = cache.get(key)
+    if hit is not None:
+        return hit
+    if not classes:
+        result: tuple[str, float | None] = ("", profile.speed_kph("default"))
+    else:
+        scored = [(profile.speed_kph(c), c) for c in sorted(classes)]
+        usable = [(s, c) for s, c in scored if s is not None]
+        if usable:
+            s, c = max(usable, key=lambda t: t[0])
+            result = (c, s)
+        else:
+            result = (scored[0][1], None)
+    cache[key] = result
+    return result
+
+
+@dataclass(frozen=True, eq=False)
+class RoadGraph:
+    """The road network of one profile as arrays (the routing core).
+
+    Nodes are indexed ``0..n-1``; every array below is in that order.  Only edges usable
+    by the profile are kept, and only nodes with at least one such edge.
+
+    Attributes
+    ----------
+    node_ids
+        OSM node ids, ``int64`` (n,).
+    lon, lat
+        Node coordinates, WGS84 degrees, ``float64`` (n,).
+    x_m, y_m
+        Node coordinates in :attr:`crs_metric`, metres (n,).
+    crs_metric
+        The local metric CRS of the graph (UTM zone), e.g. ``"EPSG:32647"``.
+    edge_u, edge_v
+        Directed edges as node indices, ``int64`` (m,); parallel edges kept; for a profile
+        that ignores oneway both directions of every road are present.
+    edge_length_m
+        Edge length, metres (great-circle, as osmnx), ``float64`` (m,).
+    edge_time_min
+        Edge travel time for the profile, minutes (m,).
+    edge_highway
+        Highway class whose speed was used, ``str`` (m,) (``""`` when the edge had none).
+    length_m, time_min
+        ``n × n`` directed CSR matrices: ``[i, j]`` = the shortest parallel edge from node
+        ``i`` to ``j`` by length (m) or by time (min).  Zero-length edges are explicit
+        entries.
+    profile
+        The profile the times and the usable edges were computed for.
+    """
+
+    node_ids: NDArray[np.int64]
+    lon: NDArray[np.float64]
+    lat: NDArray[np.float64]
+    x_m: NDArray[np.float64]
+    y_m: NDArray[np.float64]
+    crs_metric: str
+    edge_u: NDArray[np.int64]
+    edge_v: NDArray[np.int64]
+    edge_length_m: NDArray[np.float64]
+    edge_time_min: NDArray[np.float64]
+    edge_highway: NDArray[np.str_]
+    length_m: sp.csr_matrix
+    time_min: sp.csr_matrix
+    profile: Profile
+
+    @property
+    def n_nodes(self) -> int:
+        """Number of nodes."""
+        return int(len(self.node_ids))
+
+    @property
+    def n_edges(self) -> int:
+        """Number of directed edges (parallel edges included)."""
+        return int(len(self.edge_u))
+
+    def weight_csr(self, weight: Weight, *, reverse: bool = False) -> sp.csr_matrix:
+        """The CSR matrix of ``weight`` (``"length"`` m or ``"time"`` min), or its transpose.
+
+        The transpose (``reverse=True``) is built once per graph and cached; it keeps
+        zero-weight edges.
+        """
+        if weight == "length":
+            return self._length_rev if reverse else self.length_m
+        if weight == "time":
+            return self._time_rev if reverse else self.time_min
+        raise InputError(f"unknown routing weight {weight!r}; use 'length' or 'time'")
+
+    @cached_property
+    def _length_rev(self) -> sp.csr_matrix:
+        return _csr_min(self.edge_v, self.edge_u, self.edge_length_m, self.n_nodes)
+
+    @cached_property
+    def _time_rev(self) -> sp.csr_matrix:
+        return _csr_min(self.edge_v, self.edge_u, self.edge_time_min, self.n_nodes)
+
+    @cached_property
+    def node_tree(self) -> cKDTree:
+        """KD-tree of the node coordinates in :attr:`crs_metric` (built once per graph)."""
+        return cKDTree(np.column_stack([self.x_m, self.y_m]))
+
+    @classmethod
+    def from_networkx(cls, G: nx.MultiDiGraph, *, profile: Profile) -> RoadGraph:
+        """Build the array core of an osmnx-style graph for one travel profile.
+
+        Parameters
+        ----------
+        G
+            Unprojected (EPSG:4326) ``MultiDiGraph`` with integer node ids, node ``x``
+            (lon) / ``y`` (lat) and edge ``length`` (m) and ``highway`` attributes, e.g. from
+            :func:`load_road_graph`.  Oneway streets appear in one direction only.
+        profile
+            Travel profile: edges whose class has no speed (``null``) are dropped; with
+            ``respect_oneway=False`` every edge is also added in reverse.  A list-valued
+            ``highway`` uses its fastest usable class.
+
+        Returns
+        -------
+        RoadGraph
+
+        Raises
+        ------
+        InputError
+            Projected graph, non-integer node ids, missing coordinates or lengths, or no
+            edge usable by the profile.
+        """
+        crs = G.graph.get("crs")
+        if crs is not None and pyproj.CRS.from_user_input(crs) != pyproj.CRS.from_epsg(4326):
+            raise InputError(
+                f"the road graph is in {crs}, expected unprojected EPSG:4326; pass the graph "
+                "from load_road_graph (or osmnx before ox.project_graph)"
+            )
+        pc = ProblemCollector(file=str(G.graph.get("source_file", "road graph")))
+        us: list[int] = []
+        vs: list[int] = []
+        lengths: list[float] = []
+        times: list[float] = []
+        classes: list[str] = []
+        cache: dict[str, tuple[str, float | None]] = {}
+        n_bad_length = 0
+        for u, v, data in G.edges(data=True):
+            cls_used, speed = _edge_speed(profile, data.get("highway"), cache)
+            if speed is None:
+                continue
+            length = data.get("length")
+            try:
+                length_f = float(length)  # type: ignore[arg-type]
+            except (TypeError, ValueError):
+                length_f = math.nan
+            if not (math.isfinite(length_f) and length_f >= 0):
+                n_bad_length += 1
+                if n_bad_length <= 5:
+                    pc.add(f"edge {u}→{v} has no valid 'length' in metres", value=length,
+                           fix="build the graph with osmnx (it adds lengths) or add them")
+                continue
+            us.append(u)
+            vs.append(v)
+            lengths.append(length_f)
+            times.append(length_f / (speed * 1000.0 / 60.0))
+            classes.append(cls_used)
+        if n_bad_length > 5:
+            pc.add(f"{n_bad_length - 5} more edges without a valid length")
+        pc.raise_if_any()
+        if not us:
+            raise InputError(
+                f"no road in the graph is usable by travel profile {profile.name!r} "
+                f"({G.number_of_edges()} edges, none of a class with a speed); use another "
+                "profile or give speeds for these classes in a profile file"
+            )
+        try:
+            u_ids = np.asarray(us, dtype=np.int64)
+            v_ids = np.asarray(vs, dtype=np.int64)
+        except (TypeError, ValueError, OverflowError) as exc:
+            raise InputError(
+                f"road graph node ids must be integers (OSM ids): {exc}; relabel the nodes"
+            ) from None
+        length_arr = np.asarray(lengths, dtype=np.float64)
+        time_arr = np.asarray(times, dtype=np.float64)
+        cls_arr = np.asarray(classes, dtype=str)
+        if not profile.respect_oneway:
+            u_ids, v_ids = np.concatenate([u_ids, v_ids]), np.concatenate([v_ids, u_ids])
+            length_arr = np.concatenate([length_arr, length_arr])
+            time_arr = np.concatenate([time_arr, time_arr])
+            cls_arr = np.concatenate([cls_arr, cls_arr])
+
+        node_ids = np.unique(np.concatenate([u_ids, v_ids]))
+        edge_u = np.searchsorted(node_ids, u_ids).astype(np.int64)
+        edge_v = np.searchsorted(node_ids, v_ids).astype(np.int64)
+        lon = np.empty(len(node_ids))
+        lat = np.empty(len(node_ids))
+        nodes = G.nodes
+        for i, nid in enumerate(node_ids.tolist()):
+            attrs = nodes[nid]
+            try:
+                lon[i] = float(attrs["x"])
+                lat[i] = float(attrs["y"])
+            except (KeyError, TypeError, ValueError):
+                pc.add(f"node {nid} has no x (lon) / y (lat) coordinates", value=dict(attrs),
+                       fix="build the graph with osmnx from a complete (unclipped) extract")
+                lon[i] = lat[i] = math.nan
+                if len(pc.problems) >= 5:
+                    break
+        pc.raise_if_any()
+        crs_metric = local_metric_crs(lon, lat)
+        to_metric = pyproj.Transformer.from_crs("EPSG:4326", crs_metric, always_xy=True)
+        x_m, y_m = to_metric.transform(lon, lat)
+        n = len(node_ids)
+        return cls(
+            node_ids=node_ids,
+            lon=lon,
+            lat=lat,
+            x_m=np.asarray(x_m, dtype=np.float64),
+            y_m=np.asarray(y_m, dtype=np.float64),
+            crs_metric=crs_metric.to_string(),
+            edge_u=edge_u,
+            edge_v=edge_v,
+            edge_length_m=length_arr,
+            edge_time_min=time_arr,
+            edge_highway=cls_arr,
+            length_m=_csr_min(edge_u, edge_v, length_arr, n),
+            time_min=_csr_min(edge_u, edge_v, time_arr, n),
+            profile=profile,
+        )

@@ -1,0 +1,465 @@
+"""Write the results of a run: ``gaps.csv``, ``gaps.xlsx``, ``coverage.csv``, ``access.csv``.
+
+Writes are atomic.  :func:`atomic_write` writes one file to a temporary name in the same
+folder and renames it into place (``os.replace``), so a reader never sees half a file.
+:func:`write_outputs` writes all four files into a temporary folder next to ``out_dir``
+and only then moves them in; if anything fails, ``out_dir`` keeps exactly the files it had
+(earlier versions are restored) and the temporary folder is removed.
+
+CSV files are UTF-8 with a byte-order mark (``utf-8-sig``) so that Excel shows Chinese
+correctly, with the English column names of ``docs/schemas.md``.  ``gaps.xlsx`` is for
+people: Chinese (or English) headers and values, a summary sheet, the gap list and the
+rules applied with their source, clause and grade.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import shutil
+import tempfile
+import unicodedata
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from openpyxl import Workbook
+from openpyxl.styles import Alignment, Font
+from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.worksheet import Worksheet
+
+from anzhi.errors import DataSourceError, InputError, Problem
+from analysis.coverage import COVERAGE_COLUMNS
+from analysis.gaps import GAPS_COLUMNS, STATUSES
+from analysis.rules import RuleSet, reach_phrase
+from analysis.vocabulary import label
+
+__all__ = [
+    "ACCESS_COLUMNS",
+    "OUTPUT_FILES",
+    "GAPS_XLSX_HEADERS",
+    "STATUS_LABELS",
+    "atomic_write",
+    "write_outputs",
+    "sort_gaps",
+]
+
+#: Columns of access.csv, in order (docs/schemas.md "Access").
+ACCESS_COLUMNS: tuple[str, ...] = ("site_id", "facility_type", "nearest_facility_id", "dist_m",
+                                   "time_min", "snap_dist_m", "reason")
+#: The files :func:`write_outputs` writes, in the order they are moved into place.
+OUTPUT_FILES: tuple[str, ...] = ("gaps.csv", "gaps.xlsx", "coverage.csv", "access.csv")
+
+#: Gap-table column -> (Chinese header, English header) of the xlsx "Gaps" sheet, in order.
+#: ``reason`` shows the Chinese reason with lang="zh" and ``reason_en`` with lang="en".
+GAPS_XLSX_HEADERS: dict[str, tuple[str, str]] = {
+    "site_id": ("安置点编号", "Site ID"),
+    "site_name": ("安置点名称", "Site name"),
+    "county": ("县", "County"),
+    "township": ("乡镇", "Township"),
+    "population": ("人数", "Population"),
+    "households": ("户数", "Households"),
+    "facility_type": ("设施类型", "Facility type"),
+    "rule_id": ("规则", "Rule"),
+    "status": ("状态", "Status"),
+    "nearest_facility_id": ("最近设施", "Nearest facility"),
+    "dist_m": ("距离(米)", "Distance (m)"),
+    "time_min": ("时间(分钟)", "Time (min)"),
+    "reason": ("原因", "Reason"),
+    "source": ("依据文件", "Source"),
+    "clause": ("条款", "Clause"),
+    "grade": ("等级", "Grade"),
+}
+
+#: Status -> (Chinese, English) as shown in gaps.xlsx.
+STATUS_LABELS: dict[str, tuple[str, str]] = {
+    "ok": ("达标", "OK"),
+    "ok_shared": ("共享达标", "OK (shared)"),
+    "gap_missing": ("缺失", "Missing"),
+    "gap_capacity": ("容量不足", "Over capacity"),
+    "unroutable": ("无法到达", "Unroutable"),
+}
+
+_SHEETS = {"summary": ("汇总", "Summary"), "gaps": ("缺口清单", "Gaps"),
+           "rules": ("规则", "Rules")}
+_RULE_HEADERS: dict[str, tuple[str, str]] = {
+    "rule_id": ("规则", "Rule"),
+    "label": ("名称", "Name"),
+    "facility_type": ("设施类型", "Facility type"),
+    "applies": ("适用条件", "Applies to"),
+    "satisfied_by": ("满足方式", "Satisfied by"),
+    "source": ("依据文件", "Source"),
+    "clause": ("条款", "Clause"),
+    "grade": ("等级", "Grade"),
+    "adjustable": ("可调整(默认值)", "Adjustable (default)"),
+    "reach_source": ("到达要求依据", "Reach source"),
+    "reach_grade": ("到达要求等级", "Reach grade"),
+    "overridden": ("本次调整", "Changed for this run"),
+    "rule_set": ("规则集", "Rule set"),
+}
+_SUMMARY_HEADERS: dict[str, tuple[str, str]] = {
+    "facility_type": ("设施类型", "Facility type"),
+    "rule_id": ("规则", "Rule"),
+    "label": ("名称", "Name"),
+    "total": ("合计", "Total"),
+}
+
+
+# --------------------------------------------------------------------------------------
+# Atomic single file
+# --------------------------------------------------------------------------------------
+
+
+def atomic_write(path: str | Path, writer: Callable[[Path], None]) -> Path:
+    """Write one file atomically: to a temporary file in the same folder, then rename.
+
+    Parameters
+    ----------
+    path
+        Destination file.  Its folder is created if absent.
+    writer
+        Called with the temporary path (same suffix as ``path``, so pandas/openpyxl pick
+        the right format); it must write the whole file there.
+
+    Returns
+    -------
+    pathlib.Path
+        ``path``.
+
+    Raises
+    ------
+    Exception
+        Whatever ``writer`` raises; the temporary file is removed and ``path`` (if it
+        existed) is left as it was.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.",
+                                    suffix=f".tmp{path.suffix}")
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        writer(tmp)
+        mode = (path.stat().st_mode & 0o777) if path.exists() else 0o644
+        os.chmod(tmp, mode)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return path
+
+
+# --------------------------------------------------------------------------------------
+# Tables
+# --------------------------------------------------------------------------------------
+
+
+def _check_columns(df: Any, columns: Sequence[str], name: str) -> list[Problem]:
+    if not isinstance(df, pd.DataFrame):
+        return [Problem(f"{name} must be a DataFrame", file=name, value=type(df).__name__)]
+    return [Problem(f"column {c!r} is missing", file=name, column=c,
+                    fix=f"{name} needs the columns {', '.join(columns)} (docs/schemas.md)")
+            for c in columns if c not in df.columns]
+
+
+def _rule_order(gaps: pd.DataFrame, rules: RuleSet | None) -> dict[str, int]:
+    order: dict[str, int] = {}
+    if rules is not None:
+        order.update({r: i for i, r in enumerate(rules.rule_ids)})
+    for r in pd.unique(gaps["rule_id"].astype(str)):
+        order.setdefault(str(r), len(order))
+    return order
+
+
+def sort_gaps(gaps: pd.DataFrame, rules: RuleSet | None = None) -> pd.DataFrame:
+    """The gap table sorted for reading: county, township, site_id, then rule order.
+
+    Rule order is the rule set's when given, else the order of first appearance.
+    """
+    order = _rule_order(gaps, rules)
+    key = pd.DataFrame({
+        "county": gaps["county"].astype(str).to_numpy(),
+        "township": gaps["township"].astype(str).to_numpy(),
+        "site_id": gaps["site_id"].astype(str).to_numpy(),
+        "rule": gaps["rule_id"].astype(str).map(order).to_numpy(),
+    })
+    idx = key.sort_values(["county", "township", "site_id", "rule"], kind="stable").index
+    return gaps.iloc[idx].reset_index(drop=True)
+
+
+#: Decimals kept in CSV files (sub-decimetre distances and sub-second times mean nothing).
+_CSV_DECIMALS = {"dist_m": 1, "snap_dist_m": 1, "time_min": 2, "share_sites": 4,
+                 "share_pop": 4}
+
+
+def _csv_writer(df: pd.DataFrame) -> Callable[[Path], None]:
+    def write(p: Path) -> None:
+        out = df.copy()
+        for col, nd in _CSV_DECIMALS.items():
+            if col in out.columns:
+                out[col] = pd.to_numeric(out[col], errors="coerce").round(nd)
+        out.to_csv(p, index=False, encoding="utf-8-sig")
+    return write
+
+
+# --------------------------------------------------------------------------------------
+# xlsx
+# --------------------------------------------------------------------------------------
+
+
+def _cell(v: Any) -> Any:
+    """A value openpyxl can store: NaN/None -> empty, numpy scalars -> Python."""
+    if v is None:
+        return None
+    if isinstance(v, float) and math.isnan(v):
+        return None
+    if hasattr(v, "item") and not isinstance(v, (str, bytes)):
+        try:
+            v = v.item()
+        except (ValueError, AttributeError):
+            return v
+        if isinstance(v, float) and math.isnan(v):
+            return None
+    return v
+
+
+def _text_width(v: Any) -> int:
+    s = "" if v is None else str(v)
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in s)
+
+
+def _write_table(ws: Worksheet, headers: list[str], rows: list[list[Any]], *,
+                 number_formats: dict[int, str] | None = None, max_width: int = 60) -> None:
+    """Header row in bold, frozen; autofilter over the table; column widths to fit."""
+    ws.append(headers)
+    for c in ws[1]:
+        c.font = Font(bold=True)
+        c.alignment = Alignment(vertical="center")
+    for row in rows:
+        ws.append([_cell(v) for v in row])
+    ws.freeze_panes = "A2"
+    ws.auto_filter.ref = f"A1:{get_column_letter(len(headers))}{max(len(rows) + 1, 1)}"
+    widths = [_text_width(h) + 4 for h in headers]  # room for the filter button
+    for row in rows[:2000]:  # enough to size the columns
+        for j, v in enumerate(row):
+            widths[j] = max(widths[j], _text_width(_cell(v)) + 2)
+    for j, w in enumerate(widths):
+        ws.column_dimensions[get_column_letter(j + 1)].width = min(max(w, 6), max_width)
+    for j, fmt in (number_formats or {}).items():
+        for (c,) in ws.iter_rows(min_row=2, min_col=j + 1, max_col=j + 1):
+            c.number_format = fmt
+
+
+def _rules_rows(gaps: pd.DataFrame, rules: RuleSet | None, lang: str) -> list[list[Any]]:
+    rows: list[list[Any]] = []
+    yes, no = ("是", "否") if lang == "zh" else ("yes", "no")
+    if rules is not None:
+        over: dict[str, list[str]] = {}
+        for key, value in rules.overrides:
+            rid, _, fld = key.partition(".")
+            over.setdefault(rid, []).append(f"{fld}={value}")
+        for r in rules:
+            wr = r.satisfied_by.within_reach
+            rows.append([
+                r.id, r.label(lang), label(r.facility_type, lang), r.describe_applies(lang),
+                r.describe_reach(lang), r.source, r.clause, r.grade,
+                yes if (r.adjustable or (wr is not None and wr.adjustable)) else no,
+                wr.source if wr is not None else None, wr.grade if wr is not None else None,
+                "; ".join(over.get(r.id, [])) or None, f"{rules.name} {rules.version}",
+            ])
+        return rows
+    seen = (gaps[["rule_id", "facility_type", "source", "clause", "grade"]].astype(str)
+            .drop_duplicates("rule_id"))
+    for rec in seen.itertuples(index=False):
+        rows.append([rec.rule_id, None, label(rec.facility_type, lang), None, None,
+                     rec.source, rec.clause, rec.grade, None, None, None, None, None])
+    return rows
+
+
+def _xlsx_writer(gaps: pd.DataFrame, rules: RuleSet | None, lang: str
+                 ) -> Callable[[Path], None]:
+    li = 0 if lang == "zh" else 1
+
+    def write(p: Path) -> None:
+        wb = Workbook()
+        ws_sum = wb.active
+        ws_sum.title = _SHEETS["summary"][li]
+        ws_gaps = wb.create_sheet(_SHEETS["gaps"][li])
+        ws_rules = wb.create_sheet(_SHEETS["rules"][li])
+        if rules is not None:
+            wb.properties.title = f"Anzhi {rules.name} {rules.version}"
+
+        # Gaps sheet
+        cols = list(GAPS_XLSX_HEADERS)
+        headers = [GAPS_XLSX_HEADERS[c][li] for c in cols]
+        reason_col = "reason" if lang == "zh" else "reason_en"
+        status = gaps["status"].astype(str).map(
+            lambda s: STATUS_LABELS.get(s, (s, s))[li])
+        ftype = gaps["facility_type"].astype(str).map(lambda k: label(k, lang))
+        data = {c: gaps[c].tolist() for c in cols if c not in ("status", "facility_type",
+                                                                   "reason")}
+        data["status"] = status.tolist()
+        data["facility_type"] = ftype.tolist()
+        data["reason"] = gaps[reason_col].tolist()
+        dist = pd.to_numeric(gaps["dist_m"], errors="coerce").round(0)
+        data["dist_m"] = dist.tolist()
+        data["time_min"] = pd.to_numeric(gaps["time_min"], errors="coerce").round(1).tolist()
+        rows = [list(r) for r in zip(*(data[c] for c in cols))] if len(gaps) else []
+        _write_table(ws_gaps, headers, rows, number_formats={
+            cols.index("population"): "#,##0", cols.index("households"): "#,##0",
+            cols.index("dist_m"): "#,##0", cols.index("time_min"): "0.0"})
+
+        # Summary sheet: rows per rule, counts per status
+        order = _rule_order(gaps, rules)
+        labels_by_rule = {r.id: r.label(lang) for r in rules} if rules is not None else {}
+        counts = (pd.DataFrame({"rule_id": gaps["rule_id"].astype(str),
+                                "facility_type": gaps["facility_type"].astype(str),
+                                "status": gaps["status"].astype(str)})
+                  .groupby(["rule_id", "facility_type", "status"], sort=False).size())
+        sum_headers = [_SUMMARY_HEADERS[k][li] for k in ("facility_type", "rule_id", "label")]
+        sum_headers += [STATUS_LABELS[s][li] for s in STATUSES]
+        sum_headers.append(_SUMMARY_HEADERS["total"][li])
+        pairs = sorted({(r, f) for r, f, _ in counts.index}, key=lambda rf: order[rf[0]])
+        sum_rows = []
+        for rid, ft in pairs:
+            row_counts = [int(counts.get((rid, ft, s), 0)) for s in STATUSES]
+            sum_rows.append([label(ft, lang), rid, labels_by_rule.get(rid), *row_counts,
+                             sum(row_counts)])
+        _write_table(ws_sum, sum_headers, sum_rows)
+
+        # Rules sheet
+        _write_table(ws_rules, [h[li] for h in _RULE_HEADERS.values()],
+                     _rules_rows(gaps, rules, lang))
+        wb.save(p)
+
+    return write
+
+
+# --------------------------------------------------------------------------------------
+# All outputs, atomically
+# --------------------------------------------------------------------------------------
+
+
+def _link_or_copy(src: Path, dst: Path) -> None:
+    try:
+        os.link(src, dst)
+    except OSError:
+        shutil.copy2(src, dst)
+
+
+def _commit(tmp_dir: Path, out_dir: Path, names: Sequence[str]) -> None:
+    """Move ``names`` from ``tmp_dir`` into ``out_dir``; on failure restore ``out_dir``."""
+    backup = tmp_dir / ".previous"
+    backup.mkdir()
+    moved: list[str] = []
+    saved: list[str] = []
+    try:
+        for name in names:
+            target = out_dir / name
+            if target.is_file():
+                _link_or_copy(target, backup / name)
+                saved.append(name)
+            os.replace(tmp_dir / name, target)
+            moved.append(name)
+    except OSError as exc:
+        failed = name
+        for done in moved:
+            if done in saved:
+                os.replace(backup / done, out_dir / done)
+            else:
+                (out_dir / done).unlink(missing_ok=True)
+        raise DataSourceError(
+            f"could not put {failed} into {out_dir} ({exc.strerror or exc}); "
+            f"{out_dir} was left as it was") from exc
+
+
+def write_outputs(
+    out_dir: str | Path,
+    *,
+    gaps: pd.DataFrame,
+    coverage: pd.DataFrame,
+    access: pd.DataFrame,
+    rules: RuleSet | None = None,
+    lang: str = "zh",
+) -> dict[str, Path]:
+    """Write ``gaps.csv``, ``gaps.xlsx``, ``coverage.csv`` and ``access.csv`` atomically.
+
+    Parameters
+    ----------
+    out_dir
+        Output folder, created (with its parents) if absent.  Other files in it are left
+        alone; the four outputs replace earlier versions.
+    gaps
+        Gap table (:func:`analysis.gaps.evaluate`); written sorted by county, township,
+        site_id and rule order.
+    coverage
+        Coverage table (:func:`analysis.coverage.coverage_table`).
+    access
+        Access table (``geo.routing``); ``snap_dist_m`` may be absent (written empty).
+    rules
+        The rule set applied, for the xlsx "Rules" sheet and the rule order; without it
+        the sheet lists the rules found in ``gaps``.
+    lang
+        ``"zh"`` (Chinese headers and values in gaps.xlsx) or ``"en"``.  CSV files always
+        use the English schema column names.
+
+    Returns
+    -------
+    dict[str, pathlib.Path]
+        File name (``"gaps.csv"``...) -> path written.
+
+    Raises
+    ------
+    InputError
+        Unknown ``lang``, a table missing schema columns, or ``out_dir`` being a file.
+    DataSourceError
+        The folder cannot be written; ``out_dir`` is left as it was.
+    """
+    problems: list[Problem] = []
+    if lang not in ("zh", "en"):
+        problems.append(Problem(f"unknown language {lang!r}", value=lang, fix="use 'zh' or 'en'"))
+    problems += _check_columns(gaps, GAPS_COLUMNS, "gaps")
+    problems += _check_columns(coverage, COVERAGE_COLUMNS, "coverage")
+    problems += _check_columns(access, [c for c in ACCESS_COLUMNS if c != "snap_dist_m"],
+                               "access")
+    out_dir = Path(out_dir).expanduser().absolute()
+    if out_dir.exists() and not out_dir.is_dir():
+        problems.append(Problem("the output folder is an existing file", file=str(out_dir),
+                                fix="choose a folder name (--out) that is not a file"))
+    if problems:
+        raise InputError(problems)
+
+    gaps_sorted = sort_gaps(gaps.loc[:, list(GAPS_COLUMNS)], rules)
+    access_out = access.copy()
+    if "snap_dist_m" not in access_out.columns:
+        access_out["snap_dist_m"] = float("nan")
+    writers: dict[str, Callable[[Path], None]] = {
+        "gaps.csv": _csv_writer(gaps_sorted),
+        "gaps.xlsx": _xlsx_writer(gaps_sorted, rules, lang),
+        "coverage.csv": _csv_writer(coverage.loc[:, list(COVERAGE_COLUMNS)]),
+        "access.csv": _csv_writer(access_out.loc[:, list(ACCESS_COLUMNS)]),
+    }
+
+    parent = out_dir.parent
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+        tmp_dir = Path(tempfile.mkdtemp(dir=parent, prefix=f".{out_dir.name}.tmp-"))
+    except OSError as exc:
+        raise DataSourceError(f"cannot write into {parent} ({exc.strerror or exc})") from exc
+    try:
+        for name in OUTPUT_FILES:
+            atomic_write(tmp_dir / name, writers[name])
+        if not out_dir.exists():
+            os.chmod(tmp_dir, 0o755)
+            try:
+                os.rename(tmp_dir, out_dir)  # one atomic step
+            except OSError:
+                out_dir.mkdir(parents=True, exist_ok=True)  # created meanwhile: move files
+                _commit(tmp_dir, out_dir, OUTPUT_FILES)
+        else:
+            _commit(tmp_dir, out_dir, OUTPUT_FILES)
+    finally:
+        if tmp_dir.exists():
+            shutil.rmtree(tmp_dir, ignore_errors=True)
+    return {name: out_dir / name for name in OUTPUT_FILES}

@@ -1,0 +1,481 @@
+"""Read, derive and combine public-facility layers into the facilities contract.
+
+The contract (docs/schemas.md, "Facilities"): EPSG:4326 points with columns
+``facility_id, name, facility_type, capacity, site_id, geometry``; ``facility_type`` is a
+key of :data:`analysis.vocabulary.FACILITY_TYPES`.
+
+Facilities come from three places: a point layer or table (:func:`read_facilities`), the
+yes/no columns of the site table (:func:`facilities_from_sites`), and OSM extracts (read
+with :func:`read_facilities` too: their ``amenity``/``healthcare``/``office`` tags are
+mapped through :data:`analysis.vocabulary.OSM_TAGS`).  :func:`combine_facilities` joins
+them and refuses clashing ids.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Final
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from analysis.vocabulary import FACILITY_TYPES, OSM_TAGS, label, normalise_facility_type
+from anzhi.errors import InputError, ProblemCollector
+from layers._tables import (
+    SERIAL_HEADERS,
+    COORD_FIELDS,
+    Field,
+    RawTable,
+    cell_text,
+    coord_columns,
+    fold,
+    header_keys,
+    id_text,
+    is_blank,
+    match_fields,
+    parse_number,
+    raise_sorted,
+    read_table,
+    resolve_points,
+    shown,
+)
+
+__all__ = [
+    "FACILITY_FIELDS",
+    "FACILITY_COLUMNS",
+    "read_facilities",
+    "facilities_from_sites",
+    "combine_facilities",
+    "empty_facilities",
+]
+
+#: Output columns, in order (``geometry`` last).
+FACILITY_COLUMNS: Final[tuple[str, ...]] = (
+    "facility_id", "name", "facility_type", "capacity", "site_id", "geometry",
+)
+
+#: Columns of a facility table and their accepted headers (best tier first).
+FACILITY_FIELDS: Final[tuple[Field, ...]] = (
+    Field("facility_id", (("编号", "设施编号", "id", "facility_id"), ("osmid", "osm_id", "@id"),
+                          ("序号",))),
+    Field("name", (("名称", "设施名称", "name"), ("name:zh",))),
+    Field("facility_type", (("类型", "设施类型", "类别", "设施类别", "type", "facility_type"),)),
+    Field("capacity", (("容量", "学位", "床位", "学位数", "床位数", "capacity"),)),
+    Field("site_id", (("site_id",),)),
+    Field("element", (("element", "element_type", "osm_type"),)),
+    Field("amenity", (("amenity",),)),
+    Field("healthcare", (("healthcare",),)),
+    Field("office", (("office",),)),
+)
+
+_OSM_KEYS: Final = ("amenity", "healthcare", "office")
+_FIELDS_BY_KEY: Final = {f.key: f for f in FACILITY_FIELDS + COORD_FIELDS}
+_KNOWN_HEADERS: Final = frozenset(
+    fold(a) for f in FACILITY_FIELDS + COORD_FIELDS for a in f.aliases
+)
+
+
+def _is_known_header(text: str) -> bool:
+    return any(k in _KNOWN_HEADERS for k in header_keys(text))
+
+
+def _known_types_text() -> str:
+    return ", ".join(f"{k} ({ft.zh})" for k, ft in FACILITY_TYPES.items())
+
+
+def empty_facilities() -> gpd.GeoDataFrame:
+    """A facilities table with no rows (the contract's columns, EPSG:4326)."""
+    frame = pd.DataFrame(
+        {
+            "facility_id": pd.Series([], dtype="str"),
+            "name": pd.Series([], dtype="str"),
+            "facility_type": pd.Series([], dtype="str"),
+            "capacity": pd.Series([], dtype="float64"),
+            "site_id": pd.Series([], dtype="str"),
+        }
+    )
+    return gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries([], crs="EPSG:4326"), crs="EPSG:4326")
+
+
+def read_facilities(
+    path: str | Path,
+    *,
+    coords: str | None = None,
+    crs: str | int | None = None,
+    sheet: str | int | None = None,
+) -> gpd.GeoDataFrame:
+    """Read a facility layer or table and return it as WGS84 points, validated.
+
+    Parameters
+    ----------
+    path
+        A point layer (``.gpkg``, ``.geojson``/``.json``, ``.shp``; polygons become their
+        representative point) or a table (``.xlsx``/``.xls``, ``.csv`` in UTF-8 or GBK)
+        with columns id (编号/设施编号/id), name (名称/设施名称/name), type
+        (类型/设施类型/type), optional capacity (容量/学位/床位/capacity), and position
+        (经度/纬度, lon/lat, or Gauss-Krüger 东坐标/北坐标).  Without a type column, OSM
+        tags ``amenity``/``healthcare``/``office`` are mapped through
+        :data:`analysis.vocabulary.OSM_TAGS`, and rows whose tags map to no facility type
+        (restaurants, banks, …) are left out: they are not public facilities.  Blank rows
+        and template lines holding nothing but a 序号 are skipped.
+    coords
+        Coordinate system of longitude/latitude values (``wgs84``, ``cgcs2000``, ``gcj02``,
+        ``bd09``); a 坐标系 column gives it per row.  Default WGS84 (vector layers: their
+        own CRS).
+    crs
+        EPSG code of Gauss-Krüger metres, or the CRS of a vector layer that has none; as
+        in :func:`layers.sites.read_sites` it does not apply to longitude/latitude values
+        and never overrides a layer's own CRS.
+    sheet
+        Sheet (or GeoPackage layer) name or 0-based number.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        EPSG:4326, index ``0..n-1``: ``facility_id`` (str; id column, OSM ``element/id``,
+        else ``F0001…`` in file order), ``name`` (str, ``""`` when absent), ``facility_type``
+        (a key of :data:`analysis.vocabulary.FACILITY_TYPES`), ``capacity`` (float64
+        places/beds/officers, NaN when absent), ``site_id`` (``""`` unless a ``site_id``
+        column is present), ``geometry``.
+
+    Raises
+    ------
+    InputError
+        Listing every problem at once: missing type or coordinate columns, unknown or blank
+        facility types (the fix lists the known keys and Chinese labels), blank or
+        duplicate ids, bad capacity, empty geometry, coordinates that are not valid
+        longitude/latitude (with a hint when 经度/纬度 look swapped).  Facilities may lie
+        anywhere: there is no China check.
+    DataSourceError
+        When the file is missing or cannot be read at all.
+    """
+    table = read_table(path, sheet=sheet, is_known=_is_known_header)
+    pc = ProblemCollector(file=table.label)
+    found = match_fields(table.headers, FACILITY_FIELDS + COORD_FIELDS, pc)
+    cols = coord_columns(found)
+    serial = found.get("facility_id")
+    if serial is not None and fold(table.headers[serial]) in SERIAL_HEADERS:
+        table.drop_rows_blank_except(serial)  # unused pre-numbered lines of a template
+
+    osm_present = [k for k in _OSM_KEYS if k in found]
+    if "facility_type" not in found and not osm_present:
+        pc.add(
+            "no facility type column",
+            fix=f"add a column headed one of {_FIELDS_BY_KEY['facility_type'].accepted()} "
+            f"holding e.g. 卫生室 or clinic, or OSM tag columns amenity/healthcare/office "
+            f"(columns now: {_header_list(table)})",
+        )
+    if table.geometry is None and not (cols.has_lonlat or cols.has_gk):
+        pc.add(
+            "no coordinate columns",
+            fix=f"add longitude/latitude columns ({_FIELDS_BY_KEY['lon'].accepted()} and "
+            f"{_FIELDS_BY_KEY['lat'].accepted()}) or Gauss-Krüger metres "
+            f"({_FIELDS_BY_KEY['east'].accepted()} and {_FIELDS_BY_KEY['north'].accepted()}) "
+            f"(columns now: {_header_list(table)})",
+        )
+
+    types = _facility_types(table, found, osm_present, pc)
+    if "facility_type" not in found and osm_present:
+        keep = np.array([t is not None for t in types], dtype=bool)
+        table.cells = table.cells.loc[keep]
+        if table.geometry is not None:
+            table.geometry = table.geometry.loc[keep]
+        types = [t for t in types if t is not None]
+
+    if table.geometry is not None or cols.has_lonlat or cols.has_gk:
+        lon, lat = resolve_points(
+            table, cols, pc, coords=coords, crs=crs, china_only=False, what="facility"
+        )
+    else:
+        lon = lat = np.full(len(table.cells), np.nan)
+
+    rows = [int(r) for r in table.cells.index]
+    ids = _facility_ids(table, found, rows, pc)
+    names = _texts(table, found.get("name"), rows)
+    capacity = _capacity(table, found.get("capacity"), rows, pc)
+    site_ids = _texts(table, found.get("site_id"), rows)
+    raise_sorted(pc)
+
+    if not rows:
+        return empty_facilities()
+    frame = pd.DataFrame(
+        {
+            "facility_id": pd.Series(ids, dtype="str"),
+            "name": pd.Series(names, dtype="str"),
+            "facility_type": pd.Series(types, dtype="str"),
+            "capacity": pd.Series(capacity, dtype="float64"),
+            "site_id": pd.Series(site_ids, dtype="str"),
+        },
+        index=pd.RangeIndex(len(rows)),
+    )
+    gdf = gpd.GeoDataFrame(frame, geometry=gpd.points_from_xy(lon, lat), crs="EPSG:4326")
+    gdf.attrs["source"] = table.label
+    return gdf
+
+
+def facilities_from_sites(sites: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Facilities recorded in the site table's yes/no columns, placed at the sites.
+
+    Every ``has_<type>`` value that is True becomes one facility at the site's point:
+    ``facility_id = f"{site_id}-{type}"``, ``name = f"{site_name} {Chinese label}"`` (e.g.
+    ``"幸福小区 卫生室"``), ``site_id`` set, ``capacity`` NaN.
+
+    Parameters
+    ----------
+    sites
+        The output of :func:`layers.sites.read_sites` (EPSG:4326).
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        The facilities contract, EPSG:4326, in site order then column order; empty when no
+        ``has_`` value is True.
+
+    Raises
+    ------
+    InputError
+        When ``sites`` is not EPSG:4326, lacks ``site_id``/``site_name``, or has a
+        ``has_<type>`` column that is not yes/no or names an unknown type.
+    """
+    pc = ProblemCollector(file="sites")
+    if sites.crs is None or not sites.crs.equals("EPSG:4326"):
+        pc.add(
+            f"the sites are in {sites.crs.to_string() if sites.crs else 'no CRS'}, not EPSG:4326",
+            fix="read them with layers.sites.read_sites, or call .to_crs(4326) first",
+        )
+    for col in ("site_id", "site_name"):
+        if col not in sites.columns:
+            pc.add(f"no {col!r} column", column=col,
+                   fix="pass the table returned by layers.sites.read_sites")
+    has_cols: list[tuple[str, str]] = []
+    for col in sites.columns:
+        if isinstance(col, str) and col.startswith("has_"):
+            ftype = col[4:]
+            if ftype not in FACILITY_TYPES:
+                pc.add(f"{col!r} names no facility type", column=col,
+                       fix=f"use has_<type> with one of: {_known_types_text()}")
+                continue
+            values = sites[col]
+            if not (pd.api.types.is_bool_dtype(values)
+                    or values.map(lambda v: isinstance(v, bool | np.bool_)).all()):
+                pc.add(f"{col!r} is not a yes/no (True/False) column", column=col,
+                       fix="read the sites with layers.sites.read_sites")
+                continue
+            has_cols.append((col, ftype))
+    pc.raise_if_any()
+
+    ids: list[str] = []
+    names: list[str] = []
+    types: list[str] = []
+    site_ids: list[str] = []
+    geoms: list[object] = []
+    geometry = sites.geometry
+    for i in range(len(sites)):
+        for col, ftype in has_cols:
+            if bool(sites[col].iloc[i]):
+                sid = str(sites["site_id"].iloc[i])
+                ids.append(f"{sid}-{ftype}")
+                names.append(f"{sites['site_name'].iloc[i]} {label(ftype, 'zh')}")
+                types.append(ftype)
+                site_ids.append(sid)
+                geoms.append(geometry.iloc[i])
+    if not ids:
+        return empty_facilities()
+    frame = pd.DataFrame(
+        {
+            "facility_id": pd.Series(ids, dtype="str"),
+            "name": pd.Series(names, dtype="str"),
+            "facility_type": pd.Series(types, dtype="str"),
+            "capacity": pd.Series(np.full(len(ids), np.nan), dtype="float64"),
+            "site_id": pd.Series(site_ids, dtype="str"),
+        }
+    )
+    gdf = gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries(geoms, crs="EPSG:4326"),
+                           crs="EPSG:4326")
+    gdf.attrs["source"] = "site table yes/no columns"
+    return gdf
+
+
+def combine_facilities(*layers: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Concatenate facility layers, checking CRS, columns and id uniqueness.
+
+    Parameters
+    ----------
+    *layers
+        Facility tables in the contract (EPSG:4326), e.g. from :func:`read_facilities`
+        and :func:`facilities_from_sites`.  Layers are named in messages by their
+        ``attrs["source"]`` (set by the readers) or by position ("layer 2").
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        All rows, in layer order, index ``0..n-1``, contract columns only.
+
+    Raises
+    ------
+    InputError
+        When a layer is not EPSG:4326 (both CRSs are named), lacks contract columns, or
+        when a facility id occurs more than once (within or across layers).
+    """
+    pc = ProblemCollector(file="facilities")
+    names: list[str] = []
+    for i, layer in enumerate(layers, start=1):
+        src = layer.attrs.get("source") if isinstance(layer, pd.DataFrame) else None
+        names.append(f"layer {i} ({src})" if src else f"layer {i}")
+    for name, layer in zip(names, layers, strict=True):
+        if not isinstance(layer, gpd.GeoDataFrame):
+            pc.add(f"{name} is a {type(layer).__name__}, not a GeoDataFrame",
+                   fix="pass the tables returned by read_facilities/facilities_from_sites")
+            continue
+        if layer.crs is None or not layer.crs.equals("EPSG:4326"):
+            pc.add(
+                f"{name} is in {layer.crs.to_string() if layer.crs else 'no CRS'}, "
+                "but facilities must be in EPSG:4326",
+                fix=f"call .to_crs(4326) on {name} first",
+            )
+        missing = [c for c in FACILITY_COLUMNS if c not in layer.columns]
+        if missing:
+            pc.add(f"{name} lacks the column(s) {', '.join(missing)}",
+                   fix="pass the tables returned by read_facilities/facilities_from_sites")
+    pc.raise_if_any()
+
+    where: dict[str, list[str]] = {}
+    for name, layer in zip(names, layers, strict=True):
+        for fid in layer["facility_id"].astype(str):
+            where.setdefault(fid, []).append(name)
+    for fid, places in where.items():
+        if len(places) > 1:
+            pc.add(
+                f"facility id {fid!r} occurs {len(places)} times ({', '.join(places)})",
+                value=fid,
+                fix="give every facility its own id (e.g. prefix the ids of one layer)",
+            )
+    pc.raise_if_any()
+
+    parts = [layer[list(FACILITY_COLUMNS)] for layer in layers if len(layer)]
+    if not parts:
+        return empty_facilities()
+    out = pd.concat(parts, ignore_index=True)
+    gdf = gpd.GeoDataFrame(out, geometry="geometry", crs="EPSG:4326")
+    for col in ("facility_id", "name", "facility_type", "site_id"):
+        gdf[col] = gdf[col].astype("str")
+    gdf["capacity"] = gdf["capacity"].astype("float64")
+    return gdf
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _header_list(table: RawTable) -> str:
+    names = [repr(h) for h in table.headers if h]
+    return ", ".join(names) if names else "none"
+
+
+def _facility_types(
+    table: RawTable, found: dict[str, int], osm_present: list[str], pc: ProblemCollector
+) -> list[str | None]:
+    """Facility type key of each row; None where OSM tags map to nothing (or on problems)."""
+    rows = [int(r) for r in table.cells.index]
+    pos = found.get("facility_type")
+    out: list[str | None] = []
+    for r in rows:
+        ftype: str | None = None
+        raw = table.cells.at[r, pos] if pos is not None else None
+        if pos is not None and not is_blank(raw):
+            ftype = normalise_facility_type(cell_text(raw))
+            if ftype is None:
+                pc.add(
+                    "unknown facility type",
+                    row=r,
+                    column=table.headers[pos],
+                    value=shown(raw),
+                    fix=f"use one of: {_known_types_text()} (keys, Chinese or English labels)",
+                )
+            out.append(ftype)
+            continue
+        for key in osm_present:
+            tag = table.cells.at[r, found[key]]
+            if not is_blank(tag):
+                ftype = OSM_TAGS.get((key, cell_text(tag).strip().lower()))
+                if ftype is not None:
+                    break
+        if pos is not None and ftype is None:
+            pc.add(
+                "the facility has no type",
+                row=r,
+                column=table.headers[pos],
+                fix=f"fill in one of: {_known_types_text()}",
+            )
+        out.append(ftype)
+    return out
+
+
+def _facility_ids(
+    table: RawTable, found: dict[str, int], rows: list[int], pc: ProblemCollector
+) -> list[str]:
+    pos = found.get("facility_id")
+    if pos is None:
+        return [f"F{i:04d}" for i in range(1, len(rows) + 1)]
+    header = table.headers[pos]
+    col = table.column(pos)
+    element = table.column(found["element"]) if "element" in found else None
+    ids: list[str] = []
+    first_row: dict[str, int] = {}
+    for r in rows:
+        v = id_text(col[r])
+        if v and element is not None and not is_blank(element[r]) and "/" not in v:
+            v = f"{cell_text(element[r])}/{v}"
+        ids.append(v)
+        if not v:
+            pc.add(
+                "the facility has no id",
+                row=r,
+                column=header,
+                fix=f"give every facility a unique id in {header!r}, or delete that column "
+                "to number them F0001, F0002, … automatically",
+            )
+        elif v in first_row:
+            pc.add(
+                f"facility id {v!r} is used twice (first in row {first_row[v]})",
+                row=r,
+                column=header,
+                value=v,
+                fix="give every facility its own id",
+            )
+        else:
+            first_row[v] = r
+    return ids
+
+
+def _texts(table: RawTable, pos: int | None, rows: list[int]) -> list[str]:
+    if pos is None:
+        return [""] * len(rows)
+    col = table.column(pos)
+    return [cell_text(col[r]) for r in rows]
+
+
+def _capacity(
+    table: RawTable, pos: int | None, rows: list[int], pc: ProblemCollector
+) -> np.ndarray:
+    out = np.full(len(rows), np.nan)
+    if pos is None:
+        return out
+    header = table.headers[pos]
+    col = table.column(pos)
+    for k, r in enumerate(rows):
+        raw = col[r]
+        try:
+            v = parse_number(raw)
+        except ValueError:
+            pc.add("capacity is not a number", row=r, column=header, value=shown(raw),
+                   fix="write the places/beds/officers as a number, or leave it blank")
+            continue
+        if v is None:
+            continue
+        if v < 0:
+            pc.add("capacity is negative", row=r, column=header, value=shown(raw),
+                   fix="write a capacity of 0 or more, or leave it blank")
+            continue
+        out[k] = v
+    return out

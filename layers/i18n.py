@@ -1,0 +1,170 @@
+"""Chinese and English labels for the app and the map (Chinese first).
+
+Every piece of text the Streamlit app or the folium map shows goes through :func:`t`,
+:func:`status_label` or :func:`column_labels`, so that switching 中文/English changes all of
+it at once.  Facility type names come from :mod:`analysis.vocabulary`.  The tables here are
+read-only (:class:`types.MappingProxyType`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from types import MappingProxyType
+
+__all__ = [
+    "LANGS",
+    "STATUSES",
+    "t",
+    "status_label",
+    "column_labels",
+    "GAP_TABLE_COLUMNS",
+    "COVERAGE_TABLE_COLUMNS",
+]
+
+#: Supported languages, in the order the language switch offers them.
+LANGS: tuple[str, ...] = ("zh", "en")
+
+#: Site × rule statuses of the gap list (docs/schemas.md), best first.
+STATUSES: tuple[str, ...] = ("ok", "ok_shared", "gap_capacity", "gap_missing", "unroutable")
+
+_TEXT: Mapping[str, Mapping[str, str]] = MappingProxyType(
+    {
+        "title": {"zh": "易地扶贫搬迁安置点公共服务设施检查", "en": "Relocation-site facility check"},
+        "subtitle": {
+            "zh": "按道路可达性和政策规模门槛检查每个安置点的公共服务设施。",
+            "en": "Checks every relocation site's public facilities by road access and policy "
+            "population thresholds.",
+        },
+        "language": {"zh": "语言 / Language", "en": "Language / 语言"},
+        "data": {"zh": "数据", "en": "Data"},
+        "demo_county": {"zh": "示例县(合成数据)", "en": "Demo county (synthetic data)"},
+        "rules": {"zh": "规则", "en": "Rules"},
+        "preset": {"zh": "规则集", "en": "Rule preset"},
+        "thresholds": {"zh": "门槛", "en": "Thresholds"},
+        "min_population": {"zh": "人数门槛(人)", "en": "Population threshold (people)"},
+        "max_population": {"zh": "人数上限(人)", "en": "Population upper bound (people)"},
+        "min_households": {"zh": "户数门槛(户)", "en": "Household threshold (households)"},
+        "max_time_min": {"zh": "到达时间上限(分钟)", "en": "Reach time limit (minutes)"},
+        "max_dist_m": {"zh": "到达距离上限(米)", "en": "Reach distance limit (metres)"},
+        "profile": {"zh": "出行方式", "en": "Travel profile"},
+        "profile_walk": {"zh": "步行", "en": "Walk"},
+        "profile_drive": {"zh": "驾车", "en": "Drive"},
+        "filter": {"zh": "范围", "en": "Area"},
+        "county": {"zh": "县", "en": "County"},
+        "township": {"zh": "乡镇", "en": "Township"},
+        "all": {"zh": "全部", "en": "All"},
+        "basemap": {"zh": "底图", "en": "Basemap"},
+        "basemap_none": {"zh": "无(离线)", "en": "None (offline)"},
+        "basemap_osm": {"zh": "OpenStreetMap(需联网)", "en": "OpenStreetMap (needs internet)"},
+        "show_all_checks": {"zh": "显示全部检查(含已满足)", "en": "Show all checks (incl. satisfied)"},
+        "loading": {"zh": "正在读取数据并构建路网……", "en": "Reading the data and building the road graph…"},
+        "routing": {"zh": "正在计算道路可达性……", "en": "Routing sites to facilities…"},
+        "input_error": {"zh": "输入数据有问题,请修正后重试:", "en": "The input has problems; fix them and retry:"},
+        "map": {"zh": "地图", "en": "Map"},
+        "metric_sites": {"zh": "安置点", "en": "Sites"},
+        "metric_sites_gap": {"zh": "有缺口的安置点", "en": "Sites with a gap"},
+        "metric_gaps": {"zh": "缺口", "en": "Gaps"},
+        "metric_unroutable": {"zh": "无法计算可达性", "en": "Unroutable"},
+        "metric_coverage": {"zh": "覆盖率", "en": "Coverage"},
+        "metric_coverage_help": {
+            "zh": "满足的 安置点×规则 检查占应检查总数的比例",
+            "en": "Share of required site × rule checks that are satisfied",
+        },
+        "gap_table": {"zh": "缺口清单", "en": "Gap list"},
+        "coverage_table": {"zh": "分乡镇覆盖率", "en": "Coverage by township"},
+        "no_rows": {"zh": "没有符合条件的记录。", "en": "No matching rows."},
+        "sites_layer": {"zh": "安置点", "en": "Sites"},
+        "facilities_layer": {"zh": "设施", "en": "Facilities"},
+        "townships_layer": {"zh": "乡镇边界", "en": "Township boundaries"},
+        "legend_title": {"zh": "安置点状态(最差)", "en": "Site status (worst)"},
+        "legend_size": {"zh": "圆大小 ∝ √人数", "en": "Circle area ∝ population"},
+        "legend_facilities": {"zh": "设施", "en": "Facilities"},
+        "no_rule": {"zh": "无适用规则", "en": "No applicable rule"},
+        "population": {"zh": "人数", "en": "Population"},
+        "status": {"zh": "状态", "en": "Status"},
+        "reasons": {"zh": "原因", "en": "Reasons"},
+        "attr_osm": {
+            "zh": "地图数据 © OpenStreetMap 贡献者(ODbL)",
+            "en": "Map data © OpenStreetMap contributors (ODbL)",
+        },
+        "attr_synthetic": {
+            "zh": "示例县的道路、地形、安置点和设施均为合成数据,并非真实情况",
+            "en": "Demo county roads, terrain, sites and facilities are synthetic, not real",
+        },
+        "attr_user": {
+            "zh": "道路数据来自用户提供的 OSM 文件:地图数据 © OpenStreetMap 贡献者(ODbL)",
+            "en": "Roads from the user's OSM file: map data © OpenStreetMap contributors (ODbL)",
+        },
+    }
+)
+
+_STATUS: Mapping[str, Mapping[str, str]] = MappingProxyType(
+    {
+        "ok": {"zh": "已满足(本点设有)", "en": "OK (at the site)"},
+        "ok_shared": {"zh": "已满足(共享周边设施)", "en": "OK (shared nearby)"},
+        "gap_missing": {"zh": "缺口:可达范围内没有", "en": "Gap: none within reach"},
+        "gap_capacity": {"zh": "缺口:容量不足", "en": "Gap: over capacity"},
+        "unroutable": {"zh": "无法计算可达性", "en": "Unroutable"},
+    }
+)
+
+#: Gap-table columns shown in the app: gap-list column → (Chinese header, English header).
+GAP_TABLE_COLUMNS: Mapping[str, tuple[str, str]] = MappingProxyType(
+    {
+        "site_name": ("安置点名称", "Site name"),
+        "township": ("乡镇", "Township"),
+        "population": ("人数", "Population"),
+        "facility_type": ("设施类型", "Facility type"),
+        "rule_id": ("规则", "Rule"),
+        "status": ("状态", "Status"),
+        "dist_m": ("距离(米)", "Distance (m)"),
+        "time_min": ("时间(分钟)", "Time (min)"),
+        "reason": ("原因", "Reason"),
+    }
+)
+
+#: Coverage-table columns shown in the app: coverage column → (Chinese, English) header.
+COVERAGE_TABLE_COLUMNS: Mapping[str, tuple[str, str]] = MappingProxyType(
+    {
+        "county": ("县", "County"),
+        "township": ("乡镇", "Township"),
+        "facility_type": ("设施类型", "Facility type"),
+        "rule_id": ("规则", "Rule"),
+        "sites_required": ("应覆盖安置点", "Sites required"),
+        "sites_covered": ("已覆盖安置点", "Sites covered"),
+        "share_sites": ("安置点覆盖率(%)", "Sites covered (%)"),
+        "pop_required": ("应覆盖人口", "Population required"),
+        "pop_covered": ("已覆盖人口", "Population covered"),
+        "share_pop": ("人口覆盖率(%)", "Population covered (%)"),
+    }
+)
+
+
+def _check_lang(lang: str) -> str:
+    if lang not in LANGS:
+        raise ValueError(f"unknown language {lang!r}; use one of {', '.join(LANGS)}")
+    return lang
+
+
+def t(key: str, lang: str = "zh") -> str:
+    """The label ``key`` in ``lang`` (``"zh"`` or ``"en"``).
+
+    Raises
+    ------
+    KeyError
+        When ``key`` has no label (a programming error, not user input).
+    """
+    return _TEXT[key][_check_lang(lang)]
+
+
+def status_label(status: str, lang: str = "zh") -> str:
+    """Localised label of a gap status; unknown statuses are returned unchanged."""
+    labels = _STATUS.get(str(status))
+    return labels[_check_lang(lang)] if labels else str(status)
+
+
+def column_labels(columns: Mapping[str, tuple[str, str]], lang: str = "zh") -> dict[str, str]:
+    """``{column: header}`` in ``lang`` for :data:`GAP_TABLE_COLUMNS` or
+    :data:`COVERAGE_TABLE_COLUMNS`."""
+    i = LANGS.index(_check_lang(lang))
+    return {col: pair[i] for col, pair in columns.items()}

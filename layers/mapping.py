@@ -1,0 +1,419 @@
+"""The planner's map: folium rendering of sites, facilities and township boundaries.
+
+Pure rendering: :func:`build_map` takes the site and facility GeoDataFrames (EPSG:4326,
+docs/schemas.md), each site's worst status and optionally the gap list, and returns a
+:class:`folium.Map`.  It needs no Streamlit, so it is tested on its rendered HTML.
+
+The map draws nothing from the internet by default (``tiles=None``): every marker is a
+Leaflet vector (``L.circleMarker``) or a CSS ``L.divIcon`` (no icon images, no icon fonts),
+and the legend is plain HTML.  Loading Leaflet itself offline is the app's job.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+from collections.abc import Mapping
+from pathlib import Path
+from types import MappingProxyType
+
+import folium
+import geopandas as gpd
+import pandas as pd
+import pyogrio.errors
+from folium.template import Template
+from branca.element import MacroElement
+
+from analysis.vocabulary import FACILITY_TYPES, label
+from anzhi.errors import DataSourceError
+from layers.i18n import STATUSES, status_label, t
+
+__all__ = [
+    "STATUS_COLOURS",
+    "NO_RULE_COLOUR",
+    "FACILITY_COLOURS",
+    "site_radius_px",
+    "facility_colour",
+    "build_map",
+    "read_townships",
+]
+
+#: Fill colour of a site circle by its worst status.
+STATUS_COLOURS: Mapping[str, str] = MappingProxyType(
+    {
+        "ok": "#1a9850",  # green
+        "ok_shared": "#a6d96a",  # light green
+        "gap_capacity": "#f46d43",  # orange-red
+        "gap_missing": "#d73027",  # red
+        "unroutable": "#7b3294",  # purple
+    }
+)
+
+#: Colour of a site no rule applies to (no worst status).
+NO_RULE_COLOUR = "#969696"
+
+#: Marker colour per facility type (vocabulary order); unknown types are dark grey.
+FACILITY_COLOURS: Mapping[str, str] = MappingProxyType(
+    dict(
+        zip(
+            FACILITY_TYPES,
+            [
+                "#e41a1c", "#a50f15", "#ff7f00", "#377eb8", "#08519c", "#4d4d4d", "#000000",
+                "#984ea3", "#f781bf", "#4daf4a", "#a65628", "#1b9e77", "#e6ab02", "#66a61e",
+                "#17becf",
+            ],
+            strict=False,
+        )
+    )
+)
+
+_SITE_MIN_RADIUS_PX = 3.0
+_SITE_MAX_RADIUS_PX = 20.0
+_FACILITY_ICON_PX = 10
+
+
+class _Legend(MacroElement):
+    """A Leaflet control holding static HTML (bottom right)."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+            var {{ this.get_name() }} = L.control({position: "bottomright"});
+            {{ this.get_name() }}.onAdd = function (map) {
+                var div = L.DomUtil.create("div", "anzhi-legend");
+                div.innerHTML = {{ this.legend_html|tojson }};
+                L.DomEvent.disableClickPropagation(div);
+                return div;
+            };
+            {{ this.get_name() }}.addTo({{ this._parent.get_name() }});
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, legend_html: str) -> None:
+        super().__init__()
+        self._name = "AnzhiLegend"
+        self.legend_html = legend_html
+
+
+class _Attribution(MacroElement):
+    """Adds a line to Leaflet's attribution control (bottom right)."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+            {{ this._parent.get_name() }}.attributionControl.addAttribution({{ this.text|tojson }});
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        self._name = "AnzhiAttribution"
+        self.text = text
+
+
+def site_radius_px(population: float, max_population: float) -> float:
+    """Circle radius in screen pixels: area proportional to population (sqrt scale).
+
+    The largest site gets 20 px; every site gets at least 3 px so it stays clickable.
+    NaN or non-positive populations get the minimum.
+    """
+    if not (population > 0) or not (max_population > 0):
+        return _SITE_MIN_RADIUS_PX
+    r = _SITE_MAX_RADIUS_PX * math.sqrt(min(population, max_population) / max_population)
+    return max(_SITE_MIN_RADIUS_PX, r)
+
+
+def facility_colour(facility_type: str) -> str:
+    """Marker colour of a facility type (dark grey for types outside the vocabulary)."""
+    return FACILITY_COLOURS.get(facility_type, "#404040")
+
+
+def _esc(text: object) -> str:
+    """HTML-escape user text for a tooltip (folium puts tooltips in a JS template literal, so
+    backticks, ``$`` and backslashes are escaped too)."""
+    out = html.escape(str(text))
+    return out.replace("\\", "&#92;").replace("`", "&#96;").replace("$", "&#36;")
+
+
+def _fmt_int(value: object) -> str:
+    try:
+        v = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return "—"
+    return "—" if math.isnan(v) else f"{v:,.0f}"
+
+
+def _site_reasons(gaps: pd.DataFrame | None, lang: str) -> dict[str, list[str]]:
+    """Reasons of every not-satisfied check, per site id."""
+    if gaps is None or gaps.empty:
+        return {}
+    col = "reason_en" if lang == "en" and "reason_en" in gaps.columns else "reason"
+    bad = gaps[~gaps["status"].isin(["ok", "ok_shared"])]
+    out: dict[str, list[str]] = {}
+    for sid, reason in zip(bad["site_id"].astype(str), bad[col].fillna("").astype(str), strict=True):
+        if reason:
+            out.setdefault(sid, []).append(reason)
+    return out
+
+
+def _site_tooltip(row: pd.Series, status: str | None, reasons: list[str], lang: str) -> str:
+    name = _esc(row.get("site_name", ""))
+    lines = [f"<b>{name}</b>"]
+    town = str(row.get("township", "") or "")
+    if town:
+        lines.append(_esc(town))
+    lines.append(f"{t('population', lang)}: {_fmt_int(row.get('population'))}")
+    lines.append(
+        f"{t('status', lang)}: {_esc(status_label(status, lang) if status else t('no_rule', lang))}"
+    )
+    if reasons:
+        shown = reasons[:6]
+        items = "".join(f"<li>{_esc(r)}</li>" for r in shown)
+        more = f"<li>… (+{len(reasons) - len(shown)})</li>" if len(reasons) > len(shown) else ""
+        lines.append(f"{t('reasons', lang)}:<ul style='margin:0;padding-left:1.2em'>{items}{more}</ul>")
+    return "<div style='max-width:360px;white-space:normal'>" + "<br>".join(lines) + "</div>"
+
+
+def _facility_icon(colour: str) -> folium.DivIcon:
+    s = _FACILITY_ICON_PX
+    return folium.DivIcon(
+        html=(
+            f"<div style='width:{s}px;height:{s}px;background:{colour};"
+            "border:1.5px solid #ffffff;outline:1px solid #333333;border-radius:2px'></div>"
+        ),
+        icon_size=(s, s),
+        icon_anchor=(s // 2, s // 2),
+        class_name="anzhi-facility",
+    )
+
+
+def _legend_html(lang: str, facility_types: list[str]) -> str:
+    def swatch(colour: str, text: str, *, round_: bool) -> str:
+        radius = "50%" if round_ else "2px"
+        return (
+            "<div style='display:flex;align-items:center;gap:6px;margin:2px 0'>"
+            f"<span style='display:inline-block;width:12px;height:12px;border-radius:{radius};"
+            f"background:{colour};border:1px solid #333'></span>{html.escape(text)}</div>"
+        )
+
+    parts = [
+        "<div style='background:rgba(255,255,255,0.92);padding:6px 8px;border-radius:4px;"
+        "box-shadow:0 1px 4px rgba(0,0,0,0.3);font:12px/1.3 sans-serif;max-height:320px;"
+        "overflow-y:auto'>",
+        f"<b>{html.escape(t('legend_title', lang))}</b>",
+    ]
+    parts += [swatch(STATUS_COLOURS[s], status_label(s, lang), round_=True) for s in STATUSES]
+    parts.append(swatch(NO_RULE_COLOUR, t("no_rule", lang), round_=True))
+    parts.append(f"<div style='color:#555;margin-bottom:4px'>{html.escape(t('legend_size', lang))}</div>")
+    if facility_types:
+        parts.append(f"<b>{html.escape(t('legend_facilities', lang))}</b>")
+        parts += [swatch(facility_colour(ft), label(ft, lang), round_=False) for ft in facility_types]
+    parts.append("</div>")
+    return "".join(parts)
+
+
+def _worst_mapping(worst: pd.DataFrame | pd.Series | Mapping[str, str]) -> dict[str, str]:
+    if isinstance(worst, pd.DataFrame):
+        missing = {"site_id", "status"} - set(worst.columns)
+        if missing:
+            raise ValueError(f"worst status table lacks column(s) {sorted(missing)}; "
+                             "pass analysis.gaps.worst_status(gaps)")
+        pairs = zip(worst["site_id"], worst["status"], strict=True)
+    else:
+        pairs = dict(worst).items()  # type: ignore[assignment]
+    return {str(k): str(v) for k, v in pairs if pd.notna(v)}
+
+
+def _township_name_column(townships: gpd.GeoDataFrame) -> str | None:
+    for col in ("township", "乡镇", "name", "名称", "township_name"):
+        if col in townships.columns:
+            return col
+    return None
+
+
+def _check_crs(gdf: gpd.GeoDataFrame, what: str) -> gpd.GeoDataFrame:
+    if gdf.crs is None:
+        raise ValueError(f"{what} has no CRS; build_map expects EPSG:4326 lon/lat")
+    if gdf.crs.to_epsg() != 4326:
+        return gdf.to_crs(4326)
+    return gdf
+
+
+def build_map(
+    sites: gpd.GeoDataFrame,
+    facilities: gpd.GeoDataFrame,
+    worst: pd.DataFrame | pd.Series | Mapping[str, str],
+    *,
+    lang: str = "zh",
+    tiles: str | None = None,
+    townships: gpd.GeoDataFrame | None = None,
+    gaps: pd.DataFrame | None = None,
+    attribution: str | None = None,
+    height_px: int | None = None,
+) -> folium.Map:
+    """Build the folium map of one region.
+
+    Parameters
+    ----------
+    sites
+        Sites (docs/schemas.md), EPSG:4326 points; uses ``site_id``, ``site_name``,
+        ``township``, ``population``.
+    facilities
+        Facilities, EPSG:4326 points; uses ``facility_type``, ``name``, ``capacity``.
+    worst
+        Worst status per site: the table of ``analysis.gaps.worst_status`` (columns
+        ``site_id``, ``status``), or a mapping / Series ``site_id -> status``.  Sites missing
+        here are drawn grey ("no applicable rule").
+    lang
+        ``"zh"`` or ``"en"`` for tooltips, layer names and the legend.
+    tiles
+        ``None`` (default): no basemap, nothing fetched from the internet.  Otherwise a folium
+        tile name such as ``"OpenStreetMap"`` (needs internet; brings its own attribution).
+    townships
+        Optional township polygons (any CRS with a definition) drawn as dashed outlines.
+    gaps
+        Optional gap list; the reasons of each site's unsatisfied checks go in its tooltip.
+    attribution
+        Extra text for the attribution control, e.g. the OSM/ODbL note or "synthetic data".
+    height_px
+        Map height in pixels (default: fill the container).
+
+    Returns
+    -------
+    folium.Map
+        One ``L.circleMarker`` per site with a location; facilities as CSS ``divIcon``
+        markers, one layer per site status and per facility type, a layer control, a scale bar
+        and an HTML legend.
+    """
+    sites = _check_crs(sites, "sites")
+    facilities = _check_crs(facilities, "facilities")
+    worst_map = _worst_mapping(worst)
+
+    geoms = sites.geometry
+    has_xy = geoms.notna() & ~geoms.is_empty
+    if has_xy.any():
+        minx, miny, maxx, maxy = sites[has_xy].total_bounds
+    elif len(facilities):
+        minx, miny, maxx, maxy = facilities.total_bounds
+    else:
+        minx = miny = maxx = maxy = 0.0
+    centre = [(miny + maxy) / 2, (minx + maxx) / 2]
+
+    kwargs: dict[str, object] = {}
+    if height_px is not None:
+        kwargs["height"] = f"{int(height_px)}px"
+    m = folium.Map(location=centre, zoom_start=10, tiles=None, control_scale=True, **kwargs)
+    if tiles:
+        folium.TileLayer(tiles, name=t("basemap", lang), control=False).add_to(m)
+    if attribution:
+        m.add_child(_Attribution(attribution))
+
+    if townships is not None and len(townships):
+        tw = _check_crs(townships, "townships")
+        name_col = _township_name_column(tw)
+        keep = [c for c in [name_col] if c] + [tw.geometry.name]
+        tw = tw[keep]
+        folium.GeoJson(
+            tw.to_json(),
+            name=t("townships_layer", lang),
+            style_function=lambda _f: {
+                "color": "#525252",
+                "weight": 1.5,
+                "dashArray": "6 4",
+                "fill": False,
+            },
+            tooltip=folium.GeoJsonTooltip(fields=[name_col], labels=False) if name_col else None,
+        ).add_to(m)
+
+    # Facilities: one layer per type, CSS markers.
+    present_types: list[str] = []
+    if len(facilities):
+        ftypes = facilities["facility_type"].astype(str)
+        order = [k for k in FACILITY_TYPES if (ftypes == k).any()]
+        order += sorted(set(ftypes) - set(order))
+        present_types = order
+        for ft in order:
+            group = folium.FeatureGroup(
+                name=f"{t('facilities_layer', lang)}: {label(ft, lang)}", show=True
+            ).add_to(m)
+            icon_colour = facility_colour(ft)
+            sub = facilities[(ftypes == ft).to_numpy()]
+            for _, row in sub.iterrows():
+                g = row.geometry
+                if g is None or g.is_empty:
+                    continue
+                tip = f"<b>{_esc(row.get('name', ''))}</b><br>{_esc(label(ft, lang))}"
+                cap = row.get("capacity")
+                if cap is not None and pd.notna(cap):
+                    tip += f"<br>{'容量' if lang == 'zh' else 'Capacity'}: {_fmt_int(cap)}"
+                folium.Marker(
+                    [g.y, g.x], icon=_facility_icon(icon_colour), tooltip=folium.Tooltip(tip)
+                ).add_to(group)
+
+    # Sites: one layer per worst status, worse statuses drawn last (on top), big circles first.
+    reasons = _site_reasons(gaps, lang)
+    pop = pd.to_numeric(sites["population"], errors="coerce") if "population" in sites else None
+    max_pop = float(pop.max()) if pop is not None and pop.notna().any() else 0.0
+    site_ids = sites["site_id"].astype(str)
+    status_of = site_ids.map(lambda s: worst_map.get(s))
+    groups: dict[str | None, folium.FeatureGroup] = {}
+    for status in [None, *STATUSES, *sorted(set(status_of.dropna()) - set(STATUSES))]:
+        mask = (status_of.isna() if status is None else status_of == status) & has_xy
+        if not mask.any():
+            continue
+        name = status_label(status, lang) if status else t("no_rule", lang)
+        groups[status] = folium.FeatureGroup(name=f"{t('sites_layer', lang)}: {name}").add_to(m)
+        sub = sites[mask.to_numpy()]
+        sub_pop = pop[mask.to_numpy()] if pop is not None else pd.Series(0.0, index=sub.index)
+        for idx in sub_pop.fillna(0).sort_values(ascending=False, kind="stable").index:
+            row = sub.loc[idx]
+            g = row.geometry
+            colour = STATUS_COLOURS.get(status, NO_RULE_COLOUR) if status else NO_RULE_COLOUR
+            sid = str(row["site_id"])
+            folium.CircleMarker(
+                [g.y, g.x],
+                radius=site_radius_px(float(sub_pop.loc[idx]), max_pop),
+                color="#252525",
+                weight=1,
+                fill=True,
+                fill_color=colour,
+                fill_opacity=0.85,
+                tooltip=folium.Tooltip(_site_tooltip(row, status, reasons.get(sid, []), lang)),
+            ).add_to(groups[status])
+
+    m.add_child(_Legend(_legend_html(lang, present_types)))
+    folium.LayerControl(collapsed=True).add_to(m)
+    if has_xy.any() and (maxx > minx or maxy > miny):
+        m.fit_bounds([[miny, minx], [maxy, maxx]], padding=(20, 20))
+    return m
+
+
+def read_townships(path: str | Path, *, layer: str | None = None) -> gpd.GeoDataFrame:
+    """Read township boundary polygons for the map, in EPSG:4326.
+
+    Parameters
+    ----------
+    path
+        Any vector file GDAL reads (GeoPackage, GeoJSON, Shapefile), e.g. the demo's
+        ``townships.gpkg`` (layer ``townships``, columns ``township``, ``county``).
+    layer
+        Layer name; default the first layer.
+
+    Raises
+    ------
+    DataSourceError
+        The file is missing, unreadable, or has no CRS.
+    """
+    p = Path(path)
+    try:
+        gdf = gpd.read_file(p, layer=layer)
+    except (OSError, pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError) as exc:
+        raise DataSourceError(f"{p}: cannot read township boundaries ({exc})") from exc
+    if gdf.crs is None:
+        raise DataSourceError(
+            f"{p}: township boundaries have no coordinate system; save them with a CRS "
+            "(e.g. EPSG:4326 or CGCS2000 EPSG:4490)"
+        )
+    return gdf.to_crs(4326) if gdf.crs.to_epsg() != 4326 else gdf

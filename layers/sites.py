@@ -1,0 +1,430 @@
+"""Read and validate the relocation-site table (安置点) into the sites contract.
+
+The contract (docs/schemas.md, "Sites"): EPSG:4326 points, index ``0..n-1``, columns
+``site_id, site_name, county, township, village, households, population, kind``, one
+``has_<facility_type>`` per yes/no facility column, and ``geometry``.
+
+County offices keep their site lists in Excel with Chinese headers, often with positions
+picked on Amap (GCJ-02) or Baidu (BD-09) maps, or surveyed in Gauss-Krüger metres.
+:func:`read_sites` reads all of these, converts positions to WGS84, and checks every row,
+raising one :class:`~anzhi.errors.InputError` that lists every problem with its file,
+row (as Excel shows it: header = row 1), column, value and fix.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Final
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from anzhi.errors import ProblemCollector
+from layers._tables import (
+    SERIAL_HEADERS,
+    COORD_FIELDS,
+    TOTAL_WORDS,
+    YES_NO_HELP,
+    Field,
+    RawTable,
+    cell_text,
+    coord_columns,
+    facility_type_of_header,
+    fold,
+    header_keys,
+    id_text,
+    is_blank,
+    match_fields,
+    parse_number,
+    parse_yes_no,
+    raise_sorted,
+    read_table,
+    resolve_points,
+    shown,
+)
+
+__all__ = ["SITE_FIELDS", "SITE_COLUMNS", "KIND_VALUES", "read_sites"]
+
+#: Columns of the site table and their accepted headers (best tier first).
+SITE_FIELDS: Final[tuple[Field, ...]] = (
+    Field("site_id", (("编号", "安置点编号", "安置点代码", "id", "site_id"), ("序号", "no", "no."))),
+    Field("site_name", (("安置点名称", "安置点", "名称", "安置点名", "name", "site_name"),)),
+    Field("county", (("县", "县(市、区)", "县(市,区)", "县(区)", "县(市)", "县区", "区县", "县市区",
+                      "county"),)),
+    Field("township", (("乡镇", "乡(镇)", "乡镇(街道)", "乡(镇、街道)", "乡镇街道", "township"),)),
+    Field("village", (("村", "社区", "村(社区)", "村(居)", "村居", "village"),)),
+    Field("households", (("户数", "搬迁户数", "安置户数", "households"),)),
+    Field("population", (("人数", "搬迁人口", "安置人数", "人口", "搬迁人数", "安置人口",
+                          "population", "pop"),)),
+    Field("kind", (("安置方式", "安置类型", "kind"),)),
+)
+
+#: Output columns before the ``has_<type>`` columns and ``geometry``.
+SITE_COLUMNS: Final[tuple[str, ...]] = (
+    "site_id", "site_name", "county", "township", "village", "households", "population", "kind",
+)
+
+#: Accepted 安置方式 values (folded) and their canonical form.
+KIND_VALUES: Final[dict[str, str]] = {
+    fold(v): k
+    for k, values in {
+        "城镇": ("城镇", "城镇安置", "集中城镇", "城镇集中安置", "urban", "town"),
+        "农村": ("农村", "农村安置", "农村集中安置", "rural"),
+    }.items()
+    for v in values
+}
+
+_FIELDS_BY_KEY: Final = {f.key: f for f in SITE_FIELDS + COORD_FIELDS}
+_KNOWN_HEADERS: Final = frozenset(fold(a) for f in SITE_FIELDS + COORD_FIELDS for a in f.aliases)
+
+
+def _is_known_header(text: str) -> bool:
+    return any(k in _KNOWN_HEADERS for k in header_keys(text)) or (
+        facility_type_of_header(text) is not None
+    )
+
+
+def read_sites(
+    path: str | Path,
+    *,
+    coords: str | None = None,
+    crs: str | int | None = None,
+    sheet: str | int | None = None,
+    china_only: bool = True,
+) -> gpd.GeoDataFrame:
+    """Read a relocation-site table and return it as WGS84 points, validated.
+
+    Parameters
+    ----------
+    path
+        ``.xlsx``/``.xlsm``/``.xls`` (first sheet unless ``sheet``), ``.csv`` (UTF-8, else
+        GBK/GB18030 as Chinese Excel saves it), ``.geojson``/``.json``, ``.gpkg`` (first
+        layer unless ``sheet``) or ``.shp``.  A title line above the header row is
+        skipped; so are blank rows and template lines holding nothing but a 序号.
+    coords
+        Coordinate system of longitude/latitude values: ``wgs84``, ``cgcs2000``, ``gcj02``
+        (Amap/Tencent) or ``bd09`` (Baidu), or any label
+        :func:`geo.coords.normalise_coord_system` accepts.  A 坐标系/coords column gives it
+        per row instead; a cell that disagrees with ``coords`` is a problem.  When neither
+        is given, **WGS84 is assumed** (for vector layers: the layer's own CRS).  For a
+        vector layer in EPSG:4326/4490, ``coords="gcj02"``/``"bd09"`` converts its points.
+    crs
+        For Gauss-Krüger metres (东坐标/北坐标, X坐标/Y坐标, easting/northing, or x/y with
+        values in metres): the zone's EPSG code, e.g. ``"EPSG:4521"`` (zone 33, 8-digit
+        eastings) or ``4542`` (central meridian 99°E, 6-digit eastings); without it the
+        zone comes from the 8-digit easting's prefix.  For a vector layer without a CRS
+        (a shapefile without ``.prj``): the layer's CRS.  It does not apply to
+        longitude/latitude values, and a layer's own CRS wins over it, so one ``--crs``
+        can serve a run whose other inputs are in degrees.  ``EPSG:4326``/``EPSG:4490``
+        act like ``coords="wgs84"``/``"cgcs2000"``.
+    sheet
+        Sheet (or GeoPackage layer) name or 0-based number.
+    china_only
+        Report sites outside China's bounding box (default True: relocation sites are a
+        Chinese policy product).
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        EPSG:4326, index ``0..n-1``: ``site_id`` (str; the 编号/id column, else ``S0001…``
+        in file order; 序号 is used only when there is no 编号-like column), ``site_name``,
+        ``county``, ``township``, ``village`` (str, ``""`` if absent), ``households``
+        (float64, NaN if absent), ``population`` (int64), ``kind`` (``城镇``/``农村``/``""``),
+        ``has_<facility_type>`` (bool, one per yes/no column such as 卫生室, 警务室,
+        幼儿园; blank means no), ``geometry`` (Point).  Vector polygons become their
+        representative point.  Other columns are not kept.
+
+    Raises
+    ------
+    InputError
+        Listing every problem at once: missing columns (with the accepted headers),
+        missing/non-numeric/negative/fractional population or households, households >
+        population, missing or non-numeric coordinates, swapped 经度/纬度, positions outside
+        China, empty geometry, blank or duplicate site ids, blank names, unknown 安置方式,
+        unknown yes/no values, unknown coordinate systems, total lines (合计).  Rows are
+        numbered as the user sees them: sheet row with the header as row 1, csv line, or
+        1-based feature number for vector layers.
+    DataSourceError
+        When the file is missing or cannot be read at all.
+
+    Examples
+    --------
+    >>> sites = read_sites("安置点.xlsx", coords="gcj02")  # doctest: +SKIP
+    """
+    table = read_table(path, sheet=sheet, is_known=_is_known_header)
+    pc = ProblemCollector(file=table.label)
+    found = match_fields(table.headers, SITE_FIELDS + COORD_FIELDS, pc)
+    used = set(found.values())
+    facility_cols = _facility_columns(table, used, pc)
+
+    for key in ("site_name", "population"):
+        if key not in found:
+            pc.add(
+                f"no {key} column",
+                fix=f"add a column headed one of {_FIELDS_BY_KEY[key].accepted()} "
+                f"(columns now: {_header_list(table)})",
+            )
+    cols = coord_columns(found)
+    serial = found.get("site_id")
+    if serial is not None and fold(table.headers[serial]) in SERIAL_HEADERS:
+        table.drop_rows_blank_except(serial)  # unused pre-numbered lines of a template
+    if table.geometry is None and not (cols.has_lonlat or cols.has_gk):
+        pc.add(
+            "no coordinate columns",
+            fix=f"add longitude/latitude columns ({_FIELDS_BY_KEY['lon'].accepted()} and "
+            f"{_FIELDS_BY_KEY['lat'].accepted()}) or Gauss-Krüger metres "
+            f"({_FIELDS_BY_KEY['east'].accepted()} and {_FIELDS_BY_KEY['north'].accepted()}) "
+            f"(columns now: {_header_list(table)})",
+        )
+
+    _drop_total_rows(table, found, pc)
+    if table.cells.empty and not pc:
+        pc.add("the file holds no sites", fix="add one row per relocation site below the header")
+
+    if table.geometry is not None or cols.has_lonlat or cols.has_gk:
+        lon, lat = resolve_points(
+            table, cols, pc, coords=coords, crs=crs, china_only=china_only, what="site"
+        )
+    else:
+        lon = lat = np.full(len(table.cells), np.nan)
+
+    rows = [int(r) for r in table.cells.index]
+    out: dict[str, object] = {}
+    out["site_id"] = _site_ids(table, found, pc, rows)
+    out["site_name"] = _texts(table, found.get("site_name"), rows, pc, required_label="site name")
+    for key in ("county", "township", "village"):
+        out[key] = _texts(table, found.get(key), rows, pc)
+    population = _counts(table, found.get("population"), rows, pc, required=True,
+                         label="population")
+    households = _counts(table, found.get("households"), rows, pc, required=False,
+                         label="households")
+    if "households" in found and "population" in found:
+        h_header = table.headers[found["households"]]
+        p_header = table.headers[found["population"]]
+        for r, h, p in zip(rows, households, population, strict=True):
+            if not np.isnan(h) and not np.isnan(p) and h > p:
+                pc.add(
+                    f"{h:g} households but only {p:g} people ({p_header})",
+                    row=r,
+                    column=h_header,
+                    value=shown(h),
+                    fix=f"check {h_header} and {p_header}: a household has at least one person",
+                )
+    out["households"] = households
+    out["population"] = population
+    out["kind"] = _kinds(table, found.get("kind"), rows, pc)
+    for pos, ftype in facility_cols:
+        out[f"has_{ftype}"] = _yes_no(table, pos, rows, pc)
+
+    raise_sorted(pc)
+
+    n = len(rows)
+    data = {
+        "site_id": pd.Series(out["site_id"], dtype="str"),
+        "site_name": pd.Series(out["site_name"], dtype="str"),
+        "county": pd.Series(out["county"], dtype="str"),
+        "township": pd.Series(out["township"], dtype="str"),
+        "village": pd.Series(out["village"], dtype="str"),
+        "households": pd.Series(households, dtype="float64"),
+        "population": pd.Series(population, dtype="float64").astype("int64"),
+        "kind": pd.Series(out["kind"], dtype="str"),
+    }
+    for _pos, ftype in facility_cols:
+        data[f"has_{ftype}"] = pd.Series(out[f"has_{ftype}"], dtype="bool")
+    frame = pd.DataFrame(data, index=pd.RangeIndex(n))
+    gdf = gpd.GeoDataFrame(frame, geometry=gpd.points_from_xy(lon, lat), crs="EPSG:4326")
+    gdf.attrs["source"] = table.label
+    return gdf
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _header_list(table: RawTable) -> str:
+    names = [repr(h) for h in table.headers if h]
+    return ", ".join(names) if names else "none"
+
+
+def _facility_columns(
+    table: RawTable, used: set[int], pc: ProblemCollector
+) -> list[tuple[int, str]]:
+    """(position, facility type) of each yes/no facility column, in file order."""
+    out: list[tuple[int, str]] = []
+    seen: dict[str, int] = {}
+    for pos, header in enumerate(table.headers):
+        if pos in used or not header:
+            continue
+        ftype = facility_type_of_header(header)
+        if ftype is None:
+            continue
+        if ftype in seen:
+            pc.add(
+                f"columns {table.headers[seen[ftype]]!r} and {header!r} both mean {ftype}",
+                column=header,
+                fix="keep one yes/no column per facility type",
+            )
+            continue
+        seen[ftype] = pos
+        out.append((pos, ftype))
+    return out
+
+
+def _drop_total_rows(table: RawTable, found: dict[str, int], pc: ProblemCollector) -> None:
+    """Report and drop lines such as 合计 (totals are not sites)."""
+    positions = [found[k] for k in ("site_id", "site_name", "county", "township", "village")
+                 if k in found]
+    if not positions or table.cells.empty:
+        return
+    drop = []
+    for r, row in table.cells[positions].iterrows():
+        for pos, v in zip(positions, row, strict=True):
+            if not is_blank(v) and fold(cell_text(v)).rstrip(":") in TOTAL_WORDS:
+                pc.add(
+                    "this looks like a total line, not a site",
+                    row=int(r),
+                    column=table.headers[pos],
+                    value=cell_text(v),
+                    fix="delete the total line (合计) from the table; Anzhi adds up by itself",
+                )
+                drop.append(r)
+                break
+    if drop:
+        keep = ~table.cells.index.isin(drop)
+        table.cells = table.cells.loc[keep]
+        if table.geometry is not None:
+            table.geometry = table.geometry.loc[keep]
+
+
+def _site_ids(
+    table: RawTable, found: dict[str, int], pc: ProblemCollector, rows: list[int]
+) -> list[str]:
+    pos = found.get("site_id")
+    if pos is None:
+        return [f"S{i:04d}" for i in range(1, len(rows) + 1)]
+    header = table.headers[pos]
+    col = table.column(pos)
+    ids: list[str] = []
+    first_row: dict[str, int] = {}
+    for r in rows:
+        v = id_text(col[r])
+        ids.append(v)
+        if not v:
+            pc.add(
+                "the site has no id",
+                row=r,
+                column=header,
+                fix=f"give every site a unique id in {header!r}, or delete that column to "
+                "number the sites S0001, S0002, … automatically",
+            )
+        elif v in first_row:
+            pc.add(
+                f"site id {v!r} is used twice (first in row {first_row[v]})",
+                row=r,
+                column=header,
+                value=v,
+                fix="give every site its own id",
+            )
+        else:
+            first_row[v] = r
+    return ids
+
+
+def _texts(
+    table: RawTable,
+    pos: int | None,
+    rows: list[int],
+    pc: ProblemCollector,
+    *,
+    required_label: str | None = None,
+) -> list[str]:
+    if pos is None:
+        return [""] * len(rows)
+    col = table.column(pos)
+    values = [cell_text(col[r]) for r in rows]
+    if required_label:
+        for r, v in zip(rows, values, strict=True):
+            if not v:
+                pc.add(f"the {required_label} is empty", row=r, column=table.headers[pos],
+                       fix=f"fill in the {required_label}")
+    return values
+
+
+def _counts(
+    table: RawTable,
+    pos: int | None,
+    rows: list[int],
+    pc: ProblemCollector,
+    *,
+    required: bool,
+    label: str,
+) -> np.ndarray:
+    """Whole non-negative counts as float64 (NaN when blank or bad)."""
+    out = np.full(len(rows), np.nan)
+    if pos is None:
+        return out
+    header = table.headers[pos]
+    col = table.column(pos)
+    unit = "people" if label == "population" else "households"
+    for k, r in enumerate(rows):
+        raw = col[r]
+        try:
+            v = parse_number(raw)
+        except ValueError:
+            pc.add(f"{label} is not a number", row=r, column=header, value=shown(raw),
+                   fix=f"write the number of {unit} as digits, e.g. 1250")
+            continue
+        if v is None:
+            if required:
+                pc.add(f"{label} is missing", row=r, column=header,
+                       fix=f"fill in the number of {unit}")
+            continue
+        if v < 0:
+            pc.add(f"{label} is negative", row=r, column=header, value=shown(raw),
+                   fix=f"write the number of {unit} (0 or more)")
+            continue
+        if not float(v).is_integer():
+            pc.add(f"{label} is not a whole number", row=r, column=header, value=shown(raw),
+                   fix=f"write a whole number of {unit}")
+            continue
+        out[k] = v
+    return out
+
+
+def _kinds(
+    table: RawTable, pos: int | None, rows: list[int], pc: ProblemCollector
+) -> list[str]:
+    if pos is None:
+        return [""] * len(rows)
+    header = table.headers[pos]
+    col = table.column(pos)
+    out: list[str] = []
+    for r in rows:
+        raw = col[r]
+        if is_blank(raw):
+            out.append("")
+            continue
+        kind = KIND_VALUES.get(fold(cell_text(raw)))
+        if kind is None:
+            pc.add("unknown 安置方式 (kind of site)", row=r, column=header,
+                   value=shown(raw),
+                   fix="write 城镇 (town site; also 城镇安置/集中城镇/urban) or 农村 (rural site; "
+                   "also 农村安置/rural), or leave it blank")
+            kind = ""
+        out.append(kind)
+    return out
+
+
+def _yes_no(table: RawTable, pos: int, rows: list[int], pc: ProblemCollector) -> list[bool]:
+    header = table.headers[pos]
+    col = table.column(pos)
+    out: list[bool] = []
+    for r in rows:
+        raw = col[r]
+        try:
+            out.append(parse_yes_no(raw))
+        except ValueError:
+            pc.add("not a yes/no value", row=r, column=header, value=shown(raw),
+                   fix=YES_NO_HELP)
+            out.append(False)
+    return out

@@ -1,0 +1,193 @@
+"""layers.mapping.build_map: the folium map, checked on its rendered HTML (no Streamlit)."""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+
+import folium
+import geopandas as gpd
+import pandas as pd
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from shapely.geometry import Point, box
+
+from layers.mapping import (
+    FACILITY_COLOURS,
+    NO_RULE_COLOUR,
+    STATUS_COLOURS,
+    build_map,
+    facility_colour,
+    site_radius_px,
+)
+
+_CIRCLE_RE = re.compile(r"L\.circleMarker\(\s*(\[[^\]]*\])\s*,\s*(\{.*?\})\s*\)", re.DOTALL)
+
+
+def _rendered(m: folium.Map) -> str:
+    """The map's HTML with JSON ``\\uXXXX`` escapes decoded (legend text is JSON-encoded)."""
+    html = m.get_root().render()
+    return re.sub(r"\\u([0-9a-fA-F]{4})", lambda g: chr(int(g.group(1), 16)), html)
+
+
+def _circles(html: str) -> list[tuple[list[float], dict]]:
+    return [(json.loads(loc), json.loads(opts)) for loc, opts in _CIRCLE_RE.findall(html)]
+
+
+@pytest.fixture()
+def sites() -> gpd.GeoDataFrame:
+    return gpd.GeoDataFrame(
+        {
+            "site_id": ["S1", "S2", "S3", "S4", "S5"],
+            "site_name": ["河坝<安置点>", "新村", "城北社区", "半山", "无规则"],
+            "county": ["施甸县"] * 5,
+            "township": ["甸阳镇", "甸阳镇", "由旺镇", "由旺镇", ""],
+            "population": [120, 850, 12000, 400, 50],
+        },
+        geometry=[
+            Point(99.10, 24.60),
+            Point(99.20, 24.70),
+            Point(99.30, 24.80),
+            Point(99.25, 24.65),
+            Point(99.15, 24.75),
+        ],
+        crs="EPSG:4326",
+    )
+
+
+@pytest.fixture()
+def facilities() -> gpd.GeoDataFrame:
+    return gpd.GeoDataFrame(
+        {
+            "facility_id": ["F1", "F2", "F3"],
+            "name": ["河坝卫生室", "城北警务室", "由旺卫生院"],
+            "facility_type": ["clinic", "police_room", "township_health_centre"],
+            "capacity": [math.nan, 2.0, 40.0],
+            "site_id": ["S1", "S3", ""],
+        },
+        geometry=[Point(99.10, 24.60), Point(99.30, 24.80), Point(99.28, 24.78)],
+        crs="EPSG:4326",
+    )
+
+
+WORST = {"S1": "ok", "S2": "gap_missing", "S3": "ok_shared", "S4": "unroutable"}
+
+
+def test_one_circle_per_site_coloured_by_worst_status(sites, facilities) -> None:
+    m = build_map(sites, facilities, WORST)
+    assert isinstance(m, folium.Map)
+    circles = _circles(_rendered(m))
+    assert len(circles) == len(sites)
+    by_pos = {(round(loc[0], 6), round(loc[1], 6)): opts for loc, opts in circles}
+    for row in sites.itertuples():
+        opts = by_pos[(round(row.geometry.y, 6), round(row.geometry.x, 6))]
+        expected = STATUS_COLOURS[WORST[row.site_id]] if row.site_id in WORST else NO_RULE_COLOUR
+        assert opts["fillColor"] == expected, row.site_id
+    # the palette itself: ok green, gap red, unroutable purple, all distinct
+    assert STATUS_COLOURS["ok"] == "#1a9850" and STATUS_COLOURS["gap_missing"] == "#d73027"
+    assert len(set(STATUS_COLOURS.values()) | {NO_RULE_COLOUR}) == len(STATUS_COLOURS) + 1
+
+
+def test_worst_status_table_is_accepted(sites, facilities) -> None:
+    table = pd.DataFrame({"site_id": list(WORST), "status": list(WORST.values())})
+    html_a = _rendered(build_map(sites, facilities, table))
+    html_b = _rendered(build_map(sites, facilities, pd.Series(WORST)))
+    fills_a = sorted(o["fillColor"] for _, o in _circles(html_a))
+    fills_b = sorted(o["fillColor"] for _, o in _circles(html_b))
+    assert fills_a == fills_b
+    assert fills_a.count(STATUS_COLOURS["gap_missing"]) == 1
+    with pytest.raises(ValueError, match="lacks column"):
+        build_map(sites, facilities, table.rename(columns={"status": "worst"}))
+
+
+def test_circle_size_follows_sqrt_population(sites, facilities) -> None:
+    circles = _circles(_rendered(build_map(sites, facilities, WORST)))
+    radius = {round(loc[1], 6): opts["radius"] for loc, opts in circles}
+    assert radius[99.30] == pytest.approx(20.0)  # the largest site
+    # 850 vs 12000 people: radius ratio sqrt(850/12000)
+    assert radius[99.20] / radius[99.30] == pytest.approx(math.sqrt(850 / 12000))
+    assert radius[99.15] == pytest.approx(3.0)  # tiny sites keep a clickable minimum
+
+
+@given(
+    pop=st.one_of(st.just(math.nan), st.floats(min_value=-10, max_value=1e6)),
+    max_pop=st.floats(min_value=1, max_value=1e6),
+)
+def test_site_radius_bounds(pop: float, max_pop: float) -> None:
+    r = site_radius_px(pop, max_pop)
+    assert 3.0 <= r <= 20.0
+    if pop == pop and 0 < pop <= max_pop:
+        assert site_radius_px(pop / 2, max_pop) <= r
+
+
+def test_facilities_are_css_markers_by_type(sites, facilities) -> None:
+    html = _rendered(build_map(sites, facilities, WORST))
+    # facilities never use circle markers (so circles == sites) nor icon images / fonts
+    assert html.count("L.divIcon(") == len(facilities)
+    for ft in facilities["facility_type"]:
+        assert facility_colour(ft) in html
+    assert len(set(FACILITY_COLOURS.values())) == len(FACILITY_COLOURS)
+    assert facility_colour("not-a-type") == "#404040"
+
+
+def test_tooltips_escape_names_and_carry_reasons(sites, facilities) -> None:
+    gaps = pd.DataFrame(
+        {
+            "site_id": ["S2", "S2", "S1"],
+            "status": ["gap_missing", "ok_shared", "ok"],
+            "reason": ["人数 850 ≥ 800,须设警务室 `${x}`", "REASON-SHARED", "REASON-AT-SITE"],
+            "reason_en": ["population 850 ≥ 800: police room required", "shared", "at site"],
+        }
+    )
+    zh = _rendered(build_map(sites, facilities, WORST, gaps=gaps))
+    assert "须设警务室" in zh
+    # only unsatisfied checks are listed
+    assert "REASON-SHARED" not in zh and "REASON-AT-SITE" not in zh
+    # user text is escaped for HTML and for the JS template literal folium puts it in
+    assert "河坝&lt;安置点&gt;" in zh and "<安置点>" not in zh
+    assert "&#96;&#36;{x}&#96;" in zh and "`${x}`" not in zh
+    en = _rendered(build_map(sites, facilities, WORST, gaps=gaps, lang="en"))
+    assert "police room required" in en and "须设警务室" not in en
+    assert "Population" in en
+
+
+def test_offline_by_default_and_osm_on_request(sites, facilities) -> None:
+    offline = _rendered(build_map(sites, facilities, WORST))
+    assert "L.tileLayer(" not in offline
+    online = _rendered(build_map(sites, facilities, WORST, tiles="OpenStreetMap"))
+    assert "L.tileLayer(" in online and "tile.openstreetmap.org" in online
+    assert "OpenStreetMap" in online  # the tile layer's own attribution
+
+
+def test_legend_layers_attribution_and_townships(sites, facilities) -> None:
+    townships = gpd.GeoDataFrame(
+        {"township": ["甸阳镇", "由旺镇"]},
+        geometry=[box(99.0, 24.5, 99.22, 24.9), box(99.22, 24.5, 99.4, 24.9)],
+        crs="EPSG:4326",
+    ).to_crs(3857)  # any CRS: build_map converts
+    m = build_map(
+        sites, facilities, WORST, townships=townships, attribution="道路为合成数据", lang="zh"
+    )
+    html = _rendered(m)
+    assert "anzhi-legend" in html and "安置点状态" in html
+    assert "L.control.layers(" in html
+    assert "addAttribution" in html and "道路为合成数据" in html
+    assert "乡镇边界" in html and "由旺镇" in html
+    assert "L.control.scale(" in html
+    with pytest.raises(ValueError, match="no CRS"):
+        build_map(sites.set_crs(None, allow_override=True), facilities, WORST)
+
+
+def test_empty_facilities_and_unlocated_sites(sites) -> None:
+    empty = gpd.GeoDataFrame(
+        {"facility_id": [], "name": [], "facility_type": [], "capacity": [], "site_id": []},
+        geometry=[],
+        crs="EPSG:4326",
+    )
+    with_empty = sites.copy()
+    with_empty.loc[0, "geometry"] = None
+    html = _rendered(build_map(with_empty, empty, WORST))
+    assert len(_circles(html)) == len(sites) - 1
+    assert "L.divIcon(" not in html

@@ -1,0 +1,140 @@
+"""The Streamlit app (app.py) driven by streamlit.testing.v1.AppTest on the demo county.
+
+Expected figures are computed independently through the pipeline functions, so the tests
+check the app against the rule engine rather than against itself.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from anzhi.pipeline import RegionData, RegionInputs, evaluate_region, load_region, route_region
+from layers.i18n import GAP_TABLE_COLUMNS, column_labels, status_label
+from layers.rulesfile import read_rules
+
+REPO = Path(__file__).resolve().parents[1]
+APP = str(REPO / "app.py")
+POLICE_KEY = "thr:police-800.min_population"
+COVERED = ("ok", "ok_shared")
+
+
+@pytest.fixture(scope="module")
+def region() -> tuple[RegionData, pd.DataFrame]:
+    """The demo county loaded and routed (walk) straight through the pipeline."""
+    data = load_region(RegionInputs.demo())
+    rules = read_rules("default")
+    types = sorted(set(data.facilities["facility_type"].astype(str)) | {r.facility_type for r in rules})
+    access = route_region(data, profile="walk", facility_types=types, progress=False)
+    return data, access
+
+
+def _expected_rows(region: tuple[RegionData, pd.DataFrame], overrides: dict[str, Any]) -> int:
+    """Rows of the app's gap table: every check that is not ok / ok_shared."""
+    data, access = region
+    rules = read_rules("default")
+    if overrides:
+        rules = rules.with_overrides(overrides)
+    gaps, _ = evaluate_region(data, access, rules)
+    return int((~gaps["status"].isin(COVERED)).sum())
+
+
+def _run_app() -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.run()
+    assert not at.exception, at.exception
+    assert not at.error, [e.value for e in at.error]
+    return at
+
+
+def _map_args(at: AppTest) -> dict[str, Any]:
+    maps = [c for c in at.get("component_instance") if "st_folium" in c.proto.component_name]
+    assert len(maps) == 1
+    return json.loads(maps[0].proto.json_args)
+
+
+def test_app_loads_demo_with_map_and_gap_table(region) -> None:
+    at = _run_app()
+    assert at.title[0].value == "易地扶贫搬迁安置点公共服务设施检查"
+    args = _map_args(at)
+    data, _ = region
+    # one circle per site, and nothing flows back from the map (panning never reruns)
+    assert args["script"].count("L.circleMarker(") == len(data.sites)
+    assert args["returned_objects"] == []
+    gap_table = at.dataframe[0].value
+    assert len(gap_table) > 0
+    assert len(gap_table) == _expected_rows(region, {})
+    assert list(gap_table.columns) == list(column_labels(GAP_TABLE_COLUMNS, "zh").values())
+    assert at.dataframe[1].value.shape[0] > 0  # coverage by township
+    assert at.metric[0].value == f"{len(data.sites):,}"
+
+
+def test_police_threshold_changes_gaps_as_the_rule_engine_says(region) -> None:
+    at = _run_app()
+    widget = at.number_input(key=POLICE_KEY)
+    assert widget.value == 800
+    runs_before = at.session_state["anzhi:route_runs"] if "anzhi:route_runs" in at.session_state else 0
+    n_800 = len(at.dataframe[0].value)
+    assert n_800 == _expected_rows(region, {})
+
+    widget.set_value(1000).run()
+    assert not at.exception, at.exception
+    expected_1000 = _expected_rows(region, {"police-800.min_population": 1000})
+    assert expected_1000 != n_800, "the demo county should have a site of 800–999 people lacking a police room"
+    assert len(at.dataframe[0].value) == expected_1000
+    # a threshold change re-evaluates rules only: routing is not run again
+    runs_after = at.session_state["anzhi:route_runs"] if "anzhi:route_runs" in at.session_state else 0
+    assert runs_after == runs_before
+
+
+def test_language_switch_changes_headers_and_labels() -> None:
+    at = _run_app()
+    zh = at.dataframe[0].value
+    assert "安置点名称" in zh.columns and "原因" in zh.columns
+    assert set(zh["状态"]) <= {status_label(s, "zh") for s in ("gap_missing", "gap_capacity", "unroutable")}
+
+    at.radio(key="lang").set_value("en").run()
+    assert not at.exception, at.exception
+    assert at.title[0].value == "Relocation-site facility check"
+    en = at.dataframe[0].value
+    assert list(en.columns) == list(column_labels(GAP_TABLE_COLUMNS, "en").values())
+    assert "Site name" in en.columns and "安置点名称" not in en.columns
+    assert len(en) == len(zh)
+    assert set(en["Status"]) <= {status_label(s, "en") for s in ("gap_missing", "gap_capacity", "unroutable")}
+    # reasons switch language too (gaps.reason_en)
+    assert not en["Reason"].str.contains("安置点内无").any()
+
+
+def _error_script(repo: str) -> None:
+    import sys
+
+    sys.path.insert(0, repo)
+    from anzhi.errors import InputError, Problem
+    from app import show_error
+
+    show_error(
+        InputError(
+            [
+                Problem("population is negative", file="sites.xlsx", row=5, column="人数", value=-3),
+                Problem("unknown facility type", file="facilities.csv", row=2, value="卫生站*"),
+            ]
+        ),
+        "zh",
+    )
+
+
+def test_anzhi_error_lists_every_problem() -> None:
+    at = AppTest.from_function(_error_script, args=(str(REPO),), default_timeout=60)
+    at.run()
+    assert not at.exception, at.exception
+    assert len(at.error) == 1
+    text = at.error[0].value
+    assert "输入数据有问题" in text
+    assert text.count("\n- ") == 2
+    assert "sites.xlsx, row 5" in text and "facilities.csv, row 2" in text
+    assert "卫生站\\*" in text  # markdown characters are escaped, not interpreted
