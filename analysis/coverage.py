@@ -78,6 +78,10 @@ def coverage_table(gaps: pd.DataFrame) -> pd.DataFrame:
         "pop": pd.to_numeric(gaps["population"], errors="coerce").fillna(0.0).astype(float),
         "covered": gaps["status"].astype(str).isin(COVERED_STATUSES),
     })
+    if df.empty:
+        return pd.DataFrame({c: pd.Series(dtype=float if c.startswith(("share", "pop"))
+                                          else (np.int64 if c.startswith("sites") else str))
+                             for c in COVERAGE_COLUMNS})
     # one row per site x rule is the contract; be safe if a caller concatenated tables
     df = df.drop_duplicates(["site_id", "rule_id"])
     df["pop_cov"] = np.where(df["covered"], df["pop"], 0.0)
@@ -96,11 +100,6 @@ def coverage_table(gaps: pd.DataFrame) -> pd.DataFrame:
                 g[k] = ""
         g["_level"] = {"all": 0, "county": 1, "township": 2}[level]
         parts.append(g)
-    if not parts or df.empty:
-        out = pd.DataFrame({c: pd.Series(dtype=float if c.startswith(("share", "pop"))
-                                         else (np.int64 if c.startswith("sites") else str))
-                            for c in COVERAGE_COLUMNS})
-        return out
     out = pd.concat(parts, ignore_index=True)
     out["_rule"] = out["rule_id"].map(rule_order)
     out = out.sort_values(["_rule", "_level", "county", "township"], kind="stable")

@@ -105,6 +105,19 @@ def _keys(a: np.ndarray, b: np.ndarray) -> pd.Index:
     return pd.Index(a + "\x1f" + b, dtype=object)
 
 
+def _check_points(gdf: gpd.GeoDataFrame, name: str) -> list[Problem]:
+    """Geometries must be points (missing/empty ones are allowed: no straight-line check)."""
+    if not len(gdf) or gdf.geometry.name not in gdf.columns:
+        return []
+    kinds = gdf.geom_type
+    bad = kinds.notna() & (kinds != "Point") & ~gdf.geometry.is_empty
+    if bad.any():
+        return [Problem(f"{int(bad.sum())} geometries are not points", file=name,
+                        column="geometry", value=sorted(set(kinds[bad]))[:3],
+                        fix="use one point per row (e.g. the centroid of a polygon)")]
+    return []
+
+
 def _check_sites(sites: gpd.GeoDataFrame) -> list[Problem]:
     problems: list[Problem] = []
     if not isinstance(sites, gpd.GeoDataFrame):
@@ -118,6 +131,7 @@ def _check_sites(sites: gpd.GeoDataFrame) -> list[Problem]:
         problems.append(Problem(
             f"sites must be in EPSG:4326 (WGS84 lon/lat), got {sites.crs}", file="sites",
             fix="convert with sites.to_crs(4326) before evaluating"))
+    problems += _check_points(sites, "sites")
     if "site_id" in sites.columns:
         dup = sites["site_id"].astype(str)
         dup = dup[dup.duplicated()]
@@ -137,6 +151,7 @@ def _check_facilities(facilities: gpd.GeoDataFrame) -> list[Problem]:
         if col not in facilities.columns:
             problems.append(Problem(f"column {col!r} is missing", file="facilities", column=col,
                                     fix="read facilities with layers.facilities.read_facilities"))
+    problems += _check_points(facilities, "facilities")
     if len(facilities) and not _is_wgs84(facilities.crs):
         problems.append(Problem(
             f"facilities must be in EPSG:4326 (WGS84 lon/lat), got {facilities.crs}",

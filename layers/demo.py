@@ -116,7 +116,7 @@ _COUNTY_NAMES = ["施甸县", "隆阳区", "龙陵县", "昌宁县", "腾冲市"
 _TOWNSHIP_NAMES = ["甸阳镇", "由旺镇", "仁和镇", "姚关镇", "太平镇",
                    "酒房乡", "水长乡", "木老元乡", "摆榔乡", "何元乡"]
 _NAME_A = list("大小上下新老中石松龙白黑红青木水山岩竹茶麻油杨李张何罗蒋平长团兴和安福乌凤鹿金")
-_NAME_B = list("河坝坡箐寨田沟塘岭村营冲坪林湾桥洼窝厂山庄地")
+_NAME_B = list("河坝坡箐寨田沟塘岭营冲坪林湾桥洼窝厂山庄地")
 _STREET_NAMES = ["人民路", "建设路", "团结路", "文化路", "兴华街", "振兴路", "民族路", "新华街",
                  "幸福路", "育才路", "东风路", "和平街"]
 
@@ -457,10 +457,12 @@ class _Occupancy:
 
         Cells of ``parent`` within ``junction_r_m`` of the ``junction`` do not count.
         """
-        r, c = self._idx(p)
+        n = self.grid.shape[0]
+        r = min(max(int((p[1] + self.pad) // self.cell), 0), n - 1)
+        c = min(max(int((p[0] + self.pad) // self.cell), 0), n - 1)
         k = int(math.ceil(radius_m / self.cell))
-        r0, c0 = max(0, int(r) - k), max(0, int(c) - k)
-        w = self.grid[r0: int(r) + k + 1, c0: int(c) + k + 1]
+        r0, c0 = max(0, r - k), max(0, c - k)
+        w = self.grid[r0: r + k + 1, c0: c + k + 1]
         bad = (w >= 0) & (w != own)
         if not bad.any():
             return False
@@ -473,10 +475,30 @@ class _Occupancy:
         return bool(bad.any())
 
 
-_ORDER_SPEC = {
-    # order: (clearance_m, min_len_m, max_len range, gradient range, floor range, side deg range)
-    2: (900.0, 900.0, (4000.0, 13000.0), (0.035, 0.07), (50.0, 110.0), (25.0, 31.0)),
-    3: (420.0, 450.0, (1000.0, 3200.0), (0.09, 0.18), (10.0, 30.0), (24.0, 31.0)),
+@dataclass(frozen=True)
+class _Level:
+    """How the rivers of one branching level look."""
+
+    spacing_m: tuple[float, float]  # distance between junctions along the parent
+    clearance_m: float  # stop growing this close to another river
+    min_len_m: float
+    max_len_m: tuple[float, float]
+    gradient: tuple[float, float]  # bed rise per metre of length
+    floor_m: tuple[float, float]  # valley-floor half width at the mouth
+    side_deg: tuple[float, float]  # valley-side slope
+    wiggle_deg: tuple[float, float]
+
+
+_BED_MAX_M = 2250.0  # valley beds approach this elevation softly
+
+_LEVELS: dict[int, _Level] = {
+    # level 2: tributaries of the main river; 3: their branches; 4: gullies of everything
+    2: _Level((3000.0, 5000.0), 900.0, 1000.0, (8000.0, 25000.0), (0.02, 0.04),
+              (50.0, 120.0), (25.0, 30.0), (5.0, 12.0)),
+    3: _Level((2200.0, 3800.0), 650.0, 800.0, (2500.0, 10000.0), (0.035, 0.07),
+              (25.0, 60.0), (25.0, 31.0), (6.0, 14.0)),
+    4: _Level((900.0, 1600.0), 380.0, 400.0, (800.0, 2800.0), (0.09, 0.18),
+              (8.0, 25.0), (24.0, 31.0), (8.0, 16.0)),
 }
 
 
@@ -524,12 +546,14 @@ class _Terrain:
             self.occ.mark(xy, r.rid)
         self._make_basins(n_county)
         mains = list(self.rivers)
-        # tributaries of the main rivers, then gullies of every river so far
         for parent in mains:
-            self._spawn(parent, 2, spacing=(2800.0, 4500.0))
+            self._spawn(parent, 2)
+        for parent in [r for r in self.rivers if r.order == 2]:
+            self._spawn(parent, 3)
+        for parent in [r for r in self.rivers if r.order == 3]:  # branches of branches
+            self._spawn(parent, 3)
         for parent in list(self.rivers):
-            spacing = (1500.0, 2500.0) if parent.order == 1 else (900.0, 1600.0)
-            self._spawn(parent, 3, spacing=spacing)
+            self._spawn(parent, 4)
 
     def _make_basins(self, n_county: int) -> None:
         """Widen the main valley floor into a basin (坝子) at each county seat."""
@@ -572,9 +596,12 @@ class _Terrain:
             r.bed_m = np.maximum.accumulate(r.bed_m)
         self.basins = chosen
 
-    def _spawn(self, parent: _River, order: int, spacing: tuple[float, float]) -> None:
+    def _spawn(self, parent: _River, order: int) -> None:
         rng, L = self.rng, self.size
-        clearance, min_len, len_rng, grad_rng, floor_rng, side_rng = _ORDER_SPEC[order]
+        lv = _LEVELS[order]
+        spacing = lv.spacing_m
+        if parent.order == 1 and order == 4:
+            spacing = (1500.0, 2500.0)
         arc = parent.arc_m
         s = rng.uniform(0.3, 1.0) * spacing[0]
         side_sign = 1.0 if rng.random() < 0.5 else -1.0
@@ -586,21 +613,19 @@ class _Terrain:
                 down = parent.xy[j - 1] - parent.xy[j + 1]
                 up_ang = math.atan2(-down[1], -down[0])
                 heading = up_ang + side_sign * math.radians(rng.uniform(50.0, 85.0))
-                max_len = rng.uniform(*len_rng)
-                self._grow(parent, order, j, heading, max_len, clearance, min_len,
-                           grad_rng, floor_rng, side_rng)
+                self._grow(parent, order, j, heading, lv)
             s += rng.uniform(*spacing)
             if rng.random() < 0.75:
                 side_sign = -side_sign
 
-    def _grow(self, parent: _River, order: int, j: int, heading: float, max_len: float,
-              clearance: float, min_len: float, grad_rng: tuple[float, float],
-              floor_rng: tuple[float, float], side_rng: tuple[float, float]) -> None:
+    def _grow(self, parent: _River, order: int, j: int, heading: float, lv: _Level) -> None:
         rng, L = self.rng, self.size
         step = 100.0
         rid = len(self.rivers)
-        waves = [(math.radians(rng.uniform(10.0, 25.0)), rng.uniform(0.25, 0.6) * max_len + 500,
-                  rng.uniform(0, 2 * math.pi)) for _ in range(3)]
+        max_len = rng.uniform(*lv.max_len_m)
+        waves = [(math.radians(rng.uniform(*lv.wiggle_deg)),
+                  rng.uniform(0.25, 0.6) * max_len + 500, rng.uniform(0, 2 * math.pi))
+                 for _ in range(3)]
         base = sum(a * math.sin(ph) for a, _, ph in waves)
         pts = [parent.xy[j].copy()]
         s = 0.0
@@ -611,62 +636,83 @@ class _Terrain:
                 pts.append(p)
                 s += step
                 break
-            if self.occ.conflict(p, clearance, rid, parent.rid, pts[0], 2.2 * clearance):
+            if self.occ.conflict(p, lv.clearance_m, rid, parent.rid, pts[0], 2.2 * lv.clearance_m):
                 break
             pts.append(p)
             s += step
-        if s < min_len:
+        if s < lv.min_len_m:
             return
         xy = np.array(pts)
         arc = np.concatenate([[0.0], np.cumsum(np.hypot(*np.diff(xy, axis=0).T))])
-        t = arc / max_len
-        g = rng.uniform(*grad_rng)
-        bed = np.minimum(parent.bed_m[j] + 2.0 + g * arc * (1 + 0.8 * t), 2500.0)
-        floor = rng.uniform(*floor_rng) * (1 - 0.6 * np.clip(t, 0, 1))
-        if order == 2 and rng.random() < 0.35:
+        t = np.clip(arc / max_len, 0.0, 1.0)
+        g = rng.uniform(*lv.gradient)
+        raw = parent.bed_m[j] + 2.0 + g * arc * (1 + 0.8 * t)
+        bed = _BED_MAX_M - 150.0 * np.logaddexp(0.0, (_BED_MAX_M - raw) / 150.0)
+        floor = rng.uniform(*lv.floor_m) * (1 - 0.6 * t)
+        if order == 2 and rng.random() < 0.35:  # a small basin (坝子) along the valley
             c = rng.uniform(0.15, 0.5) * arc[-1]
             floor = floor + rng.uniform(300.0, 650.0) * np.exp(
                 -0.5 * ((arc - c) / rng.uniform(600.0, 1100.0)) ** 2)
-        side = math.tan(math.radians(rng.uniform(*side_rng))) * (1 + 0.25 * np.clip(t, 0, 1))
+        side = math.tan(math.radians(rng.uniform(*lv.side_deg))) * (1 + 0.2 * t)
         r = _River(rid, order, parent.rid, xy, bed, floor, side)
         self.rivers.append(r)
         self.occ.mark(xy[1:], rid)
 
-    def order_points(self, order: int) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
-        rs = [r for r in self.rivers if r.order == order]
-        return (np.concatenate([r.xy for r in rs]), np.concatenate([r.bed_m for r in rs]),
-                np.concatenate([r.floor_m for r in rs]), np.concatenate([r.side for r in rs]))
-
-    # -- relief -----------------------------------------------------------------------------
-
     def make_macro(self, cell_m: float) -> None:
-        """Macro relief (elevation and height above the valley bed) on a coarse grid."""
+        """Macro relief (elevation, height above the valley bed) on a coarse grid.
+
+        The relief is the lower envelope of cones of valley-side slope standing on every
+        river's bed and flat valley floor: ``E(p) = min_i (bed_i + s * geodesic(p, floor_i))``,
+        solved as a shortest-path (eikonal) problem on a 16-neighbour grid, then capped
+        softly at the ridge level.  Being a distance field it is continuous everywhere (no
+        cliffs where the valleys of two rivers meet).
+        """
         L = self.size
         n = int(math.ceil(L / cell_m))
         self.m_cell = cell_m
         c = (np.arange(n) + 0.5) * cell_m
         uu, vv = np.meshgrid(c, c)
         pts = np.column_stack([uu.ravel(), vv.ravel()])
-        mod = 1.0 + 0.22 * _perlin_grid(self.x0 + c, self.y0 + c, 11000.0, self.key + 11)
-        mod = mod.ravel()
-        best = np.full(len(pts), np.inf)
-        bed_best = np.zeros(len(pts))
-        for order in (1, 2, 3):
-            xy, bed, floor, side = self.order_points(order)
-            if len(xy) == 0:
-                continue
-            d, i = cKDTree(xy).query(pts)
-            t = d - floor[i]
-            hinge = 45.0 * np.logaddexp(0.0, t / 45.0)
-            e = bed[i] + side[i] * mod * hinge
-            better = e < best
-            best = np.where(better, e, best)
-            bed_best = np.where(better, bed[i], bed_best)
+        xy = np.concatenate([r.xy for r in self.rivers])
+        bed = np.concatenate([r.bed_m for r in self.rivers])
+        floor = np.concatenate([r.floor_m for r in self.rivers])
+        side = np.concatenate([r.side for r in self.rivers])
+        d, i = cKDTree(xy).query(pts)
+        mod = 1.0 + 0.22 * _perlin_grid(self.x0 + c, self.y0 + c, 11000.0, self.key + 11).ravel()
+        s_cell = side[i] * mod
+        src = np.flatnonzero(d <= np.maximum(floor[i], 0.75 * cell_m))
+        N = n * n
+        idx = np.arange(N).reshape(n, n)
+        rows, cols, w = [], [], []
+        for di, dj in ((0, 1), (1, 0), (1, 1), (1, -1), (1, 2), (2, 1), (1, -2), (2, -1)):
+            a = idx[0: n - di, max(0, -dj): n - max(0, dj)].ravel()
+            b = idx[di: n, max(0, dj): n - max(0, -dj)].ravel()
+            wt = cell_m * math.hypot(di, dj) * 0.5 * (s_cell[a] + s_cell[b])
+            rows += [a, b]
+            cols += [b, a]
+            w += [wt, wt]
+        # a super source joined to every valley-floor cell by an edge of its bed elevation
+        rows.append(np.full(len(src), N))
+        cols.append(src)
+        w.append(bed[i[src]])
+        g = sparse.csr_array((np.concatenate(w), (np.concatenate(rows), np.concatenate(cols))),
+                             shape=(N + 1, N + 1))
+        e, pred = dijkstra(g, directed=True, indices=N, return_predecessors=True)
+        e = e[:N]
+        # the floor cell each cell drains to: pointer jumping up the shortest-path tree
+        root = pred[:N].astype(np.int64)
+        root[src] = src
+        for _ in range(64):
+            nxt = root[root]
+            if np.array_equal(nxt, root):
+                break
+            root = nxt
+        bed_root = bed[i[root]]
         cap = 2650.0 + 200.0 * _perlin_grid(self.x0 + c, self.y0 + c, 15000.0, self.key + 12).ravel()
         k = 140.0
-        e = -k * np.logaddexp(-best / k, -cap / k)
+        e = -k * np.logaddexp(-e / k, -cap / k)
         self.macro_e = e.reshape(n, n)  # rows: v ascending (south -> north)
-        self.macro_h = np.maximum(e - bed_best, 0.0).reshape(n, n)
+        self.macro_h = np.maximum(e - bed_root, 0.0).reshape(n, n)
 
     def _interp(self, field_: FloatArray, us: FloatArray, vs: FloatArray) -> FloatArray:
         n = field_.shape[0]
@@ -886,7 +932,7 @@ class _Builder:
         t = time.perf_counter()
         self.terrain = _Terrain(self.rng, self.L, self.x0, self.y0, self.res, self.seed)
         self.terrain.make_rivers(self.n_county)
-        self.terrain.make_macro(max(60.0, self.res, self.L / 1500.0))
+        self.terrain.make_macro(max(60.0, self.res, self.L / 1000.0))
         self._routing_grid()
         self._settlements()
         self._roads()
@@ -942,7 +988,8 @@ class _Builder:
         h = self.r_h.ravel()
         inset = min(400.0, 0.05 * L)
         inner = np.all((xy_all > inset) & (xy_all < L - inset), axis=1)
-        valley = inner & (slope < 10.0) & (h < 40.0)
+        elev = self.r_e.ravel()
+        valley = inner & (slope < 10.0) & (h < 40.0) & (elev < 2150.0)
         if valley.sum() < 4 * (self.n_sites + self.n_town):
             valley = inner & (slope < 16.0) & (h < 120.0)
         from scipy.ndimage import uniform_filter
@@ -976,7 +1023,10 @@ class _Builder:
         # township seats (the county seats are township seats too)
         n_more = self.n_town - len(seats)
         spacing = 0.6 * math.sqrt(L * L / self.n_town)
-        pick = _spread_pick(vxy, n_more, spacing, rng, priority=roomy[vidx],
+        inset_t = min(2000.0, 0.08 * L)
+        deep = np.all((vxy > inset_t) & (vxy < L - inset_t), axis=1)
+        pick = _spread_pick(vxy, n_more, spacing, rng,
+                            priority=roomy[vidx] - elev[vidx] / 4000.0 - 10.0 * ~deep,
                             taken=[s.xy for s in seats], floor_dist=min(1500.0, L / 8))
         towns: list[_Place] = []
         for k, s in enumerate(seats):
@@ -1677,7 +1727,7 @@ class _Builder:
         self.notes["dem_void_pixels"] = {"rows": "3-6", "cols": f"{n - 9}-{n - 5}",
                                          "count": len(void), "corner": "north-east"}
         stats_min, stats_max = math.inf, -math.inf
-        strip = 512
+        strip = 512 if n * 512 <= 4_000_000 else 256
         with rasterio.open(path, "w", **profile) as dst:
             dst.update_tags(
                 SYNTHETIC="true", GENERATOR=f"{_GENERATOR} v{DEMO_VERSION}",

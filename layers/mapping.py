@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import html
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from types import MappingProxyType
 
@@ -21,8 +21,9 @@ import folium
 import geopandas as gpd
 import pandas as pd
 import pyogrio.errors
-from folium.template import Template
 from branca.element import MacroElement
+from folium.map import Layer
+from folium.template import Template
 
 from analysis.vocabulary import FACILITY_TYPES, label
 from anzhi.errors import DataSourceError
@@ -113,6 +114,79 @@ class _Attribution(MacroElement):
         self.text = text
 
 
+class _PointLayer(Layer):
+    """Many points as one Leaflet GeoJSON layer (one template render for the whole layer).
+
+    Folium renders a Jinja template per marker and per tooltip, which costs about a
+    millisecond each; a county's few hundred facilities then take seconds on every rerun.
+    Here the points travel as GeoJSON (properties ``tooltip`` and, for circles, ``radius``
+    and ``colour``) and ``pointToLayer`` builds ``L.circleMarker`` or ``L.marker`` with a CSS
+    ``L.divIcon`` in the browser.
+    """
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+            var {{ this.get_name() }}_data = {{ this.data|tojson }};
+            {%- if this.icon_html %}
+            var {{ this.get_name() }}_icon = L.divIcon({
+                html: {{ this.icon_html|tojson }},
+                iconSize: [{{ this.icon_px }}, {{ this.icon_px }}],
+                iconAnchor: [{{ this.icon_px // 2 }}, {{ this.icon_px // 2 }}],
+                className: "anzhi-facility"
+            });
+            {%- endif %}
+            var {{ this.get_name() }} = L.geoJson({{ this.get_name() }}_data, {
+                pointToLayer: function (feature, latlng) {
+                    var p = feature.properties;
+                    {%- if this.icon_html %}
+                    var layer = L.marker(latlng, {icon: {{ this.get_name() }}_icon});
+                    {%- else %}
+                    var layer = L.circleMarker(latlng, {
+                        radius: p.radius, color: "#252525", weight: 1,
+                        fill: true, fillColor: p.colour, fillOpacity: 0.85
+                    });
+                    {%- endif %}
+                    layer.bindTooltip(p.tooltip, {sticky: true});
+                    return layer;
+                }
+            });
+        {% endmacro %}
+        """
+    )
+
+    def __init__(
+        self,
+        data: dict[str, object],
+        *,
+        name: str,
+        icon_html: str | None = None,
+        icon_px: int = _FACILITY_ICON_PX,
+        show: bool = True,
+    ) -> None:
+        super().__init__(name=name, overlay=True, control=True, show=show)
+        self._name = "AnzhiPoints"
+        self.data = data
+        self.icon_html = icon_html
+        self.icon_px = int(icon_px)
+
+
+def _feature_collection(
+    lon: Sequence[float], lat: Sequence[float], props: Sequence[dict[str, object]]
+) -> dict[str, object]:
+    return {
+        "type": "FeatureCollection",
+        "features": [
+            {
+                "type": "Feature",
+                "geometry": {"type": "Point", "coordinates": [round(float(x), 7), round(float(y), 7)]},
+                "properties": p,
+            }
+            for x, y, p in zip(lon, lat, props, strict=True)
+        ],
+    }
+
+
 def site_radius_px(population: float, max_population: float) -> float:
     """Circle radius in screen pixels: area proportional to population (sqrt scale).
 
@@ -158,7 +232,7 @@ def _site_reasons(gaps: pd.DataFrame | None, lang: str) -> dict[str, list[str]]:
     return out
 
 
-def _site_tooltip(row: pd.Series, status: str | None, reasons: list[str], lang: str) -> str:
+def _site_tooltip(row: Mapping[str, object], status: str | None, reasons: list[str], lang: str) -> str:
     name = _esc(row.get("site_name", ""))
     lines = [f"<b>{name}</b>"]
     town = str(row.get("township", "") or "")
@@ -176,16 +250,11 @@ def _site_tooltip(row: pd.Series, status: str | None, reasons: list[str], lang: 
     return "<div style='max-width:360px;white-space:normal'>" + "<br>".join(lines) + "</div>"
 
 
-def _facility_icon(colour: str) -> folium.DivIcon:
+def _facility_icon_html(colour: str) -> str:
     s = _FACILITY_ICON_PX
-    return folium.DivIcon(
-        html=(
-            f"<div style='width:{s}px;height:{s}px;background:{colour};"
-            "border:1.5px solid #ffffff;outline:1px solid #333333;border-radius:2px'></div>"
-        ),
-        icon_size=(s, s),
-        icon_anchor=(s // 2, s // 2),
-        class_name="anzhi-facility",
+    return (
+        f"<div style='width:{s}px;height:{s}px;background:{colour};"
+        "border:1.5px solid #ffffff;outline:1px solid #333333;border-radius:2px'></div>"
     )
 
 
@@ -283,9 +352,11 @@ def build_map(
     Returns
     -------
     folium.Map
-        One ``L.circleMarker`` per site with a location; facilities as CSS ``divIcon``
-        markers, one layer per site status and per facility type, a layer control, a scale bar
-        and an HTML legend.
+        One layer per worst site status and one per facility type, each a single GeoJSON
+        layer (features carry ``tooltip``; site features also ``site_id``, ``radius`` in px
+        and fill ``colour``) drawn as ``L.circleMarker`` (sites, one per located site) or
+        CSS ``L.divIcon`` markers (facilities); township outlines; a layer control, a scale
+        bar, an HTML legend and the attribution line.
     """
     sites = _check_crs(sites, "sites")
     facilities = _check_crs(facilities, "facilities")
@@ -334,23 +405,28 @@ def build_map(
         order = [k for k in FACILITY_TYPES if (ftypes == k).any()]
         order += sorted(set(ftypes) - set(order))
         present_types = order
+        geoms = facilities.geometry
+        located = (geoms.notna() & ~geoms.is_empty).to_numpy()
+        names = facilities["name"].astype(str) if "name" in facilities else pd.Series("", index=facilities.index)
+        caps = (pd.to_numeric(facilities["capacity"], errors="coerce")
+                if "capacity" in facilities else pd.Series(math.nan, index=facilities.index))
+        cap_word = "容量" if lang == "zh" else "Capacity"
         for ft in order:
-            group = folium.FeatureGroup(
-                name=f"{t('facilities_layer', lang)}: {label(ft, lang)}", show=True
+            sel = (ftypes == ft).to_numpy() & located
+            if not sel.any():
+                continue
+            sub_g = geoms[sel]
+            ft_label = _esc(label(ft, lang))
+            tips = [
+                f"<b>{_esc(n)}</b><br>{ft_label}"
+                + (f"<br>{cap_word}: {_fmt_int(c)}" if pd.notna(c) else "")
+                for n, c in zip(names[sel], caps[sel], strict=True)
+            ]
+            _PointLayer(
+                _feature_collection(sub_g.x, sub_g.y, [{"tooltip": tip} for tip in tips]),
+                name=f"{t('facilities_layer', lang)}: {label(ft, lang)}",
+                icon_html=_facility_icon_html(facility_colour(ft)),
             ).add_to(m)
-            icon_colour = facility_colour(ft)
-            sub = facilities[(ftypes == ft).to_numpy()]
-            for _, row in sub.iterrows():
-                g = row.geometry
-                if g is None or g.is_empty:
-                    continue
-                tip = f"<b>{_esc(row.get('name', ''))}</b><br>{_esc(label(ft, lang))}"
-                cap = row.get("capacity")
-                if cap is not None and pd.notna(cap):
-                    tip += f"<br>{'容量' if lang == 'zh' else 'Capacity'}: {_fmt_int(cap)}"
-                folium.Marker(
-                    [g.y, g.x], icon=_facility_icon(icon_colour), tooltip=folium.Tooltip(tip)
-                ).add_to(group)
 
     # Sites: one layer per worst status, worse statuses drawn last (on top), big circles first.
     reasons = _site_reasons(gaps, lang)
@@ -358,30 +434,32 @@ def build_map(
     max_pop = float(pop.max()) if pop is not None and pop.notna().any() else 0.0
     site_ids = sites["site_id"].astype(str)
     status_of = site_ids.map(lambda s: worst_map.get(s))
-    groups: dict[str | None, folium.FeatureGroup] = {}
     for status in [None, *STATUSES, *sorted(set(status_of.dropna()) - set(STATUSES))]:
-        mask = (status_of.isna() if status is None else status_of == status) & has_xy
+        mask = ((status_of.isna() if status is None else status_of == status) & has_xy).to_numpy()
         if not mask.any():
             continue
         name = status_label(status, lang) if status else t("no_rule", lang)
-        groups[status] = folium.FeatureGroup(name=f"{t('sites_layer', lang)}: {name}").add_to(m)
-        sub = sites[mask.to_numpy()]
-        sub_pop = pop[mask.to_numpy()] if pop is not None else pd.Series(0.0, index=sub.index)
-        for idx in sub_pop.fillna(0).sort_values(ascending=False, kind="stable").index:
-            row = sub.loc[idx]
-            g = row.geometry
-            colour = STATUS_COLOURS.get(status, NO_RULE_COLOUR) if status else NO_RULE_COLOUR
-            sid = str(row["site_id"])
-            folium.CircleMarker(
-                [g.y, g.x],
-                radius=site_radius_px(float(sub_pop.loc[idx]), max_pop),
-                color="#252525",
-                weight=1,
-                fill=True,
-                fill_color=colour,
-                fill_opacity=0.85,
-                tooltip=folium.Tooltip(_site_tooltip(row, status, reasons.get(sid, []), lang)),
-            ).add_to(groups[status])
+        colour = STATUS_COLOURS.get(status, NO_RULE_COLOUR) if status else NO_RULE_COLOUR
+        sub = sites[mask]
+        sub_pop = pop[mask] if pop is not None else pd.Series(math.nan, index=sub.index)
+        order_idx = sub_pop.fillna(0).sort_values(ascending=False, kind="stable").index
+        sub, sub_pop = sub.loc[order_idx], sub_pop.loc[order_idx]  # big circles below small
+        props = [
+            {
+                "site_id": str(row.site_id),
+                "radius": round(site_radius_px(float(p), max_pop), 2),
+                "colour": colour,
+                "tooltip": _site_tooltip(
+                    row._asdict(), status, reasons.get(str(row.site_id), []), lang
+                ),
+            }
+            for row, p in zip(sub.drop(columns=sub.geometry.name).itertuples(index=False),
+                              sub_pop, strict=True)
+        ]
+        _PointLayer(
+            _feature_collection(sub.geometry.x, sub.geometry.y, props),
+            name=f"{t('sites_layer', lang)}: {name}",
+        ).add_to(m)
 
     m.add_child(_Legend(_legend_html(lang, present_types)))
     folium.LayerControl(collapsed=True).add_to(m)

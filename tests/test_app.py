@@ -7,6 +7,7 @@ check the app against the rule engine rather than against itself.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +16,9 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from anzhi.pipeline import RegionData, RegionInputs, evaluate_region, load_region, route_region
+from analysis.gaps import worst_status
 from layers.i18n import GAP_TABLE_COLUMNS, column_labels, status_label
+from layers.mapping import STATUS_COLOURS
 from layers.rulesfile import read_rules
 
 REPO = Path(__file__).resolve().parents[1]
@@ -63,8 +66,21 @@ def test_app_loads_demo_with_map_and_gap_table(region) -> None:
     assert at.title[0].value == "易地扶贫搬迁安置点公共服务设施检查"
     args = _map_args(at)
     data, _ = region
-    # one circle per site, and nothing flows back from the map (panning never reruns)
-    assert args["script"].count("L.circleMarker(") == len(data.sites)
+    # one circle per site (site features carry a fill colour), every facility drawn, and
+    # nothing flows back from the map (panning never reruns the script)
+    layers = [json.loads(d)["features"] for d in re.findall(r"_data = (\{.*\});$", args["script"], re.M)]
+    site_ids = [f["properties"]["site_id"] for fs in layers for f in fs if "colour" in f["properties"]]
+    assert sorted(site_ids) == sorted(data.sites["site_id"])
+    n_fac = sum(1 for fs in layers for f in fs if "colour" not in f["properties"])
+    assert n_fac == len(data.facilities)
+    assert "L.circleMarker(" in args["script"]
+    # each site coloured by its worst status as the rule engine computes it
+    gaps, _ = evaluate_region(data, region[1], read_rules("default"))
+    worst = dict(zip(worst_status(gaps)["site_id"], worst_status(gaps)["status"], strict=True))
+    colours = {f["properties"]["site_id"]: f["properties"]["colour"] for fs in layers for f in fs
+               if "colour" in f["properties"]}
+    assert colours == {sid: STATUS_COLOURS[worst[sid]] for sid in data.sites["site_id"]}
+    assert STATUS_COLOURS["gap_missing"] in colours.values()  # the demo has red sites
     assert args["returned_objects"] == []
     gap_table = at.dataframe[0].value
     assert len(gap_table) > 0
@@ -108,6 +124,22 @@ def test_language_switch_changes_headers_and_labels() -> None:
     assert set(en["Status"]) <= {status_label(s, "en") for s in ("gap_missing", "gap_capacity", "unroutable")}
     # reasons switch language too (gaps.reason_en)
     assert not en["Reason"].str.contains("安置点内无").any()
+
+
+def test_township_filter_limits_map_and_tables(region) -> None:
+    data, _ = region
+    at = _run_app()
+    towns = at.selectbox(key="filter:township")
+    town = sorted(set(data.sites["township"]))[0]
+    towns.set_value(town).run()
+    assert not at.exception, at.exception
+    expected_sites = set(data.sites.loc[data.sites["township"] == town, "site_id"])
+    layers = [json.loads(d)["features"] for d in re.findall(r"_data = (\{.*\});$", _map_args(at)["script"], re.M)]
+    shown = {f["properties"]["site_id"] for fs in layers for f in fs if "colour" in f["properties"]}
+    assert shown == expected_sites
+    assert set(at.dataframe[0].value["乡镇"]) <= {town}
+    assert set(at.dataframe[1].value["乡镇"]) == {town}
+    assert at.metric[0].value == f"{len(expected_sites):,}"
 
 
 def _error_script(repo: str) -> None:

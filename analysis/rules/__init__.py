@@ -72,6 +72,7 @@ __all__ = [
     "rules_from_yaml",
     "load_rules",
     "preset_names",
+    "reach_phrase",
 ]
 
 #: Evidence grades (POLICY-RULES.md): A stated in a source, B reliable restatement,
@@ -353,6 +354,11 @@ class RuleSet:
     def rule_ids(self) -> list[str]:
         """Rule ids in order."""
         return [r.id for r in self.rules]
+
+    @property
+    def facility_types(self) -> tuple[str, ...]:
+        """Facility types the rules need (each once, in rule order): route these."""
+        return tuple(dict.fromkeys(r.facility_type for r in self.rules))
 
     def get(self, rule_id: str) -> Rule:
         """The rule with this id; unknown ids raise :class:`~anzhi.errors.InputError`."""

@@ -271,3 +271,7 @@ def test_round_trip_property(min_pop: int | None, width: int, has_max: bool,
     assert parse_rules(rs.to_dict(), source="q").rules == rs.rules
     assert rule.applies.min_population == min_pop
     assert isinstance(rs, RuleSet)
+
+
+def test_facility_types_in_rule_order() -> None:
+    assert load_rules().facility_types == ("clinic", "police_room")

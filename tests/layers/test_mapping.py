@@ -23,7 +23,7 @@ from layers.mapping import (
     site_radius_px,
 )
 
-_CIRCLE_RE = re.compile(r"L\.circleMarker\(\s*(\[[^\]]*\])\s*,\s*(\{.*?\})\s*\)", re.DOTALL)
+_DATA_RE = re.compile(r"^\s*var (\w+)_data = (\{.*\});$", re.MULTILINE)
 
 
 def _rendered(m: folium.Map) -> str:
@@ -32,8 +32,22 @@ def _rendered(m: folium.Map) -> str:
     return re.sub(r"\\u([0-9a-fA-F]{4})", lambda g: chr(int(g.group(1), 16)), html)
 
 
+def _point_layers(html: str) -> dict[str, list[dict]]:
+    """GeoJSON features of every point layer of the rendered map, by layer variable."""
+    return {name: json.loads(data)["features"] for name, data in _DATA_RE.findall(html)}
+
+
 def _circles(html: str) -> list[tuple[list[float], dict]]:
-    return [(json.loads(loc), json.loads(opts)) for loc, opts in _CIRCLE_RE.findall(html)]
+    """``([lat, lon], properties)`` of every site circle (layers drawn with L.circleMarker)."""
+    out = []
+    for name, feats in _point_layers(html).items():
+        # the layer's pointToLayer builds circle markers (sites) or divIcon markers (facilities)
+        body = html[html.index(f"var {name} = L.geoJson(") :]
+        body = body[: body.index("});") + 3]
+        if "L.circleMarker(" in body:
+            assert "L.divIcon(" not in body
+            out += [([f["geometry"]["coordinates"][1], f["geometry"]["coordinates"][0]], f["properties"]) for f in feats]
+    return out
 
 
 @pytest.fixture()
@@ -84,7 +98,8 @@ def test_one_circle_per_site_coloured_by_worst_status(sites, facilities) -> None
     for row in sites.itertuples():
         opts = by_pos[(round(row.geometry.y, 6), round(row.geometry.x, 6))]
         expected = STATUS_COLOURS[WORST[row.site_id]] if row.site_id in WORST else NO_RULE_COLOUR
-        assert opts["fillColor"] == expected, row.site_id
+        assert opts["colour"] == expected, row.site_id
+        assert opts["site_id"] == row.site_id
     # the palette itself: ok green, gap red, unroutable purple, all distinct
     assert STATUS_COLOURS["ok"] == "#1a9850" and STATUS_COLOURS["gap_missing"] == "#d73027"
     assert len(set(STATUS_COLOURS.values()) | {NO_RULE_COLOUR}) == len(STATUS_COLOURS) + 1
@@ -94,8 +109,8 @@ def test_worst_status_table_is_accepted(sites, facilities) -> None:
     table = pd.DataFrame({"site_id": list(WORST), "status": list(WORST.values())})
     html_a = _rendered(build_map(sites, facilities, table))
     html_b = _rendered(build_map(sites, facilities, pd.Series(WORST)))
-    fills_a = sorted(o["fillColor"] for _, o in _circles(html_a))
-    fills_b = sorted(o["fillColor"] for _, o in _circles(html_b))
+    fills_a = sorted(o["colour"] for _, o in _circles(html_a))
+    fills_b = sorted(o["colour"] for _, o in _circles(html_b))
     assert fills_a == fills_b
     assert fills_a.count(STATUS_COLOURS["gap_missing"]) == 1
     with pytest.raises(ValueError, match="lacks column"):
@@ -107,7 +122,7 @@ def test_circle_size_follows_sqrt_population(sites, facilities) -> None:
     radius = {round(loc[1], 6): opts["radius"] for loc, opts in circles}
     assert radius[99.30] == pytest.approx(20.0)  # the largest site
     # 850 vs 12000 people: radius ratio sqrt(850/12000)
-    assert radius[99.20] / radius[99.30] == pytest.approx(math.sqrt(850 / 12000))
+    assert radius[99.20] / radius[99.30] == pytest.approx(math.sqrt(850 / 12000), abs=1e-3)
     assert radius[99.15] == pytest.approx(3.0)  # tiny sites keep a clickable minimum
 
 
@@ -124,8 +139,14 @@ def test_site_radius_bounds(pop: float, max_pop: float) -> None:
 
 def test_facilities_are_css_markers_by_type(sites, facilities) -> None:
     html = _rendered(build_map(sites, facilities, WORST))
-    # facilities never use circle markers (so circles == sites) nor icon images / fonts
-    assert html.count("L.divIcon(") == len(facilities)
+    # facilities are CSS divIcon markers (no icon images or icon fonts), one layer per type
+    layers = _point_layers(html)
+    site_ids = {o["site_id"] for _, o in _circles(html)}
+    fac_feats = [f for feats in layers.values() for f in feats if "colour" not in f["properties"]]
+    assert len(fac_feats) == len(facilities) and len(site_ids) == len(sites)
+    assert html.count("L.divIcon(") == facilities["facility_type"].nunique()
+    assert any("城北警务室" in f["properties"]["tooltip"] for f in fac_feats)
+    assert any("容量: 40" in f["properties"]["tooltip"] for f in fac_feats)
     for ft in facilities["facility_type"]:
         assert facility_colour(ft) in html
     assert len(set(FACILITY_COLOURS.values())) == len(FACILITY_COLOURS)
@@ -191,3 +212,4 @@ def test_empty_facilities_and_unlocated_sites(sites) -> None:
     html = _rendered(build_map(with_empty, empty, WORST))
     assert len(_circles(html)) == len(sites) - 1
     assert "L.divIcon(" not in html
+    assert _point_layers(html)  # the site layers are still there
