@@ -40,6 +40,7 @@ from analysis.vocabulary import label
 from anzhi.errors import AnzhiError, DataSourceError
 from anzhi.pipeline import RegionData, RegionInputs, evaluate_region, load_region, route_region
 from anzhi.settings import get_settings
+from layers.demo import DemoPaths
 from layers.i18n import (
     COVERAGE_TABLE_COLUMNS,
     GAP_TABLE_COLUMNS,
@@ -48,7 +49,6 @@ from layers.i18n import (
     status_label,
     t,
 )
-from layers.demo import DemoPaths
 from layers.mapping import build_map, read_townships
 from layers.rulesfile import read_rules
 
@@ -391,6 +391,7 @@ def page(lang: str) -> None:
 
     st.sidebar.subheader(t("data", lang))
     st.sidebar.caption(t("demo_county", lang))
+    is_demo = True  # uploads (a later issue) set this False: their roads are real OSM data
     with st.spinner(t("loading", lang)):
         inputs = demo_inputs()
         key = inputs_key(inputs)
@@ -409,9 +410,8 @@ def page(lang: str) -> None:
             overrides[f"{rule.id}.profile"] = profile
     ruleset = base.with_overrides(overrides) if overrides else base
 
-    types = tuple(
-        sorted(set(data.facilities["facility_type"].astype(str)) | {r.facility_type for r in base})
-    )
+    # the same types as pipeline.run_region routes
+    types = tuple(sorted(set(data.facilities["facility_type"].astype(str)) | set(base.facility_types)))
     with st.spinner(t("routing", lang)):
         access = _route_region(key, profile, types, data)
     gaps, coverage = evaluate_region(data, access, ruleset)
@@ -419,7 +419,7 @@ def page(lang: str) -> None:
     sites = _filter_rows(data.sites, county, township)
     gaps_f = _filter_rows(gaps, county, township)
 
-    note = t("attr_synthetic", lang)
+    note = t("attr_synthetic" if is_demo else "attr_user", lang)
     fmap = build_map(
         sites,
         data.facilities,

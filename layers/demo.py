@@ -63,7 +63,7 @@ import rasterio
 import shapely
 from numpy.typing import NDArray
 from rasterio.crs import CRS
-from rasterio.transform import from_origin
+from rasterio.transform import Affine
 from rasterio.windows import Window
 from scipy import sparse
 from scipy.sparse.csgraph import dijkstra
@@ -112,18 +112,20 @@ _FILES = {
 _MANIFEST = "manifest.json"
 _GENERATOR = "anzhi-demo"
 
-_COUNTY_NAMES = ["施甸县", "隆阳区", "龙陵县", "昌宁县", "腾冲市"]
-_TOWNSHIP_NAMES = ["甸阳镇", "由旺镇", "仁和镇", "姚关镇", "太平镇",
-                   "酒房乡", "水长乡", "木老元乡", "摆榔乡", "何元乡"]
-_NAME_A = list("大小上下新老中石松龙白黑红青木水山岩竹茶麻油杨李张何罗蒋平长团兴和安福乌凤鹿金")
-_NAME_B = list("河坝坡箐寨田沟塘岭营冲坪林湾桥洼窝厂山庄地")
-_STREET_NAMES = ["人民路", "建设路", "团结路", "文化路", "兴华街", "振兴路", "民族路", "新华街",
-                 "幸福路", "育才路", "东风路", "和平街"]
+# Real county names of Baoshan (the first is the demo county) and real township names of
+# Shidian; the places, people and facilities attached to them here are invented.
+_COUNTY_NAMES = ("施甸县", "隆阳区", "龙陵县", "昌宁县", "腾冲市")
+_TOWNSHIP_NAMES = ("甸阳镇", "由旺镇", "仁和镇", "姚关镇", "太平镇",
+                   "酒房乡", "水长乡", "木老元乡", "摆榔乡", "何元乡")
+_NAME_A = tuple("大小上下新老中石松龙白黑红青木水山岩竹茶麻油杨李张何罗蒋平长团兴和安福乌凤鹿金")
+_NAME_B = tuple("河坝坡箐寨田沟塘岭营冲坪林湾桥洼窝厂山庄地")
+_STREET_NAMES = ("人民路", "建设路", "团结路", "文化路", "兴华街", "振兴路", "民族路", "新华街",
+                 "幸福路", "育才路", "东风路", "和平街")
 
-_HEADERS = ["编号", "安置点名称", "县", "乡镇", "村(社区)", "户数", "人数", "安置方式",
-            "经度", "纬度", "坐标系", "卫生室"]
+_HEADERS = ("编号", "安置点名称", "县", "乡镇", "村(社区)", "户数", "人数", "安置方式",
+            "经度", "纬度", "坐标系", "卫生室")
 
-FloatArray = NDArray[np.float64]
+FloatArray = NDArray[np.floating[Any]]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -630,7 +632,8 @@ class _Terrain:
         pts = [parent.xy[j].copy()]
         s = 0.0
         while s < max_len:
-            th = heading + sum(a * math.sin(2 * math.pi * s / lam + ph) for a, lam, ph in waves) - base
+            th = heading - base + sum(a * math.sin(2 * math.pi * s / lam + ph)
+                                      for a, lam, ph in waves)
             p = pts[-1] + step * np.array([math.cos(th), math.sin(th)])
             if not (-400 < p[0] < L + 400 and -400 < p[1] < L + 400):
                 pts.append(p)
@@ -682,22 +685,25 @@ class _Terrain:
         s_cell = side[i] * mod
         src = np.flatnonzero(d <= np.maximum(floor[i], 0.75 * cell_m))
         N = n * n
-        idx = np.arange(N).reshape(n, n)
+        idx = np.arange(N, dtype=np.int32).reshape(n, n)
         rows, cols, w = [], [], []
         for di, dj in ((0, 1), (1, 0), (1, 1), (1, -1), (1, 2), (2, 1), (1, -2), (2, -1)):
             a = idx[0: n - di, max(0, -dj): n - max(0, dj)].ravel()
             b = idx[di: n, max(0, dj): n - max(0, -dj)].ravel()
-            wt = cell_m * math.hypot(di, dj) * 0.5 * (s_cell[a] + s_cell[b])
-            rows += [a, b]
-            cols += [b, a]
-            w += [wt, wt]
+            rows.append(a)
+            cols.append(b)
+            w.append((cell_m * math.hypot(di, dj) * 0.5) * (s_cell[a] + s_cell[b]))
         # a super source joined to every valley-floor cell by an edge of its bed elevation
-        rows.append(np.full(len(src), N))
-        cols.append(src)
+        # (undirected is fine: a shortest path from the super source never passes it again)
+        rows.append(np.full(len(src), N, dtype=np.int32))
+        cols.append(src.astype(np.int32))
         w.append(bed[i[src]])
-        g = sparse.csr_array((np.concatenate(w), (np.concatenate(rows), np.concatenate(cols))),
+        g = sparse.coo_array((np.concatenate(w), (np.concatenate(rows), np.concatenate(cols))),
                              shape=(N + 1, N + 1))
-        e, pred = dijkstra(g, directed=True, indices=N, return_predecessors=True)
+        del rows, cols, w
+        g = g.tocsr()
+        e, pred = dijkstra(g, directed=False, indices=N, return_predecessors=True)
+        del g
         e = e[:N]
         # the floor cell each cell drains to: pointer jumping up the shortest-path tree
         root = pred[:N].astype(np.int64)
@@ -708,7 +714,8 @@ class _Terrain:
                 break
             root = nxt
         bed_root = bed[i[root]]
-        cap = 2650.0 + 200.0 * _perlin_grid(self.x0 + c, self.y0 + c, 15000.0, self.key + 12).ravel()
+        cap = 2650.0 + 200.0 * _perlin_grid(self.x0 + c, self.y0 + c, 15000.0,
+                                            self.key + 12).ravel()
         k = 140.0
         e = -k * np.logaddexp(-e / k, -cap / k)
         self.macro_e = e.reshape(n, n)  # rows: v ascending (south -> north)
@@ -820,9 +827,9 @@ def _village_names(rng: np.random.Generator, n: int, used: set[str]) -> list[str
     while len(out) < n:
         tries += 1
         if tries < 50 * n + 1000:
-            name = rng.choice(_NAME_A) + rng.choice(_NAME_A + _NAME_B) + rng.choice(_NAME_B)
+            name = str(rng.choice(_NAME_A) + rng.choice(_NAME_A + _NAME_B) + rng.choice(_NAME_B))
         else:  # many names: add a number so they stay unique
-            name = rng.choice(_NAME_A) + rng.choice(_NAME_B) + f"{len(used) + 1}"
+            name = str(rng.choice(_NAME_A) + rng.choice(_NAME_B)) + f"{len(used) + 1}"
         if name[0] == name[1] or name in used:
             continue
         used.add(name)
@@ -1030,7 +1037,8 @@ class _Builder:
                             taken=[s.xy for s in seats], floor_dist=min(1500.0, L / 8))
         towns: list[_Place] = []
         for k, s in enumerate(seats):
-            towns.append(_Place("township_seat", s.xy, extra={"county_idx": k, "is_county_seat": True}))
+            towns.append(_Place("township_seat", s.xy,
+                                extra={"county_idx": k, "is_county_seat": True}))
         for i in pick:
             towns.append(_Place("township_seat", vxy[i], extra={"is_county_seat": False}))
         # county of each township: nearest county seat
@@ -1152,7 +1160,8 @@ class _Builder:
             p.name = nm + "村"
         for p in seat_sites:
             p.name = p.extra["town"].name[:-1] + "社区"
-        self.seat_sites, self.rural, self.villages, self.origins = seat_sites, rural, villages, origins
+        self.seat_sites, self.rural = seat_sites, rural
+        self.villages, self.origins = villages, origins
         self.n_mega = n_mega
 
     # -- roads ------------------------------------------------------------------------------------
@@ -1247,8 +1256,10 @@ class _Builder:
             b = int(self._cell_of(r.xy[inside[-1]])[0])
             via = [int(self._cell_of(self.county_seats[k].xy)[0])
                    for k, (rid, _) in enumerate(self.terrain.basins) if rid == r.rid]
-            hub = via[0] if via else a
+            hub = via[0] if via else int(self._cell_of(r.xy[inside[len(inside) // 2]])[0])
             hw = "trunk" if r.rid == 0 else "primary"
+            if self.on_net.any():  # join this valley to the roads built so far
+                stage([hub], "primary")
             dist, pred = dijkstra(G, directed=False, indices=hub, return_predecessors=True)
             self.on_net[hub] = True
             nm = road_name(hw)
@@ -1311,7 +1322,7 @@ class _Builder:
                     self.on_net[s] = True
                     streets.remove(s)
                     added = True
-        self.street_cells = getattr(self, "street_cells", set())
+        self.street_cells: set[int] = getattr(self, "street_cells", set())
         for r in self.routes:
             if r.highway == "residential":
                 self.street_cells.update(r.cells)
@@ -1335,16 +1346,16 @@ class _Builder:
 
         sites: list[dict[str, Any]] = []
         # county-town mega sites: between the streets
-        for k, s in enumerate(self.county_seats[: self.n_mega]):
+        for k, seat in enumerate(self.county_seats[: self.n_mega]):
             ang = rng.uniform(0, 2 * math.pi, 24)
             rad = rng.uniform(120.0, 450.0, 24)
-            cand = s.xy + np.column_stack([rad * np.cos(ang), rad * np.sin(ang)])
+            cand = seat.xy + np.column_stack([rad * np.cos(ang), rad * np.sin(ang)])
             d = road_dist(cand)
             sl = self._slope_at(cand)
             score = np.where((d >= 50) & (d <= 300), sl, np.inf)
-            i = int(np.argmin(score)) if np.isfinite(score).any() else int(np.argmin(np.abs(d - 100)))
+            i = int(np.argmin(score) if np.isfinite(score).any() else np.argmin(np.abs(d - 100)))
             sites.append({"xy": cand[i], "kind": "mega", "village": "幸福社区" if k == 0 else
-                          f"{s.name[:2]}幸福社区", "urban": True})
+                          f"{seat.name[:2]}幸福社区", "urban": True})
         for p in self.seat_sites + self.rural:
             cand = self._offsets(p.xy, rng)
             d = road_dist(cand)
@@ -1358,17 +1369,17 @@ class _Builder:
                 xy = p.xy + np.array([60.0, 0.0])
             sites.append({"xy": xy, "kind": "seat" if p.extra["seat_site"] else "rural",
                           "village": p.name, "urban": bool(p.extra["seat_site"])})
-        for s in self.specials:
-            sites.append({"xy": s.xy.copy(), "kind": s.kind, "village": s.name, "urban": False})
+        for sp in self.specials:
+            sites.append({"xy": sp.xy.copy(), "kind": sp.kind, "village": sp.name, "urban": False})
         # isolated tracks beside the isolated sites
         self.iso_ways: list[FloatArray] = []
         for st in sites:
             if st["kind"] != "isolated":
                 continue
-            ang = rng.uniform(0, 2 * math.pi)
-            start = st["xy"] + rng.uniform(120.0, 220.0) * np.array([math.cos(ang), math.sin(ang)])
+            a0 = rng.uniform(0, 2 * math.pi)
+            start = st["xy"] + rng.uniform(120.0, 220.0) * np.array([math.cos(a0), math.sin(a0)])
             length = rng.uniform(550.0, 850.0)
-            th = ang + rng.uniform(-0.6, 0.6)
+            th = a0 + rng.uniform(-0.6, 0.6)
             n_seg = 6
             pts = [start]
             for _ in range(n_seg):
@@ -1399,13 +1410,11 @@ class _Builder:
             town = self.towns[s["town"]]
             s["township"] = town.name
             s["county"] = self.county_seats[town.extra["county_idx"]].name
-            if s["kind"] == "mega":
-                s["name"] = f"{s['village']}安置点"
-            elif s["kind"] == "seat":
+            if s["kind"] == "seat":
                 s["name"] = f"{town.name}集镇安置点"
             else:
                 s["name"] = f"{s['village']}安置点"
-        ids = {s["kind"]: [] for s in self.sites}
+        ids: dict[str, list[str]] = {s["kind"]: [] for s in self.sites}
         for s in self.sites:
             ids[s["kind"]].append(s["site_id"])
         self.notes["far_from_road_site_ids"] = ids.get("far", [])
@@ -1472,19 +1481,21 @@ class _Builder:
             fixed.add(r.cells[-1])
         N = self.rn * self.rn
         jitter = rng.uniform(-0.22, 0.22, (N, 2)) * self.rc
-        streets = getattr(self, "street_cells", set())
+        streets: set[int] = getattr(self, "street_cells", set())
         if streets:
             jitter[np.fromiter(streets, dtype=np.int64)] = 0.0
         self.ways: list[dict[str, Any]] = []
         for r in self.routes:
             cells = r.cells
             xy = self._cell_xy(cells) + jitter[cells]
-            pieces = [xy[:1]]
+            pieces: list[FloatArray] = [xy[:1]]
             fixed_flags: list[int | None] = [cells[0]]
             start = 0
             for k in range(1, len(cells)):
                 if cells[k] in fixed or k == len(cells) - 1:
-                    seg = _chaikin(xy[start: k + 1]) if r.highway != "residential" else xy[start: k + 1]
+                    seg: FloatArray = xy[start: k + 1]
+                    if r.highway != "residential":  # streets stay straight
+                        seg = _chaikin(seg)
                     inner = _resample_interior(seg, 60.0)
                     pieces += [inner, xy[k: k + 1]]
                     fixed_flags += [None] * len(inner) + [cells[k]]
@@ -1518,27 +1529,27 @@ class _Builder:
             return int(rng.integers(a, b + 1))
 
         # county towns
-        for k, s in enumerate(self.county_seats):
-            cn = s.name
+        for k, seat in enumerate(self.county_seats):
+            cn = seat.name
             town = self.towns[k].name
-            add("township_health_centre", f"{cn}人民医院", near(s.xy, 100, 500), 300 if k == 0 else 200)
-            add("township_health_centre", f"{cn}中医医院", near(s.xy, 200, 700), 120)
-            add("township_health_centre", f"{town}卫生院", near(s.xy, 100, 600), ri(30, 60))
-            add("police_station", f"{cn}公安局城关派出所", near(s.xy, 50, 400), 40)
-            add("middle_school", f"{cn}第一中学", near(s.xy, 200, 700), 2400)
-            add("middle_school", f"{town}中学", near(s.xy, 200, 700), ri(900, 1500))
-            add("primary_school", f"{town}中心完小", near(s.xy, 100, 600), 1500)
-            add("primary_school", f"{cn}实验小学", near(s.xy, 100, 600), 1800)
-            add("kindergarten", f"{cn}第一幼儿园", near(s.xy, 100, 600), 360)
-            add("kindergarten", f"{town}中心幼儿园", near(s.xy, 100, 600), 270)
-            add("employment_station", f"{cn}就业服务中心", near(s.xy, 50, 400))
-            add("elderly_care", f"{cn}社会福利中心", near(s.xy, 200, 800), 150)
-            add("children_centre", f"{cn}儿童活动中心", near(s.xy, 100, 500))
-            add("culture_sports", f"{cn}文体活动中心", near(s.xy, 100, 500))
-            add("civilisation_practice", f"{cn}新时代文明实践中心", near(s.xy, 100, 500))
-            add("community_service", f"{town}便民服务中心", near(s.xy, 50, 400))
-            add("affordable_shop", f"{town}平价商店", near(s.xy, 50, 400))
-            add("residents_committee", f"{town}城关社区居委会", near(s.xy, 50, 400))
+            add("township_health_centre", f"{cn}人民医院", near(seat.xy, 100, 500), 300 if k == 0 else 200)
+            add("township_health_centre", f"{cn}中医医院", near(seat.xy, 200, 700), 120)
+            add("township_health_centre", f"{town}卫生院", near(seat.xy, 100, 600), ri(30, 60))
+            add("police_station", f"{cn}公安局城关派出所", near(seat.xy, 50, 400), 40)
+            add("middle_school", f"{cn}第一中学", near(seat.xy, 200, 700), 2400)
+            add("middle_school", f"{town}中学", near(seat.xy, 200, 700), ri(900, 1500))
+            add("primary_school", f"{town}中心完小", near(seat.xy, 100, 600), 1500)
+            add("primary_school", f"{cn}实验小学", near(seat.xy, 100, 600), 1800)
+            add("kindergarten", f"{cn}第一幼儿园", near(seat.xy, 100, 600), 360)
+            add("kindergarten", f"{town}中心幼儿园", near(seat.xy, 100, 600), 270)
+            add("employment_station", f"{cn}就业服务中心", near(seat.xy, 50, 400))
+            add("elderly_care", f"{cn}社会福利中心", near(seat.xy, 200, 800), 150)
+            add("children_centre", f"{cn}儿童活动中心", near(seat.xy, 100, 500))
+            add("culture_sports", f"{cn}文体活动中心", near(seat.xy, 100, 500))
+            add("civilisation_practice", f"{cn}新时代文明实践中心", near(seat.xy, 100, 500))
+            add("community_service", f"{town}便民服务中心", near(seat.xy, 50, 400))
+            add("affordable_shop", f"{town}平价商店", near(seat.xy, 50, 400))
+            add("residents_committee", f"{town}城关社区居委会", near(seat.xy, 50, 400))
         # township seats
         for t in self.towns:
             if t.extra["is_county_seat"]:
@@ -1621,7 +1632,8 @@ class _Builder:
         regular = [s for s in self.sites if s["kind"] in ("seat", "rural")]
         d_town = town_tree.query(np.array([s["xy"] for s in regular]))[0] if regular else []
         n_no = max(1, round(0.2 * len(regular))) if regular else 0
-        remote = set(np.argsort(-np.asarray(d_town))[: (n_no + 1) // 2].tolist()) if regular else set()
+        remote = (set(np.argsort(-np.asarray(d_town))[: (n_no + 1) // 2].tolist())
+                  if regular else set())
         others = [i for i in rng.permutation(len(regular)) if i not in remote]
         no_clinic = remote | set(int(i) for i in others[: n_no - len(remote)])
         for s in self.sites:
@@ -1675,8 +1687,8 @@ class _Builder:
                     n_here += 1
                     if n_here >= per_village or len(rows) >= target:
                         break
-        for k, r in enumerate(rows, start=1):
-            r["parcel_id"] = f"P{k:05d}"
+        for k, row in enumerate(rows, start=1):
+            row["parcel_id"] = f"P{k:05d}"
         self.parcel_rows = rows
 
     @staticmethod
@@ -1715,7 +1727,7 @@ class _Builder:
         profile = {
             "driver": "GTiff", "width": n, "height": n, "count": 1, "dtype": "float32",
             "crs": CRS.from_string(DEMO_CRS),
-            "transform": from_origin(self.x0, self.y0 + self.L, res, res),
+            "transform": Affine(res, 0.0, self.x0, 0.0, -res, self.y0 + self.L),
             "nodata": NODATA, "tiled": True, "blockxsize": 256, "blockysize": 256,
             "compress": "deflate", "predictor": 3, "zlevel": 6, "interleave": "band",
             "BIGTIFF": "IF_SAFER",
@@ -1732,7 +1744,8 @@ class _Builder:
             dst.update_tags(
                 SYNTHETIC="true", GENERATOR=f"{_GENERATOR} v{DEMO_VERSION}",
                 DESCRIPTION=SYNTHETIC_NOTE, SEED=str(self.seed), UNITS="metre",
-                TIFFTAG_IMAGEDESCRIPTION=SYNTHETIC_NOTE, TIFFTAG_SOFTWARE=f"{_GENERATOR} v{DEMO_VERSION}",
+                TIFFTAG_IMAGEDESCRIPTION=SYNTHETIC_NOTE,
+                TIFFTAG_SOFTWARE=f"{_GENERATOR} v{DEMO_VERSION}",
             )
             dst.set_band_description(1, "elevation (m), synthetic")
             dst.update_tags(1, UNITS="metre")
@@ -1794,7 +1807,7 @@ class _Builder:
             out.write("  </way>\n")
         out.write("</osm>\n")
         path.write_bytes(out.getvalue().encode("utf-8"))
-        hw = {}
+        hw: dict[str, int] = {}
         for t in all_tags:
             if "highway" in t:
                 hw[t["highway"]] = hw.get(t["highway"], 0) + 1
@@ -1835,7 +1848,7 @@ class _Builder:
         wb = openpyxl.Workbook()
         ws = wb.active
         ws.title = "安置点"
-        ws.append(_HEADERS)
+        ws.append(list(_HEADERS))
         for c in ws[1]:
             c.font = Font(bold=True)
         for s, gx, gy in zip(self.sites, glon, glat, strict=True):
@@ -1914,9 +1927,10 @@ class _Builder:
                 "description": SYNTHETIC_NOTE}
         with _ogr_fixed_date():
             for gdf, name in ((gfac, "facilities"), (gtown, "townships"), (gpar, "parcels")):
+                # layer metadata only: GDAL copies dataset-level GeoPackage metadata into a
+                # .aux.xml sidecar whenever the file is read
                 pyogrio.write_dataframe(
-                    gdf, out / _FILES[name], layer=name, driver="GPKG",
-                    dataset_metadata=meta, layer_metadata=meta,
+                    gdf, out / _FILES[name], layer=name, driver="GPKG", layer_metadata=meta,
                     layer_options={"DESCRIPTION": f"SYNTHETIC demo {name}"},
                 )
         counts = gfac["facility_type"].value_counts()
@@ -1934,13 +1948,15 @@ class _Builder:
 Generator : {_GENERATOR} v{DEMO_VERSION} (anzhi.layers.demo.build_demo)
 Parameters: seed={self.seed}, size_km={self.size_km:g}, res_m={self.res:g}, n_sites={self.n_sites}
 Location  : centred near {CENTRE_LON}°E, {CENTRE_LAT}°N (Shidian, Baoshan, Yunnan)
-County    : {", ".join(s.name for s in self.county_seats)}; townships: {", ".join(t.name for t in self.towns)}
+County    : {", ".join(s.name for s in self.county_seats)}
+Townships : {", ".join(t.name for t in self.towns)}
 
 Files
 -----
 dem.tif          elevation (m), float32, {self.n_px} x {self.n_px} px of {self.res:g} m,
                  {DEMO_CRS} (CGCS2000 3-degree Gauss-Krueger CM 99E, no zone prefix),
-                 nodata {NODATA:g}, tiled 256x256, deflate. Elevation range {n.get("dem_elevation_range_m")}.
+                 nodata {NODATA:g}, tiled 256x256, deflate.
+                 Elevation range {n.get("dem_elevation_range_m")} m.
                  VOID: {n["dem_void_pixels"]["count"]} nodata pixels near the north-east corner
                  (rows {n["dem_void_pixels"]["rows"]}, cols {n["dem_void_pixels"]["cols"]}).
 roads.osm        OSM XML 0.6, WGS84; ways by highway class: {n.get("osm_ways_by_highway")}.

@@ -32,7 +32,7 @@ def region() -> tuple[RegionData, pd.DataFrame]:
     """The demo county loaded and routed (walk) straight through the pipeline."""
     data = load_region(RegionInputs.demo())
     rules = read_rules("default")
-    types = sorted(set(data.facilities["facility_type"].astype(str)) | {r.facility_type for r in rules})
+    types = sorted(set(data.facilities["facility_type"].astype(str)) | set(rules.facility_types))
     access = route_region(data, profile="walk", facility_types=types, progress=False)
     return data, access
 
