@@ -40,7 +40,6 @@ from analysis.vocabulary import label
 from anzhi.errors import AnzhiError, DataSourceError
 from anzhi.pipeline import RegionData, RegionInputs, evaluate_region, load_region, route_region
 from anzhi.settings import get_settings
-from layers.demo import DemoPaths
 from layers.i18n import (
     COVERAGE_TABLE_COLUMNS,
     GAP_TABLE_COLUMNS,
@@ -158,10 +157,10 @@ def _read_townships(path: str, sha256: str) -> gpd.GeoDataFrame:
     return read_townships(path)
 
 
-def demo_townships(inputs: RegionInputs) -> gpd.GeoDataFrame | None:
-    """The demo county's township polygons, or ``None`` if the file is absent."""
-    path = DemoPaths.at(Path(inputs.sites).parent).townships
-    if not path.is_file():
+def region_townships(inputs: RegionInputs) -> gpd.GeoDataFrame | None:
+    """The region's township polygons, or ``None`` when it has none."""
+    path = inputs.townships
+    if path is None or not Path(path).is_file():
         return None
     stat = path.stat()
     return _read_townships(str(path), _sha256(str(path), stat.st_size, stat.st_mtime_ns))
@@ -396,7 +395,7 @@ def page(lang: str) -> None:
         inputs = demo_inputs()
         key = inputs_key(inputs)
         data = _load_region(key, inputs)
-        townships = demo_townships(inputs)
+        townships = region_townships(inputs)
 
     base = read_rules(preset)
     overrides: dict[str, Any] = dict(threshold_controls(base, lang))

@@ -1,0 +1,28 @@
+"""Pure analysis: rule sets, gap evaluation, coverage.  GeoDataFrames/arrays in, new ones out.
+
+No file or network access (rule presets are read from package data by ``analysis.rules``);
+never imports streamlit or folium.
+"""
+
+from anzhi._lazy import lazy_exports
+
+_EXPORTS = {
+    "FACILITY_TYPES": "vocabulary",
+    "FacilityType": "vocabulary",
+    "OSM_TAGS": "vocabulary",
+    "facility_type_keys": "vocabulary",
+    "normalise_facility_type": "vocabulary",
+    "label": "vocabulary",
+    "Rule": "rules",
+    "RuleSet": "rules",
+    "load_rules": "rules",
+    "parse_rules": "rules",
+    "preset_names": "rules",
+    "evaluate": "gaps",
+    "worst_status": "gaps",
+    "coverage_table": "coverage",
+    "size_class": "coverage",
+    "large_site": "coverage",
+}
+__all__ = sorted(_EXPORTS)
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

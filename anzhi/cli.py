@@ -89,12 +89,17 @@ def build_parser() -> argparse.ArgumentParser:
         help="facility layer (GeoPackage, GeoJSON, Shapefile, csv/xlsx with id,name,type,lon,lat); repeatable",
     )
     src.add_argument("--roads", type=Path, help="OSM road file (.osm or .osm.bz2)")
-    src.add_argument("--dem", type=Path, help="DEM GeoTIFF (optional)")
+    src.add_argument("--dem", type=Path, help="DEM GeoTIFF or SRTM .hgt (optional; checked, used by terrain steps)")
     src.add_argument(
         "--coords", choices=["wgs84", "cgcs2000", "gcj02", "bd09"],
         help="coordinate system of lon/lat columns (default: the 坐标系 column, else wgs84); "
         "gcj02 = Amap/Tencent, bd09 = Baidu",
     )
+    src.add_argument(
+        "--facility-coords", choices=["wgs84", "cgcs2000", "gcj02", "bd09"],
+        help="coordinate system of facility tables when it differs from --coords",
+    )
+    src.add_argument("--townships", type=Path, help="township polygons (optional, for the map)")
     src.add_argument("--crs", help="EPSG code of Gauss-Krüger metre coordinates, e.g. EPSG:4542")
     opt = g.add_argument_group("analysis")
     opt.add_argument("--rules", default="default", help="rule preset name or YAML file (default: %(default)s)")
@@ -149,7 +154,9 @@ def _cmd_gaps(args: argparse.Namespace) -> int:
             roads=args.roads,
             facilities=tuple(args.facilities),
             dem=args.dem,
+            townships=args.townships,
             coords=args.coords,
+            facility_coords=args.facility_coords,
             crs=args.crs,
         )
     t0 = time.perf_counter()

@@ -28,6 +28,7 @@ from geo.routing import access_table
 from layers.demo import DemoPaths, build_demo
 from layers.export import write_outputs
 from layers.facilities import combine_facilities, facilities_from_sites, read_facilities
+from layers.raster import check_dem
 from layers.rulesfile import read_rules
 from layers.sites import read_sites
 
@@ -56,10 +57,18 @@ class RegionInputs:
     facilities
         Facility layers; may be empty when the site table's yes/no columns are the only source.
     dem
-        Optional DEM GeoTIFF (used by terrain and slope-aware walking in later versions).
+        Optional DEM GeoTIFF.  Checked for readability now; used by slope-aware walking and
+        the terrain steps.
+    townships
+        Optional township polygons (for the map and township coverage).
+    parcels
+        Optional out-migration land parcels (for the terrain step).
     coords
-        Coordinate system of lon/lat in the site and facility tables (``wgs84``, ``cgcs2000``,
-        ``gcj02``, ``bd09``); ``None`` means a 坐标系 column or WGS84.
+        Coordinate system of lon/lat in the site table (``wgs84``, ``cgcs2000``, ``gcj02``,
+        ``bd09``); ``None`` means a 坐标系 column or WGS84.
+    facility_coords
+        The same for facility tables; ``None`` means "as ``coords``".  A vector layer's own
+        CRS always applies, so OSM-derived layers stay untouched unless this says otherwise.
     crs
         EPSG code for Gauss-Krüger metre coordinates, e.g. ``"EPSG:4542"``.
     name
@@ -70,7 +79,10 @@ class RegionInputs:
     roads: Path
     facilities: tuple[Path, ...] = ()
     dem: Path | None = None
+    townships: Path | None = None
+    parcels: Path | None = None
     coords: str | None = None
+    facility_coords: str | None = None
     crs: str | None = None
     name: str = ""
 
@@ -83,6 +95,8 @@ class RegionInputs:
             roads=paths.roads,
             facilities=(paths.facilities,),
             dem=paths.dem,
+            townships=paths.townships,
+            parcels=paths.parcels,
             coords=None,  # the demo's site table declares GCJ-02 in its 坐标系 column
             name=paths.county,
         )
@@ -123,8 +137,11 @@ def load_region(inputs: RegionInputs) -> RegionData:
     """
     sites = read_sites(inputs.sites, coords=inputs.coords, crs=inputs.crs)
     layers = [facilities_from_sites(sites)]
-    layers += [read_facilities(p, coords=inputs.coords, crs=inputs.crs) for p in inputs.facilities]
+    fac_coords = inputs.facility_coords or inputs.coords
+    layers += [read_facilities(p, coords=fac_coords, crs=inputs.crs) for p in inputs.facilities]
     facilities = combine_facilities(*layers)
+    if inputs.dem is not None:
+        check_dem(inputs.dem)
     graph = load_road_graph(inputs.roads)
     return RegionData(inputs=inputs, sites=sites, facilities=facilities, graph=graph)
 

@@ -1,0 +1,41 @@
+"""Coordinates and CRS, the road graph and routing (array core with thin geo adapters).
+
+Never imports streamlit or folium (``tests/test_boundaries.py``).
+"""
+
+from anzhi._lazy import lazy_exports
+
+_EXPORTS = {
+    # coordinates
+    "COORD_SYSTEMS": "coords",
+    "normalise_coord_system": "coords",
+    "to_wgs84": "coords",
+    "in_china": "coords",
+    "wgs84_to_gcj02": "coords",
+    "gcj02_to_wgs84": "coords",
+    "gcj02_to_bd09": "coords",
+    "bd09_to_gcj02": "coords",
+    "wgs84_to_bd09": "coords",
+    "bd09_to_wgs84": "coords",
+    "gk_zone_from_lon": "coords",
+    "gk_central_meridian": "coords",
+    "gk_epsg": "coords",
+    "gk_zone_from_easting": "coords",
+    "gk_to_wgs84": "coords",
+    "wgs84_to_gk": "coords",
+    "utm_epsg": "coords",
+    "local_metric_crs": "coords",
+    # road graph
+    "Profile": "roads",
+    "RoadGraph": "roads",
+    "load_profile": "roads",
+    "load_road_graph": "roads",
+    "profile_names": "roads",
+    # routing
+    "SnapResult": "routing",
+    "snap_points": "routing",
+    "nearest_facility": "routing",
+    "access_table": "routing",
+}
+__all__ = sorted(_EXPORTS)
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

@@ -1,0 +1,20 @@
+"""All reading, writing and validation of files, the demo county, and map rendering."""
+
+from anzhi._lazy import lazy_exports
+
+_EXPORTS = {
+    "read_sites": "sites",
+    "read_facilities": "facilities",
+    "facilities_from_sites": "facilities",
+    "combine_facilities": "facilities",
+    "empty_facilities": "facilities",
+    "read_rules": "rulesfile",
+    "write_outputs": "export",
+    "atomic_write": "export",
+    "build_demo": "demo",
+    "DemoPaths": "demo",
+    "read_townships": "mapping",
+    "build_map": "mapping",
+}
+__all__ = sorted(_EXPORTS)
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

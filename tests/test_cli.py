@@ -146,3 +146,13 @@ def test_console_script_is_installed() -> None:
     exe = Path(sys.executable).with_name("anzhi")
     out = subprocess.run([str(exe), "gaps", "--help"], capture_output=True, text=True, check=True)
     assert "--coords" in out.stdout and "gcj02" in out.stdout
+
+
+def test_unreadable_dem_is_a_clear_error(demo, tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    dem = tmp_path / "dem.tif"
+    dem.write_text("not a raster", encoding="utf-8")
+    rc = main(["gaps", "--sites", str(demo.sites), "--roads", str(demo.roads), "--dem", str(dem),
+               "--out", str(tmp_path / "out"), "--quiet"])
+    assert rc == 2
+    assert "dem.tif: cannot open the DEM" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
