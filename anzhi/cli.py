@@ -7,6 +7,7 @@ and exit status 2; nothing is written to ``--out`` unless the whole run succeeds
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
 import time
 from collections.abc import Sequence
@@ -16,7 +17,11 @@ from typing import Any
 from anzhi import __version__
 from anzhi.errors import AnzhiError, InputError
 
-__all__ = ["main", "build_parser", "parse_set_options"]
+__all__ = ["main", "build_parser", "parse_set_options", "SUBCOMMAND_MODULES"]
+
+#: Modules that add sub-commands: each has ``register(subparsers) -> dict[name, handler]``,
+#: a handler taking the parsed ``argparse.Namespace`` and returning the exit status.
+SUBCOMMAND_MODULES: tuple[str, ...] = ()
 
 _EPILOG_GAPS = """\
 examples:
@@ -63,8 +68,8 @@ def parse_set_options(items: Sequence[str]) -> dict[str, Any]:
     return out
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The argument parser of the ``anzhi`` command."""
+def build_parser() -> tuple[argparse.ArgumentParser, dict[str, Any]]:
+    """The argument parser of the ``anzhi`` command and its sub-command handlers."""
     parser = argparse.ArgumentParser(
         prog="anzhi",
         description="Anzhi (安置): check the public facilities of relocation sites offline "
@@ -122,7 +127,10 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--out", type=Path, default=None, help="folder (default: the Anzhi cache folder)")
     d.add_argument("--seed", type=int, default=None, help="random seed (default: settings.demo_seed)")
     d.add_argument("--force", action="store_true", help="rebuild even if present")
-    return parser
+    handlers: dict[str, Any] = {"gaps": _cmd_gaps, "demo": _cmd_demo}
+    for name in SUBCOMMAND_MODULES:
+        handlers.update(importlib.import_module(name).register(sub))
+    return parser, handlers
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
@@ -178,9 +186,8 @@ def _cmd_gaps(args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``anzhi`` console script; returns the exit status."""
-    parser = build_parser()
+    parser, handlers = build_parser()
     args = parser.parse_args(argv)
-    handlers = {"gaps": _cmd_gaps, "demo": _cmd_demo}
     try:
         return handlers[args.command](args)
     except AnzhiError as exc:

@@ -5,11 +5,15 @@
 * ``shared_data`` points at ``../shared/data`` and skips tests marked ``realdata`` cleanly when
   that folder is absent.
 * ``demo`` builds the demo county once per session.
+* ``gdaldem_bin`` / ``chromium_bin``: the system tools some checks compare against.  Absent on a
+  developer machine they skip with the install command; under CI (``CI=true``, where ``.ci/run``
+  installs them) their absence fails the test instead, so CI never passes by skipping.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -44,3 +48,25 @@ def demo():  # type: ignore[no-untyped-def]
 def repo_root() -> Path:
     """The repository root."""
     return REPO
+
+
+def _require_binary(name: str, package: str) -> str:
+    path = shutil.which(name)
+    if path:
+        return path
+    message = f"{name} is not installed (apt-get install {package}; .ci/run installs it)"
+    if os.environ.get("CI"):
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+@pytest.fixture(scope="session")
+def gdaldem_bin() -> str:
+    """Path of GDAL's ``gdaldem`` command."""
+    return _require_binary("gdaldem", "gdal-bin")
+
+
+@pytest.fixture(scope="session")
+def chromium_bin() -> str:
+    """Path of Debian's ``chromium``."""
+    return _require_binary("chromium", "chromium")
