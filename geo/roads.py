@@ -9,7 +9,21 @@ Three steps, each usable on its own:
    ``geo/profiles/<name>.yaml`` or a user's YAML file;
 3. :meth:`RoadGraph.from_networkx` turns the graph into the array core for one profile:
    node arrays, edge arrays and ``n × n`` CSR matrices of edge length (m) and travel time
-   (min) that :mod:`geo.routing` hands to :func:`scipy.sparse.csgraph.dijkstra`.
+   (min) that :mod:`geo.routing` hands to :func:`scipy.sparse.csgraph.dijkstra`, plus the
+   *physical edges* (one line per street, with its geometry in metres and what each direction
+   costs) that :func:`geo.routing.snap_points` snaps points onto.
+
+Physical edges
+--------------
+A two-way street is two directed edges in an osmnx graph (``u→v`` and ``v→u``, the second
+with the reversed geometry).  For snapping, :class:`RoadGraph` merges the directed edges that
+join the same two nodes along the same line into one *physical edge* ``a–b`` (``a ≤ b``, node
+indices) with its geometry in the metric CRS, oriented from ``a`` to ``b``, and per direction
+the length (m) and the time (min) of the usable directed edges that run that way (``inf`` when
+none: the street is oneway for the profile).  Parallel directed edges with *identical* geometry
+(e.g. a street mapped twice with different classes) merge too, each direction keeping the
+minimum, exactly like the CSR matrices; parallel edges with different geometries stay separate
+physical edges.  Edges without a ``geometry`` attribute are the straight segment ``u→v``.
 
 Which ways are roads
 --------------------
@@ -52,6 +66,7 @@ import numpy as np
 import osmnx as ox
 import pyproj
 import scipy.sparse as sp
+import shapely
 import yaml
 from numpy.typing import NDArray
 from scipy.spatial import cKDTree
@@ -548,6 +563,32 @@ def _edge_speed(
     return result
 
 
+def _edge_coords(
+    geometry: Any, *, u: int, v: int, lon: NDArray[np.float64], lat: NDArray[np.float64]
+) -> NDArray[np.float64] | None:
+    """WGS84 coordinates ``(k, 2)`` of an edge's line, oriented from node ``u`` to node ``v``.
+
+    ``None`` geometry gives the straight segment; a geometry drawn from ``v`` to ``u`` (its
+    first vertex nearer ``v`` and its last nearer ``u``) is reversed.  Returns ``None`` when
+    the geometry is not a LineString of at least two finite vertices.
+    """
+    pu = np.array([lon[u], lat[u]])
+    pv = np.array([lon[v], lat[v]])
+    if geometry is None:
+        return np.vstack([pu, pv])
+    if not isinstance(geometry, shapely.LineString) or geometry.is_empty:
+        return None
+    coords = np.asarray(shapely.get_coordinates(geometry), dtype=np.float64)
+    if len(coords) < 2 or not np.isfinite(coords).all():
+        return None
+    if u != v:
+        straight = np.abs(coords[0] - pu).sum() + np.abs(coords[-1] - pv).sum()
+        flipped = np.abs(coords[0] - pv).sum() + np.abs(coords[-1] - pu).sum()
+        if flipped < straight:
+            coords = coords[::-1]
+    return coords
+
+
 @dataclass(frozen=True, eq=False)
 class RoadGraph:
     """The road network of one profile as arrays (the routing core).
@@ -574,6 +615,21 @@ class RoadGraph:
         Edge travel time for the profile, minutes (m,).
     edge_highway
         Highway class whose speed was used, ``str`` (m,) (``""`` when the edge had none).
+    edge_pedge
+        Physical edge of each directed edge (index into the ``pedge_*`` arrays), ``int64`` (m,).
+    edge_pedge_reversed
+        ``True`` where the directed edge runs ``pedge_v → pedge_u`` (bool, (m,)).
+    pedge_u, pedge_v
+        End nodes of the physical edges (see the module notes), node indices with
+        ``pedge_u <= pedge_v``, ``int64`` (p,).
+    pedge_geometry
+        Line of each physical edge in :attr:`crs_metric` (metres), oriented from ``pedge_u``
+        to ``pedge_v``: a shapely ``LineString`` array (p,).
+    pedge_length_fwd_m, pedge_length_bwd_m
+        Length (m, great-circle as osmnx) of travelling the physical edge ``u → v``
+        (forward) and ``v → u`` (backward); ``inf`` where that direction is not usable.
+    pedge_time_fwd_min, pedge_time_bwd_min
+        Travel time (min) of each direction; ``inf`` where it is not usable.
     length_m, time_min
         ``n × n`` directed CSR matrices: ``[i, j]`` = the shortest parallel edge from node
         ``i`` to ``j`` by length (m) or by time (min).  Zero-length edges are explicit
@@ -593,6 +649,15 @@ class RoadGraph:
     edge_length_m: NDArray[np.float64]
     edge_time_min: NDArray[np.float64]
     edge_highway: NDArray[np.str_]
+    edge_pedge: NDArray[np.int64]
+    edge_pedge_reversed: NDArray[np.bool_]
+    pedge_u: NDArray[np.int64]
+    pedge_v: NDArray[np.int64]
+    pedge_geometry: NDArray[np.object_]
+    pedge_length_fwd_m: NDArray[np.float64]
+    pedge_length_bwd_m: NDArray[np.float64]
+    pedge_time_fwd_min: NDArray[np.float64]
+    pedge_time_bwd_min: NDArray[np.float64]
     length_m: sp.csr_matrix
     time_min: sp.csr_matrix
     profile: Profile
@@ -606,6 +671,29 @@ class RoadGraph:
     def n_edges(self) -> int:
         """Number of directed edges (parallel edges included)."""
         return int(len(self.edge_u))
+
+    @property
+    def n_pedges(self) -> int:
+        """Number of physical edges (see the module notes)."""
+        return int(len(self.pedge_u))
+
+    @property
+    def pedge_fwd_ok(self) -> NDArray[np.bool_]:
+        """``True`` where a physical edge can be travelled ``pedge_u → pedge_v``."""
+        return np.isfinite(self.pedge_length_fwd_m)
+
+    @property
+    def pedge_bwd_ok(self) -> NDArray[np.bool_]:
+        """``True`` where a physical edge can be travelled ``pedge_v → pedge_u``."""
+        return np.isfinite(self.pedge_length_bwd_m)
+
+    def pedge_weight(self, weight: Weight) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+        """(forward, backward) cost of every physical edge: metres or minutes; ``inf`` = closed."""
+        if weight == "length":
+            return self.pedge_length_fwd_m, self.pedge_length_bwd_m
+        if weight == "time":
+            return self.pedge_time_fwd_min, self.pedge_time_bwd_min
+        raise InputError(f"unknown routing weight {weight!r}; use 'length' or 'time'")
 
     def weight_csr(self, weight: Weight, *, reverse: bool = False) -> sp.csr_matrix:
         """The CSR matrix of ``weight`` (``"length"`` m or ``"time"`` min), or its transpose.
@@ -632,6 +720,46 @@ class RoadGraph:
         """KD-tree of the node coordinates in :attr:`crs_metric` (built once per graph)."""
         return cKDTree(np.column_stack([self.x_m, self.y_m]))
 
+    @cached_property
+    def pedge_tree(self) -> shapely.STRtree:
+        """``shapely.STRtree`` of :attr:`pedge_geometry` (metric CRS; built once per graph)."""
+        return shapely.STRtree(self.pedge_geometry)
+
+    @cached_property
+    def pedge_geom_length_m(self) -> NDArray[np.float64]:
+        """Planar length of each physical edge's line in :attr:`crs_metric`, metres (p,)."""
+        return np.asarray(shapely.length(self.pedge_geometry), dtype=np.float64)
+
+    @cached_property
+    def pedge_vertex_measure(
+        self,
+    ) -> tuple[NDArray[np.int64], NDArray[np.float64], NDArray[np.float64]]:
+        """Running lengths at the vertices of the physical edges' lines (built once per graph).
+
+        Returns
+        -------
+        (first, cum_planar_m, cum_gc_m)
+            ``first`` (p + 1,): index of each edge's first vertex in the concatenated vertex
+            arrays (``first[i + 1] - 1`` is its last); ``cum_planar_m`` and ``cum_gc_m`` (V,):
+            running planar length in :attr:`crs_metric` and great-circle length (the
+            haversine osmnx uses for ``length``), metres, over all edges in order — the step
+            from one edge's last vertex to the next edge's first counts 0, so both are
+            non-decreasing and a point's position on an edge can be looked up with
+            ``numpy.searchsorted``.
+        """
+        coords, which = shapely.get_coordinates(self.pedge_geometry, return_index=True)
+        first = np.zeros(self.n_pedges + 1, dtype=np.int64)
+        np.cumsum(np.bincount(which, minlength=self.n_pedges), out=first[1:])
+        to_wgs84 = pyproj.Transformer.from_crs(self.crs_metric, "EPSG:4326", always_xy=True)
+        lon, lat = (np.asarray(c, dtype=np.float64) for c in to_wgs84.transform(coords[:, 0],
+                                                                                  coords[:, 1]))
+        same = which[1:] == which[:-1]
+        step_pl = np.where(same, np.hypot(*np.diff(coords, axis=0).T), 0.0)
+        step_gc = np.where(same, ox.distance.great_circle(lat[:-1], lon[:-1], lat[1:], lon[1:]), 0.0)
+        cum_pl = np.concatenate([[0.0], np.cumsum(step_pl)])
+        cum_gc = np.concatenate([[0.0], np.cumsum(step_gc)])
+        return first, cum_pl, cum_gc
+
     @classmethod
     def from_networkx(cls, G: nx.MultiDiGraph, *, profile: Profile) -> RoadGraph:
         """Build the array core of an osmnx-style graph for one travel profile.
@@ -641,7 +769,9 @@ class RoadGraph:
         G
             Unprojected (EPSG:4326) ``MultiDiGraph`` with integer node ids, node ``x``
             (lon) / ``y`` (lat) and edge ``length`` (m) and ``highway`` attributes, e.g. from
-            :func:`load_road_graph`.  Oneway streets appear in one direction only.
+            :func:`load_road_graph`.  Oneway streets appear in one direction only.  An edge's
+            optional ``geometry`` (a WGS84 ``LineString``, as osmnx adds to simplified edges)
+            is its line; without one the edge is the straight segment between its nodes.
         profile
             Travel profile: edges whose class has no speed (``null``) are dropped; with
             ``respect_oneway=False`` every edge is also added in reverse.  A list-valued
@@ -654,8 +784,8 @@ class RoadGraph:
         Raises
         ------
         InputError
-            Projected graph, non-integer node ids, missing coordinates or lengths, or no
-            edge usable by the profile.
+            Projected graph, non-integer node ids, missing coordinates or lengths, an edge
+            geometry that is not a line, or no edge usable by the profile.
         """
         crs = G.graph.get("crs")
         if crs is not None and pyproj.CRS.from_user_input(crs) != pyproj.CRS.from_epsg(4326):
@@ -669,6 +799,7 @@ class RoadGraph:
         lengths: list[float] = []
         times: list[float] = []
         classes: list[str] = []
+        geometries: list[Any] = []
         cache: dict[str, tuple[str, float | None]] = {}
         n_bad_length = 0
         for u, v, data in G.edges(data=True):
@@ -691,6 +822,7 @@ class RoadGraph:
             lengths.append(length_f)
             times.append(length_f / (speed * 1000.0 / 60.0))
             classes.append(cls_used)
+            geometries.append(data.get("geometry"))
         if n_bad_length > 5:
             pc.add(f"{n_bad_length - 5} more edges without a valid length")
         pc.raise_if_any()
@@ -710,15 +842,10 @@ class RoadGraph:
         length_arr = np.asarray(lengths, dtype=np.float64)
         time_arr = np.asarray(times, dtype=np.float64)
         cls_arr = np.asarray(classes, dtype=str)
-        if not profile.respect_oneway:
-            u_ids, v_ids = np.concatenate([u_ids, v_ids]), np.concatenate([v_ids, u_ids])
-            length_arr = np.concatenate([length_arr, length_arr])
-            time_arr = np.concatenate([time_arr, time_arr])
-            cls_arr = np.concatenate([cls_arr, cls_arr])
 
         node_ids = np.unique(np.concatenate([u_ids, v_ids]))
-        edge_u = np.searchsorted(node_ids, u_ids).astype(np.int64)
-        edge_v = np.searchsorted(node_ids, v_ids).astype(np.int64)
+        one_u = np.searchsorted(node_ids, u_ids).astype(np.int64)
+        one_v = np.searchsorted(node_ids, v_ids).astype(np.int64)
         lon = np.empty(len(node_ids))
         lat = np.empty(len(node_ids))
         nodes = G.nodes
@@ -737,6 +864,66 @@ class RoadGraph:
         crs_metric = local_metric_crs(lon, lat)
         to_metric = pyproj.Transformer.from_crs("EPSG:4326", crs_metric, always_xy=True)
         x_m, y_m = to_metric.transform(lon, lat)
+
+        # physical edges: one per unordered node pair and line (see the module notes)
+        pedge_of: dict[tuple[int, int, bytes], int] = {}
+        pedge_coords: list[NDArray[np.float64]] = []
+        pedge_ends: list[tuple[int, int]] = []
+        one_pedge = np.empty(len(us), dtype=np.int64)
+        one_rev = np.zeros(len(us), dtype=bool)
+        for j, (a, b, geom) in enumerate(zip(one_u.tolist(), one_v.tolist(), geometries,
+                                             strict=True)):
+            coords = _edge_coords(geom, u=a, v=b, lon=lon, lat=lat)
+            if coords is None:
+                pc.add(f"edge {us[j]}→{vs[j]} has a 'geometry' that is not a line of at least "
+                       "two points", value=str(geom)[:80],
+                       fix="give a WGS84 LineString from node u to node v, or drop the attribute")
+                if len(pc.problems) >= 5:
+                    break
+                continue
+            if a < b:
+                canon, rev = coords, False
+            elif a > b:
+                canon, rev, a, b = coords[::-1], True, b, a
+            else:  # a loop: the lexicographically smaller way round is "forward"
+                back = coords[::-1]
+                rev = tuple(back.ravel().tolist()) < tuple(coords.ravel().tolist())
+                canon = back if rev else coords
+            key = (a, b, np.ascontiguousarray(canon).tobytes())
+            k = pedge_of.get(key)
+            if k is None:
+                k = pedge_of[key] = len(pedge_coords)
+                pedge_coords.append(canon)
+                pedge_ends.append((a, b))
+            one_pedge[j] = k
+            one_rev[j] = rev
+        pc.raise_if_any()
+        counts = np.fromiter((len(c) for c in pedge_coords), dtype=np.int64, count=len(pedge_coords))
+        all_ll = np.concatenate(pedge_coords)
+        gx, gy = to_metric.transform(all_ll[:, 0], all_ll[:, 1])
+        pedge_geometry = shapely.linestrings(
+            np.column_stack([np.asarray(gx, dtype=np.float64), np.asarray(gy, dtype=np.float64)]),
+            indices=np.repeat(np.arange(len(pedge_coords)), counts),
+        )
+        ends = np.asarray(pedge_ends, dtype=np.int64).reshape(-1, 2)
+
+        edge_u, edge_v = one_u, one_v
+        edge_pedge, edge_rev = one_pedge, one_rev
+        if not profile.respect_oneway:
+            edge_u, edge_v = np.concatenate([one_u, one_v]), np.concatenate([one_v, one_u])
+            length_arr = np.concatenate([length_arr, length_arr])
+            time_arr = np.concatenate([time_arr, time_arr])
+            cls_arr = np.concatenate([cls_arr, cls_arr])
+            edge_pedge = np.concatenate([one_pedge, one_pedge])
+            edge_rev = np.concatenate([one_rev, ~one_rev])
+        n_p = len(pedge_coords)
+        per_dir: list[NDArray[np.float64]] = []
+        for values in (length_arr, time_arr):
+            for backward in (False, True):
+                arr = np.full(n_p, np.inf)
+                sel = edge_rev == backward
+                np.minimum.at(arr, edge_pedge[sel], values[sel])
+                per_dir.append(arr)
         n = len(node_ids)
         return cls(
             node_ids=node_ids,
@@ -750,6 +937,15 @@ class RoadGraph:
             edge_length_m=length_arr,
             edge_time_min=time_arr,
             edge_highway=cls_arr,
+            edge_pedge=edge_pedge,
+            edge_pedge_reversed=edge_rev,
+            pedge_u=ends[:, 0].copy(),
+            pedge_v=ends[:, 1].copy(),
+            pedge_geometry=pedge_geometry,
+            pedge_length_fwd_m=per_dir[0],
+            pedge_length_bwd_m=per_dir[1],
+            pedge_time_fwd_min=per_dir[2],
+            pedge_time_bwd_min=per_dir[3],
             length_m=_csr_min(edge_u, edge_v, length_arr, n),
             time_min=_csr_min(edge_u, edge_v, time_arr, n),
             profile=profile,

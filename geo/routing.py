@@ -2,7 +2,8 @@
 
 Array core and geo adapter (CONVENTIONS.md §3):
 
-* :func:`snap_points` — points → nearest graph node (one KD-tree per graph);
+* :func:`snap_points` — points → the nearest point on the nearest road (one bulk
+  ``shapely.STRtree`` query per call, the tree built once per graph);
 * :func:`nearest_facility` — nearest of a set of facilities for every site, by length or
   time, with **one** multi-source Dijkstra run;
 * :func:`access_table` — validates the site and facility GeoDataFrames, calls the two above
@@ -10,26 +11,46 @@ Array core and geo adapter (CONVENTIONS.md §3):
 
 How costs are counted
 ---------------------
-* **Off-road legs.**  A point is joined to its nearest graph node (this first version snaps
-  to nodes, not to points on edges).  The leg is the great-circle distance between the
-  point and the node — the same measure osmnx uses for edge lengths, so that a road
-  distance is never shorter than the straight line — and is walked at the profile's
-  ``offroad_speed_kph``.  Points farther than ``max_snap_dist_m`` from every node are not
-  placed on the network.
-* **Facility legs, exactly.**  ``scipy.sparse.csgraph.dijkstra(min_only=True)`` starts every
-  source at cost 0, but each facility has its own off-road leg.  We add one *virtual node
-  per facility* to the reversed graph, with a single edge to the facility's road node whose
-  weight is that leg, and start Dijkstra from the virtual nodes.  The cost it finds at a
-  site's node is then ``min_f(leg_f + road(site → f))`` exactly, and the ``sources`` array it
-  returns names the winning virtual node, hence the facility.  Running on the transposed
-  graph gives site → facility costs, which matters on oneway streets.
+* **Snapping to edges.**  A point joins the road at the nearest point of the nearest
+  *physical edge* (a street between two graph nodes, both directions in one; see
+  :mod:`geo.roads`), found in the graph's metric CRS with one bulk
+  ``STRtree.query_nearest`` and ``shapely.line_locate_point``.  Its position is kept as the
+  edge and a *fraction* ``0 ≤ a ≤ 1`` of the way from the edge's node ``u`` to its node
+  ``v``, measured along the line in great-circle metres (the segment and the position on it
+  come from the planar location; each segment counts its haversine length, osmnx's measure
+  of ``length``).  Costs along an edge are that fraction of the edge's length (m) or time
+  (min) in the direction travelled, so a point snapped at a node costs exactly what the
+  node does, and on an osmnx graph the cost from ``u`` is the haversine length of the line
+  up to the point.  A point within ``1e-7`` m of an end of the line is *at that node* and
+  joins it directly, whatever the edge's direction.
+* **Off-road legs.**  The leg is the great-circle distance between the point and its
+  snapped point — the measure osmnx uses for edge lengths, so that a road distance is never
+  shorter than the straight line — walked at the profile's ``offroad_speed_kph``.  Points
+  farther than ``max_snap_dist_m`` from every road are not placed on the network.
+* **Leaving a site.**  A site at fraction ``a`` of edge ``u–v`` leaves towards ``v``
+  (cost ``(1 − a)·w(u→v)``, if the edge is open that way) or towards ``u``
+  (``a·w(v→u)``, if open), then follows the network.
+* **Reaching a facility, exactly.**  ``scipy.sparse.csgraph.dijkstra(min_only=True)`` starts
+  every source at cost 0, but each facility has its own off-road leg and position on its
+  edge.  A traveller reaches a facility at fraction ``b`` of edge ``u–v`` from ``u`` along
+  ``u→v`` (cost ``b·w(u→v)``) or from ``v`` along ``v→u`` (``(1 − b)·w(v→u)``).  On the
+  *transposed* graph we add one virtual node per facility with those edges, to ``u`` and to
+  ``v``, each weighted with the facility's off-road leg plus that cost, and start Dijkstra
+  from the virtual nodes.  The cost it finds at a node ``x`` is then
+  ``min_f(road(x → f) + leg_f)`` exactly, and the ``sources`` array names the winning
+  virtual node, hence the facility.  Running on the transposed graph gives site → facility
+  costs, which matters on oneway streets.
+* **Same edge.**  A site and a facility on the same physical edge are also joined directly
+  along it: ``|b − a|`` of the edge, forward if ``b ≥ a`` and the edge is open ``u→v``,
+  backward if ``b ≤ a`` and it is open ``v→u``.
 * **Direct leg.**  A site on the network may also walk straight to a facility that is no
   farther from it than its own road (``dist ≤ site's snap distance``): whoever walks to the
   road can walk that far.  A site off the network (``no_road_nearby``) may walk straight to
   a facility within ``get_settings().at_site_radius_m`` (a facility *at the site*).  So a
   facility standing at the site has ``dist_m ≈ 0`` even when the site is away from the
-  road.  Longer cross-country shortcuts are never taken (two villages 2 km apart across a
-  gorge stay far apart).
+  road (by road it would cost both off-road legs, twice the snap distance).  Longer
+  cross-country shortcuts are never taken (two villages 2 km apart across a gorge stay far
+  apart).
 """
 
 from __future__ import annotations
@@ -86,6 +107,9 @@ REASONS: dict[str, str] = {
     "no_facility": "no facility of this type exists, or none is near a road",
 }
 
+#: A snapped point this close (metres, along the line) to an end of its edge is at that node.
+_AT_NODE_M = 1e-7
+
 
 @dataclass(frozen=True, eq=False)
 class SnapResult:
@@ -94,18 +118,33 @@ class SnapResult:
     Attributes
     ----------
     node
-        Index of the nearest graph node (into the :class:`~geo.roads.RoadGraph` arrays),
-        ``int64``; ``-1`` when the point is farther than the snapping limit.
+        Index of the end node of the snapped edge nearer along it (``u`` when
+        ``fraction <= 0.5``, else ``v``), ``int64``; ``-1`` when the point is farther than
+        the snapping limit.
     snap_dist_m
-        Great-circle distance from the point to its nearest node, metres, also for points
-        beyond the limit (``NaN`` only when the graph has no node).
+        Great-circle distance from the point to its snapped point (the nearest point of the
+        nearest road), metres, also for points beyond the limit (``NaN`` only when the
+        graph has no edge).
     reason
         ``""`` when snapped, ``"no_road_nearby"`` otherwise (``str`` array).
+    edge
+        Physical edge the point is snapped to (index into ``RoadGraph.pedge_*``), ``int64``;
+        ``-1`` when not snapped.
+    fraction
+        Position of the snapped point along that edge, from ``pedge_u`` (0) to ``pedge_v``
+        (1), as a share of the line's great-circle length (see the module notes); exactly 0
+        or 1 when the point is at a node (within ``1e-7`` m).  ``NaN`` when not snapped.
+    snap_lon, snap_lat
+        WGS84 position of the snapped point, degrees; ``NaN`` when not snapped.
     """
 
     node: NDArray[np.int64]
     snap_dist_m: NDArray[np.float64]
     reason: NDArray[np.str_]
+    edge: NDArray[np.int64]
+    fraction: NDArray[np.float64]
+    snap_lon: NDArray[np.float64]
+    snap_lat: NDArray[np.float64]
 
 
 def _great_circle_m(
@@ -132,6 +171,38 @@ def _to_metric(
     return np.column_stack([np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)])
 
 
+def _to_wgs84(
+    crs_metric: str, x: NDArray[np.float64], y: NDArray[np.float64]
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """WGS84 (lon, lat) of points given in ``crs_metric`` (metres)."""
+    tr = pyproj.Transformer.from_crs(crs_metric, "EPSG:4326", always_xy=True)
+    lon, lat = tr.transform(x, y)
+    return np.asarray(lon, dtype=np.float64), np.asarray(lat, dtype=np.float64)
+
+
+def _gc_fraction(
+    graph: RoadGraph, edge: NDArray[np.int64], located_m: NDArray[np.float64]
+) -> NDArray[np.float64]:
+    """Share of each edge's great-circle length from its node ``u`` to a point on its line.
+
+    ``located_m`` is the planar distance along the line (``shapely.line_locate_point`` in the
+    metric CRS); the segment it falls on and the position within it are found by
+    ``searchsorted`` on the running planar lengths, and the same position is measured with
+    the great-circle lengths of the segments (osmnx's measure), so that a point's cost from
+    ``u`` is exactly the haversine length of the line up to it when ``length`` is osmnx's.
+    """
+    first, cum_pl, cum_gc = graph.pedge_vertex_measure
+    s0, s1 = first[edge], first[edge + 1] - 1  # first and last vertex of each edge
+    where = cum_pl[s0] + located_m
+    k = np.clip(np.searchsorted(cum_pl, where, side="right") - 1, s0, s1 - 1)
+    seg_pl = cum_pl[k + 1] - cum_pl[k]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        t = np.clip(np.where(seg_pl > 0, (where - cum_pl[k]) / seg_pl, 0.0), 0.0, 1.0)
+        along = cum_gc[k] - cum_gc[s0] + t * (cum_gc[k + 1] - cum_gc[k])
+        total = cum_gc[s1] - cum_gc[s0]
+        return np.clip(np.where(total > 0, along / total, 0.0), 0.0, 1.0)
+
+
 def snap_points(
     graph: RoadGraph,
     lon: ArrayLike,
@@ -139,17 +210,17 @@ def snap_points(
     *,
     max_snap_dist_m: float | None = None,
 ) -> SnapResult:
-    """Join points to their nearest graph node.
+    """Join points to the nearest point of the nearest road.
 
     Parameters
     ----------
     graph
-        The road graph (its KD-tree is built on first use and kept).
+        The road graph (its STRtree of physical edges is built on first use and kept).
     lon, lat
         WGS84 (EPSG:4326) longitude and latitude of the points, decimal degrees.
     max_snap_dist_m
-        Points farther than this from every node (great-circle metres) are not snapped
-        (``node = -1``, reason ``no_road_nearby``).  Default
+        Points farther than this from every road (great-circle metres to the snapped point)
+        are not snapped (``node = edge = -1``, reason ``no_road_nearby``).  Default
         ``get_settings().max_snap_dist_m`` (2,000 m).
 
     Returns
@@ -160,6 +231,17 @@ def snap_points(
     ------
     InputError
         Non-finite coordinates, or a negative limit.
+
+    Notes
+    -----
+    The nearest edge is found in the graph's metric CRS (``graph.crs_metric``) by one bulk
+    ``STRtree.query_nearest`` (ties, e.g. a point nearest to a junction: the first edge the
+    tree visits; a point at a node is at that node whichever edge it took); the position
+    along it by ``shapely.line_locate_point``.  The reported distance is the great-circle
+    distance from the point to the snapped point, the measure of the graph's edge lengths;
+    it differs from the planar distance in the metric CRS by up to ~0.5 % (the haversine's
+    sphere against the ellipsoid), which is why the limit is applied to it and not to the
+    planar one.
     """
     x = np.atleast_1d(np.asarray(lon, dtype=np.float64))
     y = np.atleast_1d(np.asarray(lat, dtype=np.float64))
@@ -175,21 +257,176 @@ def snap_points(
     if not limit >= 0:
         raise InputError(f"max_snap_dist_m must be >= 0 metres, got {max_snap_dist_m!r}")
     n = len(x)
-    if graph.n_nodes == 0 or n == 0:
+    if graph.n_pedges == 0 or n == 0:
         return SnapResult(
             node=np.full(n, -1, dtype=np.int64),
             snap_dist_m=np.full(n, np.nan),
             reason=np.full(n, "no_road_nearby", dtype="<U14"),
+            edge=np.full(n, -1, dtype=np.int64),
+            fraction=np.full(n, np.nan),
+            snap_lon=np.full(n, np.nan),
+            snap_lat=np.full(n, np.nan),
         )
-    _, idx = graph.node_tree.query(_to_metric(graph.crs_metric, x, y), k=1)
-    idx = np.asarray(idx, dtype=np.int64)
-    dist = _great_circle_m(x, y, graph.lon[idx], graph.lat[idx])
-    far = dist > limit
+    pts = shapely.points(_to_metric(graph.crs_metric, x, y))
+    hit = graph.pedge_tree.query_nearest(pts, all_matches=False)
+    edge = np.zeros(n, dtype=np.int64)
+    found = np.zeros(n, dtype=bool)
+    edge[hit[0]] = hit[1]
+    found[hit[0]] = True
+    geom = graph.pedge_geometry[edge]
+    glen = graph.pedge_geom_length_m[edge]
+    located = np.asarray(shapely.line_locate_point(geom, pts), dtype=np.float64)
+    at_u = (located <= _AT_NODE_M) | (glen <= _AT_NODE_M)
+    at_v = ~at_u & (glen - located <= _AT_NODE_M)
+    fraction = np.where(at_u, 0.0, np.where(at_v, 1.0, _gc_fraction(graph, edge, located)))
+    u, v = graph.pedge_u[edge], graph.pedge_v[edge]
+    on_line = shapely.line_interpolate_point(geom, located)
+    s_lon, s_lat = _to_wgs84(graph.crs_metric, shapely.get_x(on_line), shapely.get_y(on_line))
+    s_lon = np.where(at_u, graph.lon[u], np.where(at_v, graph.lon[v], s_lon))
+    s_lat = np.where(at_u, graph.lat[u], np.where(at_v, graph.lat[v], s_lat))
+    dist = np.where(found, _great_circle_m(x, y, s_lon, s_lat), np.nan)
+    far = ~found | ~(dist <= limit)
     return SnapResult(
-        node=np.where(far, -1, idx).astype(np.int64),
+        node=np.where(far, -1, np.where(fraction <= 0.5, u, v)).astype(np.int64),
         snap_dist_m=dist,
         reason=np.where(far, "no_road_nearby", "").astype("<U14"),
+        edge=np.where(far, -1, edge).astype(np.int64),
+        fraction=np.where(far, np.nan, fraction),
+        snap_lon=np.where(far, np.nan, s_lon),
+        snap_lat=np.where(far, np.nan, s_lat),
     )
+
+
+def _positions(
+    graph: RoadGraph,
+    nodes: NDArray[np.int64],
+    edge: ArrayLike | None,
+    fraction: ArrayLike | None,
+    label: str,
+) -> tuple[NDArray[np.int64], NDArray[np.float64]]:
+    """Validated (edge, fraction) of points; without edges, points sit at their nodes.
+
+    A point at a node is given as edge ``-1`` with fraction ``NaN``; callers look at
+    ``nodes`` for those.  With edges, ``nodes`` are ignored (a point is placed iff its edge
+    is ``>= 0``).
+    """
+    k = len(nodes)
+    if edge is None and fraction is None:
+        return np.full(k, -1, dtype=np.int64), np.full(k, np.nan)
+    if edge is None or fraction is None:
+        raise InputError(f"give both {label}_edge and {label}_fraction, or neither")
+    e = np.atleast_1d(np.asarray(edge, dtype=np.int64))
+    a = np.atleast_1d(np.asarray(fraction, dtype=np.float64))
+    if not (len(e) == len(a) == k):
+        raise InputError(
+            f"{label}_edge and {label}_fraction must have one value per {label} ({k}), got "
+            f"{len(e)} and {len(a)}"
+        )
+    placed = e >= 0
+    bad = placed & ((e >= graph.n_pedges) | ~(a >= 0) | ~(a <= 1))
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise InputError(
+            f"{int(bad.sum())} {label} position(s) are not on the graph (first: edge {int(e[i])}, "
+            f"fraction {float(a[i])!r}); use the edge and fraction of snap_points on this graph"
+        )
+    return e, a
+
+
+def _attachments(
+    graph: RoadGraph,
+    nodes: NDArray[np.int64],
+    edge: NDArray[np.int64],
+    fraction: NDArray[np.float64],
+    *,
+    weight: Literal["length", "time"],
+    leaving: bool,
+) -> tuple[NDArray[np.int64], NDArray[np.float64]]:
+    """The (up to two) graph nodes a point is joined to and the cost along its edge.
+
+    ``leaving=True`` (a site): cost from the point to the node; ``False`` (a facility):
+    from the node to the point.  Returns ``(k, 2)`` node indices (``-1`` = none) and costs
+    (``inf`` = none), not counting the off-road leg.
+    """
+    k = len(nodes)
+    att_node = np.full((k, 2), -1, dtype=np.int64)
+    att_cost = np.full((k, 2), np.inf)
+    by_node = (edge < 0) & (nodes >= 0)
+    att_node[by_node, 0] = nodes[by_node]
+    att_cost[by_node, 0] = 0.0
+    on_edge = np.flatnonzero(edge >= 0)
+    if len(on_edge) == 0:
+        return att_node, att_cost
+    e = edge[on_edge]
+    a = fraction[on_edge]
+    u, v = graph.pedge_u[e], graph.pedge_v[e]
+    w_fwd_all, w_bwd_all = graph.pedge_weight(weight)
+    w_fwd, w_bwd = w_fwd_all[e], w_bwd_all[e]
+    degenerate = graph.pedge_geom_length_m[e] <= _AT_NODE_M
+    at_u = (a <= 0.0) | degenerate
+    at_v = (a >= 1.0) | degenerate
+    inner = ~(at_u | at_v)
+    with np.errstate(invalid="ignore"):
+        if leaving:  # towards v along u→v, towards u along v→u
+            c0, n0 = (1.0 - a) * w_fwd, v
+            c1, n1 = a * w_bwd, u
+        else:  # arriving from u along u→v, from v along v→u
+            c0, n0 = a * w_fwd, u
+            c1, n1 = (1.0 - a) * w_bwd, v
+    c0 = np.where(inner & np.isfinite(c0), c0, np.inf)
+    c1 = np.where(inner & np.isfinite(c1), c1, np.inf)
+    n0 = np.where(np.isfinite(c0), n0, -1)
+    n1 = np.where(np.isfinite(c1), n1, -1)
+    # a point at a node joins that node directly, whatever the edge's directions
+    n0 = np.where(at_u, u, np.where(at_v, v, n0))
+    c0 = np.where(at_u | at_v, 0.0, c0)
+    both = at_u & at_v
+    n1 = np.where(both, v, np.where(at_u | at_v, -1, n1))
+    c1 = np.where(both, 0.0, np.where(at_u | at_v, np.inf, c1))
+    att_node[on_edge, 0], att_cost[on_edge, 0] = n0, c0
+    att_node[on_edge, 1], att_cost[on_edge, 1] = n1, c1
+    return att_node, att_cost
+
+
+def _same_edge(
+    graph: RoadGraph,
+    s_edge: NDArray[np.int64],
+    s_frac: NDArray[np.float64],
+    f_edge: NDArray[np.int64],
+    f_frac: NDArray[np.float64],
+    *,
+    weight: Literal["length", "time"],
+) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.float64]]:
+    """Every (site, facility) pair on one physical edge and the cost between them along it.
+
+    Vectorised: facilities are sorted by edge and each site takes the block of its edge.
+    Returns site indices, facility indices and costs (``inf`` when the edge's direction
+    forbids the way from the site to the facility).
+    """
+    f_on = np.flatnonzero(f_edge >= 0)
+    s_on = np.flatnonzero(s_edge >= 0)
+    empty = np.empty(0, dtype=np.int64)
+    if len(f_on) == 0 or len(s_on) == 0:
+        return empty, empty, np.empty(0)
+    order = f_on[np.argsort(f_edge[f_on], kind="stable")]
+    sorted_edges = f_edge[order]
+    lo = np.searchsorted(sorted_edges, s_edge[s_on], side="left")
+    hi = np.searchsorted(sorted_edges, s_edge[s_on], side="right")
+    count = hi - lo
+    if count.sum() == 0:
+        return empty, empty, np.empty(0)
+    pair_s = np.repeat(s_on, count)
+    start = np.repeat(lo, count)
+    within = np.arange(int(count.sum())) - np.repeat(np.cumsum(count) - count, count)
+    pair_f = order[start + within]
+    e = s_edge[pair_s]
+    w_fwd_all, w_bwd_all = graph.pedge_weight(weight)
+    d = f_frac[pair_f] - s_frac[pair_s]
+    with np.errstate(invalid="ignore"):
+        fwd = np.where(d > 0, d * w_fwd_all[e], np.inf)
+        bwd = np.where(d < 0, -d * w_bwd_all[e], np.inf)
+    cost = np.where(d == 0, 0.0, np.minimum(fwd, bwd))
+    return pair_s, pair_f, cost
 
 
 def nearest_facility(
@@ -201,6 +438,10 @@ def nearest_facility(
     fac_ids: ArrayLike,
     *,
     weight: Literal["length", "time"],
+    site_edge: ArrayLike | None = None,
+    site_fraction: ArrayLike | None = None,
+    fac_edge: ArrayLike | None = None,
+    fac_fraction: ArrayLike | None = None,
 ) -> tuple[NDArray[np.object_], NDArray[np.float64]]:
     """Nearest facility of a set for every site, with one multi-source Dijkstra.
 
@@ -209,29 +450,42 @@ def nearest_facility(
     graph
         The road graph.
     site_nodes
-        Graph node index of each site, ``-1`` for sites not on the network.
+        Graph node index of each site, ``-1`` for sites not on the network.  Ignored when
+        ``site_edge`` is given (then a site is placed iff its edge is ``>= 0``).
     site_snap_m
         Off-road leg of each site, metres.
     fac_nodes, fac_snap_m, fac_ids
-        Graph node index (``-1`` = not on the network, ignored), off-road leg (m) and id of
-        each candidate facility.
+        Graph node index (``-1`` = not on the network, ignored; unused when ``fac_edge``
+        is given), off-road leg (m) and id of each candidate facility.
     weight
         ``"length"``: cost in metres; ``"time"``: cost in minutes, road edges at the
         profile's speeds and off-road legs at ``graph.profile.offroad_speed_kph``.
+    site_edge, site_fraction
+        Position of each site on the road: physical edge (``-1`` = not on the network) and
+        fraction along it from ``pedge_u`` to ``pedge_v``, as :class:`SnapResult` gives
+        them.  Default: each site sits at its node.
+    fac_edge, fac_fraction
+        The same for the facilities.
 
     Returns
     -------
     (ids, cost)
         Per site: id (``str``) of the facility with the least site → facility cost
-        (off-road legs at both ends included) and that cost; ``""`` and ``inf`` when no
-        facility is reachable.
+        (off-road legs at both ends and the partial edges at both ends included) and that
+        cost; ``""`` and ``inf`` when no facility is reachable.
+
+    Raises
+    ------
+    InputError
+        Arrays of mismatched lengths, an unknown weight, or positions not on the graph.
 
     Notes
     -----
-    One virtual node per facility is appended to the transposed graph with a single edge
-    of weight = the facility's off-road leg; Dijkstra starts from all virtual nodes with
-    ``min_only=True``, so the off-road legs are counted exactly and ``sources`` names the
-    winning facility (see the module notes).
+    One virtual node per facility is appended to the transposed graph with an edge to each
+    end of its edge that leads to it (weight = off-road leg + the partial edge); Dijkstra
+    starts from all virtual nodes with ``min_only=True``, so the legs are counted exactly
+    and ``sources`` names the winning facility.  A site then takes the better of its two
+    ways onto the network, or a facility on its own edge (see the module notes).
     """
     s_nodes = np.atleast_1d(np.asarray(site_nodes, dtype=np.int64))
     s_snap = np.atleast_1d(np.asarray(site_snap_m, dtype=np.float64))
@@ -246,38 +500,80 @@ def nearest_facility(
         per_m = 60.0 / (graph.profile.offroad_speed_kph * 1000.0)
     else:
         raise InputError(f"unknown routing weight {weight!r}; use 'length' or 'time'")
+    s_edge, s_frac = _positions(graph, s_nodes, site_edge, site_fraction, "site")
+    f_edge, f_frac = _positions(graph, f_nodes, fac_edge, fac_fraction, "fac")
+    if site_edge is not None:
+        s_nodes = np.full(len(s_nodes), -1, dtype=np.int64)
+    if fac_edge is not None:
+        f_nodes = np.full(len(f_nodes), -1, dtype=np.int64)
 
     out_ids = np.full(len(s_nodes), "", dtype=object)
     out_cost = np.full(len(s_nodes), np.inf)
-    on_net = (f_nodes >= 0) & np.isfinite(f_snap)
+    on_net = ((f_nodes >= 0) | (f_edge >= 0)) & np.isfinite(f_snap)
     f_nodes, f_snap, f_ids = f_nodes[on_net], f_snap[on_net], f_ids[on_net]
-    placed = s_nodes >= 0
+    f_edge, f_frac = f_edge[on_net], f_frac[on_net]
+    placed = ((s_nodes >= 0) | (s_edge >= 0)) & np.isfinite(s_snap)
     if len(f_nodes) == 0 or not placed.any():
         return out_ids, out_cost
 
-    rev = graph.weight_csr(weight, reverse=True)
+    # virtual facility nodes on the transposed graph
     n, k = graph.n_nodes, len(f_nodes)
-    nnz = rev.indptr[-1]
+    f_att, f_cost = _attachments(graph, f_nodes, f_edge, f_frac, weight=weight, leaving=False)
+    rows = np.repeat(np.arange(k), 2)
+    cols = f_att.reshape(-1)
+    vals = (f_cost + (f_snap * per_m)[:, None]).reshape(-1)
+    keep = cols >= 0
+    rows, cols, vals = rows[keep], cols[keep], vals[keep]
+    order = np.lexsort((vals, cols, rows))  # one edge per (virtual node, node): the cheaper
+    rows, cols, vals = rows[order], cols[order], vals[order]
+    first = np.ones(len(rows), dtype=bool)
+    first[1:] = (rows[1:] != rows[:-1]) | (cols[1:] != cols[:-1])
+    rows, cols, vals = rows[first], cols[first], vals[first]
+    rev = graph.weight_csr(weight, reverse=True)
+    nnz = int(rev.indptr[-1])
+    v_indptr = nnz + np.cumsum(np.bincount(rows, minlength=k))
     aug = sp.csr_matrix(
         (
-            np.concatenate([rev.data, f_snap * per_m]),
-            np.concatenate([rev.indices.astype(np.int64), f_nodes]),
-            np.concatenate([rev.indptr.astype(np.int64), nnz + np.arange(1, k + 1, dtype=np.int64)]),
+            np.concatenate([rev.data, vals]),
+            np.concatenate([rev.indices.astype(np.int64), cols]),
+            np.concatenate([rev.indptr.astype(np.int64), v_indptr.astype(np.int64)]),
         ),
         shape=(n + k, n + k),
     )
     dist, _, sources = dijkstra(
         aug, directed=True, indices=np.arange(n, n + k), min_only=True, return_predecessors=True
     )
-    at = s_nodes[placed]
-    cost = dist[at] + s_snap[placed] * per_m
-    src = sources[at]
-    reached = np.isfinite(cost) & (src >= n)
-    ids = np.full(len(at), "", dtype=object)
-    ids[reached] = f_ids[src[reached] - n]
-    cost[~reached] = np.inf
-    out_ids[placed] = ids
-    out_cost[placed] = cost
+
+    # sites: the better of their (up to two) ways onto the network
+    s_att, s_cost = _attachments(graph, s_nodes, s_edge, s_frac, weight=weight, leaving=True)
+    ok = s_att >= 0
+    safe = np.where(ok, s_att, 0)
+    total = np.where(ok, s_cost + dist[safe], np.inf)
+    src = np.where(ok, sources[safe], -9999)
+    best = np.argmin(total, axis=1)
+    rows_s = np.arange(len(s_nodes))
+    cost = total[rows_s, best]
+    win = src[rows_s, best]
+    reached = np.isfinite(cost) & (win >= n)
+    cost = np.where(reached, cost + s_snap * per_m, np.inf)
+    fac = np.where(reached, win - n, -1)
+
+    # a facility on the site's own edge, straight along it
+    pair_s, pair_f, along = _same_edge(graph, s_edge, s_frac, f_edge, f_frac, weight=weight)
+    if len(pair_s):
+        pair_cost = along + (s_snap[pair_s] + f_snap[pair_f]) * per_m
+        order = np.lexsort((pair_cost, pair_s))
+        pair_s, pair_f, pair_cost = pair_s[order], pair_f[order], pair_cost[order]
+        head = np.ones(len(pair_s), dtype=bool)
+        head[1:] = pair_s[1:] != pair_s[:-1]
+        ps, pf, pc = pair_s[head], pair_f[head], pair_cost[head]
+        better = pc < cost[ps]
+        cost[ps[better]] = pc[better]
+        fac[ps[better]] = pf[better]
+
+    done = placed & (fac >= 0) & np.isfinite(cost)
+    out_ids[done] = f_ids[fac[done]]
+    out_cost[done] = cost[done]
     return out_ids, out_cost
 
 
@@ -438,10 +734,14 @@ def access_table(
         ids_l, cost_l = nearest_facility(
             graph, s_snap.node, s_snap.snap_dist_m, f_snap.node[on_net],
             f_snap.snap_dist_m[on_net], fac_ids[on_net], weight="length",
+            site_edge=s_snap.edge, site_fraction=s_snap.fraction,
+            fac_edge=f_snap.edge[on_net], fac_fraction=f_snap.fraction[on_net],
         )
         _, cost_t = nearest_facility(
             graph, s_snap.node, s_snap.snap_dist_m, f_snap.node[on_net],
             f_snap.snap_dist_m[on_net], fac_ids[on_net], weight="time",
+            site_edge=s_snap.edge, site_fraction=s_snap.fraction,
+            fac_edge=f_snap.edge[on_net], fac_fraction=f_snap.fraction[on_net],
         )
         # direct leg to the straight-line nearest facility of the type, if close enough
         if n_s:

@@ -9,6 +9,7 @@ import networkx as nx
 import numpy as np
 import osmnx as ox
 import pytest
+import shapely
 from scipy.sparse.csgraph import dijkstra
 
 from anzhi.errors import DataSourceError, InputError
@@ -346,3 +347,88 @@ def test_profile_is_a_value() -> None:
     assert isinstance(load_profile("walk"), Profile)
     assert load_profile("walk") == load_profile("walk")
     assert load_profile("walk") != load_profile("drive")
+
+
+# --------------------------------------------------------------------------- physical edges
+
+
+def _pedge_between(rg: RoadGraph, a: int, b: int) -> list[int]:
+    i, j = (int(np.flatnonzero(rg.node_ids == k)[0]) for k in (a, b))
+    lo, hi = min(i, j), max(i, j)
+    return np.flatnonzero((rg.pedge_u == lo) & (rg.pedge_v == hi)).tolist()
+
+
+def test_physical_edges_merge_both_directions_of_a_street(grid_file: Path) -> None:
+    G = load_road_graph(grid_file)
+    walk = RoadGraph.from_networkx(G, profile=load_profile("walk"))
+    drive = RoadGraph.from_networkx(G, profile=load_profile("drive"))
+    # 10 two-way grid streets, the oneway 7→8→9 (two edges) and the track: 13 lines
+    assert walk.n_pedges == drive.n_pedges == 13
+    assert walk.pedge_fwd_ok.all() and walk.pedge_bwd_ok.all()
+    for rg in (walk, drive):
+        # every directed edge belongs to the physical edge with its two end nodes, in its direction
+        pu, pv = rg.pedge_u[rg.edge_pedge], rg.pedge_v[rg.edge_pedge]
+        rev = rg.edge_pedge_reversed
+        assert (np.where(rev, pv, pu) == rg.edge_u).all() and (np.where(rev, pu, pv) == rg.edge_v).all()
+        # lines run from pedge_u to pedge_v
+        first = shapely.get_coordinates(shapely.get_point(rg.pedge_geometry, 0))
+        last = shapely.get_coordinates(shapely.get_point(rg.pedge_geometry, -1))
+        assert np.allclose(first, np.column_stack([rg.x_m[rg.pedge_u], rg.y_m[rg.pedge_u]]), atol=1e-6)
+        assert np.allclose(last, np.column_stack([rg.x_m[rg.pedge_v], rg.y_m[rg.pedge_v]]), atol=1e-6)
+    (e78,) = _pedge_between(drive, 7, 8)
+    i7 = int(np.flatnonzero(drive.node_ids == 7)[0])
+    fwd_is_7_to_8 = drive.pedge_u[e78] == i7
+    ok_78 = drive.pedge_fwd_ok[e78] if fwd_is_7_to_8 else drive.pedge_bwd_ok[e78]
+    ok_87 = drive.pedge_bwd_ok[e78] if fwd_is_7_to_8 else drive.pedge_fwd_ok[e78]
+    assert ok_78 and not ok_87  # oneway when driving
+    (e36,) = _pedge_between(walk, 3, 6)
+    assert shapely.get_num_points(walk.pedge_geometry[e36]) == 3  # through the removed node 20
+    assert walk.pedge_length_fwd_m[e36] == walk.pedge_length_bwd_m[e36] == G.edges[3, 6, 0]["length"]
+    assert walk.pedge_time_fwd_min[e36] == pytest.approx(G.edges[3, 6, 0]["length"] / (4_500 / 60))
+    # the running great-circle length over each line is osmnx's length of the edge
+    first_v, _, cum_gc = walk.pedge_vertex_measure
+    gc_len = cum_gc[first_v[1:] - 1] - cum_gc[first_v[:-1]]
+    assert np.allclose(gc_len, walk.pedge_length_fwd_m, rtol=1e-9)
+    assert np.allclose(walk.pedge_geom_length_m, gc_len, rtol=6e-3)  # planar ≈ great-circle
+
+
+def test_physical_edges_parallel_streets() -> None:
+    G = nx.MultiDiGraph(crs="epsg:4326")
+    G.add_node(1, x=LON0, y=LAT0)
+    G.add_node(2, x=LON0 + STEP, y=LAT0)
+    # the same straight line twice (two classes): one physical edge, each direction its minimum
+    G.add_edge(1, 2, length=150.0, highway="primary")
+    G.add_edge(1, 2, length=120.0, highway="track")
+    # a bent street the other way: its own physical edge, usable 2 → 1 only when driving
+    bent = shapely.LineString([(LON0 + STEP, LAT0), (LON0 + STEP / 2, LAT0 + STEP), (LON0, LAT0)])
+    G.add_edge(2, 1, length=300.0, highway="residential", geometry=bent)
+    rg = RoadGraph.from_networkx(G, profile=load_profile("drive"))
+    assert rg.n_pedges == 2
+    straight, curved = sorted(range(2), key=lambda e: shapely.get_num_points(rg.pedge_geometry[e]))
+    assert rg.pedge_length_fwd_m[straight] == 120.0 and np.isinf(rg.pedge_length_bwd_m[straight])
+    assert rg.pedge_time_fwd_min[straight] == pytest.approx(150.0 / (60_000 / 60))  # primary is quicker
+    assert np.isinf(rg.pedge_length_fwd_m[curved]) and rg.pedge_length_bwd_m[curved] == 300.0
+    assert rg.pedge_fwd_ok.tolist()[curved] is False and rg.pedge_bwd_ok[curved]
+    # the bent line is stored from node 1 to node 2 (reversed from the edge's own drawing)
+    assert np.allclose(shapely.get_coordinates(rg.pedge_geometry[curved])[0], [rg.x_m[0], rg.y_m[0]])
+
+
+def test_geometry_drawn_backwards_is_turned_round() -> None:
+    G = nx.MultiDiGraph(crs="epsg:4326")
+    G.add_node(1, x=LON0, y=LAT0)
+    G.add_node(2, x=LON0 + STEP, y=LAT0)
+    backwards = shapely.LineString([(LON0 + STEP, LAT0), (LON0 + STEP / 2, LAT0 + STEP / 4), (LON0, LAT0)])
+    G.add_edge(1, 2, length=130.0, highway="residential", geometry=backwards)
+    rg = RoadGraph.from_networkx(G, profile=load_profile("drive"))
+    start = shapely.get_coordinates(rg.pedge_geometry[0])[0]
+    assert np.allclose(start, [rg.x_m[0], rg.y_m[0]], atol=1e-6)
+    assert rg.pedge_length_fwd_m.tolist() == [130.0] and not rg.pedge_bwd_ok[0]
+
+
+def test_bad_edge_geometry_is_refused() -> None:
+    G = nx.MultiDiGraph(crs="epsg:4326")
+    G.add_node(1, x=LON0, y=LAT0)
+    G.add_node(2, x=LON0 + STEP, y=LAT0)
+    G.add_edge(1, 2, length=100.0, highway="residential", geometry=shapely.Point(LON0, LAT0))
+    with pytest.raises(InputError, match="edge 1→2 has a 'geometry' that is not a line"):
+        RoadGraph.from_networkx(G, profile=load_profile("walk"))
