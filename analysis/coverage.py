@@ -20,6 +20,10 @@ __all__ = [
     "coverage_table",
     "size_class",
     "large_site",
+    "SIZE_COVERAGE_COLUMNS",
+    "SIZE_REPORT_CLASSES",
+    "coverage_by_size",
+    "size_class_counts",
 ]
 
 #: Columns of the coverage table, in order (docs/schemas.md).
@@ -166,3 +170,93 @@ def large_site(population: pd.Series, households: pd.Series) -> pd.Series:
     hh.index = pop.index
     return pd.Series((pop >= 800).to_numpy() & (hh >= 200).to_numpy(), index=pop.index,
                      name="large_site")
+
+
+#: Columns of :func:`coverage_by_size`, in order.
+SIZE_COVERAGE_COLUMNS: tuple[str, ...] = (
+    "size_class", "facility_type", "rule_id", "sites_required", "sites_covered",
+    "share_sites", "pop_required", "pop_covered", "share_pop",
+)
+#: Classes reported by :func:`coverage_by_size` and :func:`size_class_counts`: the three
+#: population classes, then the overlapping large-site class, then all sites.
+SIZE_REPORT_CLASSES: tuple[str, ...] = (*SIZE_CLASSES, "large_site", "all")
+
+
+def coverage_by_size(gaps: pd.DataFrame) -> pd.DataFrame:
+    """Coverage of each rule within each Baoshan 2021 site-size class.
+
+    Parameters
+    ----------
+    gaps
+        The gap table of :func:`analysis.gaps.evaluate` (needs ``population`` and
+        ``households`` besides the columns :func:`coverage_table` reads).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns :data:`SIZE_COVERAGE_COLUMNS`; ``size_class`` is one of
+        :data:`SIZE_REPORT_CLASSES` (``under_1000``, ``1000_to_10000``, ``10000_plus``,
+        ``large_site`` = ≥ 200 households and ≥ 800 people, which overlaps the others, and
+        ``all``).  A class with no site required by a rule has no row for it.
+    """
+    if "households" not in gaps.columns:
+        raise InputError(Problem("column 'households' is missing from the gap table",
+                                 file="gaps", column="households",
+                                 fix="pass the table of analysis.gaps.evaluate"))
+    cls = size_class(gaps["population"]).astype(object).to_numpy()
+    large = large_site(gaps["population"], gaps["households"]).to_numpy()
+    # one coverage_table call: each class becomes a "county" of a stacked table
+    parts = []
+    for key in SIZE_REPORT_CLASSES:
+        if key == "all":
+            mask = np.ones(len(gaps), dtype=bool)
+        elif key == "large_site":
+            mask = large
+        else:
+            mask = cls == key
+        if mask.any():
+            sub = gaps.loc[mask, list(_NEEDED)].copy()
+            sub["site_id"] = key + "\x1f" + sub["site_id"].astype(str)
+            sub["county"] = key
+            sub["township"] = ""
+            parts.append(sub)
+    if not parts:
+        return pd.DataFrame({c: pd.Series(dtype=object) for c in SIZE_COVERAGE_COLUMNS})
+    cov = coverage_table(pd.concat(parts, ignore_index=True))
+    cov = cov[cov["level"] == "county"].rename(columns={"county": "size_class"})
+    order = {k: i for i, k in enumerate(SIZE_REPORT_CLASSES)}
+    rule_order = {r: i for i, r in enumerate(pd.unique(gaps["rule_id"].astype(str)))}
+    cov = cov.assign(_c=cov["size_class"].map(order), _r=cov["rule_id"].map(rule_order))
+    cov = cov.sort_values(["_c", "_r"], kind="stable")
+    return cov.loc[:, list(SIZE_COVERAGE_COLUMNS)].reset_index(drop=True)
+
+
+def size_class_counts(sites: pd.DataFrame) -> pd.DataFrame:
+    """Number of sites and people in each Baoshan 2021 size class.
+
+    Parameters
+    ----------
+    sites
+        ``population`` and (optionally) ``households`` per site.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``size_class`` (:data:`SIZE_REPORT_CLASSES`), ``label_zh``, ``label_en``,
+        ``sites``, ``pop`` (people).  Baoshan 2021 reports 201 / 9 / 16 sites for
+        < 1,000 / 1,000–10,000 / ≥ 200 households and 800 people.
+    """
+    pop = pd.to_numeric(sites["population"], errors="coerce")
+    hh = sites["households"] if "households" in sites.columns else pd.Series(np.nan,
+                                                                             index=pop.index)
+    cls = size_class(pop).astype(object).to_numpy()
+    large = large_site(pop, hh).to_numpy()
+    labels = {**SIZE_CLASSES, "large_site": ("200户且800人以上", "200+ households and 800+ people"),
+              "all": ("全部", "all sites")}
+    rows = []
+    for key in SIZE_REPORT_CLASSES:
+        mask = (np.ones(len(pop), dtype=bool) if key == "all" else
+                large if key == "large_site" else cls == key)
+        rows.append({"size_class": key, "label_zh": labels[key][0], "label_en": labels[key][1],
+                     "sites": int(mask.sum()), "pop": float(pop[mask].sum())})
+    return pd.DataFrame(rows)

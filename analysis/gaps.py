@@ -24,7 +24,13 @@ Statuses, in the order a site is checked:
 ``gap_missing``
     Everything else: nothing at the site and nothing within reach.
 ``gap_capacity``
-    Reserved for capacity rules (later issue); :func:`worst_status` already ranks it.
+    The rule has a capacity norm and the site is served (``ok`` or ``ok_shared``), but the
+    facilities serving it are too small for all the sites they serve: each served site's
+    demand (residents, or children aged 3–5) is added to the group of facilities serving
+    it — the facilities at a site form one group, a shared facility elsewhere is its own
+    group — and the group is over capacity when ``demand > capacity * max_per_unit``
+    (facilities' ``capacity`` column: officers, places).  Unknown capacity (NaN) gives no
+    verdict (:mod:`analysis.capacity`).
 """
 
 from __future__ import annotations
@@ -40,6 +46,7 @@ from scipy.spatial import cKDTree
 
 from anzhi.errors import InputError, Problem
 from anzhi.settings import get_settings
+from analysis.capacity import capacity_check, site_demand
 from analysis.rules import Rule, RuleSet, reach_phrase
 from analysis.vocabulary import label
 from geo.coords import local_metric_crs
@@ -235,13 +242,27 @@ def _requirement(rule: Rule, pop: float, hh: float, lang: str) -> str:
 def _reason(
     status: str, rule: Rule, lang: str, *, pop: float, hh: float, by_id: bool,
     radius_m: float, dist_m: float, time_min: float, access_reason: str | None,
-    snap_m: float,
+    snap_m: float, cap: tuple[float, float, bool] | None = None, served_type: str = "",
 ) -> str:
     """One-line reason for one gap row, in ``lang``."""
     zh = lang == "zh"
     ft = label(rule.facility_type, lang)
     ftl = ft if zh else ft.lower()
     wr = rule.satisfied_by.within_reach
+    if status == "gap_capacity" and cap is not None and rule.capacity is not None:
+        return f"{_requirement(rule, pop, hh, lang)}{';' if zh else '; '}" + _capacity_text(
+            rule, cap, lang)
+    if status in COVERED_STATUSES and served_type and served_type != rule.facility_type:
+        # met by one of the rule's also_types (e.g. a township health centre)
+        alt = label(served_type, lang)
+        if status == "ok":
+            return (f"安置点有{alt}({_fmt_dist(dist_m)}),可替代{ft}" if zh else
+                    f"{alt} at the site ({_fmt_dist(dist_m)}), which serves as the {ftl}")
+        reach = reach_phrase(wr, lang) if wr is not None else ""
+        return (f"安置点内无{ft},最近{alt} {_fmt_dist(dist_m)} / {_fmt_time(time_min)},在{reach},可替代"
+                if zh else
+                f"no {ftl} at the site; nearest {alt.lower()} {_fmt_dist(dist_m)} / "
+                f"{_fmt_time(time_min)}, {reach}: serves as the {ftl}")
     if status == "ok":
         if by_id:
             return f"安置点内有{ft}" if zh else f"{ft} at the site"
@@ -287,6 +308,67 @@ def _reason(
                 if zh else
                 f"nearest {_fmt_dist(dist_m)} / {_fmt_time(time_min)}, beyond reach ({reach})")
     return f"{req};{tail}" if zh else f"{req}; {tail}"
+
+
+def _capacity_text(rule: Rule, cap: tuple[float, float, bool], lang: str) -> str:
+    """``幼儿园共 180 个学位,需服务3–5岁儿童 400 人(每个学位 ≤ 1 人),缺 220 个学位``."""
+    c = rule.capacity
+    if c is None:
+        return ""
+    g_dem, g_cap, shared = cap
+    need = math.ceil(g_dem / c.max_per_unit - 1e-9)
+    short = max(need - g_cap, 0.0)
+    ft = label(rule.facility_type, lang)
+    if lang == "zh":
+        who = "3–5岁儿童" if c.demand == "children_3_5" else "人口"
+        unit = c.unit_zh or "单位容量"
+        where = "共享的" if shared else "安置点内"
+        return (f"{where}{ft}共 {_fmt_num(g_cap)} {unit},需服务{who} {_fmt_num(g_dem)} 人"
+                f"({c.describe('zh')}),容量不足,缺 {_fmt_num(short)} {unit}")
+    who = "children aged 3–5" if c.demand == "children_3_5" else "people"
+    unit = c.unit_en or "units"
+    where = "shared " if shared else ""
+    return (f"{where}{ft.lower()} has {_fmt_num(g_cap)} {unit} for {_fmt_num(g_dem)} {who} "
+            f"({c.describe('en')}): over capacity, short of {_fmt_num(short)} {unit}")
+
+
+def _facility_groups(
+    fac: pd.DataFrame, f_type: np.ndarray, f_id: np.ndarray, fx: np.ndarray, fy: np.ndarray,
+    facility_type: str, site_id: np.ndarray, sx: np.ndarray, sy: np.ndarray, *,
+    radius_m: float,
+) -> tuple[pd.Series, pd.Series]:
+    """Facility id -> capacity group, and each group's capacity (NaN if any is unknown).
+
+    The facilities of ``facility_type`` at a site (same ``site_id``, or nearest site
+    within ``radius_m`` metres straight-line) form the group ``site:<site_id>``; any
+    other facility is its own group ``fac:<facility_id>``.
+    """
+    sel = f_type == facility_type
+    ids = f_id[sel]
+    cap = (pd.to_numeric(fac["capacity"], errors="coerce").to_numpy(dtype=float)[sel]
+           if "capacity" in fac.columns else np.full(int(sel.sum()), np.nan))
+    groups = np.array(["fac:" + i for i in ids], dtype=object)
+    if "site_id" in fac.columns:
+        f_site = _str_col(fac, "site_id")[sel]
+        known = np.isin(f_site, site_id) & (f_site != "")
+    else:
+        f_site = np.full(len(ids), "", dtype=object)
+        known = np.zeros(len(ids), dtype=bool)
+    groups[known] = np.array(["site:" + s for s in f_site[known]], dtype=object)
+    s_ok = np.isfinite(sx) & np.isfinite(sy)
+    fxs, fys = fx[sel], fy[sel]
+    todo = ~known & np.isfinite(fxs) & np.isfinite(fys)
+    if s_ok.any() and todo.any():
+        tree = cKDTree(np.column_stack([sx[s_ok], sy[s_ok]]))
+        d, idx = tree.query(np.column_stack([fxs[todo], fys[todo]]), k=1)
+        near = d <= radius_m
+        pos = np.nonzero(todo)[0][near]
+        groups[pos] = np.array(["site:" + s for s in site_id[s_ok][idx[near]]], dtype=object)
+    frame = pd.DataFrame({"g": groups, "cap": cap})
+    g_cap = frame.groupby("g", sort=False)["cap"].agg(
+        lambda c: float(c.sum()) if c.notna().all() else np.nan)
+    by_id = pd.Series(groups, index=pd.Index(ids, dtype=object))
+    return by_id[~by_id.index.duplicated()], g_cap
 
 
 # --------------------------------------------------------------------------------------
@@ -418,7 +500,8 @@ def evaluate(
         (r.satisfied_by.within_reach.max_time_min if r.satisfied_by.within_reach is not None
          and r.satisfied_by.within_reach.max_time_min is not None else inf)
         for r in rule_list], dtype=float)
-    types = sorted(set(rule_ft.tolist()))
+    types = sorted({t for r in rule_list for t in (r.facility_type,
+                                                   *r.satisfied_by.also_types)})
     type_index = {t: k for k, t in enumerate(types)}
     pair_t = np.array([type_index[t] for t in rule_ft[ri]], dtype=np.int64)
 
@@ -429,6 +512,11 @@ def evaluate(
     id_fid = np.full((n, len(types)), "", dtype=object)
     fac = facilities[facilities["facility_type"].astype(str).isin(types)] if len(facilities) \
         else facilities
+    f_type = fac["facility_type"].astype(str).to_numpy(dtype=object) if len(fac) else \
+        np.empty(0, dtype=object)
+    f_id = _str_col(fac, "facility_id") if len(fac) else np.empty(0, dtype=object)
+    sx = sy = np.full(n, np.nan)
+    fx = fy = np.full(len(fac), np.nan)
     if len(fac):
         ok_site = np.isfinite(lon) & np.isfinite(lat)
         if ok_site.any():
@@ -438,8 +526,6 @@ def evaluate(
             f_lat = np.asarray(fac.geometry.y, dtype=float)
             fx, fy = _project(f_lon, f_lat, crs)
             f_ok = np.isfinite(fx) & np.isfinite(fy)
-            f_type = fac["facility_type"].astype(str).to_numpy(dtype=object)
-            f_id = _str_col(fac, "facility_id")
             s_pts = np.column_stack([sx, sy])
             s_ok = np.isfinite(sx) & np.isfinite(sy)
             for t, k in type_index.items():
@@ -471,40 +557,85 @@ def evaluate(
                     id_dist[s_idx, t_idx] = by["d"].to_numpy(dtype=float)
                     id_fid[s_idx, t_idx] = by["fid"].to_numpy(dtype=object)
 
-    p_near_d = near_dist[si, pair_t]
-    p_id_fid = id_fid[si, pair_t]
-    by_id = p_id_fid != ""
-    at_near = p_near_d <= rule_radius[ri]
-    ok = by_id | at_near
-    at_fid = np.where(by_id, p_id_fid, near_fid[si, pair_t])
-    at_d = np.where(by_id, id_dist[si, pair_t], p_near_d)
-
     # ---- access table (pure input) -----------------------------------------------------
     acc_key = _keys(_str_col(access, "site_id"), _str_col(access, "facility_type"))
-    pos = acc_key.get_indexer(_keys(site_id[si], rule_ft[ri]))  # -1: no access row
-    a_row = pos >= 0
-    take = np.where(a_row, pos, 0)
-
-    def acc_col(col: str, *, text: bool) -> np.ndarray:
-        if col not in access.columns or len(access) == 0:
-            return np.full(len(si), "" if text else np.nan, dtype=object if text else float)
-        if text:
-            return np.where(a_row, _str_col(access, col)[take], "")
-        vals = pd.to_numeric(access[col], errors="coerce").to_numpy(dtype=float)
-        return np.where(a_row, vals[take], np.nan)
-
-    a_fid = acc_col("nearest_facility_id", text=True)
-    a_dist = acc_col("dist_m", text=False)
-    a_time = acc_col("time_min", text=False)
-    a_snap = acc_col("snap_dist_m", text=False)
-    a_reason = np.where(a_row, acc_col("reason", text=True), None)
-
-    routed = a_row & (a_reason == "")
-    with np.errstate(invalid="ignore"):
-        dist_ok = np.where(np.isinf(rule_max_d[ri]), True, a_dist <= rule_max_d[ri])
-        time_ok = np.where(np.isinf(rule_max_t[ri]), True, a_time <= rule_max_t[ri])
+    acc_text = {c: (_str_col(access, c) if c in access.columns else None)
+                for c in ("nearest_facility_id", "reason")}
+    acc_num = {c: (pd.to_numeric(access[c], errors="coerce").to_numpy(dtype=float)
+                   if c in access.columns else None)
+               for c in ("dist_m", "time_min", "snap_dist_m")}
     has_reach = rule_has_reach[ri]
-    shared = ~ok & has_reach & routed & dist_ok & time_ok & (a_fid != "")
+    max_d, max_t, radius_p = rule_max_d[ri], rule_max_t[ri], rule_radius[ri]
+
+    def candidate(t_key: np.ndarray, valid: np.ndarray) -> dict[str, np.ndarray]:
+        """At-site and within-reach evidence of each pair for facility type ``t_key``."""
+        t_idx = np.array([type_index.get(t, 0) for t in t_key], dtype=np.int64)
+        c_near_d = np.where(valid, near_dist[si, t_idx], np.inf)
+        c_id_fid = np.where(valid, id_fid[si, t_idx], "")
+        c_by_id = c_id_fid != ""
+        c_ok = c_by_id | (c_near_d <= radius_p)
+        pos = np.where(valid, acc_key.get_indexer(_keys(site_id[si], t_key)), -1)
+        a_row = pos >= 0
+        take = np.where(a_row, pos, 0)
+
+        def text(col: str) -> np.ndarray:
+            vals = acc_text[col]
+            if vals is None or len(access) == 0:
+                return np.full(len(si), "", dtype=object)
+            return np.where(a_row, vals[take], "")
+
+        def num(col: str) -> np.ndarray:
+            vals = acc_num[col]
+            if vals is None or len(access) == 0:
+                return np.full(len(si), np.nan)
+            return np.where(a_row, vals[take], np.nan)
+
+        a_fid, a_dist, a_time = text("nearest_facility_id"), num("dist_m"), num("time_min")
+        a_reason = np.where(a_row, text("reason"), None)
+        with np.errstate(invalid="ignore"):
+            dist_ok = np.where(np.isinf(max_d), True, a_dist <= max_d)
+            time_ok = np.where(np.isinf(max_t), True, a_time <= max_t)
+        reach = has_reach & a_row & (a_reason == "") & dist_ok & time_ok & (a_fid != "")
+        return {
+            "ok": c_ok, "by_id": c_by_id,
+            "at_fid": np.where(c_by_id, c_id_fid, np.where(valid, near_fid[si, t_idx], "")),
+            "at_d": np.where(c_by_id, id_dist[si, t_idx], c_near_d),
+            "reach": reach, "a_fid": a_fid, "a_dist": a_dist, "a_time": a_time,
+            "a_snap": num("snap_dist_m"), "a_reason": a_reason,
+            "type": np.where(valid, t_key, "").astype(object),
+        }
+
+    # the rule's own type first, then its also_types (a township health centre for a
+    # clinic rule): at the site by any type beats within reach by any type
+    cands = [candidate(rule_ft[ri], np.ones(len(si), dtype=bool))]
+    n_alt = max(len(r.satisfied_by.also_types) for r in rule_list)
+    for a in range(n_alt):
+        alt = np.array([(r.satisfied_by.also_types[a] if len(r.satisfied_by.also_types) > a
+                         else "") for r in rule_list], dtype=object)[ri]
+        cands.append(candidate(np.where(alt != "", alt, rule_ft[ri]), alt != ""))
+    base = cands[0]
+    ok = np.zeros(len(si), dtype=bool)
+    shared = np.zeros(len(si), dtype=bool)
+    at_fid = base["at_fid"].copy()
+    at_d = base["at_d"].copy()
+    by_id = base["by_id"].copy()
+    a_fid, a_dist, a_time = base["a_fid"].copy(), base["a_dist"].copy(), base["a_time"].copy()
+    served_type = rule_ft[ri].copy()
+    for c in cands:  # first type at the site wins
+        take_at = c["ok"] & ~ok
+        at_fid = np.where(take_at, c["at_fid"], at_fid)
+        at_d = np.where(take_at, c["at_d"], at_d)
+        by_id = np.where(take_at, c["by_id"], by_id)
+        served_type = np.where(take_at, c["type"], served_type)
+        ok |= c["ok"]
+    for c in cands:  # else the first type within reach
+        take_sh = c["reach"] & ~ok & ~shared
+        a_fid = np.where(take_sh, c["a_fid"], a_fid)
+        a_dist = np.where(take_sh, c["a_dist"], a_dist)
+        a_time = np.where(take_sh, c["a_time"], a_time)
+        served_type = np.where(take_sh, c["type"], served_type)
+        shared |= take_sh
+    a_snap, a_reason = base["a_snap"], base["a_reason"]
     unroutable = ~ok & ~shared & has_reach & np.isin(a_reason.astype(str),
                                                      UNROUTABLE_REASONS)
     status = np.select([ok, shared, unroutable], ["ok", "ok_shared", "unroutable"],
@@ -514,16 +645,37 @@ def evaluate(
     out_dist = np.where(ok, at_d, a_dist)
     out_time = np.where(ok, at_d / walk_m_per_min, a_time)
 
+    # ---- capacity norms: served rows whose facility group is too small -----------------
+    cap_info: dict[int, tuple[float, float, bool]] = {}
+    for j, rule in enumerate(rule_list):
+        if rule.capacity is None:
+            continue
+        rows = np.nonzero((ri == j) & np.isin(status, COVERED_STATUSES))[0]
+        if not len(rows):
+            continue
+        groups, group_cap = _facility_groups(
+            fac, f_type, f_id, fx, fy, rule.facility_type, site_id, sx, sy,
+            radius_m=float(rule_radius[j]))
+        row_group = groups.reindex(pd.Index(out_fid[rows], dtype=object)).fillna("")
+        demand = site_demand(sites, rule.capacity)[si[rows]]
+        over, g_dem, g_cap = capacity_check(row_group.to_numpy(dtype=object), demand,
+                                            group_cap,
+                                            max_per_unit=rule.capacity.max_per_unit)
+        shared_before = status[rows] == "ok_shared"
+        status[rows[over]] = "gap_capacity"
+        for k, g_d, g_c, sh in zip(rows, g_dem, g_cap, shared_before, strict=True):
+            cap_info[int(k)] = (float(g_d), float(g_c), bool(sh))
+
     # ---- reasons (per row text; the rest is array work) ---------------------------------
     reasons_zh: list[str] = []
     reasons_en: list[str] = []
     pop_p, hh_p = pop[si], hh[si]
-    radius_p = rule_radius[ri]
     for k in range(len(si)):
         rule = rule_list[ri[k]]
         kw = dict(pop=pop_p[k], hh=hh_p[k], by_id=bool(by_id[k]), radius_m=radius_p[k],
                   dist_m=float(out_dist[k]), time_min=float(out_time[k]),
-                  access_reason=a_reason[k], snap_m=float(a_snap[k]))
+                  access_reason=a_reason[k], snap_m=float(a_snap[k]),
+                  cap=cap_info.get(k), served_type=str(served_type[k]))
         reasons_zh.append(_reason(status[k], rule, "zh", **kw))  # type: ignore[arg-type]
         reasons_en.append(_reason(status[k], rule, "en", **kw))  # type: ignore[arg-type]
 

@@ -1,4 +1,5 @@
-"""Write the results of a run: ``gaps.csv``, ``gaps.xlsx``, ``coverage.csv``, ``access.csv``.
+"""Write the results of a run: ``gaps.csv``, ``gaps.xlsx``, ``coverage.csv``, ``access.csv``
+and, given the sites, ``gaps.gpkg``.
 
 Writes are atomic.  :func:`atomic_write` writes one file to a temporary name in the same
 folder and renames it into place (``os.replace``), so a reader never sees half a file.
@@ -8,8 +9,9 @@ and only then moves them in; if anything fails, ``out_dir`` keeps exactly the fi
 
 CSV files are UTF-8 with a byte-order mark (``utf-8-sig``) so that Excel shows Chinese
 correctly, with the English column names of ``docs/schemas.md``.  ``gaps.xlsx`` is for
-people: Chinese (or English) headers and values, a summary sheet, the gap list and the
-rules applied with their source, clause and grade.
+people: Chinese (or English) headers and values, a summary sheet, the gap list, the rules
+applied with their source, clause and grade, then one sheet per facility type; every sheet
+has a frozen bold header, filters and fitted column widths.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+import geopandas as gpd
 import pandas as pd
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font
@@ -31,7 +34,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from anzhi.errors import DataSourceError, InputError, Problem
 from analysis.coverage import COVERAGE_COLUMNS
-from analysis.gaps import GAPS_COLUMNS, STATUSES
+from analysis.gaps import GAPS_COLUMNS, STATUSES, worst_status
 from analysis.rules import RuleSet, reach_phrase
 from analysis.vocabulary import label
 
@@ -48,7 +51,8 @@ __all__ = [
 #: Columns of access.csv, in order (docs/schemas.md "Access").
 ACCESS_COLUMNS: tuple[str, ...] = ("site_id", "facility_type", "nearest_facility_id", "dist_m",
                                    "time_min", "snap_dist_m", "reason")
-#: The files :func:`write_outputs` writes, in the order they are moved into place.
+#: The files :func:`write_outputs` always writes, in the order they are moved into place
+#: (``gaps.gpkg`` follows when ``sites`` is given).
 OUTPUT_FILES: tuple[str, ...] = ("gaps.csv", "gaps.xlsx", "coverage.csv", "access.csv")
 
 #: Gap-table column -> (Chinese header, English header) of the xlsx "Gaps" sheet, in order.
@@ -89,6 +93,7 @@ _RULE_HEADERS: dict[str, tuple[str, str]] = {
     "facility_type": ("设施类型", "Facility type"),
     "applies": ("适用条件", "Applies to"),
     "satisfied_by": ("满足方式", "Satisfied by"),
+    "capacity": ("容量标准", "Capacity norm"),
     "source": ("依据文件", "Source"),
     "clause": ("条款", "Clause"),
     "grade": ("等级", "Grade"),
@@ -102,6 +107,7 @@ _SUMMARY_HEADERS: dict[str, tuple[str, str]] = {
     "facility_type": ("设施类型", "Facility type"),
     "rule_id": ("规则", "Rule"),
     "label": ("名称", "Name"),
+    "share": ("覆盖率", "Share covered"),
     "total": ("合计", "Total"),
 }
 
@@ -261,10 +267,16 @@ def _rules_rows(gaps: pd.DataFrame, rules: RuleSet | None, lang: str) -> list[li
             over.setdefault(rid, []).append(f"{fld}={value}")
         for r in rules:
             wr = r.satisfied_by.within_reach
+            c = r.capacity
+            cap = None
+            if c is not None:
+                cap = c.describe(lang) + (f" ({c.source}{' ' + c.clause if c.clause else ''}, "
+                                          f"{c.grade or '-'})" if c.source else "")
             rows.append([
                 r.id, r.label(lang), label(r.facility_type, lang), r.describe_applies(lang),
-                r.describe_reach(lang), r.source, r.clause, r.grade,
-                yes if (r.adjustable or (wr is not None and wr.adjustable)) else no,
+                r.describe_reach(lang), cap, r.source, r.clause, r.grade,
+                yes if (r.adjustable or (wr is not None and wr.adjustable)
+                        or (c is not None and c.adjustable)) else no,
                 wr.source if wr is not None else None, wr.grade if wr is not None else None,
                 "; ".join(over.get(r.id, [])) or None, f"{rules.name} {rules.version}",
             ])
@@ -272,9 +284,44 @@ def _rules_rows(gaps: pd.DataFrame, rules: RuleSet | None, lang: str) -> list[li
     seen = (gaps[["rule_id", "facility_type", "source", "clause", "grade"]].astype(str)
             .drop_duplicates("rule_id"))
     for rec in seen.itertuples(index=False):
-        rows.append([rec.rule_id, None, label(rec.facility_type, lang), None, None,
+        rows.append([rec.rule_id, None, label(rec.facility_type, lang), None, None, None,
                      rec.source, rec.clause, rec.grade, None, None, None, None, None])
     return rows
+
+
+def _sheet_title(name: str, used: set[str]) -> str:
+    """A valid, unused sheet title (≤ 31 characters, none of ``[]:*?/\\``)."""
+    base = "".join("_" if ch in "[]:*?/\\" else ch for ch in name)[:31] or "Sheet"
+    title, k = base, 2
+    while title in used:
+        suffix = f" ({k})"
+        title, k = base[: 31 - len(suffix)] + suffix, k + 1
+    return title
+
+
+def _gpkg_writer(gaps: pd.DataFrame, sites: gpd.GeoDataFrame) -> Callable[[Path], None]:
+    """Layers ``gaps`` (one point per site × rule, the gap fields) and ``sites`` (one point
+    per site with its worst status and counts), EPSG:4326."""
+    def write(p: Path) -> None:
+        p.unlink(missing_ok=True)  # the GeoPackage driver wants to create the file itself
+        geom = sites.set_index(sites["site_id"].astype(str)).geometry
+        geom = geom[~geom.index.duplicated()]
+        g = gaps.copy()
+        g["site_id"] = g["site_id"].astype(str)
+        pts = gpd.GeoDataFrame(g, geometry=geom.reindex(g["site_id"]).to_numpy(),
+                               crs=sites.crs)
+        worst = worst_status(gaps, site_ids=sites["site_id"].astype(str))
+        base = sites.drop(columns=[c for c in ("status", "n_rules", "n_gaps", "n_unroutable")
+                                   if c in sites.columns])
+        keep = [c for c in ("site_id", "site_name", "county", "township", "village",
+                            "population", "households", "kind") if c in base.columns]
+        site_layer = gpd.GeoDataFrame(
+            base[keep].assign(site_id=base["site_id"].astype(str)).reset_index(drop=True)
+            .merge(worst, on="site_id", how="left"),
+            geometry=base.geometry.to_numpy(), crs=sites.crs)
+        site_layer.to_file(p, layer="sites", driver="GPKG")
+        pts.to_file(p, layer="gaps", driver="GPKG")
+    return write
 
 
 def _xlsx_writer(gaps: pd.DataFrame, rules: RuleSet | None, lang: str
@@ -319,18 +366,36 @@ def _xlsx_writer(gaps: pd.DataFrame, rules: RuleSet | None, lang: str
                   .groupby(["rule_id", "facility_type", "status"], sort=False).size())
         sum_headers = [_SUMMARY_HEADERS[k][li] for k in ("facility_type", "rule_id", "label")]
         sum_headers += [STATUS_LABELS[s][li] for s in STATUSES]
+        sum_headers.append(_SUMMARY_HEADERS["share"][li])
         sum_headers.append(_SUMMARY_HEADERS["total"][li])
         pairs = sorted({(r, f) for r, f, _ in counts.index}, key=lambda rf: order[rf[0]])
         sum_rows = []
         for rid, ft in pairs:
             row_counts = [int(counts.get((rid, ft, s), 0)) for s in STATUSES]
+            total = sum(row_counts)
+            covered = sum(c for c, st in zip(row_counts, STATUSES, strict=True)
+                          if st in ("ok", "ok_shared"))
             sum_rows.append([label(ft, lang), rid, labels_by_rule.get(rid), *row_counts,
-                             sum(row_counts)])
-        _write_table(ws_sum, sum_headers, sum_rows)
+                             covered / total if total else None, total])
+        _write_table(ws_sum, sum_headers, sum_rows,
+                     number_formats={len(sum_headers) - 2: "0.0%"})
 
         # Rules sheet
         _write_table(ws_rules, [h[li] for h in _RULE_HEADERS.values()],
                      _rules_rows(gaps, rules, lang))
+
+        # One sheet per facility type, in rule order, same columns as the gap list
+        ftypes = list(dict.fromkeys(ft for _, ft in pairs))
+        used = {ws.title for ws in wb.worksheets}
+        ft_arr = gaps["facility_type"].astype(str).to_numpy()
+        for ft in ftypes:
+            title = _sheet_title(label(ft, lang), used)
+            used.add(title)
+            ws = wb.create_sheet(title)
+            keep = [r for r, f in zip(rows, ft_arr, strict=True) if f == ft]
+            _write_table(ws, headers, keep, number_formats={
+                cols.index("population"): "#,##0", cols.index("households"): "#,##0",
+                cols.index("dist_m"): "#,##0", cols.index("time_min"): "0.0"})
         wb.save(p)
 
     return write
@@ -382,8 +447,10 @@ def write_outputs(
     access: pd.DataFrame,
     rules: RuleSet | None = None,
     lang: str = "zh",
+    sites: gpd.GeoDataFrame | None = None,
 ) -> dict[str, Path]:
-    """Write ``gaps.csv``, ``gaps.xlsx``, ``coverage.csv`` and ``access.csv`` atomically.
+    """Write ``gaps.csv``, ``gaps.xlsx``, ``coverage.csv``, ``access.csv`` (and
+    ``gaps.gpkg`` when ``sites`` is given) atomically.
 
     Parameters
     ----------
@@ -403,6 +470,11 @@ def write_outputs(
     lang
         ``"zh"`` (Chinese headers and values in gaps.xlsx) or ``"en"``.  CSV files always
         use the English schema column names.
+    sites
+        The sites (EPSG:4326 points with ``site_id``), to write ``gaps.gpkg``: layer
+        ``gaps`` with one site point per gap-table row carrying the gap fields, and layer
+        ``sites`` with one point per site and its worst status (``status``, ``n_rules``,
+        ``n_gaps``, ``n_unroutable``; :func:`analysis.gaps.worst_status`).
 
     Returns
     -------
@@ -427,6 +499,13 @@ def write_outputs(
     if out_dir.exists() and not out_dir.is_dir():
         problems.append(Problem("the output folder is an existing file", file=str(out_dir),
                                 fix="choose a folder name (--out) that is not a file"))
+    if sites is not None:
+        if not isinstance(sites, gpd.GeoDataFrame):
+            problems.append(Problem("sites must be a GeoDataFrame of points", file="sites",
+                                    value=type(sites).__name__))
+        elif "site_id" not in sites.columns:
+            problems.append(Problem("column 'site_id' is missing", file="sites",
+                                    column="site_id"))
     if problems:
         raise InputError(problems)
 
@@ -440,6 +519,10 @@ def write_outputs(
         "coverage.csv": _csv_writer(coverage.loc[:, list(COVERAGE_COLUMNS)]),
         "access.csv": _csv_writer(access_out.loc[:, list(ACCESS_COLUMNS)]),
     }
+    names = list(OUTPUT_FILES)
+    if sites is not None:
+        writers["gaps.gpkg"] = _gpkg_writer(gaps_sorted, sites)
+        names.append("gaps.gpkg")
 
     parent = out_dir.parent
     try:
@@ -448,7 +531,7 @@ def write_outputs(
     except OSError as exc:
         raise DataSourceError(f"cannot write into {parent} ({exc.strerror or exc})") from exc
     try:
-        for name in OUTPUT_FILES:
+        for name in names:
             atomic_write(tmp_dir / name, writers[name])
         if not out_dir.exists():
             os.chmod(tmp_dir, 0o755)
@@ -456,10 +539,10 @@ def write_outputs(
                 os.rename(tmp_dir, out_dir)  # one atomic step
             except OSError:
                 out_dir.mkdir(parents=True, exist_ok=True)  # created meanwhile: move files
-                _commit(tmp_dir, out_dir, OUTPUT_FILES)
+                _commit(tmp_dir, out_dir, names)
         else:
-            _commit(tmp_dir, out_dir, OUTPUT_FILES)
+            _commit(tmp_dir, out_dir, names)
     finally:
         if tmp_dir.exists():
             shutil.rmtree(tmp_dir, ignore_errors=True)
-    return {name: out_dir / name for name in OUTPUT_FILES}
+    return {name: out_dir / name for name in names}

@@ -58,6 +58,10 @@ SITE_FIELDS: Final[tuple[Field, ...]] = (
     Field("population", (("人数", "搬迁人口", "安置人数", "人口", "搬迁人数", "安置人口",
                           "population", "pop"),)),
     Field("kind", (("安置方式", "安置类型", "kind"),)),
+    # optional: children aged 3-5, for kindergarten places (analysis.capacity)
+    Field("children_3_5", (("3-5岁儿童数", "3–5岁儿童数", "3~5岁儿童数", "3至5岁儿童数",
+                            "3-5岁儿童", "3-5岁幼儿数", "适龄幼儿数", "学前儿童数",
+                            "children_3_5", "children aged 3-5"),)),
 )
 
 #: Output columns before the ``has_<type>`` columns and ``geometry``.
@@ -214,6 +218,16 @@ def read_sites(
     out["households"] = households
     out["population"] = population
     out["kind"] = _kinds(table, found.get("kind"), rows, pc)
+    children = None
+    if "children_3_5" in found:
+        children = _counts(table, found["children_3_5"], rows, pc, required=False,
+                           label="children aged 3-5")
+        c_header = table.headers[found["children_3_5"]]
+        for r, c, p in zip(rows, children, population, strict=True):
+            if not np.isnan(c) and not np.isnan(p) and c > p:
+                pc.add(f"{c:g} children aged 3-5 but only {p:g} people", row=r,
+                       column=c_header, value=shown(c),
+                       fix=f"check {c_header}: it counts children aged 3-5 living at the site")
     for pos, ftype in facility_cols:
         out[f"has_{ftype}"] = _yes_no(table, pos, rows, pc)
 
@@ -230,6 +244,8 @@ def read_sites(
         "population": pd.Series(population, dtype="float64").astype("int64"),
         "kind": pd.Series(out["kind"], dtype="str"),
     }
+    if children is not None:
+        data["children_3_5"] = pd.Series(children, dtype="float64")
     for _pos, ftype in facility_cols:
         data[f"has_{ftype}"] = pd.Series(out[f"has_{ftype}"], dtype="bool")
     frame = pd.DataFrame(data, index=pd.RangeIndex(n))
@@ -365,7 +381,7 @@ def _counts(
         return out
     header = table.headers[pos]
     col = table.column(pos)
-    unit = "people" if label == "population" else "households"
+    unit = {"population": "people", "households": "households"}.get(label, "children")
     for k, r in enumerate(rows):
         raw = col[r]
         try:

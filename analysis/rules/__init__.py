@@ -10,7 +10,9 @@ A rule set is a versioned YAML file (``analysis/rules/<name>.yaml``) with the to
         max_population: 10000        # population <  this (exclusive upper bound)
         min_households: 200          # households >= this (sites without households: no)
         kind: any                    # 城镇 | 农村 | any (urban/rural accepted)
-      satisfied_by:                  # at least one of:
+      satisfied_by:                  # at least one of at_site / within_reach:
+        also_types: [township_health_centre]   # optional: other facility types that
+                                     #   meet the rule too (at the site or within reach)
         at_site: {radius_m: 300}     # a facility at the site; radius defaults to
                                      #   settings.at_site_radius_m (``at_site: true``)
         within_reach:                # a facility elsewhere, by the access table
@@ -28,6 +30,19 @@ A rule set is a versioned YAML file (``analysis/rules/<name>.yaml``) with the to
       label_zh: "3000人以上安置点设警务室"
       label_en: "Police room at sites of 3,000+"
       note: "..."                    # optional
+      capacity:                      # optional capacity norm (gap_capacity)
+        demand: population           #   population | children_3_5 (people the facility serves)
+        max_per_unit: 5000           #   most demand per unit of facility capacity
+                                     #   (5,000 residents per officer; 1 child per place)
+        child_share: 0.04            #   children_3_5 only: share of the population aged
+                                     #   3-5 when the site table has no children_3_5 column
+        unit_zh: 名民警               #   the unit of the facilities' capacity column
+        unit_en: officers
+        grade: A                     #   the norm's own grade/source; C needs adjustable
+        source: "..."
+        clause: "..."
+        adjustable: false
+        note: "..."
 
 A facility *at the site* always satisfies a rule (a site with its own clinic is within any
 reach); ``satisfied_by.at_site`` sets the radius that counts as "at the site".  A rule
@@ -38,9 +53,9 @@ file access in ``analysis`` is :func:`load_rules` reading the YAML files package
 (package data, via :mod:`importlib.resources`); user rule files are read by
 :func:`layers.rulesfile.read_rules`.
 
-Later rule sets (presets guizhou-2019 / baoshan-2023 / gb50180-2018, capacity, 2SFCA) add
-keys to ``applies`` / ``satisfied_by``; the validator refuses unknown keys so that a typo
-never silently disables a rule.
+Presets: ``guizhou-2019``, ``baoshan-2023``, ``gb50180-2018`` and ``default`` (their
+documented union).  The validator refuses unknown keys so that a typo never silently
+disables a rule.
 """
 
 from __future__ import annotations
@@ -63,6 +78,8 @@ __all__ = [
     "AtSite",
     "WithinReach",
     "SatisfiedBy",
+    "Capacity",
+    "DEMANDS",
     "Rule",
     "RuleSet",
     "GRADES",
@@ -82,6 +99,8 @@ GRADES: tuple[str, ...] = ("A", "B", "C")
 KINDS: tuple[str, ...] = ("城镇", "农村", "any")
 #: Travel profiles an access table can be computed with.
 PROFILES: tuple[str, ...] = ("walk", "drive")
+#: What a capacity norm counts: all residents, or children aged 3-5 (kindergarten places).
+DEMANDS: tuple[str, ...] = ("population", "children_3_5")
 
 _KIND_ALIASES = {
     "城镇": "城镇", "城镇安置": "城镇", "urban": "城镇", "town": "城镇",
@@ -92,9 +111,11 @@ _ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_\-]*$")
 
 _TOP_KEYS = {"name", "version", "description", "rules"}
 _RULE_KEYS = {"id", "facility_type", "applies", "satisfied_by", "source", "clause", "grade",
-              "adjustable", "label_zh", "label_en", "note"}
+              "adjustable", "label_zh", "label_en", "note", "capacity"}
+_CAPACITY_KEYS = {"demand", "max_per_unit", "child_share", "unit_zh", "unit_en", "grade",
+                  "source", "clause", "adjustable", "note"}
 _APPLIES_KEYS = {"min_population", "max_population", "min_households", "kind"}
-_SATISFIED_KEYS = {"at_site", "within_reach"}
+_SATISFIED_KEYS = {"at_site", "within_reach", "also_types"}
 _AT_SITE_KEYS = {"radius_m"}
 _REACH_KEYS = {"max_dist_m", "max_time_min", "profile", "grade", "source", "adjustable", "note"}
 
@@ -109,9 +130,11 @@ _OVERRIDABLE: dict[str, tuple[str, ...]] = {
     "max_dist_m": ("satisfied_by", "within_reach", "max_dist_m"),
     "max_time_min": ("satisfied_by", "within_reach", "max_time_min"),
     "profile": ("satisfied_by", "within_reach", "profile"),
+    "max_per_unit": ("capacity", "max_per_unit"),
+    "child_share": ("capacity", "child_share"),
 }
 _NUMERIC_FIELDS = {"min_population", "max_population", "min_households", "radius_m",
-                   "max_dist_m", "max_time_min"}
+                   "max_dist_m", "max_time_min", "max_per_unit", "child_share"}
 
 
 # --------------------------------------------------------------------------------------
@@ -210,19 +233,95 @@ class WithinReach:
 
 @dataclass(frozen=True)
 class SatisfiedBy:
-    """How a site meets a rule: at the site and/or within reach."""
+    """How a site meets a rule: at the site and/or within reach.
+
+    ``also_types`` lists other facility types that meet the rule the same way as the
+    rule's own type, e.g. a township health centre for the clinic rule (贵州 2019 三(一)3:
+    no new village clinic where the township health centre stands).
+    """
 
     at_site: AtSite | None = None
     within_reach: WithinReach | None = None
+    also_types: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         """Dict form as in the YAML file."""
         d: dict[str, Any] = {}
+        if self.also_types:
+            d["also_types"] = list(self.also_types)
         if self.at_site is not None:
             d["at_site"] = self.at_site.to_dict()
         if self.within_reach is not None:
             d["within_reach"] = self.within_reach.to_dict()
         return d
+
+
+@dataclass(frozen=True)
+class Capacity:
+    """A capacity norm: how much demand one unit of a facility's capacity may serve.
+
+    A site that is served (``ok`` / ``ok_shared``) becomes ``gap_capacity`` when the
+    facilities serving it have less capacity than the demand assigned to them needs:
+    ``demand > capacity * max_per_unit`` (see :func:`analysis.capacity.capacity_check`).
+
+    Attributes
+    ----------
+    demand
+        ``population`` (residents) or ``children_3_5`` (children aged 3-5, from the site
+        table's ``children_3_5`` column where given, else ``population * child_share``).
+    max_per_unit
+        Most demand one unit of capacity may serve: 5,000 residents per police officer
+        (保山民政 2021: 3,000-5,000), 1 child per kindergarten place.
+    child_share
+        Share (0-1) of the population aged 3-5, used for ``children_3_5`` when the site
+        has no count of its own.
+    unit_zh, unit_en
+        Unit of the facilities' ``capacity`` column (名民警 / officers, 个学位 / places).
+    grade, source, clause, adjustable, note
+        Evidence for the norm itself (C grade must be adjustable).
+    """
+
+    demand: str
+    max_per_unit: float
+    child_share: float | None = None
+    unit_zh: str = ""
+    unit_en: str = ""
+    grade: str | None = None
+    source: str | None = None
+    clause: str | None = None
+    adjustable: bool = False
+    note: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        """Dict form as in the YAML file."""
+        d: dict[str, Any] = {"demand": self.demand, "max_per_unit": self.max_per_unit}
+        for k in ("child_share", "grade", "source", "clause"):
+            v = getattr(self, k)
+            if v is not None:
+                d[k] = v
+        for k in ("unit_zh", "unit_en", "note"):
+            v = getattr(self, k)
+            if v:
+                d[k] = v
+        if self.adjustable:
+            d["adjustable"] = True
+        return d
+
+    def describe(self, lang: str = "zh") -> str:
+        """The norm in words: ``每名民警 ≤ 5,000 人`` / ``≤ 5,000 people per officer``."""
+        zh = lang == "zh"
+        unit = (self.unit_zh or "单位容量") if zh else (self.unit_en or "unit of capacity")
+        if zh:
+            who = "名3–5岁儿童" if self.demand == "children_3_5" else " 人"
+            text = f"每{unit} ≤ {_num(self.max_per_unit)}{who}"
+            if self.demand == "children_3_5" and self.child_share is not None:
+                text += f";无儿童数时按人口 {self.child_share:.1%} 估算"
+            return text
+        who = "children aged 3–5" if self.demand == "children_3_5" else "people"
+        text = f"≤ {_num(self.max_per_unit)} {who} per {unit.rstrip('s')}"
+        if self.demand == "children_3_5" and self.child_share is not None:
+            text += f"; estimated as {self.child_share:.1%} of the population where not given"
+        return text
 
 
 @dataclass(frozen=True)
@@ -240,6 +339,7 @@ class Rule:
     label_zh: str
     label_en: str
     note: str = ""
+    capacity: Capacity | None = None
 
     def label(self, lang: str = "zh") -> str:
         """The rule's label in Chinese (``zh``) or English (``en``)."""
@@ -256,6 +356,8 @@ class Rule:
                  adjustable=self.adjustable, label_zh=self.label_zh, label_en=self.label_en)
         if self.note:
             d["note"] = self.note
+        if self.capacity is not None:
+            d["capacity"] = self.capacity.to_dict()
         return d
 
     def describe_applies(self, lang: str = "zh") -> str:
@@ -288,9 +390,12 @@ class Rule:
         else:
             at = "at the site" + (f" (within {_num(radius)} m)" if radius is not None else "")
         wr = sb.within_reach
-        if wr is None:
-            return at
-        return f"{at}{'或' if lang == 'zh' else ' or '}{reach_phrase(wr, lang)}"
+        text = at if wr is None else f"{at}{'或' if lang == 'zh' else ' or '}{reach_phrase(wr, lang)}"
+        if sb.also_types:
+            names = [label(t, lang) for t in sb.also_types]
+            text += (f"(亦可为{'、'.join(names)})" if lang == "zh" else
+                     f" (also: {', '.join(n.lower() for n in names)})")
+        return text
 
 
 def reach_phrase(wr: WithinReach, lang: str = "zh") -> str:
@@ -357,8 +462,10 @@ class RuleSet:
 
     @property
     def facility_types(self) -> tuple[str, ...]:
-        """Facility types the rules need (each once, in rule order): route these."""
-        return tuple(dict.fromkeys(r.facility_type for r in self.rules))
+        """Facility types the rules need (each once, in rule order, a rule's
+        ``also_types`` after its own type): route these."""
+        return tuple(dict.fromkeys(t for r in self.rules
+                                   for t in (r.facility_type, *r.satisfied_by.also_types)))
 
     def get(self, rule_id: str) -> Rule:
         """The rule with this id; unknown ids raise :class:`~anzhi.errors.InputError`."""
@@ -382,7 +489,8 @@ class RuleSet:
         overrides
             ``{"<rule id>.<field>": value}``.  Fields: ``min_population``,
             ``max_population``, ``min_households``, ``kind``, ``radius_m`` (at-site radius,
-            m), ``max_dist_m``, ``max_time_min``, ``profile``; the longer forms
+            m), ``max_dist_m``, ``max_time_min``, ``profile``, ``max_per_unit`` and
+            ``child_share`` (capacity norm); the longer forms
             ``applies.min_population``, ``within_reach.max_time_min``,
             ``satisfied_by.within_reach.max_time_min`` are accepted too.  Values may be
             strings as typed on a command line (``"1000"``); ``None``/``"none"`` removes a
@@ -603,6 +711,7 @@ def _parse_rule(raw: Any, index: int, source: str) -> tuple[Rule | None, list[Pr
     sb_raw = raw.get("satisfied_by")
     at_site: AtSite | None = None
     reach: WithinReach | None = None
+    also_types: tuple[str, ...] = ()
     if not isinstance(sb_raw, Mapping) or not sb_raw:
         c.add("satisfied_by is missing or empty", key="satisfied_by", value=sb_raw,
               fix="give satisfied_by: {at_site: true} and/or {within_reach: {max_time_min: 30}}")
@@ -644,6 +753,23 @@ def _parse_rule(raw: Any, index: int, source: str) -> tuple[Rule | None, list[Pr
         elif w_raw is not None:
             c.add("satisfied_by.within_reach must be a mapping such as {max_time_min: 30}",
                   key="satisfied_by.within_reach", value=w_raw)
+        also: list[str] = []
+        a_types = sb_raw.get("also_types")
+        if a_types is not None:
+            if not isinstance(a_types, list) or not a_types:
+                c.add("satisfied_by.also_types must be a list of facility types",
+                      key="satisfied_by.also_types", value=a_types,
+                      fix="e.g. also_types: [township_health_centre]")
+            else:
+                for t_raw in a_types:
+                    t = normalise_facility_type(t_raw)
+                    if t is None:
+                        c.add("unknown facility type in satisfied_by.also_types",
+                              key="satisfied_by.also_types", value=t_raw,
+                              fix=f"use one of: {', '.join(FACILITY_TYPES)}")
+                    elif t != ft and t not in also:
+                        also.append(t)
+        also_types = tuple(also)
         if at_site is None and reach is None and not any(
                 p.column and p.column.startswith("satisfied_by") for p in c.problems):
             c.add("satisfied_by has neither at_site nor within_reach", key="satisfied_by",
@@ -659,6 +785,7 @@ def _parse_rule(raw: Any, index: int, source: str) -> tuple[Rule | None, list[Pr
     label_zh = c.text(raw, "label_zh", required=False)
     label_en = c.text(raw, "label_en", required=False)
     note = c.text(raw, "note", required=False) or ""
+    capacity = _parse_capacity(raw.get("capacity"), c)
 
     if c.problems:
         return None, c.problems
@@ -666,11 +793,55 @@ def _parse_rule(raw: Any, index: int, source: str) -> tuple[Rule | None, list[Pr
     ft, src, clause, grade = cast(str, ft), cast(str, src), cast(str, clause), cast(str, grade)
     return Rule(
         id=cast(str, rid), facility_type=ft, applies=applies,
-        satisfied_by=SatisfiedBy(at_site=at_site, within_reach=reach),
+        satisfied_by=SatisfiedBy(at_site=at_site, within_reach=reach, also_types=also_types),
         source=src, clause=clause, grade=grade, adjustable=bool(adjustable),
         label_zh=label_zh or f"{label(ft, 'zh')}({rid})",
-        label_en=label_en or f"{label(ft, 'en')} ({rid})", note=note,
+        label_en=label_en or f"{label(ft, 'en')} ({rid})", note=note, capacity=capacity,
     ), []
+
+
+def _parse_capacity(raw: Any, c: _Checker) -> Capacity | None:
+    if raw is None:
+        return None
+    if not isinstance(raw, Mapping):
+        c.add("capacity must be a mapping such as {demand: population, max_per_unit: 5000}",
+              key="capacity", value=raw)
+        return None
+    c.unknown_keys(raw, _CAPACITY_KEYS, "capacity")
+    demand = str(raw.get("demand", "")).strip()
+    if demand not in DEMANDS:
+        c.add(f"capacity.demand {raw.get('demand')!r} is not population or children_3_5",
+              key="capacity.demand", value=raw.get("demand"),
+              fix="write demand: population (residents) or children_3_5 (kindergartens)")
+    per = c.number(raw, "max_per_unit", "capacity", positive=True)
+    if raw.get("max_per_unit") is None:
+        c.add("capacity.max_per_unit is missing", key="capacity.max_per_unit",
+              fix="e.g. max_per_unit: 5000 (residents per officer) or 1 (child per place)")
+    share = c.number(raw, "child_share", "capacity")
+    if share is not None and share > 1:
+        c.add("capacity.child_share must be a share between 0 and 1", key="capacity.child_share",
+              value=share, fix="write 0.04 for 4%")
+        share = None
+    if demand == "children_3_5" and raw.get("child_share") is None:
+        c.add("capacity.child_share is missing for demand children_3_5",
+              key="capacity.child_share",
+              fix="give the share of the population aged 3-5, e.g. child_share: 0.04")
+    grade = c.grade(raw, "grade", "capacity ", required=False)
+    adj = c.boolean(raw, "adjustable", "capacity ")
+    if grade == "C" and adj is False:
+        c.add("capacity is grade C (a planning default) but not marked adjustable",
+              key="capacity.adjustable",
+              fix="add adjustable: true; a C-grade figure must never read as policy")
+    if per is None or demand not in DEMANDS:
+        return None
+    def txt(k: str) -> str | None:
+        v = raw.get(k)
+        return str(v).strip() if v not in (None, "") else None
+    return Capacity(demand=demand, max_per_unit=per,
+                    child_share=share if demand == "children_3_5" else None,
+                    unit_zh=txt("unit_zh") or "", unit_en=txt("unit_en") or "", grade=grade,
+                    source=txt("source"), clause=txt("clause"), adjustable=bool(adj),
+                    note=txt("note") or "")
 
 
 def _parse_rule_list(raw_rules: list[Any], source: str) -> tuple[list[Rule], list[Problem]]:

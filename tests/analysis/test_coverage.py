@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 from typing import Any
 
 import geopandas as gpd
@@ -13,12 +15,23 @@ from hypothesis import strategies as st
 from shapely.geometry import Point
 
 from anzhi.errors import InputError
-from analysis.coverage import (COVERAGE_COLUMNS, SIZE_CLASSES, coverage_table, large_site,
-                               size_class)
+from analysis.coverage import (COVERAGE_COLUMNS, SIZE_CLASSES, SIZE_COVERAGE_COLUMNS,
+                               coverage_by_size, coverage_table, large_site, size_class,
+                               size_class_counts)
 from analysis.gaps import evaluate
-from analysis.rules import load_rules, parse_rules
+from analysis.rules import RuleSet, load_rules, parse_rules
 
 LON0, LAT0 = 99.2, 24.7
+
+
+#: The foundation rules of the default set, which these worked cases were written for.
+FOUNDATION_IDS = ("health-every-site", "police-800", "police-3000")
+
+
+def foundation() -> RuleSet:
+    """The default rule set cut down to the foundation rules (the union adds many more)."""
+    rs = load_rules()
+    return dataclasses.replace(rs, rules=tuple(r for r in rs if r.id in FOUNDATION_IDS))
 
 
 def gaps_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
@@ -149,7 +162,7 @@ def test_covered_counts_on_an_evaluated_table() -> None:
                              "site_id": ["A"]}, geometry=[Point(LON0, LAT0)], crs=4326)
     gaps = evaluate(sites, facs, pd.DataFrame(columns=[
         "site_id", "facility_type", "nearest_facility_id", "dist_m", "time_min", "reason"]),
-        load_rules())
+        foundation())
     cov = coverage_table(gaps).set_index(["level", "township", "rule_id"])
     # A, B, C all share the spot of police room P (within 300 m): covered everywhere
     assert cov.loc[("all", "", "police-800"), "sites_covered"] == 2
@@ -173,3 +186,52 @@ def test_size_classes_baoshan() -> None:
                                                       (5000, np.nan, False)])
 def test_large_site(pop: int, hh: float, expected: bool) -> None:
     assert large_site(pd.Series([pop]), pd.Series([hh])).tolist() == [expected]
+
+
+def test_size_class_counts_reproduce_baoshan_2021() -> None:
+    """保山民政 2021: 201 sites < 1,000 people, 9 of 1,000–10,000, 16 of ≥ 200 households
+    and ≥ 800 people (which overlaps the other two)."""
+    pop = [300] * 194 + [850] * 7 + [2500] * 9
+    hh = [70.0] * 194 + [210.0] * 7 + [600.0] * 9
+    counts = size_class_counts(pd.DataFrame({"population": pop, "households": hh}))
+    got = dict(zip(counts["size_class"], counts["sites"], strict=True))
+    assert got == {"under_1000": 201, "1000_to_10000": 9, "10000_plus": 0, "large_site": 16,
+                   "all": 210}
+    assert counts.loc[counts["size_class"] == "all", "pop"].iloc[0] == sum(pop)
+    assert counts.loc[counts["size_class"] == "large_site", "label_zh"].iloc[0] == "200户且800人以上"
+
+
+def test_coverage_by_size_classes() -> None:
+    rows = []
+    for sid, pop, hh, status in (("A", 500, 100.0, "ok"), ("B", 999, 250.0, "gap_missing"),
+                                 ("C", 1000, 250.0, "ok_shared"), ("D", 9999, 2000.0, "ok"),
+                                 ("E", 10000, np.nan, "gap_capacity")):
+        rows.append(dict(site_id=sid, county="X", township="T", population=pop, households=hh,
+                         facility_type="kindergarten", rule_id="k", status=status))
+    out = coverage_by_size(gaps_frame(rows)).set_index("size_class")
+    assert list(out.columns) == list(SIZE_COVERAGE_COLUMNS)[1:]
+    assert out.loc["under_1000", ["sites_required", "sites_covered"]].tolist() == [2, 1]
+    assert out.loc["1000_to_10000", ["sites_required", "sites_covered"]].tolist() == [2, 2]
+    assert out.loc["10000_plus", ["sites_required", "sites_covered"]].tolist() == [1, 0]
+    assert out.loc["large_site", ["sites_required", "sites_covered"]].tolist() == [3, 2]  # B,C,D
+    assert out.loc["all", "share_sites"] == pytest.approx(3 / 5)
+    assert out.loc["all", "pop_covered"] == 500 + 1000 + 9999
+
+
+@settings(max_examples=40, deadline=None)
+@given(rows=st.lists(st.tuples(st.integers(0, 20000), st.sampled_from([np.nan, 100.0, 300.0]),
+                               st.sampled_from(["ok", "ok_shared", "gap_missing",
+                                                "gap_capacity", "unroutable"])),
+                     min_size=1, max_size=25))
+def test_coverage_by_size_counts_equal_non_gap_rows(rows: list[tuple[int, float, str]]) -> None:
+    g = gaps_frame([dict(site_id=f"S{i}", county="X", township="T", population=p,
+                         households=h, rule_id="r", status=s)
+                    for i, (p, h, s) in enumerate(rows)])
+    out = coverage_by_size(g).set_index("size_class")
+    covered = g["status"].isin(["ok", "ok_shared"])
+    assert out.loc["all", "sites_covered"] == covered.sum()
+    assert out.loc["all", "sites_required"] == len(g)
+    cls = size_class(g["population"]).astype(str)
+    for key in ("under_1000", "1000_to_10000", "10000_plus"):
+        n = int((covered & (cls == key)).sum())
+        assert (out.loc[key, "sites_covered"] if key in out.index else 0) == n

@@ -47,8 +47,8 @@ def test_default_rule_set_content() -> None:
     rs = load_rules()
     assert "default" in preset_names()
     assert rs.name == "default" and rs.version
-    assert rs.rule_ids == ["health-every-site", "police-800", "police-3000"]
-    health, p800, p3000 = rs.rules
+    assert rs.rule_ids[:3] == ["health-every-site", "police-800", "police-3000"]
+    health, p800, p3000 = rs.rules[:3]
     assert health.facility_type == "clinic"
     assert health.applies.min_population is None and health.applies.kind == "any"
     assert (health.source, health.clause, health.grade) == (
@@ -71,6 +71,8 @@ def test_default_sources_name_existing_seed_files() -> None:
     rs = load_rules()
     for r in rs:
         seed = r.source.split()[0]
+        if r.grade != "A":  # B/C figures restate documents outside the seeds (GB 50180...)
+            continue
         assert seed in SEED_FILES, r.source
         if SEEDS.is_dir():
             assert (SEEDS / seed).is_file()
@@ -87,8 +89,10 @@ def test_describe_texts() -> None:
     rs = load_rules()
     assert rs.get("police-3000").describe_applies("zh") == "人数 ≥ 3,000"
     assert rs.get("police-3000").describe_applies("en") == "population ≥ 3,000"
-    assert rs.get("health-every-site").describe_reach("zh") == "安置点内或步行 30 分钟内"
-    assert rs.get("health-every-site").describe_reach("en") == "at the site or within 30 min walk"
+    assert rs.get("health-every-site").describe_reach("zh") == \
+        "安置点内或步行 30 分钟内(亦可为乡镇卫生院)"
+    assert rs.get("health-every-site").describe_reach("en") == \
+        "at the site or within 30 min walk (also: township health centre)"
 
 
 def test_unknown_preset() -> None:
@@ -274,4 +278,73 @@ def test_round_trip_property(min_pop: int | None, width: int, has_max: bool,
 
 
 def test_facility_types_in_rule_order() -> None:
-    assert load_rules().facility_types == ("clinic", "police_room")
+    assert load_rules("baoshan-2023").facility_types == (
+        "police_room", "employment_station", "kindergarten")
+
+
+# --------------------------------------------------------------------------------------
+# Capacity norms
+# --------------------------------------------------------------------------------------
+
+KIDS_CAP = {"demand": "children_3_5", "max_per_unit": 1, "child_share": 0.04,
+            "unit_zh": "个学位", "unit_en": "places", "grade": "C", "adjustable": True,
+            "source": "planning default"}
+
+
+def test_capacity_round_trips_and_presets_round_trip() -> None:
+    rs = parse_rules(doc(good_rule(facility_type="kindergarten", capacity=KIDS_CAP)),
+                     source="f")
+    cap = rs.rules[0].capacity
+    assert cap is not None and (cap.demand, cap.max_per_unit, cap.child_share) == (
+        "children_3_5", 1, 0.04)
+    assert cap.describe("zh") == "每个学位 ≤ 1名3–5岁儿童;无儿童数时按人口 4.0% 估算"
+    assert cap.describe("en").startswith("≤ 1 children aged 3–5 per place")
+    assert parse_rules(rs.to_dict(), source="again").rules == rs.rules
+    for name in preset_names():
+        preset = load_rules(name)
+        assert parse_rules(preset.to_dict(), source=name).rules == preset.rules
+
+
+@pytest.mark.parametrize(("change", "message"), [
+    ({"demand": "adults"}, "capacity.demand 'adults' is not population or children_3_5"),
+    ({"max_per_unit": None}, "capacity.max_per_unit is missing"),
+    ({"max_per_unit": 0}, "capacity.max_per_unit must be > 0"),
+    ({"child_share": None}, "child_share is missing for demand children_3_5"),
+    ({"child_share": 4}, "child_share must be a share between 0 and 1"),
+    ({"adjustable": False}, "capacity is grade C .* not marked adjustable"),
+    ({"seats": 3}, "unknown key 'seats' in capacity"),
+])
+def test_capacity_problems(change: dict[str, Any], message: str) -> None:
+    cap = {**KIDS_CAP, **change}
+    cap = {k: v for k, v in cap.items() if v is not None}
+    with pytest.raises(InputError, match=message):
+        parse_rules(doc(good_rule(facility_type="kindergarten", capacity=cap)), source="f")
+
+
+def test_capacity_overrides() -> None:
+    rs = load_rules("baoshan-2023")
+    changed = rs.with_overrides({"police-ratio.max_per_unit": "3000",
+                                 "kindergarten-scale.capacity.child_share": 0.05})
+    assert changed.get("police-ratio").capacity.max_per_unit == 3000  # type: ignore[union-attr]
+    assert changed.get("kindergarten-scale").capacity.child_share == 0.05  # type: ignore[union-attr]
+    assert rs.get("police-ratio").capacity.max_per_unit == 5000  # type: ignore[union-attr]
+    with pytest.raises(InputError, match="max_per_unit must be > 0"):
+        rs.with_overrides({"police-ratio.max_per_unit": 0})
+    with pytest.raises(InputError, match="police-800.*capacity.demand"):
+        rs.with_overrides({"police-800.max_per_unit": 5000})  # no norm to change
+
+
+def test_also_types_parse_round_trip_and_errors() -> None:
+    sb = {"at_site": True, "also_types": ["乡镇卫生院", "clinic", "卫生院"]}
+    rs = parse_rules(doc(good_rule(facility_type="clinic", satisfied_by=sb)), source="f")
+    r = rs.rules[0]
+    assert r.satisfied_by.also_types == ("township_health_centre",)  # own type and dups dropped
+    assert rs.facility_types == ("clinic", "township_health_centre")
+    assert "亦可为乡镇卫生院" in r.describe_reach("zh")
+    assert parse_rules(rs.to_dict(), source="again").rules == rs.rules
+    with pytest.raises(InputError, match="unknown facility type in satisfied_by.also_types"):
+        parse_rules(doc(good_rule(satisfied_by={"at_site": True, "also_types": ["spa"]})),
+                    source="f")
+    with pytest.raises(InputError, match="also_types must be a list"):
+        parse_rules(doc(good_rule(satisfied_by={"at_site": True, "also_types": "卫生院"})),
+                    source="f")

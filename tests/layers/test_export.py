@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import os
 from pathlib import Path
 
@@ -23,6 +25,16 @@ ZH_HEADERS = ["安置点编号", "安置点名称", "县", "乡镇", "人数", "
               "最近设施", "距离(米)", "时间(分钟)", "原因", "依据文件", "条款", "等级"]
 
 
+#: The foundation rules of the default set, which these worked cases were written for.
+FOUNDATION_IDS = ("health-every-site", "police-800", "police-3000")
+
+
+def foundation() -> RuleSet:
+    """The default rule set cut down to the foundation rules (the union adds many more)."""
+    rs = load_rules()
+    return dataclasses.replace(rs, rules=tuple(r for r in rs if r.id in FOUNDATION_IDS))
+
+
 @pytest.fixture()
 def results() -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, RuleSet]:
     sites = gpd.GeoDataFrame({
@@ -42,7 +54,7 @@ def results() -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, RuleSet]:
         "time_min": [0.0, 70.0, 14.7, 80.0, np.nan, 12.0],
         "snap_dist_m": [5.0, 5.0, 40.0, 40.0, 2600.0, 20.0],
         "reason": ["", "", "", "", "no_road_nearby", ""]})
-    rules = load_rules()
+    rules = foundation()
     gaps = evaluate(sites, facs, access, rules)
     return gaps, coverage_table(gaps), access, rules
 
@@ -73,7 +85,8 @@ def test_xlsx_chinese(tmp_path: Path, results) -> None:  # type: ignore[no-untyp
     gaps, cov, access, rules = results
     paths = write_outputs(tmp_path / "o", gaps=gaps, coverage=cov, access=access, rules=rules)
     wb = openpyxl.load_workbook(paths["gaps.xlsx"])
-    assert wb.sheetnames == ["汇总", "缺口清单", "规则"]
+    # summary, gap list, rules, then one sheet per facility type in rule order
+    assert wb.sheetnames == ["汇总", "缺口清单", "规则", "卫生室", "警务室"]
     ws = wb["缺口清单"]
     assert [c.value for c in ws[1]] == ZH_HEADERS
     assert ws.freeze_panes == "A2"
@@ -91,12 +104,21 @@ def test_xlsx_chinese(tmp_path: Path, results) -> None:  # type: ignore[no-untyp
     assert head[:3] == ["设施类型", "规则", "名称"] and head[-1] == "合计"
     body = {r[1]: r for r in summary.iter_rows(min_row=2, values_only=True)}
     assert body["police-800"][-1] == 2 and body["health-every-site"][-1] == 3
+    assert head[-2] == "覆盖率"
+    h = body["health-every-site"]
+    assert h[-2] == pytest.approx((h[3] + h[4]) / 3)  # (达标 + 共享达标) / 合计
     rules_ws = wb["规则"]
     rule_rows = list(rules_ws.iter_rows(min_row=2, values_only=True))
     assert [r[0] for r in rule_rows] == rules.rule_ids
     p3000 = rule_rows[2]
     assert "004_758abde250e123ca.txt 贵州 2019" in p3000 and "三(四)19" in p3000
     assert rules_ws.freeze_panes == "A2"
+    police = wb["警务室"]
+    p_rows = list(police.iter_rows(min_row=2, values_only=True))
+    assert [c.value for c in police[1]] == ZH_HEADERS
+    assert police.freeze_panes == "A2" and police.auto_filter.ref == f"A1:P{len(p_rows) + 1}"
+    assert p_rows and {r[6] for r in p_rows} == {"警务室"}
+    assert len(p_rows) == int((gaps["facility_type"] == "police_room").sum())
 
 
 def test_xlsx_english(tmp_path: Path, results) -> None:  # type: ignore[no-untyped-def]
@@ -105,7 +127,7 @@ def test_xlsx_english(tmp_path: Path, results) -> None:  # type: ignore[no-untyp
                           rules=rules.with_overrides({"police-800.min_population": 1000}),
                           lang="en")
     wb = openpyxl.load_workbook(paths["gaps.xlsx"])
-    assert wb.sheetnames == ["Summary", "Gaps", "Rules"]
+    assert wb.sheetnames == ["Summary", "Gaps", "Rules", "Clinic", "Police room"]
     head = [c.value for c in wb["Gaps"][1]]
     assert head[0] == "Site ID" and head[8] == "Status" and head[12] == "Reason"
     first = next(wb["Gaps"].iter_rows(min_row=2, values_only=True))
@@ -207,3 +229,49 @@ def test_atomic_write(tmp_path: Path) -> None:
     assert atomic_write(target, good) == target
     assert target.read_text(encoding="utf-8") == "v2" and seen == [".csv"]
     assert os.listdir(tmp_path) == ["a.csv"]
+
+
+def test_gpkg_with_site_points(tmp_path: Path, results) -> None:  # type: ignore[no-untyped-def]
+    import pyogrio
+
+    gaps, cov, access, rules = results
+    sites = gpd.GeoDataFrame({
+        "site_id": ["S3", "S1", "S2"], "site_name": ["幸福小区", "移民新村", "阳光社区"],
+        "population": [3200, 900, 120]},
+        geometry=[Point(LON0 + 0.05, LAT0), Point(LON0, LAT0), Point(LON0 + 0.01, LAT0)],
+        crs=4326)
+    out = tmp_path / "o"
+    paths = write_outputs(out, gaps=gaps, coverage=cov, access=access, rules=rules, sites=sites)
+    assert set(paths) == {*OUTPUT_FILES, "gaps.gpkg"}
+    assert sorted(os.listdir(out)) == sorted([*OUTPUT_FILES, "gaps.gpkg"])
+    layers = {name for name, _ in pyogrio.list_layers(paths["gaps.gpkg"])}
+    assert layers == {"gaps", "sites"}
+    pts = gpd.read_file(paths["gaps.gpkg"], layer="gaps")
+    assert pts.crs.to_epsg() == 4326 and len(pts) == len(gaps)
+    assert set(GAPS_COLUMNS) <= set(pts.columns)
+    s3 = pts[pts["site_id"] == "S3"]
+    assert len(s3) == 3 and (s3.geometry.x.round(6) == round(LON0 + 0.05, 6)).all()
+    per_site = gpd.read_file(paths["gaps.gpkg"], layer="sites").set_index("site_id")
+    assert per_site.loc["S3", "status"] == "unroutable"  # worst of its rows
+    assert per_site.loc["S1", "n_rules"] == 2 and per_site.loc["S2", "n_rules"] == 1
+
+
+def test_gpkg_needs_site_ids(tmp_path: Path, results) -> None:  # type: ignore[no-untyped-def]
+    gaps, cov, access, rules = results
+    bad = gpd.GeoDataFrame({"name": ["x"]}, geometry=[Point(LON0, LAT0)], crs=4326)
+    with pytest.raises(InputError, match="column 'site_id' is missing"):
+        write_outputs(tmp_path / "o", gaps=gaps, coverage=cov, access=access, sites=bad)
+    assert not (tmp_path / "o").exists()
+
+
+def test_rules_sheet_shows_capacity_norms(tmp_path: Path, results) -> None:  # type: ignore
+    gaps, cov, access, _ = results
+    rules = load_rules("baoshan-2023")
+    paths = write_outputs(tmp_path / "o", gaps=gaps, coverage=cov, access=access, rules=rules)
+    ws = openpyxl.load_workbook(paths["gaps.xlsx"])["规则"]
+    head = [c.value for c in ws[1]]
+    assert head[5] == "容量标准"
+    rows = {r[0]: r for r in ws.iter_rows(min_row=2, values_only=True)}
+    assert "每名民警 ≤ 5,000 人" in rows["police-ratio"][5]
+    assert "002_5ba54de6779e4404.txt" in rows["police-ratio"][5]
+    assert rows["police-800"][5] is None

@@ -27,7 +27,9 @@ rules:
 
 def test_preset_by_name() -> None:
     assert read_rules("default") == load_rules("default")
-    assert read_rules().rule_ids == ["health-every-site", "police-800", "police-3000"]
+    assert read_rules().rule_ids[:3] == ["health-every-site", "police-800", "police-3000"]
+    for name in ("guizhou-2019", "baoshan-2023", "gb50180-2018"):
+        assert read_rules(name) == load_rules(name) and read_rules(name).name == name
 
 
 def test_own_file(tmp_path: Path) -> None:

@@ -590,3 +590,30 @@ def test_template_lines_with_only_a_serial_number_are_skipped(tmp_path: Path) ->
     df = df.rename(columns={"序号": "编号"})
     with pytest.raises(InputError, match=r"row 4, column '人数': population is missing"):
         read_sites(write_xlsx(df, tmp_path / "ids.xlsx"))
+
+
+# --------------------------------------------------------------------------- children 3-5
+
+
+def test_optional_children_column(tmp_path: Path) -> None:
+    df = chinese_table(TRUTH_LON, TRUTH_LAT)
+    plain = read_sites(write_xlsx(df, tmp_path / "plain.xlsx"))
+    assert "children_3_5" not in plain.columns  # absent column: contract unchanged
+    df.insert(7, "3-5岁儿童数(人)", [50, 30, None, 120, 4])
+    sites = read_sites(write_xlsx(df, tmp_path / "kids.xlsx"))
+    assert list(sites.columns[:8]) == SITE_COLUMNS
+    assert sites["children_3_5"].dtype == "float64"
+    assert sites["children_3_5"].tolist()[:2] == [50.0, 30.0]
+    assert np.isnan(sites["children_3_5"].iloc[2])  # blank = unknown (estimated later)
+    assert not sites["has_kindergarten"].isna().any()  # the 幼儿园 yes/no column still read
+
+
+def test_children_column_is_validated(tmp_path: Path) -> None:
+    df = chinese_table(TRUTH_LON, TRUTH_LAT)
+    df["children_3_5"] = [50, "很多", 500, -1, 4]
+    with pytest.raises(InputError, match="children aged 3-5") as exc:
+        read_sites(write_xlsx(df, tmp_path / "bad.xlsx"))
+    text = str(exc.value)
+    assert "row 3" in text and "'很多'" in text               # not a number
+    assert "500 children aged 3-5 but only 430 people" in text  # more children than people
+    assert "row 5" in text and "negative" in text
