@@ -218,7 +218,7 @@ def run_region(
 
 
 def write_region(results: RegionResults, out_dir: str | Path, *, lang: str = "zh") -> dict[str, Path]:
-    """Write ``gaps.csv``, ``gaps.xlsx``, ``coverage.csv``, ``access.csv`` atomically."""
+    """Write ``gaps.csv``, ``gaps.xlsx``, ``gaps.gpkg``, ``coverage.csv``, ``access.csv`` atomically."""
     return write_outputs(
         out_dir,
         gaps=results.gaps,
@@ -226,4 +226,5 @@ def write_region(results: RegionResults, out_dir: str | Path, *, lang: str = "zh
         access=results.access,
         rules=results.rules,
         lang=lang,
+        sites=results.data.sites,
     )

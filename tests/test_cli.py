@@ -32,7 +32,7 @@ def demo_run(demo, tmp_path_factory):  # type: ignore[no-untyped-def]
 
 def test_gaps_demo_writes_the_four_files(demo_run: Path) -> None:
     names = sorted(p.name for p in demo_run.iterdir())
-    assert names == ["access.csv", "coverage.csv", "gaps.csv", "gaps.xlsx"]
+    assert names == ["access.csv", "coverage.csv", "gaps.csv", "gaps.gpkg", "gaps.xlsx"]
     gaps = pd.read_csv(demo_run / "gaps.csv", encoding="utf-8-sig")
     access = pd.read_csv(demo_run / "access.csv", encoding="utf-8-sig")
     assert list(gaps.columns[: len(GAPS_COLUMNS)]) == GAPS_COLUMNS
