@@ -21,7 +21,7 @@ __all__ = ["main", "build_parser", "parse_set_options", "SUBCOMMAND_MODULES"]
 
 #: Modules that add sub-commands: each has ``register(subparsers) -> dict[name, handler]``,
 #: a handler taking the parsed ``argparse.Namespace`` and returning the exit status.
-SUBCOMMAND_MODULES: tuple[str, ...] = ()
+SUBCOMMAND_MODULES: tuple[str, ...] = ("anzhi._cli_rules", "anzhi._cli_terrain")
 
 _EPILOG_GAPS = """\
 examples:

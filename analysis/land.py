@@ -1,0 +1,519 @@
+"""Slope classes, steep out-migration land (迁出地 > 25°) and the site hazard screen.
+
+Pure functions: slope arrays (or a window reader handed in by ``layers.terrain``) and
+GeoDataFrames in, tables out; no file access here.
+
+Slope classes are those of the Third National Land Survey (第三次全国国土调查 耕地坡度分级):
+``(0,2]``, ``(2,6]``, ``(6,15]``, ``(15,25]``, ``>25`` degrees, upper bound included, so
+exactly 25° is class 4 (15–25°) and 25.0001° is class 5 (> 25°).  Flat ground (0°) is in
+class 1.
+
+Areas are true ground areas in m²: every pixel is weighted by its area on the CRS ellipsoid
+(:meth:`geo.terrain.GridSpec.cell_area_m2`) and by the fraction of it that the parcel covers
+(exactextract coverage fractions), so partial pixels count partly and overlapping parcels
+each get their own share (no single label raster).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyproj
+import shapely
+from numpy.typing import ArrayLike, NDArray
+
+from anzhi.errors import InputError, ProblemCollector
+from geo.terrain import GridSpec, WindowReader
+
+__all__ = [
+    "SlopeClass",
+    "SLOPE_CLASSES",
+    "SLOPE_CLASS_BOUNDS_DEG",
+    "CLASS_AREA_COLUMNS",
+    "PARCEL_COLUMNS",
+    "VILLAGE_COLUMNS",
+    "CANDIDATE_COLUMNS",
+    "HAZARD_COLUMNS",
+    "CROPLAND_USES",
+    "slope_class",
+    "zonal_class_areas",
+    "parcel_land_table",
+    "village_land_table",
+    "candidate_list",
+    "site_hazard",
+]
+
+
+@dataclass(frozen=True)
+class SlopeClass:
+    """One slope class of the Third National Land Survey.
+
+    Attributes
+    ----------
+    code
+        1–5 (the survey's 坡度级别).
+    lower_deg, upper_deg
+        Interval ``(lower, upper]`` in degrees (``upper = inf`` for the last class).
+    column
+        Area column of the land tables (m²).
+    zh, en
+        Labels.
+    """
+
+    code: int
+    lower_deg: float
+    upper_deg: float
+    column: str
+    zh: str
+    en: str
+
+
+SLOPE_CLASSES: tuple[SlopeClass, ...] = (
+    SlopeClass(1, 0.0, 2.0, "area_0_2_m2", "≤2°", "0–2°"),
+    SlopeClass(2, 2.0, 6.0, "area_2_6_m2", "2–6°", "2–6°"),
+    SlopeClass(3, 6.0, 15.0, "area_6_15_m2", "6–15°", "6–15°"),
+    SlopeClass(4, 15.0, 25.0, "area_15_25_m2", "15–25°", "15–25°"),
+    SlopeClass(5, 25.0, math.inf, "area_gt25_m2", ">25°", ">25°"),
+)
+#: Upper bounds (degrees, included) of classes 1–4.
+SLOPE_CLASS_BOUNDS_DEG: tuple[float, ...] = (2.0, 6.0, 15.0, 25.0)
+#: One area column (m²) per class, class order.
+CLASS_AREA_COLUMNS: tuple[str, ...] = tuple(c.column for c in SLOPE_CLASSES)
+#: land_parcels.csv columns, in order.
+PARCEL_COLUMNS: tuple[str, ...] = (
+    "parcel_id", "village", "land_use", "area_m2", "area_gt25_m2", "share_gt25",
+    "area_0_2_m2", "area_2_6_m2", "area_6_15_m2", "area_15_25_m2", "area_slope_m2",
+)
+#: land_villages.csv columns, in order.
+VILLAGE_COLUMNS: tuple[str, ...] = (
+    "rank", "village", "n_parcels", "area_m2", "area_gt25_m2", "share_gt25",
+    "cropland_m2", "cropland_gt25_m2", "area_0_2_m2", "area_2_6_m2", "area_6_15_m2",
+    "area_15_25_m2", "area_slope_m2",
+)
+#: Candidate list columns, in order.
+CANDIDATE_COLUMNS: tuple[str, ...] = (
+    "priority", "parcel_id", "village", "land_use", "area_m2", "area_gt25_m2", "share_gt25",
+    "measure", "measure_en",
+)
+#: Site hazard table columns, in order.
+HAZARD_COLUMNS: tuple[str, ...] = (
+    "site_id", "slope_deg", "share_gt25", "hazard", "hazard_reason", "hazard_reason_en",
+)
+#: Land-use names counted as cropland (耕地 and its survey sub-classes).
+CROPLAND_USES: frozenset[str] = frozenset({"耕地", "旱地", "水田", "水浇地", "坡耕地", "cropland"})
+
+_GT25 = "area_gt25_m2"
+
+
+def slope_class(slope_deg: ArrayLike) -> NDArray[np.uint8]:
+    """Slope class code 1–5 of each slope (degrees); 0 where the slope is NaN.
+
+    Intervals include their upper bound: 2.0 → 1, 25.0 → 4, 25.0001 → 5.  Negative
+    slopes are not slopes and raise.
+
+    Examples
+    --------
+    >>> slope_class([0.0, 2.0, 2.01, 25.0, 25.0001, float("nan")]).tolist()
+    [1, 1, 2, 4, 5, 0]
+    """
+    s = np.asarray(slope_deg)
+    if s.dtype.kind != "f":
+        s = s.astype(np.float64)
+    with np.errstate(invalid="ignore"):
+        if np.any(s < 0):
+            raise InputError(f"slopes must be >= 0 degrees; got a minimum of {np.nanmin(s)!r}")
+        # (lower, upper]: count the upper bounds strictly below the slope (comparisons in the
+        # array's own precision: 25.0 stays 25.0 in float32).
+        codes = np.ones(s.shape, dtype=np.uint8)
+        for bound in SLOPE_CLASS_BOUNDS_DEG:
+            codes += s > s.dtype.type(bound)
+    codes[np.isnan(s)] = 0
+    return codes
+
+
+# --------------------------------------------------------------------------------------
+# Zonal areas (exactextract)
+# --------------------------------------------------------------------------------------
+
+
+def _reader_for(slope: NDArray[Any] | WindowReader, grid: GridSpec) -> WindowReader:
+    if callable(slope):
+        return slope
+    arr = np.asarray(slope)
+    if arr.shape != (grid.height, grid.width):
+        raise InputError(f"slope array shape {arr.shape} does not match the grid ({grid.height}, {grid.width})")
+
+    def read(r0: int, r1: int, c0: int, c1: int) -> NDArray[Any]:
+        return arr[r0:r1, c0:c1]
+
+    return read
+
+
+def _sources(read: WindowReader, grid: GridSpec) -> tuple[Any, Any]:
+    """exactextract raster sources: slope class codes (NaN = none) and cell areas (m²)."""
+    from exactextract.raster import RasterSource
+
+    t = grid.transform
+    left, top = t.c, t.f
+    right, bottom = left + t.a * grid.width, top + t.e * grid.height
+    ext = (min(left, right), min(top, bottom), max(left, right), max(top, bottom))
+    res = (abs(t.a), abs(t.e))
+    wkt = grid.crs_wkt
+
+    class _Base(RasterSource):  # type: ignore[misc]
+        def res(self) -> tuple[float, float]:
+            return res
+
+        def extent(self) -> tuple[float, float, float, float]:
+            return ext
+
+        def srs_wkt(self) -> str:
+            return wkt
+
+        def nodata_value(self) -> None:
+            return None
+
+    class _Classes(_Base):
+        def __init__(self) -> None:
+            super().__init__()
+            self.set_name("slope_class")
+
+        def read_window(self, x0: int, y0: int, nx: int, ny: int) -> NDArray[np.float32]:
+            codes = slope_class(np.asarray(read(y0, y0 + ny, x0, x0 + nx), dtype=np.float32))
+            out = codes.astype(np.float32)
+            out[codes == 0] = np.nan
+            return out
+
+    class _Area(_Base):
+        def __init__(self) -> None:
+            super().__init__()
+            self.set_name("cell_area")
+
+        def read_window(self, x0: int, y0: int, nx: int, ny: int) -> NDArray[np.float64]:
+            return grid.cell_area_m2(y0, y0 + ny, x0, x0 + nx)
+
+    return _Classes(), _Area()
+
+
+def _to_grid_crs(zones: gpd.GeoDataFrame, grid: GridSpec, what: str) -> gpd.GeoDataFrame:
+    if zones.crs is None:
+        raise InputError(f"{what} have no CRS; fix: set one (e.g. gdf.set_crs('EPSG:4326'))")
+    return zones.to_crs(grid.crs) if not zones.crs.equals(grid.crs) else zones
+
+
+def zonal_class_areas(zones: gpd.GeoDataFrame, slope: NDArray[Any] | WindowReader, grid: GridSpec,
+                      *, strategy: str = "raster-sequential",
+                      max_cells_in_memory: int = 8_000_000) -> pd.DataFrame:
+    """Ground area (m²) of each slope class inside each polygon.
+
+    Parameters
+    ----------
+    zones
+        Polygons in any CRS with a definition (reprojected to the raster's CRS).
+        They may overlap: each polygon is measured on its own.
+    slope
+        Slope in degrees (NaN = none), either an array of shape ``(grid.height,
+        grid.width)`` or a window reader ``read(row0, row1, col0, col1)`` (``layers.terrain``
+        hands in one that reads the slope GeoTIFF window by window).
+    grid
+        The slope raster's grid.
+    strategy
+        exactextract strategy: ``"raster-sequential"`` (many polygons) or
+        ``"feature-sequential"`` (few polygons scattered over a large raster).
+    max_cells_in_memory
+        Largest raster chunk exactextract reads at once (cells); bounds memory.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed like ``zones``: one column per class (:data:`CLASS_AREA_COLUMNS`, m²) and
+        ``area_slope_m2`` (their sum: the area with a slope; voids and the raster's outer
+        ring excluded).  Each is Σ coverage fraction × cell ground area over the pixels of
+        that class, computed by exactextract as the area-weighted fraction of the class
+        times the polygon's area-weighted total.
+    """
+    from exactextract import exact_extract
+    from exactextract.operation import Operation
+
+    cols = list(CLASS_AREA_COLUMNS)
+    if len(zones) == 0:
+        return pd.DataFrame({c: pd.Series(dtype=float) for c in [*cols, "area_slope_m2"]}, index=zones.index)
+    z = _to_grid_crs(zones, grid, "zones")
+    geoms = z.geometry.values
+    empty = shapely.is_empty(geoms) | pd.isna(geoms)
+    feats = gpd.GeoDataFrame({"_i": np.arange(len(z), dtype=np.int64)}, geometry=list(geoms), crs=z.crs)
+    feats = feats[~np.asarray(empty)]
+    out = np.zeros((len(z), len(cols)))
+    if len(feats):
+        classes, area = _sources(_reader_for(slope, grid), grid)
+        # One exactextract statistic set on (class, cell area): the area-weighted fraction of
+        # each class and, from weighted sum / weighted mean, the area with a slope.
+        ops = [Operation("unique", "u", classes, area), Operation("weighted_frac", "f", classes, area),
+               Operation("weighted_sum", "s", classes, area), Operation("weighted_mean", "m", classes, area)]
+        res = exact_extract([classes], feats, ops, include_cols=["_i"], strategy=strategy,
+                            output="pandas", max_cells_in_memory=max_cells_in_memory)
+        idx = res["_i"].to_numpy(dtype=np.int64)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            total = np.nan_to_num(res["s"].to_numpy(dtype=np.float64) / res["m"].to_numpy(dtype=np.float64))
+        uniq = [np.asarray(u, dtype=np.float64) for u in res["u"]]
+        frac = [np.asarray(f, dtype=np.float64) for f in res["f"]]
+        lens = np.array([len(u) for u in uniq], dtype=np.int64)
+        if lens.sum():
+            code = np.concatenate(uniq).astype(np.int64)
+            rows = np.repeat(idx, lens)
+            np.add.at(out, (rows, code - 1), np.concatenate(frac) * np.repeat(total, lens))
+    df = pd.DataFrame(out, index=zones.index, columns=cols)
+    df["area_slope_m2"] = out.sum(axis=1)
+    return df
+
+
+# --------------------------------------------------------------------------------------
+# Out-migration land tables
+# --------------------------------------------------------------------------------------
+
+
+def _check_parcels(parcels: gpd.GeoDataFrame) -> None:
+    pc = ProblemCollector(file="parcels")
+    for col in ("parcel_id", "village", "land_use"):
+        if col not in parcels.columns:
+            pc.add(f"the parcel layer has no {col!r} column", column=col,
+                   fix="add it (parcel_id = 地块编号, village = 村, land_use = 地类)")
+    if "parcel_id" in parcels.columns:
+        ids = parcels["parcel_id"].astype(str)
+        dup = ids[ids.duplicated()].unique().tolist()
+        if dup:
+            pc.add("parcel_id values are not unique", column="parcel_id", value=dup[:5],
+                   fix="give every parcel its own id")
+    if parcels.crs is None:
+        pc.add("the parcel layer has no CRS", fix="set one, e.g. EPSG:4326")
+    pc.raise_if_any()
+
+
+def _ellipsoidal_area_m2(geoms: gpd.GeoSeries) -> NDArray[np.float64]:
+    """Polygon areas (m²) in a Lambert azimuthal equal-area projection on the WGS84 ellipsoid.
+
+    The projection is centred on the polygons (equal-area everywhere, so the choice of centre
+    only bends the straight edges, by far less than a square metre for parcels).
+    """
+    g = geoms.to_crs("EPSG:4326")
+    ok = ~(g.is_empty | g.isna())
+    if not ok.any():
+        return np.zeros(len(g))
+    x0, y0, x1, y1 = g[ok].total_bounds
+    laea = pyproj.CRS.from_proj4(f"+proj=laea +lat_0={(y0 + y1) / 2:.6f} +lon_0={(x0 + x1) / 2:.6f} "
+                                 "+ellps=WGS84 +units=m +no_defs")
+    area = g.to_crs(laea).area.to_numpy(dtype=np.float64)
+    return np.where(ok.to_numpy(), area, 0.0)
+
+
+def parcel_land_table(parcels: gpd.GeoDataFrame, class_areas: pd.DataFrame) -> pd.DataFrame:
+    """Per-parcel land table (land_parcels.csv).
+
+    Parameters
+    ----------
+    parcels
+        Polygons with ``parcel_id``, ``village``, ``land_use`` (any CRS with a definition).
+    class_areas
+        :func:`zonal_class_areas` of these parcels (same index).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns :data:`PARCEL_COLUMNS`: ``area_m2`` is the parcel's area on the WGS84
+        ellipsoid (equal-area projection); class areas (m²) as measured on the DEM; ``share_gt25`` =
+        ``area_gt25_m2 / area_slope_m2`` (0–1, NaN where the DEM gives no slope at all).
+
+    Raises
+    ------
+    InputError
+        Missing columns, duplicate ids, no CRS.
+    """
+    _check_parcels(parcels)
+    ca = class_areas.reindex(parcels.index)
+    df = pd.DataFrame({
+        "parcel_id": parcels["parcel_id"].astype(str).to_numpy(),
+        "village": parcels["village"].fillna("").astype(str).to_numpy(),
+        "land_use": parcels["land_use"].fillna("").astype(str).to_numpy(),
+        "area_m2": _ellipsoidal_area_m2(parcels.geometry),
+    }, index=parcels.index)
+    for col in [*CLASS_AREA_COLUMNS, "area_slope_m2"]:
+        df[col] = ca[col].to_numpy(dtype=np.float64)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        df["share_gt25"] = np.where(df["area_slope_m2"] > 0, df[_GT25] / df["area_slope_m2"], np.nan)
+    return df[list(PARCEL_COLUMNS)].reset_index(drop=True)
+
+
+def village_land_table(parcel_table: pd.DataFrame) -> pd.DataFrame:
+    """Per-village roll-up of :func:`parcel_land_table`, ranked by land > 25°.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns :data:`VILLAGE_COLUMNS`; ``rank`` 1 = most land > 25° (m²);
+        ``cropland_gt25_m2`` is the > 25° area of parcels whose land use is cropland
+        (:data:`CROPLAND_USES`).
+    """
+    t = parcel_table.copy()
+    crop = t["land_use"].isin(CROPLAND_USES)
+    t["cropland_m2"] = np.where(crop, t["area_m2"], 0.0)
+    t["cropland_gt25_m2"] = np.where(crop, t[_GT25], 0.0)
+    sums = ["area_m2", _GT25, "cropland_m2", "cropland_gt25_m2", *CLASS_AREA_COLUMNS[:4], "area_slope_m2"]
+    g = t.groupby("village", sort=True)
+    v = g[sums].sum()
+    v.insert(0, "n_parcels", g.size())
+    with np.errstate(invalid="ignore", divide="ignore"):
+        v["share_gt25"] = np.where(v["area_slope_m2"] > 0, v[_GT25] / v["area_slope_m2"], np.nan)
+    v = v.reset_index().sort_values([_GT25, "village"], ascending=[False, True], kind="stable")
+    v.insert(0, "rank", np.arange(1, len(v) + 1))
+    return v[list(VILLAGE_COLUMNS)].reset_index(drop=True)
+
+
+def candidate_list(parcel_table: pd.DataFrame, *, min_area_gt25_m2: float = 0.0) -> pd.DataFrame:
+    """Parcels with land > 25° for 退耕还林 / 国家储备林 / 油茶, cropland first.
+
+    Parameters
+    ----------
+    parcel_table
+        :func:`parcel_land_table`.
+    min_area_gt25_m2
+        Keep parcels whose area > 25° exceeds this (m², default 0: any steep land).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns :data:`CANDIDATE_COLUMNS`, sorted by ``priority`` (1 = cropland > 25°,
+        the Grain-for-Green case; 2 = other land > 25°), then by area > 25° (largest
+        first).  ``measure``/``measure_en`` suggest the programme; the planner decides.
+    """
+    if min_area_gt25_m2 < 0 or not math.isfinite(min_area_gt25_m2):
+        raise InputError(f"min_area_gt25_m2 must be a finite area >= 0 m², got {min_area_gt25_m2!r}")
+    t = parcel_table[parcel_table[_GT25] > min_area_gt25_m2].copy()
+    crop = t["land_use"].isin(CROPLAND_USES)
+    t["priority"] = np.where(crop, 1, 2)
+    t["measure"] = np.where(crop, "退耕还林还草(或国家储备林、油茶)", "国家储备林或油茶")
+    t["measure_en"] = np.where(crop, "Grain-for-Green (or reserve forest, oil-tea)",
+                               "National reserve forest or oil-tea")
+    t = t.sort_values(["priority", _GT25, "parcel_id"], ascending=[True, False, True], kind="stable")
+    return t[list(CANDIDATE_COLUMNS)].reset_index(drop=True)
+
+
+# --------------------------------------------------------------------------------------
+# Site hazard screen
+# --------------------------------------------------------------------------------------
+
+
+def _circles(sites: gpd.GeoDataFrame, radius_m: float) -> gpd.GeoSeries:
+    """Geodesic circles of ``radius_m`` ground metres around the sites (64-gons, EPSG:4326)."""
+    pts = sites.geometry.to_crs("EPSG:4326")
+    ok = ~(pts.is_empty | pts.isna()).to_numpy()
+    out: list[Any] = [None] * len(pts)
+    if ok.any():
+        n_vert = 64
+        lon = np.repeat(pts[ok].x.to_numpy(), n_vert)
+        lat = np.repeat(pts[ok].y.to_numpy(), n_vert)
+        az = np.tile(np.linspace(0.0, 360.0, n_vert, endpoint=False), int(ok.sum()))
+        x, y, _ = pyproj.Geod(ellps="WGS84").fwd(lon, lat, az, np.full(lon.shape, radius_m))
+        rings = np.stack([np.asarray(x), np.asarray(y)], axis=-1).reshape(-1, n_vert, 2)[:, ::-1]
+        polys = shapely.polygons(np.concatenate([rings, rings[:, :1]], axis=1))
+        for k, poly in zip(np.flatnonzero(ok), polys):
+            out[k] = poly
+    return gpd.GeoSeries(out, index=sites.index, crs="EPSG:4326")
+
+
+def site_hazard(sites: gpd.GeoDataFrame, slope: NDArray[Any] | WindowReader, grid: GridSpec, *,
+                radius_m: float = 100.0, max_slope_deg: float = 25.0,
+                max_share_gt25: float = 0.3) -> pd.DataFrame:
+    """Slope at each site and the share of land > 25° around it; flag steep sites.
+
+    Parameters
+    ----------
+    sites
+        Site points (``site_id`` column; any CRS with a definition, normally EPSG:4326).
+    slope
+        Slope in degrees as an array on ``grid`` or a window reader (see
+        :func:`zonal_class_areas`).
+    grid
+        The slope raster's grid.
+    radius_m
+        Radius (ground metres) of the circle around each site.  Default 100 m.
+    max_slope_deg
+        Flag a site whose own pixel is steeper than this (degrees).  Default 25°.
+    max_share_gt25
+        Flag a site when more than this fraction (0–1) of the circle's land is steeper
+        than 25°.  Default 0.3.  Both defaults are screening choices of Anzhi, not figures
+        from a policy text; a flag asks for a geological-hazard survey, it is not one.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed like ``sites``, columns :data:`HAZARD_COLUMNS`: ``slope_deg`` (NaN: no
+        slope there: void, raster edge or outside the DEM), ``share_gt25`` (0–1, NaN when
+        the circle has no slope data), ``hazard`` (bool), ``hazard_reason`` (Chinese) and
+        ``hazard_reason_en`` ("" when not flagged).
+    """
+    pc = ProblemCollector(file="site_hazard")
+    if not (radius_m > 0 and math.isfinite(radius_m)):
+        pc.add("radius_m must be a positive distance in metres", value=radius_m, fix="e.g. 100")
+    if not (0 <= max_slope_deg <= 90):
+        pc.add("max_slope_deg must be between 0 and 90 degrees", value=max_slope_deg, fix="e.g. 25")
+    if not (0 <= max_share_gt25 <= 1):
+        pc.add("max_share_gt25 is a fraction between 0 and 1", value=max_share_gt25, fix="e.g. 0.3 for 30 %")
+    if "site_id" not in sites.columns:
+        pc.add("the site table has no 'site_id' column", column="site_id")
+    if sites.crs is None:
+        pc.add("the site table has no CRS", fix="set one, e.g. EPSG:4326")
+    pc.raise_if_any()
+
+    read = _reader_for(slope, grid)
+    pts = _to_grid_crs(sites, grid, "sites").geometry
+    n = len(sites)
+    slope_at = np.full(n, np.nan)
+    tr = grid.transform  # north-up (GridSpec refuses rotation)
+    for k, p in enumerate(pts.values):
+        if p is None or p.is_empty:
+            continue
+        col, row = (p.x - tr.c) / tr.a, (p.y - tr.f) / tr.e
+        r, c = math.floor(row), math.floor(col)
+        if 0 <= r < grid.height and 0 <= c < grid.width:
+            slope_at[k] = float(np.asarray(read(r, r + 1, c, c + 1), dtype=np.float64)[0, 0])
+    circles = gpd.GeoDataFrame(geometry=_circles(sites, radius_m), index=sites.index)
+    areas = zonal_class_areas(circles, read, grid, strategy="feature-sequential")
+    tot = areas["area_slope_m2"].to_numpy()
+    with np.errstate(invalid="ignore", divide="ignore"):
+        share = np.where(tot > 0, areas[_GT25].to_numpy() / tot, np.nan)
+
+    steep_site = slope_at > max_slope_deg
+    steep_around = share > max_share_gt25
+    reason_zh, reason_en = [], []
+    r_txt = f"{radius_m:g}"
+    for s_deg, sh, a, b in zip(slope_at, share, steep_site, steep_around):
+        zh, en = [], []
+        if a:
+            zh.append(f"安置点所在位置坡度 {s_deg:.1f}°,超过 {max_slope_deg:g}°")
+            en.append(f"slope at the site is {s_deg:.1f}°, above {max_slope_deg:g}°")
+        if b:
+            zh.append(f"周边 {r_txt} 米内坡度大于 25° 的土地占 {sh:.0%},超过 {max_share_gt25:.0%}")
+            en.append(f"{sh:.0%} of the land within {r_txt} m is steeper than 25°, above {max_share_gt25:.0%}")
+        if zh:
+            zh.append("建议开展地质灾害危险性评估")
+            en.append("a geological-hazard assessment is advised")
+        elif math.isnan(s_deg) and math.isnan(sh):
+            zh.append("无坡度数据(DEM 空洞或超出范围),无法筛查")
+            en.append("no slope data (DEM void or outside the DEM); not screened")
+        reason_zh.append(";".join(zh))
+        reason_en.append("; ".join(en))
+    site_ids = sites["site_id"].astype(str).to_numpy()
+    return pd.DataFrame({
+        "site_id": site_ids,
+        "slope_deg": slope_at,
+        "share_gt25": share,
+        "hazard": steep_site | steep_around,
+        "hazard_reason": reason_zh,
+        "hazard_reason_en": reason_en,
+    }, index=sites.index)[list(HAZARD_COLUMNS)]
+

@@ -1,0 +1,115 @@
+"""Terrain sub-commands of the ``anzhi`` CLI: ``anzhi slope`` and ``anzhi land``.
+
+Plugged in through ``anzhi.cli.SUBCOMMAND_MODULES``: :func:`register` adds the parsers and
+returns their handlers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+from typing import Any
+
+__all__ = ["register"]
+
+_EPILOG_SLOPE = """\
+examples:
+  anzhi slope --dem dem.tif --out slope.tif
+  anzhi slope --dem N42E001.hgt.zip --out slope.tif --aspect aspect.tif
+
+The slope is Horn's method in degrees; geographic DEMs (SRTM, Copernicus) are measured with
+the true ground size of a pixel at each latitude; voids and their neighbours get nodata.
+"""
+
+_EPILOG_LAND = """\
+examples:
+  anzhi land --dem dem.tif --parcels 迁出地地块.gpkg --out out/land
+  anzhi land --demo --out out/land
+
+outputs (in --out): land_parcels.csv, land_villages.csv, land.xlsx (Chinese headers),
+land.gpkg (parcels + candidates), steep_gt25.gpkg (land > 25° for the map), slope.tif
+"""
+
+
+def register(subparsers: Any) -> dict[str, Any]:
+    """Add ``slope`` and ``land`` to the ``anzhi`` sub-command parsers; return their handlers."""
+    s = subparsers.add_parser(
+        "slope", help="slope raster from a DEM (坡度图)",
+        description="Compute the slope (degrees, Horn) of a DEM window by window and write a "
+        "tiled, compressed GeoTIFF with nodata.",
+        epilog=_EPILOG_SLOPE, formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    s.add_argument("--dem", type=Path, required=True, help="DEM GeoTIFF, SRTM .hgt or .hgt.zip")
+    s.add_argument("--out", type=Path, required=True, help="slope GeoTIFF to write")
+    s.add_argument("--aspect", type=Path, default=None, help="also write the aspect GeoTIFF here")
+    s.add_argument("--overviews", action="store_true", help="add internal overviews (COG-style)")
+
+    la = subparsers.add_parser(
+        "land", help="steep out-migration land per parcel and village (迁出地坡度统计)",
+        description="Area of each slope class (≤2°, 2–6°, 6–15°, 15–25°, >25°; Third National "
+        "Land Survey) per parcel and per village, and the candidate list for 退耕还林 / "
+        "储备林 / 油茶 (cropland > 25° first).",
+        epilog=_EPILOG_LAND, formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    la.add_argument("--demo", action="store_true", help="use the synthetic demo county's DEM and parcels")
+    la.add_argument("--dem", type=Path, help="DEM GeoTIFF, SRTM .hgt or .hgt.zip")
+    la.add_argument("--parcels", type=Path, help="parcel polygons (GeoPackage/Shapefile/GeoJSON) with "
+                    "parcel_id/地块编号, village/村, land_use/地类")
+    la.add_argument("--out", type=Path, required=True, help="output folder (created if absent)")
+    return {"slope": _cmd_slope, "land": _cmd_land}
+
+
+def _cmd_slope(args: argparse.Namespace) -> int:
+    from layers.terrain import write_slope
+
+    t0 = time.perf_counter()
+    out = write_slope(args.dem, args.out, aspect_out=args.aspect, overviews=args.overviews)
+    print(f"slope: {out} ({time.perf_counter() - t0:.1f} s)")
+    if args.aspect:
+        print(f"aspect: {args.aspect}")
+    return 0
+
+
+def _cmd_land(args: argparse.Namespace) -> int:
+    from anzhi.errors import InputError
+    from layers.export import atomic_write
+    from layers.terrain import land_statistics, read_parcels, steep_polygons, write_land, write_slope
+
+    if args.demo:
+        if args.dem or args.parcels:
+            raise InputError("give either --demo or --dem/--parcels, not both")
+        from layers.demo import build_demo
+
+        demo = build_demo()
+        dem, parcels_path = demo.dem, demo.parcels
+    else:
+        missing = [f for f, v in (("--dem", args.dem), ("--parcels", args.parcels)) if v is None]
+        if missing:
+            raise InputError(f"missing {' and '.join(missing)}: give the DEM and the parcel layer, "
+                             "or --demo for the demo county")
+        dem, parcels_path = args.dem, args.parcels
+    t0 = time.perf_counter()
+    parcels = read_parcels(parcels_path)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    slope_path = write_slope(dem, out / "slope.tif")
+    result = land_statistics(parcels, slope_path)
+    written = write_land(result, out)
+    steep = steep_polygons(slope_path)
+
+    def write_steep(tmp: Path) -> None:
+        tmp.unlink(missing_ok=True)
+        steep.to_file(tmp, layer="steep_gt25", driver="GPKG")
+
+    if len(steep):
+        written["steep_gt25.gpkg"] = atomic_write(out / "steep_gt25.gpkg", write_steep)
+    written["slope.tif"] = slope_path
+    v = result.villages
+    print(f"{len(result.parcels)} parcels in {len(v)} villages: "
+          f"{v['area_gt25_m2'].sum() / 1e4:.1f} ha > 25° "
+          f"({v['cropland_gt25_m2'].sum() / 1e4:.1f} ha cropland), "
+          f"{len(result.candidates)} candidate parcels ({time.perf_counter() - t0:.1f} s)")
+    for name, path in written.items():
+        print(f"  {name}: {path}")
+    return 0

@@ -1,0 +1,525 @@
+"""Terrain files: slope GeoTIFFs written window by window, steep-land polygons, land tables.
+
+The array work is in :mod:`geo.terrain` (Horn slope) and :mod:`analysis.land` (classes,
+zonal areas, hazard screen); this module opens and writes the files around it.
+
+Memory stays bounded whatever the DEM size: :func:`write_slope` reads full-width strips of
+``block_rows`` rows (plus a one-pixel halo) and writes each strip before reading the next;
+the land statistics read the slope GeoTIFF window by window through exactextract.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyogrio
+import rasterio
+import rasterio.features
+import shapely
+from affine import Affine
+from numpy.typing import NDArray
+from rasterio.enums import Resampling
+from rasterio.errors import RasterioIOError
+from rasterio.windows import Window
+
+from analysis.land import (
+    SLOPE_CLASSES,
+    candidate_list,
+    parcel_land_table,
+    site_hazard,
+    village_land_table,
+    zonal_class_areas,
+)
+from anzhi.errors import DataSourceError, InputError, ProblemCollector
+from geo.terrain import GridSpec, iter_windows, slope_window
+from layers.export import atomic_write
+from layers.raster import check_dem, dem_uri
+
+__all__ = [
+    "SLOPE_NODATA",
+    "STEEP_SIMPLIFY_PX",
+    "LAND_FILES",
+    "LAND_XLSX_HEADERS",
+    "SlopeRaster",
+    "LandResult",
+    "open_slope",
+    "write_slope",
+    "steep_polygons",
+    "read_parcels",
+    "land_statistics",
+    "write_land",
+    "site_hazard_from_raster",
+]
+
+#: Nodata value of slope GeoTIFFs (slope is always >= 0).
+SLOPE_NODATA: float = -9999.0
+#: Default simplification tolerance of steep-land polygons, in pixels of the slope raster
+#: (1 pixel = 30 m on a 30 m DEM, ≈ 90 m on SRTM 3").
+STEEP_SIMPLIFY_PX: float = 1.0
+#: Files :func:`write_land` writes.
+LAND_FILES: tuple[str, ...] = ("land_parcels.csv", "land_villages.csv", "land.xlsx", "land.gpkg")
+
+_TILE = 512
+_GDAL_CACHE_MB = 256
+
+
+def _gtiff_profile(width: int, height: int, crs: Any, transform: Any) -> dict[str, Any]:
+    return {
+        "driver": "GTiff", "dtype": "float32", "count": 1, "width": width, "height": height,
+        "crs": crs, "transform": transform, "nodata": SLOPE_NODATA,
+        "tiled": True, "blockxsize": _TILE, "blockysize": _TILE,
+        "compress": "deflate", "zlevel": 1, "predictor": 1, "num_threads": "ALL_CPUS",
+        "bigtiff": "IF_SAFER",
+    }
+
+
+def _grid_of(src: rasterio.io.DatasetReader, path: str | Path) -> GridSpec:
+    if src.crs is None:
+        raise InputError(f"{path}: the raster has no CRS; fix: assign one, e.g. "
+                         f"gdal_edit.py -a_srs EPSG:4542 {Path(str(path)).name}")
+    try:
+        return GridSpec.from_crs(src.height, src.width, src.transform, src.crs)
+    except InputError as exc:
+        raise InputError(f"{path}: {exc}") from exc
+
+
+def write_slope(dem: str | Path, out: str | Path, *, aspect_out: str | Path | None = None,
+                block_rows: int = 512, block_cols: int = 4096, overviews: bool = False) -> Path:
+    """Write the slope (degrees) of a DEM as a tiled, deflate-compressed GeoTIFF.
+
+    Parameters
+    ----------
+    dem
+        GeoTIFF, SRTM ``.hgt`` or a ``.zip`` holding one (elevations in metres; projected
+        in metres or geographic in degrees; its nodata value honoured).
+    out
+        Slope GeoTIFF to write (float32 degrees, nodata :data:`SLOPE_NODATA`, 512 × 512
+        tiles, deflate).  Written atomically.
+    aspect_out
+        Optional aspect GeoTIFF (degrees clockwise from north, nodata where flat or none).
+    block_rows, block_cols
+        Window size in pixels (rounded up to whole 512-pixel tiles).  Peak memory is about
+        ``block_rows × block_cols × 40`` bytes plus a 256 MB GDAL block cache, whatever the
+        size of the DEM (≈ 350 MB with the defaults).
+    overviews
+        Add internal overviews (2, 4, 8, …, nearest) so viewers draw it fast (COG-style).
+
+    Returns
+    -------
+    pathlib.Path
+        ``out``.
+
+    Raises
+    ------
+    DataSourceError, InputError
+        The DEM cannot be opened, has no CRS, is rotated, or has more than one band.
+    """
+    check_dem(dem)
+    uri = dem_uri(dem)
+    rows = max(_TILE, int(math.ceil(block_rows / _TILE)) * _TILE)
+    cols = max(_TILE, int(math.ceil(block_cols / _TILE)) * _TILE)
+    with rasterio.Env(GDAL_CACHEMAX=_GDAL_CACHE_MB, GDAL_NUM_THREADS="ALL_CPUS"), rasterio.open(uri) as src:
+        grid = _grid_of(src, dem)
+        nodata = src.nodata
+
+        read = _StripReader(src, rows)
+        profile = _gtiff_profile(src.width, src.height, src.crs, src.transform)
+
+        def compute(w: tuple[int, int, int, int], aspect: bool) -> tuple[NDArray[np.float32], Any]:
+            res = slope_window(read, grid, w, nodata=nodata, aspect=aspect)
+            s, a = res if isinstance(res, tuple) else (res, None)
+            s[np.isnan(s)] = SLOPE_NODATA
+            if a is not None:
+                a[np.isnan(a)] = SLOPE_NODATA
+            return s, a
+
+        def writer(tmp_slope: Path, tmp_aspect: Path | None) -> None:
+            # One worker reads and computes the next window while this thread compresses and
+            # writes the current one (GDAL and NumPy release the GIL): two windows in memory.
+            with rasterio.open(tmp_slope, "w", **profile) as dst, \
+                    _maybe_open(tmp_aspect, profile) as adst, ThreadPoolExecutor(max_workers=1) as pool:
+                windows = list(iter_windows(grid.height, grid.width, block_rows=rows, block_cols=cols))
+                pending = pool.submit(compute, windows[0], adst is not None)
+                for k, w in enumerate(windows):
+                    s, a = pending.result()
+                    if k + 1 < len(windows):
+                        pending = pool.submit(compute, windows[k + 1], adst is not None)
+                    win = Window(w[2], w[0], w[3] - w[2], w[1] - w[0])
+                    dst.write(s, 1, window=win)
+                    if adst is not None:
+                        adst.write(a, 1, window=win)
+                if overviews:
+                    _overviews(dst, grid)
+                    if adst is not None:
+                        _overviews(adst, grid)
+
+        if aspect_out is None:
+            return atomic_write(out, lambda tmp: writer(tmp, None))
+        aspect_path = Path(aspect_out)
+        holder: dict[str, Path] = {}
+
+        def write_both(tmp: Path) -> None:
+            def inner(tmp_a: Path) -> None:
+                writer(tmp, tmp_a)
+            holder["a"] = atomic_write(aspect_path, inner)
+
+        return atomic_write(out, write_both)
+
+
+class _StripReader:
+    """Serves DEM windows from full-width strips read once, aligned on the strip grid.
+
+    GDAL decodes a tiled GeoTIFF window that is not tile-aligned tile by tile again for
+    each read (the multi-threaded read path bypasses the block cache), so reading every
+    window with its one-pixel halo would decode the neighbouring tile rows twice.  Here
+    each strip of ``rows`` rows is read once (raw values) and kept until the windows below
+    it no longer need it (windows come row-major): at most three strips in memory.
+    """
+
+    def __init__(self, src: Any, rows: int) -> None:
+        self.src = src
+        self.rows = rows
+        self.strips: dict[int, NDArray[Any]] = {}
+
+    def _strip(self, k: int) -> NDArray[Any]:
+        if k not in self.strips:
+            r0 = k * self.rows
+            h = min(self.rows, self.src.height - r0)
+            self.strips[k] = self.src.read(1, window=Window(0, r0, self.src.width, h))
+        return self.strips[k]
+
+    def __call__(self, r0: int, r1: int, c0: int, c1: int) -> NDArray[Any]:
+        k0, k1 = r0 // self.rows, (r1 - 1) // self.rows
+        for old in [j for j in self.strips if j < k0]:  # windows come in row-major order
+            del self.strips[old]
+        parts = []
+        for k in range(k0, k1 + 1):
+            strip = self._strip(k)
+            lo = max(r0 - k * self.rows, 0)
+            hi = min(r1 - k * self.rows, strip.shape[0])
+            parts.append(strip[lo:hi, c0:c1])
+        return parts[0] if len(parts) == 1 else np.concatenate(parts, axis=0)
+
+
+@contextmanager
+def _maybe_open(path: Path | None, profile: dict[str, Any]) -> Iterator[Any]:
+    if path is None:
+        yield None
+        return
+    with rasterio.open(path, "w", **profile) as dst:
+        yield dst
+
+
+def _overviews(dst: Any, grid: GridSpec) -> None:
+    factors = []
+    f = 2
+    while max(grid.width, grid.height) / f >= 256:
+        factors.append(f)
+        f *= 2
+    if factors:
+        dst.build_overviews(factors, Resampling.nearest)
+
+
+# --------------------------------------------------------------------------------------
+# Reading slope rasters
+# --------------------------------------------------------------------------------------
+
+
+@dataclass
+class SlopeRaster:
+    """An open slope GeoTIFF: its grid and a window reader (float32 degrees, NaN = none)."""
+
+    grid: GridSpec
+    dataset: Any
+
+    def read(self, r0: int, r1: int, c0: int, c1: int) -> NDArray[np.float32]:
+        """Slope (degrees) of rows ``r0:r1`` and columns ``c0:c1``; NaN where none."""
+        a = self.dataset.read(1, window=Window(c0, r0, c1 - c0, r1 - r0)).astype(np.float32, copy=False)
+        nd = self.dataset.nodata
+        if nd is not None:
+            a = np.where(a == nd, np.float32(np.nan), a)
+        return a
+
+
+@contextmanager
+def open_slope(path: str | Path) -> Iterator[SlopeRaster]:
+    """Open a slope GeoTIFF written by :func:`write_slope` (or ``gdaldem slope``).
+
+    Raises
+    ------
+    DataSourceError
+        When it cannot be opened.
+    """
+    try:
+        ds = rasterio.open(str(path))
+    except RasterioIOError as exc:
+        raise DataSourceError(f"{path}: cannot open the slope raster ({exc})") from exc
+    with ds:
+        if ds.count != 1:
+            raise InputError(f"{path}: a slope raster has one band, this one has {ds.count}")
+        yield SlopeRaster(_grid_of(ds, path), ds)
+
+
+# --------------------------------------------------------------------------------------
+# Steep-land polygons for the map
+# --------------------------------------------------------------------------------------
+
+
+def steep_polygons(slope_path: str | Path, *, threshold_deg: float = 25.0,
+                   simplify_px: float = STEEP_SIMPLIFY_PX, min_pixels: int = 4,
+                   max_pixels: int = 16_000_000) -> gpd.GeoDataFrame:
+    """Polygons of land steeper than ``threshold_deg``, simplified for a browser map.
+
+    Parameters
+    ----------
+    slope_path
+        Slope GeoTIFF (degrees).
+    threshold_deg
+        Land with slope ``> threshold_deg`` is steep.  Default 25°.
+    simplify_px
+        Douglas–Peucker tolerance in pixels of the polygonised raster (default 1 pixel:
+        30 m on a 30 m DEM).  Topology is preserved per polygon.
+    min_pixels
+        Drop zones smaller than this many pixels (default 4: specks a map cannot show).
+    max_pixels
+        Rasters larger than this are polygonised from a decimated copy (each coarse pixel is
+        steep when the nearest fine pixel is); the tolerance stays ``simplify_px`` coarse
+        pixels.  Default 16 M pixels (a 4,000 × 4,000 grid).
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        EPSG:4326 polygons with ``area_m2`` (ground area before simplification, from the
+        pixel areas on the ellipsoid) and ``tolerance_m`` (the simplification tolerance in
+        ground metres, approximate for geographic rasters).
+    """
+    if not (0 <= threshold_deg < 90):
+        raise InputError(f"threshold_deg must be in [0, 90) degrees, got {threshold_deg!r}")
+    with open_slope(slope_path) as sr:
+        g = sr.grid
+        factor = max(1, int(math.ceil(math.sqrt(g.height * g.width / max_pixels))))
+        h, w = int(math.ceil(g.height / factor)), int(math.ceil(g.width / factor))
+        data = sr.dataset.read(1, out_shape=(h, w), resampling=Resampling.nearest)
+        nd = sr.dataset.nodata
+        steep = (data > threshold_deg) & ((data != nd) if nd is not None else True)
+        t0 = sr.dataset.transform
+        transform = Affine(t0.a * g.width / w, 0.0, t0.c, 0.0, t0.e * g.height / h, t0.f)
+        coarse = GridSpec(h, w, transform, g.crs_wkt)
+        crs = sr.dataset.crs
+    labels, n = _label(steep)
+    keep_ids = np.flatnonzero(np.bincount(labels.ravel(), minlength=n + 1)[1:] >= min_pixels) + 1
+    mask = np.isin(labels, keep_ids)
+    geoms, areas = [], []
+    px_w, _ = coarse.pixel_size_m(np.array([h // 2]))
+    tol_units = simplify_px * abs(transform.a)
+    tol_m = float(simplify_px * px_w[0])
+    for geom, _val in rasterio.features.shapes(mask.astype(np.uint8), mask=mask, transform=transform,
+                                               connectivity=8):
+        poly = shapely.geometry.shape(geom)
+        # pixel count × the ground area of a pixel at the zone's centre
+        col = (poly.centroid.x - transform.c) / transform.a
+        row = (poly.centroid.y - transform.f) / transform.e
+        r, c = int(min(max(row, 0), h - 1)), int(min(max(col, 0), w - 1))
+        n_px = poly.area / abs(transform.a * transform.e)
+        areas.append(n_px * float(coarse.cell_area_m2(r, r + 1, c, c + 1)[0, 0]))
+        geoms.append(poly.simplify(tol_units, preserve_topology=True))
+    out = gpd.GeoDataFrame({"area_m2": np.asarray(areas, dtype=np.float64),
+                            "tolerance_m": np.full(len(geoms), tol_m)}, geometry=geoms, crs=crs)
+    out = out[~out.geometry.is_empty]
+    return out.to_crs("EPSG:4326").reset_index(drop=True)
+
+
+def _label(mask: NDArray[np.bool_]) -> tuple[NDArray[np.int32], int]:
+    from scipy import ndimage
+
+    labels, n = ndimage.label(mask, structure=np.ones((3, 3), dtype=bool))
+    return labels.astype(np.int32, copy=False), int(n)
+
+
+# --------------------------------------------------------------------------------------
+# Parcels and land statistics
+# --------------------------------------------------------------------------------------
+
+_PARCEL_ALIASES = {
+    "parcel_id": ("parcel_id", "地块编号", "图斑编号", "编号", "id"),
+    "village": ("village", "村", "村名", "行政村", "村/社区"),
+    "household_id": ("household_id", "户编号", "农户编号", "户主"),
+    "land_use": ("land_use", "地类", "地类名称", "土地利用类型", "landuse"),
+}
+
+
+def read_parcels(path: str | Path, *, layer: str | None = None) -> gpd.GeoDataFrame:
+    """Read out-migration land parcels (GeoPackage, Shapefile, GeoJSON).
+
+    Columns are found by English or Chinese name (``parcel_id``/地块编号,
+    ``village``/村, ``land_use``/地类, optional ``household_id``/户编号).
+
+    Raises
+    ------
+    DataSourceError
+        Unreadable file.
+    InputError
+        No CRS, missing columns, non-polygon or invalid geometries (every problem listed).
+    """
+    p = Path(str(path))
+    try:
+        gdf = gpd.read_file(p, layer=layer) if layer else gpd.read_file(p)
+    except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError, OSError) as exc:
+        raise DataSourceError(f"{p}: cannot read the parcel layer ({exc}); give a GeoPackage, "
+                              "Shapefile or GeoJSON of polygons") from exc
+    pc = ProblemCollector(file=p.name)
+    rename: dict[str, str] = {}
+    for key, names in _PARCEL_ALIASES.items():
+        found = next((c for c in gdf.columns if str(c).strip().casefold() in {n.casefold() for n in names}), None)
+        if found is None:
+            if key != "household_id":
+                pc.add(f"no {key!r} column", column=key,
+                       fix=f"name a column one of: {', '.join(names)}")
+        else:
+            rename[found] = key
+    if gdf.crs is None:
+        pc.add("the layer has no CRS", fix="save it with a CRS (e.g. EPSG:4326 or EPSG:4542)")
+    gtype = gdf.geometry.geom_type
+    bad = ~gtype.isin(["Polygon", "MultiPolygon"]) & gdf.geometry.notna()
+    for i in np.flatnonzero(bad.to_numpy())[:20]:
+        pc.add("the geometry is not a polygon", row=int(i) + 1, value=str(gtype.iloc[i]),
+               fix="give parcels as polygons")
+    invalid = ~gdf.geometry.is_valid & gdf.geometry.notna() & ~bad
+    for i in np.flatnonzero(invalid.to_numpy())[:20]:
+        pc.add("the polygon is invalid (self-intersecting?)", row=int(i) + 1,
+               fix="repair it (QGIS: Fix geometries; shapely.make_valid)")
+    pc.raise_if_any()
+    gdf = gdf.rename(columns=rename)
+    gdf["parcel_id"] = gdf["parcel_id"].astype(str)
+    return gdf
+
+
+@dataclass(frozen=True)
+class LandResult:
+    """Out-migration land statistics of one run.
+
+    Attributes
+    ----------
+    parcels
+        land_parcels table (:data:`analysis.land.PARCEL_COLUMNS`).
+    villages
+        land_villages table (:data:`analysis.land.VILLAGE_COLUMNS`).
+    candidates
+        Candidate list (:data:`analysis.land.CANDIDATE_COLUMNS`).
+    geometry
+        The parcels' polygons (EPSG:4326), same order as ``parcels``.
+    """
+
+    parcels: pd.DataFrame
+    villages: pd.DataFrame
+    candidates: pd.DataFrame
+    geometry: gpd.GeoSeries
+
+
+def land_statistics(parcels: gpd.GeoDataFrame, slope_path: str | Path) -> LandResult:
+    """Slope-class areas per parcel and village from a slope GeoTIFF (read window by window).
+
+    Parameters
+    ----------
+    parcels
+        From :func:`read_parcels` (any CRS with a definition).
+    slope_path
+        Slope GeoTIFF from :func:`write_slope`.
+    """
+    with open_slope(slope_path) as sr:
+        areas = zonal_class_areas(parcels, sr.read, sr.grid, strategy="raster-sequential")
+    table = parcel_land_table(parcels, areas)
+    return LandResult(
+        parcels=table,
+        villages=village_land_table(table),
+        candidates=candidate_list(table),
+        geometry=parcels.geometry.to_crs("EPSG:4326").reset_index(drop=True),
+    )
+
+
+#: Chinese headers of land.xlsx.
+LAND_XLSX_HEADERS: dict[str, str] = {
+    "rank": "排名", "priority": "优先级", "parcel_id": "地块编号", "village": "村",
+    "land_use": "地类", "n_parcels": "地块数", "area_m2": "面积(平方米)",
+    "area_gt25_m2": "坡度>25°面积(平方米)", "share_gt25": "坡度>25°占比",
+    "cropland_m2": "耕地面积(平方米)", "cropland_gt25_m2": "坡度>25°耕地面积(平方米)",
+    "area_slope_m2": "有坡度数据面积(平方米)", "measure": "建议措施", "measure_en": "Suggested measure",
+    **{c.column: f"坡度{c.zh}面积(平方米)" for c in SLOPE_CLASSES if c.code < 5},
+}
+
+
+def write_land(result: LandResult, out_dir: str | Path) -> dict[str, Path]:
+    """Write land_parcels.csv, land_villages.csv, land.xlsx (Chinese headers) and land.gpkg.
+
+    Every file is written atomically (temporary name, then rename).  CSVs are UTF-8 with
+    BOM and the English column names; land.xlsx has sheets 地块 (parcels), 村 (villages),
+    候选地块 (candidates) and 说明 (notes); land.gpkg has layers ``parcels`` (polygons with
+    the parcel table) and ``candidates``.
+
+    Returns
+    -------
+    dict
+        File name → path.
+    """
+    out = Path(out_dir)
+    written: dict[str, Path] = {}
+    written["land_parcels.csv"] = atomic_write(
+        out / "land_parcels.csv",
+        lambda t: result.parcels.to_csv(t, index=False, encoding="utf-8-sig"))
+    written["land_villages.csv"] = atomic_write(
+        out / "land_villages.csv",
+        lambda t: result.villages.to_csv(t, index=False, encoding="utf-8-sig"))
+
+    def xlsx(tmp: Path) -> None:
+        notes = pd.DataFrame({"说明": [
+            "坡度分级按第三次全国国土调查:≤2°、2–6°、6–15°、15–25°、>25°(含上限,恰为25°计入15–25°)。",
+            "面积为椭球面实际面积(平方米),按地块对栅格像元的覆盖比例加权。",
+            "坡度>25°占比 = 坡度>25°面积 / 有坡度数据面积。",
+            "候选地块:坡度>25°的耕地优先(退耕还林还草),其次其他地类(国家储备林、油茶)。",
+        ]})
+        with pd.ExcelWriter(tmp, engine="openpyxl") as xw:
+            for sheet, df in (("地块", result.parcels), ("村", result.villages),
+                              ("候选地块", result.candidates), ("说明", notes)):
+                df.rename(columns=LAND_XLSX_HEADERS).to_excel(xw, sheet_name=sheet, index=False)
+
+    written["land.xlsx"] = atomic_write(out / "land.xlsx", xlsx)
+
+    def gpkg(tmp: Path) -> None:
+        tmp.unlink(missing_ok=True)
+        g = gpd.GeoDataFrame(result.parcels.copy(), geometry=result.geometry.values, crs="EPSG:4326")
+        g.to_file(tmp, layer="parcels", driver="GPKG")
+        cand = g.set_index("parcel_id").loc[result.candidates["parcel_id"], ["geometry"]].reset_index()
+        cg = gpd.GeoDataFrame(result.candidates.copy(), geometry=cand.geometry.values, crs="EPSG:4326")
+        if len(cg):
+            cg.to_file(tmp, layer="candidates", driver="GPKG", mode="a")
+
+    written["land.gpkg"] = atomic_write(out / "land.gpkg", gpkg)
+    return written
+
+
+# --------------------------------------------------------------------------------------
+# Site hazard screen adapter
+# --------------------------------------------------------------------------------------
+
+
+def site_hazard_from_raster(sites: gpd.GeoDataFrame, slope_path: str | Path, *,
+                            radius_m: float = 100.0, max_slope_deg: float = 25.0,
+                            max_share_gt25: float = 0.3) -> pd.DataFrame:
+    """:func:`analysis.land.site_hazard` on a slope GeoTIFF (read only around the sites).
+
+    Parameters are those of :func:`analysis.land.site_hazard`; ``sites`` as returned by
+    ``layers.sites.read_sites`` (EPSG:4326, ``site_id``).
+    """
+    with open_slope(slope_path) as sr:
+        return site_hazard(sites, sr.read, sr.grid, radius_m=radius_m, max_slope_deg=max_slope_deg,
+                           max_share_gt25=max_share_gt25)
+
