@@ -5,12 +5,13 @@ BIN    := $(VENV)/bin
 PORT   ?= 8501
 OUT    ?= out/demo
 
-.PHONY: run test gaps demo install install-test clean help
+.PHONY: run test gaps demo install install-test assets clean help
 
 help:
 	@echo "make run    create .venv, install, build the demo county, serve the app on it"
 	@echo "make test   create/update .venv, install with test extras, run the whole suite"
 	@echo "make gaps   batch job on the demo county: anzhi gaps --demo --out $(OUT)"
+	@echo "make assets the map's browser libraries from the npm registry into static/vendor (offline map)"
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -25,8 +26,20 @@ $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $@ $(VENV)/.installed
 
-install: $(VENV)/.installed
-install-test: $(VENV)/.installed-test
+# The map's browser libraries (Leaflet, jQuery, Bootstrap, Font Awesome, ...) come from the npm
+# registry at install time (package-lock.json) and are served by the app itself from
+# static/vendor, so the map draws with no internet (layers/webassets.py).
+NPM    ?= npm
+ASSETS := static/vendor/manifest.json
+
+$(ASSETS): package-lock.json layers/webassets.py | $(VENV)/.installed
+	$(NPM) ci --ignore-scripts --no-audit --no-fund
+	printf '# written by make assets\n*\n' > node_modules/.gitignore
+	$(BIN)/python -m layers.webassets install node_modules
+
+assets: $(ASSETS)
+install: $(VENV)/.installed $(ASSETS)
+install-test: $(VENV)/.installed-test $(ASSETS)
 
 demo: install
 	$(BIN)/anzhi demo
@@ -42,4 +55,4 @@ gaps: install
 	$(BIN)/anzhi gaps --demo --out $(OUT)
 
 clean:
-	rm -rf $(VENV) out build *.egg-info
+	rm -rf $(VENV) out build *.egg-info node_modules static/vendor

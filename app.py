@@ -11,19 +11,32 @@ Costs and caching (a threshold change must answer at once):
   path/size/mtime);
 * ``route_region`` is cached the same way, keyed by the inputs, the travel profile and the
   facility types routed;
+* township boundaries, parcels and the slope > 25° polygons (``layers.terrain``, from the
+  DEM) are read and serialised to GeoJSON once per file content (``st.cache_resource``);
 * a rerun after a threshold, filter or language change only runs
-  ``read_rules(...).with_overrides(...)`` and ``evaluate_region`` (milliseconds) and draws.
+  ``RuleSet.with_overrides(...)`` and ``evaluate_region`` and draws the map and tables
+  (about 0.3 s on the demo county: docs/benchmarks.md, ``python -m bench.bench_app``);
+* download files are written only when asked for ("prepare the files").
+
+Uploads (:mod:`layers.uploads`) are written only into the session's own temporary folder
+and read with the CLI's loaders; the map's browser libraries are served by the app itself
+(:mod:`layers.webassets`), so the map draws with no internet.
 
 Session-state keys (stable, used by the tests): ``lang``, ``preset``, ``profile``,
-``thr:<rule id>.<field>`` (e.g. ``thr:police-800.min_population``), ``filter:county``,
-``filter:township``, ``basemap``, ``show_all``; ``anzhi:route_runs`` counts routing runs
-(cache misses) in this session.
+``thr:<rule id>.<field>`` (e.g. ``thr:police-800.min_population``), ``data_source``
+(``demo``/``upload``), ``up:<kind>`` (file uploaders: ``up:sites``, ``up:roads``...),
+``up:coords``, ``up:crs``, ``filter:county``, ``filter:township``, ``show_types``,
+``basemap``, ``show_reach``, ``show_steep``, ``show_all``, ``gap:status``, ``gap:search``,
+``sel:site`` (the site selected by a click on the map), ``dl:prepare``;
+``anzhi:route_runs`` counts routing runs (cache misses) in this session.
 """
 
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import math
+import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,22 +49,39 @@ from streamlit_folium import st_folium
 
 from analysis.gaps import COVERED_STATUSES, GAP_STATUSES, worst_status
 from analysis.rules import RuleSet, preset_names
-from analysis.vocabulary import label
+from analysis.vocabulary import FACILITY_TYPES, label
 from anzhi.errors import AnzhiError, DataSourceError
 from anzhi.pipeline import RegionData, RegionInputs, evaluate_region, load_region, route_region
 from anzhi.settings import get_settings
+from layers.export import write_outputs
 from layers.i18n import (
     COVERAGE_TABLE_COLUMNS,
     GAP_TABLE_COLUMNS,
     LANGS,
+    STATUSES,
     column_labels,
     status_label,
     t,
 )
-from layers.mapping import build_map, read_townships
+from layers.mapping import Overlay, build_map, prepare_overlay, read_polygons
 from layers.rulesfile import read_rules
+from layers.uploads import UPLOAD_KINDS, SessionFolder, stage_uploads
+from layers.webassets import missing_assets, vendor_url
 
 ROUTE_RUNS_KEY = "anzhi:route_runs"
+FOLDER_KEY = "anzhi:folder"  # the session's SessionFolder (uploads, downloads)
+STAGED_KEY = "anzhi:staged"  # (upload signature, RegionInputs)
+DOWNLOADS_KEY = "anzhi:downloads"  # (result signature, {file name: bytes})
+CLICK_KEY = "anzhi:last_click"  # the map click already turned into a selection
+SELECTED_KEY = "sel:site"
+#: Files offered for download, in this order (those write_outputs produces).
+DOWNLOAD_FILES: tuple[str, ...] = ("gaps.xlsx", "gaps.csv", "coverage.csv", "gaps.gpkg", "access.csv")
+_MIME = {
+    ".xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    ".csv": "text/csv",
+    ".gpkg": "application/geopackage+sqlite3",
+}
+COORDS_CHOICES: tuple[str, ...] = ("", "wgs84", "cgcs2000", "gcj02", "bd09")
 MAP_HEIGHT_PX = 600
 PROFILES: tuple[str, ...] = ("walk", "drive")
 BASEMAPS: tuple[str, ...] = ("none", "OpenStreetMap")
@@ -151,19 +181,78 @@ def demo_inputs() -> RegionInputs:
     return inputs
 
 
-@st.cache_resource(show_spinner=False, max_entries=4)
-def _read_townships(path: str, sha256: str) -> gpd.GeoDataFrame:
-    """Township polygons for the map, once per file content (read-only result)."""
-    return read_townships(path)
+_TOOLTIPS: dict[str, tuple[str, ...]] = {
+    "township boundaries": ("township", "乡镇", "name", "名称"),
+    "parcels": ("parcel_id", "地块编号", "name", "名称"),
+}
 
 
-def region_townships(inputs: RegionInputs) -> gpd.GeoDataFrame | None:
-    """The region's township polygons, or ``None`` when it has none."""
-    path = inputs.townships
+def _terrain_function(name: str) -> Any:
+    """``layers.terrain.<name>`` (the terrain issue's readers and slope tools), or ``None``
+    while that module or function does not exist."""
+    if importlib.util.find_spec("layers.terrain") is None:
+        return None
+    import layers.terrain as terrain
+
+    return getattr(terrain, name, None)
+
+
+@st.cache_resource(show_spinner=False, max_entries=8)
+def _read_overlay(path: str, sha256: str, what: str) -> Overlay:
+    """Overlay polygons for the map, read and serialised once per file content.  Parcels
+    go through the CLI's parcel loader (``layers.terrain.read_parcels``: its validation
+    problems reach the user) when it exists."""
+    read_parcels = _terrain_function("read_parcels") if what == "parcels" else None
+    gdf = read_parcels(path) if read_parcels is not None else read_polygons(path, what=what)
+    return prepare_overlay(gdf, tooltip_columns=_TOOLTIPS.get(what, ()))
+
+
+def _overlay(path: Path | None, what: str) -> Overlay | None:
     if path is None or not Path(path).is_file():
         return None
-    stat = path.stat()
-    return _read_townships(str(path), _sha256(str(path), stat.st_size, stat.st_mtime_ns))
+    stat = Path(path).stat()
+    return _read_overlay(str(path), _sha256(str(path), stat.st_size, stat.st_mtime_ns), what)
+
+
+def region_townships(inputs: RegionInputs) -> Overlay | None:
+    """The region's township polygons, or ``None`` when it has none."""
+    return _overlay(inputs.townships, "township boundaries")
+
+
+def region_parcels(inputs: RegionInputs) -> Overlay | None:
+    """The region's out-migration parcels, or ``None`` when it has none."""
+    return _overlay(inputs.parcels, "parcels")
+
+
+def region_steep_land(inputs: RegionInputs) -> Overlay | None:
+    """HOOK (terrain issue): polygons of land steeper than 25° for the map, or ``None``.
+
+    Uses ``layers.terrain.write_slope`` (DEM → slope GeoTIFF) and
+    ``layers.terrain.steep_polygons`` (slope > 25° → EPSG:4326 polygons) when the terrain
+    work provides them and the region has a DEM; cached per DEM content.
+    """
+    tools = (_terrain_function("write_slope"), _terrain_function("steep_polygons"))
+    if inputs.dem is None or None in tools:
+        return None
+    stat = Path(inputs.dem).stat()
+    return _steep_land(str(inputs.dem), _sha256(str(inputs.dem), stat.st_size, stat.st_mtime_ns))
+
+
+@st.cache_resource(show_spinner=False, max_entries=4)
+def _steep_land(dem: str, sha256: str) -> Overlay:
+    """Slope > 25° polygons of a DEM, once per DEM content (read-only result).  The slope
+    raster lives only in a temporary folder deleted at once (an uploaded DEM leaves nothing
+    behind outside the session folder)."""
+    write_slope, steep_polygons = _terrain_function("write_slope"), _terrain_function("steep_polygons")
+    with tempfile.TemporaryDirectory(prefix="anzhi-slope-") as tmp:
+        slope = write_slope(dem, Path(tmp) / "slope.tif")
+        return prepare_overlay(steep_polygons(slope, threshold_deg=25.0))
+
+
+@st.cache_resource(show_spinner=False, max_entries=16)
+def preset_rules(preset: str) -> RuleSet:
+    """A rule preset, parsed once per process (a frozen, read-only :class:`RuleSet`)."""
+    return read_rules(preset)
 
 
 @st.cache_resource(show_spinner=False, max_entries=4)
@@ -192,15 +281,37 @@ def _clear_keys(prefixes: Sequence[str]) -> None:
             del st.session_state[k]
 
 
+#: Widgets whose option labels are translated (``format_func`` depends on the language).
+LANG_DEPENDENT_KEYS: tuple[str, ...] = (
+    "profile", "data_source", "basemap", "filter:county", "filter:township", "show_types",
+    "gap:status", "up:coords",
+)
+
+
+def _keep_values_across_language() -> None:
+    """Language change callback: re-state the translated widgets' values.
+
+    Streamlit keeps a radio/selectbox/multiselect value as its *formatted* label, so after
+    a language switch the browser sends the old language's label, which matches no option
+    (the widget would return that label instead of the option).  Assigning each value
+    (still decoded with the old labels here) back to session state carries it over.
+    """
+    for key in LANG_DEPENDENT_KEYS:
+        if key in st.session_state:
+            st.session_state[key] = st.session_state[key]
+
+
 def language_switch() -> str:
     """中文/English radio in the sidebar; returns ``"zh"`` or ``"en"``."""
-    return st.sidebar.radio(
+    lang = st.sidebar.radio(
         "语言 / Language",
         LANGS,
         format_func=lambda code: _LANG_NAMES[code],
         key="lang",
         horizontal=True,
-    ) or "zh"
+        on_change=_keep_values_across_language,
+    )
+    return lang if lang in LANGS else "zh"
 
 
 def rule_controls(lang: str) -> tuple[str, str]:
@@ -223,7 +334,7 @@ def rule_controls(lang: str) -> tuple[str, str]:
         key="profile",
         horizontal=True,
     )
-    return str(preset), str(profile)
+    return str(preset), (str(profile) if profile in PROFILES else PROFILES[0])
 
 
 def threshold_controls(ruleset: RuleSet, lang: str) -> dict[str, float]:
@@ -277,16 +388,119 @@ def area_filter(sites: pd.DataFrame, lang: str) -> tuple[str, str]:
     return str(county or _ALL), str(township or _ALL)
 
 
-def display_controls(lang: str) -> tuple[str | None, bool]:
-    """Basemap choice and "show all checks"; returns ``(tiles, show_all)``."""
+def type_filter(types: Sequence[str], lang: str) -> list[str]:
+    """Facility types shown on the map and in the tables (default: the region's ``types``).
+
+    The options are the whole vocabulary, so a choice survives switching regions; sites
+    are then coloured by their worst status among the types shown.
+    """
+    chosen = st.sidebar.multiselect(
+        t("show_types", lang),
+        list(FACILITY_TYPES),
+        # the default only on first use: afterwards the session state holds the choice
+        default=None if "show_types" in st.session_state else list(types),
+        format_func=lambda k: label(k, lang),
+        key="show_types",
+    )
+    return [str(k) for k in chosen]
+
+
+def display_controls(lang: str) -> tuple[str | None, bool, bool, bool]:
+    """Basemap choice, reach circles, steep land and "show all checks"; returns
+    ``(tiles, show_reach, show_steep, show_all)``."""
     basemap = st.sidebar.radio(
         t("basemap", lang),
         BASEMAPS,
         format_func=lambda b: t("basemap_none", lang) if b == "none" else t("basemap_osm", lang),
         key="basemap",
     )
+    show_reach = st.sidebar.checkbox(
+        t("reach_toggle", lang), value=False, key="show_reach", help=t("reach_note", lang)
+    )
+    show_steep = st.sidebar.checkbox(
+        t("steep_toggle", lang), value=True, key="show_steep", help=t("steep_note", lang)
+    )
     show_all = st.sidebar.checkbox(t("show_all_checks", lang), value=False, key="show_all")
-    return (None if basemap == "none" else str(basemap)), bool(show_all)
+    tiles = str(basemap) if basemap in BASEMAPS and basemap != "none" else None
+    return tiles, bool(show_reach), bool(show_steep), bool(show_all)
+
+
+def session_folder() -> SessionFolder:
+    """This session's private temporary folder (created on first use, removed with the
+    session)."""
+    folder = st.session_state.get(FOLDER_KEY)
+    if not isinstance(folder, SessionFolder) or not folder.alive:
+        folder = SessionFolder()
+        st.session_state[FOLDER_KEY] = folder
+    return folder
+
+
+def _as_list(value: Any) -> list[Any]:
+    if value is None:
+        return []
+    return list(value) if isinstance(value, (list, tuple)) else [value]
+
+
+def upload_controls(lang: str) -> RegionInputs | None:
+    """File uploaders (with their limits) in the sidebar; the staged inputs, or ``None``
+    while the site table or the road file is missing.
+
+    Raises
+    ------
+    InputError
+        Every problem with the uploaded files (type, size, zip content).
+    """
+    files: dict[str, Any] = {}
+    with st.sidebar.expander(t("upload_files", lang), expanded=True):
+        st.caption(t("upload_limits", lang))
+        for key, kind in UPLOAD_KINDS.items():
+            limit = t("up_limit", lang).format(mb=kind.max_mb)
+            files[key] = st.file_uploader(
+                f"{t('up_' + key, lang)} ({', '.join(kind.suffixes)}; {limit})",
+                type=[sfx.lstrip(".") for sfx in kind.suffixes],
+                accept_multiple_files=kind.multiple,
+                key=f"up:{key}",
+            )
+        coords = st.selectbox(
+            t("up_coords", lang),
+            COORDS_CHOICES,
+            format_func=lambda c: c.upper() if c else t("up_coords_auto", lang),
+            key="up:coords",
+        )
+        crs = st.text_input(t("up_crs", lang), key="up:crs").strip()
+    if not files["sites"] or not files["roads"]:
+        st.info(t("upload_needed", lang))
+        return None
+    signature = (
+        tuple((k, f.file_id, f.name, f.size) for k, v in files.items() for f in _as_list(v)),
+        coords,
+        crs,
+    )
+    staged = st.session_state.get(STAGED_KEY)
+    if staged is not None and staged[0] == signature:
+        return staged[1]
+    st.session_state.pop(STAGED_KEY, None)
+    inputs = stage_uploads(
+        files, session_folder(), coords=coords or None, crs=crs or None, name=t("uploaded_region", lang)
+    )
+    st.session_state[STAGED_KEY] = (signature, inputs)
+    return inputs
+
+
+def data_controls(lang: str) -> tuple[RegionInputs | None, bool]:
+    """Demo county or uploads; returns ``(inputs or None, is_demo)``."""
+    st.sidebar.subheader(t("data", lang))
+    source = st.sidebar.radio(
+        t("data_source", lang),
+        ("demo", "upload"),
+        format_func=lambda s: t(f"source_{s}", lang),
+        key="data_source",
+        horizontal=True,
+    )
+    if source == "upload":
+        return upload_controls(lang), False
+    st.sidebar.caption(t("demo_county", lang))
+    return demo_inputs(), True
 
 
 # --------------------------------------------------------------------------------------
@@ -338,6 +552,25 @@ def show_metrics(sites: pd.DataFrame, gaps: pd.DataFrame, lang: str) -> None:
     )
 
 
+def site_at(sites: gpd.GeoDataFrame, clicked: Any, *, tol_deg: float = 1e-6) -> str | None:
+    """The ``site_id`` of the site drawn at a clicked map object (``{"lat": .., "lng": ..}``,
+    as streamlit-folium's ``last_object_clicked``), or ``None`` if no site is there."""
+    if not isinstance(clicked, dict):
+        return None
+    try:
+        lat, lng = float(clicked["lat"]), float(clicked["lng"])
+    except (KeyError, TypeError, ValueError):
+        return None
+    geoms = sites.geometry
+    ok = (geoms.notna() & ~geoms.is_empty).to_numpy()
+    if not ok.any():
+        return None
+    xs, ys = geoms[ok].x.to_numpy(), geoms[ok].y.to_numpy()
+    d = abs(xs - lng) + abs(ys - lat)
+    i = int(d.argmin())
+    return str(sites["site_id"].to_numpy()[ok][i]) if d[i] <= 2 * tol_deg else None
+
+
 def gap_table(gaps: pd.DataFrame, lang: str, *, show_all: bool) -> pd.DataFrame:
     """The gap list as shown: unsatisfied checks (or all), localised values and headers."""
     rows = gaps if show_all else gaps[~gaps["status"].astype(str).isin(COVERED_STATUSES)]
@@ -358,10 +591,13 @@ def gap_table(gaps: pd.DataFrame, lang: str, *, show_all: bool) -> pd.DataFrame:
     return out.rename(columns=column_labels(GAP_TABLE_COLUMNS, lang)).reset_index(drop=True)
 
 
-def coverage_by_township(coverage: pd.DataFrame, lang: str, county: str, township: str) -> pd.DataFrame:
-    """Township rows of the coverage table, shares in %, localised."""
-    rows = coverage[coverage["level"].astype(str) == "township"]
-    rows = _filter_rows(rows, county, township)
+def coverage_by_township(
+    coverage: pd.DataFrame, lang: str, county: str, township: str, *, level: str = "township"
+) -> pd.DataFrame:
+    """Rows of one level (``township`` or ``county``) of the coverage table, shares in %,
+    localised."""
+    rows = coverage[coverage["level"].astype(str) == level]
+    rows = _filter_rows(rows, county, "" if level == "county" else township)
     out = pd.DataFrame(
         {
             "county": rows["county"].astype(str),
@@ -379,28 +615,113 @@ def coverage_by_township(coverage: pd.DataFrame, lang: str, county: str, townshi
     return out.rename(columns=column_labels(COVERAGE_TABLE_COLUMNS, lang)).reset_index(drop=True)
 
 
+def coverage_chart_data(
+    coverage: pd.DataFrame, lang: str, county: str, township: str, types: Sequence[str]
+) -> pd.DataFrame:
+    """Share of sites covered (%) per rule for the area in view (the whole region, the
+    county or the township), indexed by "facility type · rule id"."""
+    if township:
+        rows = _filter_rows(coverage[coverage["level"].astype(str) == "township"], county, township)
+    elif county:
+        rows = _filter_rows(coverage[coverage["level"].astype(str) == "county"], county, "")
+    else:
+        rows = coverage[coverage["level"].astype(str) == "all"]
+    rows = rows[rows["facility_type"].astype(str).isin(list(types))]
+    share = (pd.to_numeric(rows["share_sites"], errors="coerce") * 100).round(1)
+    index = [f"{label(ft, lang)} · {rid}" for ft, rid in
+             zip(rows["facility_type"].astype(str), rows["rule_id"].astype(str), strict=True)]
+    return pd.DataFrame({t("coverage_chart", lang): share.to_numpy()}, index=pd.Index(index))
+
+
+def gap_filters(gaps: pd.DataFrame, lang: str) -> pd.DataFrame:
+    """Status and name filters above the gap list; the rows that pass."""
+    cols = st.columns([2, 1])
+    statuses = cols[0].multiselect(
+        t("gap_status_filter", lang), list(STATUSES),
+        format_func=lambda s: status_label(s, lang), key="gap:status",
+    )
+    text = cols[1].text_input(t("gap_search", lang), key="gap:search").strip()
+    rows = gaps
+    if statuses:
+        rows = rows[rows["status"].astype(str).isin(statuses)]
+    if text:
+        rows = rows[rows["site_name"].astype(str).str.contains(text, case=False, regex=False)]
+    return rows
+
+
+def downloads(
+    signature: tuple[Any, ...],
+    gaps: pd.DataFrame,
+    coverage: pd.DataFrame,
+    access: pd.DataFrame,
+    ruleset: RuleSet,
+    lang: str,
+    sites: gpd.GeoDataFrame,
+) -> None:
+    """"Prepare the files" (the CLI's writers, into the session folder), then one download
+    button per file.  Files are only written on request, so reruns stay fast."""
+    st.subheader(t("downloads", lang))
+    st.caption(t("downloads_note", lang))
+    if st.button(t("prepare_downloads", lang), key="dl:prepare"):
+        out_dir = session_folder().fresh_subdir("downloads")
+        written = write_outputs(
+            out_dir, gaps=gaps, coverage=coverage, access=access, rules=ruleset, lang=lang,
+            sites=sites,
+        )
+        files = {name: written[name].read_bytes() for name in DOWNLOAD_FILES if name in written}
+        st.session_state[DOWNLOADS_KEY] = (signature, files)
+    ready = st.session_state.get(DOWNLOADS_KEY)
+    if ready is None:
+        return
+    if ready[0] != signature:
+        st.caption(t("downloads_stale", lang))
+        return
+    files = ready[1]
+    for col, (name, data) in zip(st.columns(len(files)), files.items(), strict=True):
+        col.download_button(
+            name, data, file_name=name, mime=_MIME.get(Path(name).suffix, "application/octet-stream"),
+            key=f"dl:{name}", on_click="ignore",
+        )
+
+
 # --------------------------------------------------------------------------------------
 # Page
 # --------------------------------------------------------------------------------------
 
 
+def map_assets_url(lang: str) -> str | None:
+    """URL of the locally served map libraries, or ``None`` (CDN, with a warning) when they
+    are not installed or static serving is off."""
+    if st.get_option("server.enableStaticServing") and not missing_assets():
+        return vendor_url(str(st.get_option("server.baseUrlPath") or ""))
+    st.warning(t("assets_missing", lang))
+    return None
+
+
 def page(lang: str) -> None:
     """Everything below the title; AnzhiErrors propagate to :func:`main`."""
     preset, profile = rule_controls(lang)
+    base = preset_rules(preset)
+    overrides: dict[str, Any] = dict(threshold_controls(base, lang))
 
-    st.sidebar.subheader(t("data", lang))
-    st.sidebar.caption(t("demo_county", lang))
-    is_demo = True  # uploads (a later issue) set this False: their roads are real OSM data
+    inputs, is_demo = data_controls(lang)
+    if inputs is None:
+        return
     with st.spinner(t("loading", lang)):
-        inputs = demo_inputs()
         key = inputs_key(inputs)
         data = _load_region(key, inputs)
         townships = region_townships(inputs)
+        parcels = region_parcels(inputs)
 
-    base = read_rules(preset)
-    overrides: dict[str, Any] = dict(threshold_controls(base, lang))
     county, township = area_filter(data.sites, lang)
-    tiles, show_all = display_controls(lang)
+    all_types = [k for k in FACILITY_TYPES
+                 if k in set(data.facilities["facility_type"].astype(str)) | set(base.facility_types)]
+    shown_types = type_filter(all_types, lang)
+    tiles, show_reach, show_steep, show_all = display_controls(lang)
+    steep = None
+    if show_steep:
+        with st.spinner(t("loading_terrain", lang)):
+            steep = region_steep_land(inputs)
 
     # The access table is computed with the chosen profile: reach limits then apply to it.
     for rule in base:
@@ -417,37 +738,76 @@ def page(lang: str) -> None:
 
     sites = _filter_rows(data.sites, county, township)
     gaps_f = _filter_rows(gaps, county, township)
+    gaps_f = gaps_f[gaps_f["facility_type"].astype(str).isin(shown_types)]
+    facilities = data.facilities[data.facilities["facility_type"].astype(str).isin(shown_types)]
+
+    reach_m: dict[str, float] = {}
+    if show_reach:
+        for rule in ruleset:
+            wr = rule.satisfied_by.within_reach
+            if wr is not None and wr.max_dist_m and rule.facility_type in shown_types:
+                reach_m[rule.facility_type] = max(reach_m.get(rule.facility_type, 0.0), float(wr.max_dist_m))
 
     note = t("attr_synthetic" if is_demo else "attr_user", lang)
     fmap = build_map(
         sites,
-        data.facilities,
+        facilities,
         worst_status(gaps_f),
         lang=lang,
         tiles=tiles,
         townships=townships,
         gaps=gaps_f,
         attribution=note,
+        steep=steep,
+        parcels=parcels,
+        reach_m=reach_m,
+        assets_url=map_assets_url(lang),
     )
-    st_folium(
+    clicked = st_folium(
         fmap,
         key="map",
-        returned_objects=[],  # nothing flows back: panning/zooming never reruns the script
+        # only a click on an object flows back: panning/zooming never reruns the script
+        returned_objects=["last_object_clicked"],
         height=MAP_HEIGHT_PX,
         use_container_width=True,
     )
     st.caption(note)
+    click = (clicked or {}).get("last_object_clicked") if isinstance(clicked, dict) else None
+    if click and click != st.session_state.get(CLICK_KEY):
+        st.session_state[CLICK_KEY] = click
+        hit = site_at(sites, click)
+        if hit is not None:
+            st.session_state[SELECTED_KEY] = hit
 
     show_metrics(sites, gaps_f, lang)
 
     st.subheader(t("gap_table", lang))
-    table = gap_table(gaps_f, lang, show_all=show_all)
+    selected = st.session_state.get(SELECTED_KEY)
+    rows = gaps_f
+    if selected is not None and (gaps_f["site_id"].astype(str) == selected).any():
+        name = str(gaps_f.loc[gaps_f["site_id"].astype(str) == selected, "site_name"].iloc[0])
+        cols = st.columns([4, 1])
+        cols[0].info(t("selected_site", lang).format(name=name))
+        cols[1].button(t("clear_selection", lang), key="sel:clear",
+                       on_click=lambda: st.session_state.pop(SELECTED_KEY, None))
+        rows = gaps_f[gaps_f["site_id"].astype(str) == selected]
+    rows = gap_filters(rows, lang)
+    table = gap_table(rows, lang, show_all=show_all)
     st.dataframe(table, hide_index=True)
-    if table.empty:
-        st.caption(t("no_rows", lang))
+    st.caption(t("no_rows", lang) if table.empty else t("gap_sort_note", lang))
 
     st.subheader(t("coverage_table", lang))
-    st.dataframe(coverage_by_township(coverage, lang, county, township), hide_index=True)
+    cov = coverage[coverage["facility_type"].astype(str).isin(shown_types)]
+    st.dataframe(coverage_by_township(cov, lang, county, township), hide_index=True)
+    chart = coverage_chart_data(coverage, lang, county, township, shown_types)
+    if not chart.empty:
+        st.bar_chart(chart, horizontal=True, y_label="", x_label=t("coverage_chart", lang))
+    if not township:
+        st.subheader(t("coverage_by_county", lang))
+        st.dataframe(coverage_by_township(cov, lang, county, township, level="county"), hide_index=True)
+
+    signature = (key, preset, tuple(sorted(overrides.items())), profile, lang)
+    downloads(signature, gaps, coverage, access, ruleset, lang, data.sites)
 
 
 def main() -> None:

@@ -83,6 +83,79 @@ _TEXT: Mapping[str, Mapping[str, str]] = MappingProxyType(
         "population": {"zh": "人数", "en": "Population"},
         "status": {"zh": "状态", "en": "Status"},
         "reasons": {"zh": "原因", "en": "Reasons"},
+        "data_source": {"zh": "数据来源", "en": "Data source"},
+        "source_demo": {"zh": "示例县", "en": "Demo county"},
+        "source_upload": {"zh": "上传本县数据", "en": "Upload a county"},
+        "upload_files": {"zh": "上传文件", "en": "Upload files"},
+        "upload_limits": {
+            "zh": "文件只保存在本次会话的临时文件夹中,关闭页面后删除。必需:安置点表和 OSM 道路文件。",
+            "en": "Files are kept only in this session's temporary folder and deleted when the "
+            "session ends. Required: the site table and the OSM road file.",
+        },
+        "up_sites": {"zh": "安置点表", "en": "Site table"},
+        "up_facilities": {"zh": "设施图层(可多个)", "en": "Facility layers (several allowed)"},
+        "up_roads": {"zh": "OSM 道路文件", "en": "OSM road file"},
+        "up_dem": {"zh": "数字高程模型 DEM", "en": "Elevation model (DEM)"},
+        "up_townships": {"zh": "乡镇边界", "en": "Township boundaries"},
+        "up_parcels": {"zh": "迁出区地块", "en": "Out-migration parcels"},
+        "up_limit": {"zh": "最大 {mb} MB", "en": "at most {mb} MB"},
+        "up_coords": {"zh": "安置点表坐标系", "en": "Site table coordinates"},
+        "up_coords_auto": {"zh": "按表中“坐标系”列(默认 WGS84)", "en": "From the 坐标系 column (else WGS84)"},
+        "up_crs": {"zh": "高斯-克吕格投影 EPSG(可选,如 EPSG:4542)",
+                   "en": "Gauss-Krüger EPSG code (optional, e.g. EPSG:4542)"},
+        "upload_needed": {
+            "zh": "请在左侧上传安置点表和 OSM 道路文件。",
+            "en": "Upload the site table and the OSM road file in the sidebar.",
+        },
+        "uploaded_region": {"zh": "上传的数据", "en": "Uploaded data"},
+        "show_types": {"zh": "显示的设施类型", "en": "Facility types shown"},
+        "reach_toggle": {"zh": "显示服务范围(直线距离近似)", "en": "Show reach (straight-line approximation)"},
+        "reach_note": {
+            "zh": "服务范围按规则的距离上限画成以设施为圆心的直线距离圆,仅作示意;缺口判断使用道路距离。"
+            "只有时间上限的规则不画。",
+            "en": "Reach is drawn as straight-line circles of each rule's distance limit around the "
+            "facilities, for orientation only; gaps are judged by road distance. Rules with only a "
+            "time limit are not drawn.",
+        },
+        "steep_toggle": {"zh": "显示坡度 > 25° 的土地", "en": "Show land steeper than 25°"},
+        "steep_note": {
+            "zh": "由 DEM 计算坡度(第一次需要几秒钟);退耕还林等政策针对 25° 以上坡地。",
+            "en": "Slope from the DEM (the first time takes a few seconds); Grain-for-Green "
+            "policies target land steeper than 25°.",
+        },
+        "loading_terrain": {"zh": "正在由 DEM 计算坡度……", "en": "Computing slope from the DEM…"},
+        "selected_site": {"zh": "已在地图上选中:{name}", "en": "Selected on the map: {name}"},
+        "clear_selection": {"zh": "显示全部安置点", "en": "Show all sites"},
+        "gap_status_filter": {"zh": "按状态筛选", "en": "Filter by status"},
+        "gap_search": {"zh": "搜索安置点名称", "en": "Search site name"},
+        "gap_sort_note": {"zh": "点击表头可排序。", "en": "Click a header to sort."},
+        "coverage_chart": {"zh": "安置点覆盖率(%),按规则", "en": "Sites covered (%), by rule"},
+        "coverage_by_county": {"zh": "分县覆盖率", "en": "Coverage by county"},
+        "downloads": {"zh": "下载", "en": "Downloads"},
+        "prepare_downloads": {"zh": "生成下载文件", "en": "Prepare the files"},
+        "downloads_note": {
+            "zh": "与命令行 anzhi gaps 相同的文件,覆盖整个区域,使用当前规则和门槛。",
+            "en": "The same files as the anzhi gaps command, for the whole region with the current "
+            "rules and thresholds.",
+        },
+        "downloads_stale": {
+            "zh": "规则或门槛已改变,请重新生成下载文件。",
+            "en": "Rules or thresholds changed since; prepare the files again.",
+        },
+        "assets_missing": {
+            "zh": "地图脚本未安装到 static/vendor(运行 make assets),或未启用静态文件服务;地图暂时从互联网加载。",
+            "en": "The map's scripts are not installed in static/vendor (run make assets) or static "
+            "serving is off; the map loads them from the internet for now.",
+        },
+        "fullscreen": {"zh": "全屏", "en": "Full screen"},
+        "fullscreen_exit": {"zh": "退出全屏", "en": "Exit full screen"},
+        "legend_land": {"zh": "土地与服务范围", "en": "Land and reach"},
+        "steep_layer": {"zh": "坡度 > 25° 的土地", "en": "Land steeper than 25°"},
+        "parcels_layer": {"zh": "迁出区地块", "en": "Out-migration parcels"},
+        "reach_layer": {
+            "zh": "服务范围(直线距离近似,非道路)",
+            "en": "Reach (straight-line approximation, not by road)",
+        },
         "attr_osm": {
             "zh": "地图数据 © OpenStreetMap 贡献者(ODbL)",
             "en": "Map data © OpenStreetMap contributors (ODbL)",

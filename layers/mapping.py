@@ -5,15 +5,20 @@ docs/schemas.md), each site's worst status and optionally the gap list, and retu
 :class:`folium.Map`.  It needs no Streamlit, so it is tested on its rendered HTML.
 
 The map draws nothing from the internet by default (``tiles=None``): every marker is a
-Leaflet vector (``L.circleMarker``) or a CSS ``L.divIcon`` (no icon images, no icon fonts),
-and the legend is plain HTML.  Loading Leaflet itself offline is the app's job.
+Leaflet vector (``L.circleMarker``) or a CSS ``L.divIcon`` (a coloured square per facility
+type holding a Font Awesome glyph, still distinct by colour if the font is missing), and the
+legend is plain HTML.  With ``assets_url`` the Leaflet, jQuery, Bootstrap, Font Awesome and
+fullscreen libraries are linked from the app's own static folder
+(:func:`layers.webassets.localise_map`), so the map draws with no internet at all.
 """
 
 from __future__ import annotations
 
 import html
 import math
+import re
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
 
@@ -21,22 +26,31 @@ import folium
 import geopandas as gpd
 import pandas as pd
 import pyogrio.errors
-from branca.element import MacroElement
+from branca.element import Element, MacroElement
+from folium.elements import ElementAddToElement
 from folium.map import Layer
+from folium.plugins import Fullscreen
 from folium.template import Template
 
 from analysis.vocabulary import FACILITY_TYPES, label
 from anzhi.errors import DataSourceError
 from layers.i18n import STATUSES, status_label, t
+from layers.webassets import localise_map
 
 __all__ = [
     "STATUS_COLOURS",
     "NO_RULE_COLOUR",
     "FACILITY_COLOURS",
+    "FACILITY_ICONS",
+    "STEEP_COLOUR",
+    "PARCEL_COLOUR",
     "site_radius_px",
     "facility_colour",
     "build_map",
     "read_townships",
+    "read_polygons",
+    "Overlay",
+    "prepare_overlay",
 ]
 
 #: Fill colour of a site circle by its worst status.
@@ -68,12 +82,73 @@ FACILITY_COLOURS: Mapping[str, str] = MappingProxyType(
     )
 )
 
+#: Font Awesome 6 (free, solid) glyph per facility type, drawn white on the type's colour.
+FACILITY_ICONS: Mapping[str, str] = MappingProxyType(
+    {
+        "clinic": "house-medical",
+        "township_health_centre": "hospital",
+        "kindergarten": "baby",
+        "primary_school": "school",
+        "middle_school": "graduation-cap",
+        "police_room": "shield-halved",
+        "police_station": "building-shield",
+        "elderly_care": "person-cane",
+        "children_centre": "children",
+        "community_service": "people-roof",
+        "employment_station": "briefcase",
+        "residents_committee": "landmark",
+        "civilisation_practice": "flag",
+        "culture_sports": "futbol",
+        "affordable_shop": "store",
+    }
+)
+_DEFAULT_ICON = "location-dot"
+
+#: Fill of land steeper than 25° and outline of out-migration parcels.
+STEEP_COLOUR = "#8c510a"
+PARCEL_COLOUR = "#35978f"
+
+_TOOLTIP_COLUMNS = ("site_id", "site_name", "township", "population")
 _SITE_MIN_RADIUS_PX = 3.0
 _SITE_MAX_RADIUS_PX = 20.0
-_FACILITY_ICON_PX = 10
+_FACILITY_ICON_PX = 14
 
 
-class _Legend(MacroElement):
+class _Raw(Element):
+    """Script text added to the page as it is."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        self.text = text
+
+    def render(self, **kwargs: object) -> str:
+        return self.text
+
+
+class _RawScriptMixin:
+    """Render an element's ``script`` macro straight into the page.
+
+    branca wraps every rendered script in ``Element(text)``, which compiles the text as a
+    Jinja template: seconds for megabytes of GeoJSON on every rerun, and ``{{ }}`` or
+    ``{% %}`` in a user's site name would be evaluated (or crash the page).  Anzhi's own
+    elements bypass that; for layers the "add to map" step of :class:`folium.map.Layer` is
+    kept.
+    """
+
+    def render(self, **kwargs: object) -> None:
+        el: MacroElement = self  # type: ignore[assignment]
+        if isinstance(el, Layer) and el.show:
+            el.add_child(
+                ElementAddToElement(element_name=el.get_name(), element_parent_name=el._parent.get_name()),
+                name=el.get_name() + "_add",
+            )
+        script = el._template.module.__dict__["script"]
+        el.get_root().script.add_child(_Raw(str(script(el, kwargs))), name=el.get_name())
+        for child in el._children.values():
+            child.render(**kwargs)
+
+
+class _Legend(_RawScriptMixin, MacroElement):
     """A Leaflet control holding static HTML (bottom right)."""
 
     _template = Template(
@@ -97,7 +172,7 @@ class _Legend(MacroElement):
         self.legend_html = legend_html
 
 
-class _Attribution(MacroElement):
+class _Attribution(_RawScriptMixin, MacroElement):
     """Adds a line to Leaflet's attribution control (bottom right)."""
 
     _template = Template(
@@ -114,7 +189,7 @@ class _Attribution(MacroElement):
         self.text = text
 
 
-class _PointLayer(Layer):
+class _PointLayer(_RawScriptMixin, Layer):
     """Many points as one Leaflet GeoJSON layer (one template render for the whole layer).
 
     Folium renders a Jinja template per marker and per tooltip, which costs about a
@@ -128,6 +203,13 @@ class _PointLayer(Layer):
         """
         {% macro script(this, kwargs) %}
             var {{ this.get_name() }}_data = {{ this.data|tojson }};
+            {%- if not this.icon_html %}
+            // site circles get their own pane above the facility markers (600), below
+            // tooltips (650), so every site's status colour stays visible
+            if (!{{ this._parent.get_name() }}.getPane("anzhiSites")) {
+                {{ this._parent.get_name() }}.createPane("anzhiSites").style.zIndex = 640;
+            }
+            {%- endif %}
             {%- if this.icon_html %}
             var {{ this.get_name() }}_icon = L.divIcon({
                 html: {{ this.icon_html|tojson }},
@@ -143,7 +225,8 @@ class _PointLayer(Layer):
                     var layer = L.marker(latlng, {icon: {{ this.get_name() }}_icon});
                     {%- else %}
                     var layer = L.circleMarker(latlng, {
-                        radius: p.radius, color: "#252525", weight: 1,
+                        radius: p.radius, color: "#252525", weight: 1, className: "anzhi-site",
+                        pane: "anzhiSites",
                         fill: true, fillColor: p.colour, fillOpacity: 0.85
                     });
                     {%- endif %}
@@ -169,6 +252,102 @@ class _PointLayer(Layer):
         self.data = data
         self.icon_html = icon_html
         self.icon_px = int(icon_px)
+
+
+@dataclass(frozen=True)
+class Overlay:
+    """Polygons ready for the map: compact GeoJSON text in EPSG:4326.
+
+    Made once per input file by :func:`prepare_overlay` (the app caches it), so that a
+    rerun only pastes the text into the page instead of serialising thousands of
+    polygons again.
+
+    Attributes
+    ----------
+    geojson
+        A GeoJSON FeatureCollection (coordinates cut to ``precision`` decimals).
+    n_features
+        Number of features.
+    tooltip_field
+        Property shown as the tooltip, if any.
+    """
+
+    geojson: str
+    n_features: int
+    tooltip_field: str | None = None
+
+
+_NUMBER_RE = re.compile(r"(-?\d+\.\d{%d})\d+")
+
+
+def prepare_overlay(
+    gdf: gpd.GeoDataFrame,
+    *,
+    tooltip_columns: Sequence[str] = (),
+    precision: int = 5,
+    simplify_m: float | None = None,
+) -> Overlay:
+    """Serialise polygons once for :func:`build_map` (``townships``, ``parcels``, ``steep``).
+
+    Parameters
+    ----------
+    gdf
+        Polygons in any CRS with a definition.
+    tooltip_columns
+        Candidate columns for the tooltip; the first present one is used.
+    precision
+        Decimals kept of each longitude/latitude (5 ≈ 1 m).
+    simplify_m
+        Optional simplification tolerance in metres (applied in a local metric CRS) for
+        dense layers such as steep land, so the page stays light.
+    """
+    gdf = _check_crs(gdf, "overlay")
+    field = next((c for c in tooltip_columns if c in gdf.columns), None)
+    gdf = gdf[[c for c in [field] if c] + [gdf.geometry.name]]
+    gdf = gdf[gdf.geometry.notna() & ~gdf.geometry.is_empty]
+    if simplify_m and len(gdf):
+        metric = gdf.estimate_utm_crs()
+        geoms = gdf.geometry.to_crs(metric).simplify(simplify_m, preserve_topology=True).to_crs(4326)
+        gdf = gdf.set_geometry(geoms)
+        gdf = gdf[~gdf.geometry.is_empty]
+    if field is not None:  # user text: escaped, Leaflet tooltips are HTML
+        gdf = gdf.assign(**{field: gdf[field].astype(str).map(_esc)})
+    text = gdf.to_json(drop_id=True, separators=(",", ":"))
+    text = re.sub(_NUMBER_RE.pattern % precision, r"\1", text)
+    return Overlay(geojson=text, n_features=len(gdf), tooltip_field=field)
+
+
+class _OverlayLayer(_RawScriptMixin, Layer):
+    """An :class:`Overlay` as one Leaflet GeoJSON layer with a fixed style."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+            var {{ this.get_name() }} = L.geoJson({{ this.overlay.geojson }}, {
+                style: function (feature) { return {{ this.style|tojson }}; }
+                {%- if not this.overlay.tooltip_field %}, interactive: false{% endif %}
+            });
+            {%- if this.overlay.tooltip_field %}
+            {{ this.get_name() }}.bindTooltip(function (layer) {
+                return String(layer.feature.properties[{{ this.overlay.tooltip_field|tojson }}]);
+            }, {sticky: true});
+            {%- endif %}
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, overlay: Overlay, *, name: str, style: Mapping[str, object],
+                 show: bool = True) -> None:
+        super().__init__(name=name, overlay=True, control=True, show=show)
+        self._name = "AnzhiOverlay"
+        self.overlay = overlay
+        self.style = dict(style)
+
+
+def _as_overlay(
+    layer: gpd.GeoDataFrame | Overlay, tooltip_columns: Sequence[str]
+) -> Overlay:
+    return layer if isinstance(layer, Overlay) else prepare_overlay(layer, tooltip_columns=tooltip_columns)
 
 
 def _feature_collection(
@@ -250,15 +429,18 @@ def _site_tooltip(row: Mapping[str, object], status: str | None, reasons: list[s
     return "<div style='max-width:360px;white-space:normal'>" + "<br>".join(lines) + "</div>"
 
 
-def _facility_icon_html(colour: str) -> str:
+def _facility_icon_html(colour: str, icon: str = _DEFAULT_ICON) -> str:
     s = _FACILITY_ICON_PX
     return (
-        f"<div style='width:{s}px;height:{s}px;background:{colour};"
-        "border:1.5px solid #ffffff;outline:1px solid #333333;border-radius:2px'></div>"
+        f"<div style='width:{s}px;height:{s}px;background:{colour};box-sizing:border-box;"
+        "border:1.5px solid #ffffff;outline:1px solid #333333;border-radius:3px;"
+        f"display:flex;align-items:center;justify-content:center;color:#ffffff;"
+        f"font-size:{s - 7}px;line-height:1'><i class='fa-solid fa-{icon}'></i></div>"
     )
 
 
-def _legend_html(lang: str, facility_types: list[str]) -> str:
+def _legend_html(lang: str, facility_types: list[str], *, steep: bool = False,
+                 parcels: bool = False, reach: bool = False) -> str:
     def swatch(colour: str, text: str, *, round_: bool) -> str:
         radius = "50%" if round_ else "2px"
         return (
@@ -276,9 +458,22 @@ def _legend_html(lang: str, facility_types: list[str]) -> str:
     parts += [swatch(STATUS_COLOURS[s], status_label(s, lang), round_=True) for s in STATUSES]
     parts.append(swatch(NO_RULE_COLOUR, t("no_rule", lang), round_=True))
     parts.append(f"<div style='color:#555;margin-bottom:4px'>{html.escape(t('legend_size', lang))}</div>")
+    if steep or parcels or reach:
+        parts.append(f"<b>{html.escape(t('legend_land', lang))}</b>")
+    if steep:
+        parts.append(swatch(STEEP_COLOUR, t("steep_layer", lang), round_=False))
+    if parcels:
+        parts.append(swatch(PARCEL_COLOUR, t("parcels_layer", lang), round_=False))
+    if reach:
+        parts.append(swatch("#2c7fb8", t("reach_layer", lang), round_=True))
     if facility_types:
         parts.append(f"<b>{html.escape(t('legend_facilities', lang))}</b>")
-        parts += [swatch(facility_colour(ft), label(ft, lang), round_=False) for ft in facility_types]
+        parts += [
+            "<div style='display:flex;align-items:center;gap:6px;margin:2px 0'>"
+            + _facility_icon_html(facility_colour(ft), FACILITY_ICONS.get(ft, _DEFAULT_ICON))
+            + f"{html.escape(label(ft, lang))}</div>"
+            for ft in facility_types
+        ]
     parts.append("</div>")
     return "".join(parts)
 
@@ -293,13 +488,6 @@ def _worst_mapping(worst: pd.DataFrame | pd.Series | Mapping[str, str]) -> dict[
     else:
         pairs = dict(worst).items()  # type: ignore[assignment]
     return {str(k): str(v) for k, v in pairs if pd.notna(v)}
-
-
-def _township_name_column(townships: gpd.GeoDataFrame) -> str | None:
-    for col in ("township", "乡镇", "name", "名称", "township_name"):
-        if col in townships.columns:
-            return col
-    return None
 
 
 def _check_crs(gdf: gpd.GeoDataFrame, what: str) -> gpd.GeoDataFrame:
@@ -317,10 +505,14 @@ def build_map(
     *,
     lang: str = "zh",
     tiles: str | None = None,
-    townships: gpd.GeoDataFrame | None = None,
+    townships: gpd.GeoDataFrame | Overlay | None = None,
     gaps: pd.DataFrame | None = None,
     attribution: str | None = None,
     height_px: int | None = None,
+    steep: gpd.GeoDataFrame | Overlay | None = None,
+    parcels: gpd.GeoDataFrame | Overlay | None = None,
+    reach_m: Mapping[str, float] | None = None,
+    assets_url: str | None = None,
 ) -> folium.Map:
     """Build the folium map of one region.
 
@@ -341,13 +533,29 @@ def build_map(
         ``None`` (default): no basemap, nothing fetched from the internet.  Otherwise a folium
         tile name such as ``"OpenStreetMap"`` (needs internet; brings its own attribution).
     townships
-        Optional township polygons (any CRS with a definition) drawn as dashed outlines.
+        Optional township polygons (any CRS with a definition, or an :class:`Overlay` from
+        :func:`prepare_overlay`) drawn as dashed outlines.
     gaps
         Optional gap list; the reasons of each site's unsatisfied checks go in its tooltip.
     attribution
         Extra text for the attribution control, e.g. the OSM/ODbL note or "synthetic data".
     height_px
         Map height in pixels (default: fill the container).
+    steep
+        Optional polygons of land steeper than 25° (any CRS with a definition), drawn as a
+        brown overlay (layer "坡度 > 25°"); or an :class:`Overlay`.
+    parcels
+        Optional out-migration land parcels (any CRS), drawn as teal outlines; a ``name`` /
+        ``parcel_id`` column, if any, becomes the tooltip; or an :class:`Overlay`.
+    reach_m
+        Optional ``{facility_type: metres}``: a straight-line circle of that radius around
+        each facility of the type, in a layer hidden by default.  A crow-flies
+        approximation of the service area (the gap list itself uses road distances), and
+        labelled as such.
+    assets_url
+        URL path of the app's copy of the browser libraries (``layers.webassets.vendor_url()``,
+        e.g. ``"/app/static/vendor"``).  ``None`` keeps folium's CDN links (for notebooks
+        and standalone HTML that may go online).
 
     Returns
     -------
@@ -355,8 +563,9 @@ def build_map(
         One layer per worst site status and one per facility type, each a single GeoJSON
         layer (features carry ``tooltip``; site features also ``site_id``, ``radius`` in px
         and fill ``colour``) drawn as ``L.circleMarker`` (sites, one per located site) or
-        CSS ``L.divIcon`` markers (facilities); township outlines; a layer control, a scale
-        bar, an HTML legend and the attribution line.
+        CSS ``L.divIcon`` markers (facilities); township outlines; optional steep land,
+        parcels and reach circles; a layer control, a scale bar, a fullscreen button, an
+        HTML legend and the attribution line.
     """
     sites = _check_crs(sites, "sites")
     facilities = _check_crs(facilities, "facilities")
@@ -375,28 +584,37 @@ def build_map(
     kwargs: dict[str, object] = {}
     if height_px is not None:
         kwargs["height"] = f"{int(height_px)}px"
-    m = folium.Map(location=centre, zoom_start=10, tiles=None, control_scale=True, **kwargs)
+    m = folium.Map(
+        location=centre, zoom_start=10, tiles=None, control_scale=True, zoom_snap=0.25,
+        zoom_delta=0.5, **kwargs,
+    )
+    Fullscreen(
+        position="topleft",
+        title=t("fullscreen", lang),
+        title_cancel=t("fullscreen_exit", lang),
+    ).add_to(m)
     if tiles:
         folium.TileLayer(tiles, name=t("basemap", lang), control=False).add_to(m)
     if attribution:
         m.add_child(_Attribution(attribution))
 
-    if townships is not None and len(townships):
-        tw = _check_crs(townships, "townships")
-        name_col = _township_name_column(tw)
-        keep = [c for c in [name_col] if c] + [tw.geometry.name]
-        tw = tw[keep]
-        folium.GeoJson(
-            tw.to_json(),
-            name=t("townships_layer", lang),
-            style_function=lambda _f: {
-                "color": "#525252",
-                "weight": 1.5,
-                "dashArray": "6 4",
-                "fill": False,
-            },
-            tooltip=folium.GeoJsonTooltip(fields=[name_col], labels=False) if name_col else None,
-        ).add_to(m)
+    steep_ov = _as_overlay(steep, ()) if steep is not None else None
+    parcels_ov = (_as_overlay(parcels, ("name", "parcel_id", "名称", "地块编号"))
+                  if parcels is not None else None)
+    towns_ov = (_as_overlay(townships, ("township", "乡镇", "name", "名称", "township_name"))
+                if townships is not None else None)
+    if steep_ov is not None and steep_ov.n_features:
+        _OverlayLayer(steep_ov, name=t("steep_layer", lang), style={
+            "stroke": False, "fillColor": STEEP_COLOUR, "fillOpacity": 0.3,
+        }).add_to(m)
+    if parcels_ov is not None and parcels_ov.n_features:
+        _OverlayLayer(parcels_ov, name=t("parcels_layer", lang), style={
+            "color": PARCEL_COLOUR, "weight": 1.5, "fillColor": PARCEL_COLOUR, "fillOpacity": 0.15,
+        }).add_to(m)
+    if towns_ov is not None and towns_ov.n_features:
+        _OverlayLayer(towns_ov, name=t("townships_layer", lang), style={
+            "color": "#525252", "weight": 1.5, "dashArray": "6 4", "fill": False,
+        }).add_to(m)
 
     # Facilities: one layer per type, CSS markers.
     present_types: list[str] = []
@@ -425,7 +643,7 @@ def build_map(
             _PointLayer(
                 _feature_collection(sub_g.x, sub_g.y, [{"tooltip": tip} for tip in tips]),
                 name=f"{t('facilities_layer', lang)}: {label(ft, lang)}",
-                icon_html=_facility_icon_html(facility_colour(ft)),
+                icon_html=_facility_icon_html(facility_colour(ft), FACILITY_ICONS.get(ft, _DEFAULT_ICON)),
             ).add_to(m)
 
     # Sites: one layer per worst status, worse statuses drawn last (on top), big circles first.
@@ -453,7 +671,7 @@ def build_map(
                     row._asdict(), status, reasons.get(str(row.site_id), []), lang
                 ),
             }
-            for row, p in zip(sub.drop(columns=sub.geometry.name).itertuples(index=False),
+            for row, p in zip(sub[[c for c in _TOOLTIP_COLUMNS if c in sub.columns]].itertuples(index=False),
                               sub_pop, strict=True)
         ]
         _PointLayer(
@@ -461,11 +679,64 @@ def build_map(
             name=f"{t('sites_layer', lang)}: {name}",
         ).add_to(m)
 
-    m.add_child(_Legend(_legend_html(lang, present_types)))
+    reach_drawn = False
+    if reach_m and len(facilities):
+        for ft, radius_m in reach_m.items():
+            sel = facilities[(facilities["facility_type"].astype(str) == ft).to_numpy()]
+            sel = sel[sel.geometry.notna() & ~sel.geometry.is_empty]
+            if sel.empty or not (radius_m > 0):
+                continue
+            group = folium.FeatureGroup(
+                name=f"{t('reach_layer', lang)}: {label(ft, lang)} ≤ {radius_m:,.0f} m", show=False
+            )
+            for pt in sel.geometry:
+                folium.Circle(
+                    location=[pt.y, pt.x], radius=float(radius_m), color="#2c7fb8", weight=1,
+                    fill=True, fill_opacity=0.08, interactive=False,
+                ).add_to(group)
+            group.add_to(m)
+            reach_drawn = True
+
+    m.add_child(_Legend(_legend_html(
+        lang, present_types, steep=bool(steep_ov and steep_ov.n_features),
+        parcels=bool(parcels_ov and parcels_ov.n_features), reach=reach_drawn,
+    )))
     folium.LayerControl(collapsed=True).add_to(m)
     if has_xy.any() and (maxx > minx or maxy > miny):
         m.fit_bounds([[miny, minx], [maxy, maxx]], padding=(20, 20))
+    if assets_url is not None:
+        localise_map(m, base_url=assets_url)
     return m
+
+
+def read_polygons(path: str | Path, *, what: str, layer: str | None = None) -> gpd.GeoDataFrame:
+    """Read an overlay (township boundaries, parcels) for the map, in EPSG:4326.
+
+    Parameters
+    ----------
+    path
+        Any vector file GDAL reads (GeoPackage, GeoJSON, Shapefile).
+    what
+        What the layer is, for messages (``"township boundaries"``, ``"parcels"``).
+    layer
+        Layer name; default the first layer.
+
+    Raises
+    ------
+    DataSourceError
+        The file is missing, unreadable, or has no CRS.
+    """
+    p = Path(path)
+    try:
+        gdf = gpd.read_file(p, layer=layer)
+    except (OSError, pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError) as exc:
+        raise DataSourceError(f"{p}: cannot read {what} ({exc})") from exc
+    if gdf.crs is None:
+        raise DataSourceError(
+            f"{p}: {what} have no coordinate system; save them with a CRS "
+            "(e.g. EPSG:4326 or CGCS2000 EPSG:4490)"
+        )
+    return gdf.to_crs(4326) if gdf.crs.to_epsg() != 4326 else gdf
 
 
 def read_townships(path: str | Path, *, layer: str | None = None) -> gpd.GeoDataFrame:
@@ -484,14 +755,4 @@ def read_townships(path: str | Path, *, layer: str | None = None) -> gpd.GeoData
     DataSourceError
         The file is missing, unreadable, or has no CRS.
     """
-    p = Path(path)
-    try:
-        gdf = gpd.read_file(p, layer=layer)
-    except (OSError, pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError) as exc:
-        raise DataSourceError(f"{p}: cannot read township boundaries ({exc})") from exc
-    if gdf.crs is None:
-        raise DataSourceError(
-            f"{p}: township boundaries have no coordinate system; save them with a CRS "
-            "(e.g. EPSG:4326 or CGCS2000 EPSG:4490)"
-        )
-    return gdf.to_crs(4326) if gdf.crs.to_epsg() != 4326 else gdf
+    return read_polygons(path, what="township boundaries", layer=layer)

@@ -81,7 +81,11 @@ def test_app_loads_demo_with_map_and_gap_table(region) -> None:
                if "colour" in f["properties"]}
     assert colours == {sid: STATUS_COLOURS[worst[sid]] for sid in data.sites["site_id"]}
     assert STATUS_COLOURS["gap_missing"] in colours.values()  # the demo has red sites
-    assert args["returned_objects"] == []
+    assert args["returned_objects"] == ["last_object_clicked"]  # only clicks flow back, not pans
+    # the map's libraries are served by the app itself (static/vendor, `make assets`)
+    links = args["js_links"] + args["css_links"]
+    assert links and all(u.startswith("/app/static/vendor/") for u in links), links
+    assert not at.warning
     gap_table = at.dataframe[0].value
     assert len(gap_table) > 0
     assert len(gap_table) == _expected_rows(region, {})
@@ -170,3 +174,146 @@ def test_anzhi_error_lists_every_problem() -> None:
     assert text.count("\n- ") == 2
     assert "sites.xlsx, row 5" in text and "facilities.csv, row 2" in text
     assert "卫生站\\*" in text  # markdown characters are escaped, not interpreted
+
+
+def _bad_sites_xlsx() -> bytes:
+    """A real site table with two errors the loader must report (row 3 and row 4)."""
+    import io
+
+    import openpyxl
+
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append(["安置点名称", "乡镇", "人数", "经度", "纬度"])
+    ws.append(["河坝安置点", "甸阳镇", 850, 99.1, 24.6])
+    ws.append(["新村安置点", "甸阳镇", -3, 99.2, 24.7])
+    ws.append(["城北社区", "由旺镇", 1200, 24.8, 251.3])
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()
+
+
+def test_bad_upload_lists_the_loaders_problems(demo) -> None:
+    at = _run_app()
+    at.radio(key="data_source").set_value("upload").run()
+    assert not at.exception, at.exception
+    # nothing uploaded yet: the app asks for the two required files, no map, no error
+    assert any("OSM" in i.value for i in at.info)
+    assert not at.get("component_instance")
+    at.file_uploader(key="up:sites").upload("安置点.xlsx", _bad_sites_xlsx())
+    at.file_uploader(key="up:roads").upload("roads.osm", Path(demo.roads).read_bytes())
+    at.run()
+    assert not at.exception, at.exception
+    assert len(at.error) == 1
+    text = at.error[0].value
+    assert "输入数据有问题" in text
+    assert text.count("\n- ") == 2  # one bullet per problem, both problems listed
+    assert "安置点.xlsx, row 3, column '人数': population is negative" in text
+    assert "row 4, column '纬度': 251.3 is not a latitude" in text
+    # the upload went into this session's own temporary folder, nowhere else
+    folder = at.session_state["anzhi:folder"]
+    assert (folder.path / "sites" / "安置点.xlsx").read_bytes() == _bad_sites_xlsx()
+    assert folder.path.name.startswith("anzhi-upload-")
+
+
+def test_good_upload_runs_like_the_demo(demo, region, tmp_path) -> None:
+    data, _ = region
+    at = _run_app()
+    at.radio(key="data_source").set_value("upload").run()
+    at.file_uploader(key="up:sites").upload("sites.xlsx", Path(demo.sites).read_bytes())
+    at.file_uploader(key="up:roads").upload("roads.osm", Path(demo.roads).read_bytes())
+    at.file_uploader(key="up:facilities").upload("facilities.gpkg", Path(demo.facilities).read_bytes())
+    at.run()
+    assert not at.exception, at.exception
+    assert not at.error, [e.value for e in at.error]
+    # the same files give the same gap list as the demo through the pipeline
+    assert len(at.dataframe[0].value) == _expected_rows(region, {})
+    assert at.metric[0].value == f"{len(data.sites):,}"
+
+    # a parcel layer goes through the CLI's parcel loader: its problems are listed
+    import geopandas as gpd
+    from shapely.geometry import box
+
+    bad = tmp_path / "地块.geojson"
+    gpd.GeoDataFrame({"名称": ["x"]}, geometry=[box(99, 24, 99.01, 24.01)], crs="EPSG:4326").to_file(bad)
+    at.file_uploader(key="up:parcels").upload("地块.geojson", bad.read_bytes())
+    at.run()
+    assert not at.exception, at.exception
+    assert len(at.error) == 1
+    text = at.error[0].value
+    assert "地块.geojson" in text and "no 'parcel\\_id' column" in text and "no 'village' column" in text
+
+
+def test_map_click_selects_the_sites_rows(region) -> None:
+    from app import site_at
+
+    data, _ = region
+    row = data.sites.iloc[3]
+    assert site_at(data.sites, {"lat": row.geometry.y, "lng": row.geometry.x}) == row["site_id"]
+    assert site_at(data.sites, {"lat": row.geometry.y + 0.01, "lng": row.geometry.x}) is None
+    assert site_at(data.sites, None) is None
+
+    gaps, _ = evaluate_region(data, region[1], read_rules("default"))
+    bad = gaps[~gaps["status"].isin(COVERED)]
+    site_id = bad["site_id"].value_counts().index[0]
+    at = _run_app()
+    at.session_state["sel:site"] = site_id  # what a click on the site's circle stores
+    at.run()
+    assert not at.exception, at.exception
+    name = str(bad.loc[bad["site_id"] == site_id, "site_name"].iloc[0])
+    assert any(name in i.value for i in at.info)
+    table = at.dataframe[0].value
+    assert len(table) == int((bad["site_id"] == site_id).sum())
+    assert set(table["安置点名称"]) == {name}
+    at.button(key="sel:clear").click().run()
+    assert len(at.dataframe[0].value) == _expected_rows(region, {})
+
+
+def test_gap_filters_types_and_presets(region) -> None:
+    at = _run_app()
+    n_all = len(at.dataframe[0].value)
+    at.multiselect(key="gap:status").set_value(["unroutable"]).run()
+    assert set(at.dataframe[0].value["状态"]) <= {status_label("unroutable", "zh")}
+    at.multiselect(key="gap:status").set_value([]).run()
+    at.multiselect(key="show_types").set_value(["police_room"]).run()
+    table = at.dataframe[0].value
+    assert 0 < len(table) < n_all and set(table["设施类型"]) == {"警务室"}
+    # every preset of analysis.rules is offered, and each has its thresholds as inputs
+    from analysis.rules import preset_names
+
+    assert list(at.selectbox(key="preset").options) == preset_names()
+    other = [n for n in preset_names() if n != "default"][0]
+    at.selectbox(key="preset").set_value(other).run()
+    assert not at.exception, (other, at.exception)
+    from app import rule_thresholds
+
+    expected = {f"thr:{x.override_key}" for x in rule_thresholds(read_rules(other))}
+    assert {w.key for w in at.number_input} == expected and expected
+
+
+def test_downloads_use_the_cli_writers(region, tmp_path) -> None:
+    data, access = region
+    at = _run_app()
+    at.number_input(key=POLICE_KEY).set_value(1000).run()
+    at.button(key="dl:prepare").click().run()
+    assert not at.exception, at.exception
+    files = at.session_state["anzhi:downloads"][1]
+    assert {"gaps.xlsx", "gaps.csv", "coverage.csv", "gaps.gpkg"} <= set(files)
+    assert list(at.get("download_button")) and len(list(at.get("download_button"))) == len(files)
+    import io
+
+    got = pd.read_csv(io.BytesIO(files["gaps.csv"]))
+    rules = read_rules("default").with_overrides({"police-800.min_population": 1000})
+    expected, _ = evaluate_region(data, access, rules)
+    assert len(got) == len(expected)
+    assert (got["status"].value_counts().sort_index() == expected["status"].value_counts().sort_index()).all()
+    assert files["gaps.xlsx"][:2] == b"PK"  # a real xlsx (zip) file
+    gpkg = tmp_path / "gaps.gpkg"
+    gpkg.write_bytes(files["gaps.gpkg"])
+    import geopandas as gpd
+
+    assert len(gpd.read_file(gpkg, layer="gaps")) == len(expected)
+    assert len(gpd.read_file(gpkg, layer="sites")) == len(data.sites)
+    # a later threshold change marks the prepared files stale instead of offering old ones
+    at.number_input(key=POLICE_KEY).set_value(800).run()
+    assert any("重新生成" in c.value for c in at.caption)

@@ -14,12 +14,18 @@ from hypothesis import given
 from hypothesis import strategies as st
 from shapely.geometry import Point, box
 
+from layers.webassets import LOCAL_LINKS, external_links, localise_map, vendor_url
+
 from layers.mapping import (
     FACILITY_COLOURS,
+    FACILITY_ICONS,
+    PARCEL_COLOUR,
+    STEEP_COLOUR,
     NO_RULE_COLOUR,
     STATUS_COLOURS,
     build_map,
     facility_colour,
+    prepare_overlay,
     site_radius_px,
 )
 
@@ -139,7 +145,8 @@ def test_site_radius_bounds(pop: float, max_pop: float) -> None:
 
 def test_facilities_are_css_markers_by_type(sites, facilities) -> None:
     html = _rendered(build_map(sites, facilities, WORST))
-    # facilities are CSS divIcon markers (no icon images or icon fonts), one layer per type
+    # facilities are CSS divIcon markers (no icon images), one layer per type, each type with
+    # its own colour and Font Awesome glyph
     layers = _point_layers(html)
     site_ids = {o["site_id"] for _, o in _circles(html)}
     fac_feats = [f for feats in layers.values() for f in feats if "colour" not in f["properties"]]
@@ -151,6 +158,9 @@ def test_facilities_are_css_markers_by_type(sites, facilities) -> None:
         assert facility_colour(ft) in html
     assert len(set(FACILITY_COLOURS.values())) == len(FACILITY_COLOURS)
     assert facility_colour("not-a-type") == "#404040"
+    for ft in facilities["facility_type"]:
+        assert f"fa-{FACILITY_ICONS[ft]}" in html
+    assert len(set(FACILITY_ICONS.values())) == len(FACILITY_ICONS) == len(FACILITY_COLOURS)
 
 
 def test_tooltips_escape_names_and_carry_reasons(sites, facilities) -> None:
@@ -213,3 +223,95 @@ def test_empty_facilities_and_unlocated_sites(sites) -> None:
     assert len(_circles(html)) == len(sites) - 1
     assert "L.divIcon(" not in html
     assert _point_layers(html)  # the site layers are still there
+
+
+def _links(html: str) -> list[str]:
+    return re.findall(r'<(?:script src|link rel="stylesheet" href)="([^"]+)"', html)
+
+
+def test_assets_url_serves_every_library_locally(sites, facilities) -> None:
+    cdn = build_map(sites, facilities, WORST)
+    assert any(u.startswith("https://") for u in _links(cdn.get_root().render()))  # folium default
+    m = build_map(sites, facilities, WORST, assets_url=vendor_url())
+    assert external_links(m) == []
+    html = m.get_root().render()
+    links = _links(html)
+    assert links and all(u.startswith("/app/static/vendor/") for u in links), links
+    for name in ("leaflet", "leaflet_css", "Control.Fullscreen.js"):
+        assert f"/app/static/vendor/{LOCAL_LINKS[name]}" in links
+    # Leaflet's default marker images come from the local copy, set before any marker
+    assert 'L.Icon.Default.imagePath = "/app/static/vendor/leaflet/images/"' in html
+    assert html.index("L.Icon.Default.imagePath") < html.index("L.geoJson(")
+    # per map instance: folium's class-level CDN links are untouched for other maps
+    assert folium.Map.default_js[0][1].startswith("https://")
+    assert folium.plugins.Fullscreen.default_js[0][1].startswith("https://")
+    assert external_links(build_map(sites, facilities, WORST)) != []
+    # localising twice changes nothing
+    again = localise_map(m, base_url=vendor_url())
+    assert _links(again.get_root().render()) == links
+    assert again.get_root().render().count("L.Icon.Default.imagePath") == 1
+
+
+def test_unknown_cdn_link_is_refused(sites, facilities) -> None:
+    m = build_map(sites, facilities, WORST)
+    folium.plugins.MeasureControl().add_to(m)  # a plugin whose files Anzhi does not ship
+    with pytest.raises(ValueError, match="no local copy of MeasureControl"):
+        localise_map(m, base_url="/app/static/vendor")
+
+
+def test_fullscreen_steep_land_parcels_and_reach(sites, facilities) -> None:
+    steep = gpd.GeoDataFrame(geometry=[box(99.0, 24.5, 99.05, 24.55)], crs="EPSG:4326").to_crs(32647)
+    parcels = gpd.GeoDataFrame(
+        {"parcel_id": ["P-007"]}, geometry=[box(99.1, 24.6, 99.12, 24.62)], crs="EPSG:4326"
+    )
+    html = _rendered(build_map(
+        sites, facilities, WORST, steep=steep, parcels=parcels, reach_m={"clinic": 1500.0}, lang="zh",
+    ))
+    assert "L.control.fullscreen(" in html and "全屏" in html
+    assert "坡度 > 25° 的土地" in html and STEEP_COLOUR in html
+    assert "迁出区地块" in html and "P-007" in html and PARCEL_COLOUR in html
+    # one straight-line reach circle per clinic, labelled as an approximation, hidden at first
+    assert html.count("L.circle(") == int((facilities["facility_type"] == "clinic").sum())
+    assert '"radius": 1500.0' in html
+    assert "直线距离近似" in html
+    plain = _rendered(build_map(sites, facilities, WORST))
+    assert "L.circle(" not in plain and "坡度 > 25°" not in plain
+
+
+def test_prepared_overlays_are_compact_escaped_and_drawn(sites, facilities) -> None:
+    towns = gpd.GeoDataFrame(
+        {"township": ["甸阳镇<b>", "由旺镇"]},
+        geometry=[box(99.0, 24.5, 99.2234567891, 24.9), box(99.2234567891, 24.5, 99.4, 24.9)],
+        crs="EPSG:4326",
+    )
+    ov = prepare_overlay(towns, tooltip_columns=("name", "township"))
+    assert ov.n_features == 2 and ov.tooltip_field == "township"
+    assert "99.22345," in ov.geojson and "99.2234567" not in ov.geojson  # 5 decimals ≈ 1 m
+    assert "甸阳镇&lt;b&gt;" in json.loads(ov.geojson)["features"][0]["properties"]["township"]
+    raw = build_map(sites, facilities, WORST, townships=ov).get_root().render()
+    assert ov.geojson in raw  # pasted as is: no re-serialisation on a rerun
+    assert "乡镇边界" in _rendered(build_map(sites, facilities, WORST, townships=ov))
+    assert "bindTooltip(function (layer)" in raw
+    # the same overlay from a GeoDataFrame draws the same features
+    assert ov.geojson in build_map(sites, facilities, WORST, townships=towns).get_root().render()
+    # a layer without a tooltip column is not interactive
+    steep = prepare_overlay(towns[["geometry"]], simplify_m=50.0)
+    assert steep.tooltip_field is None
+    assert "interactive: false" in _rendered(build_map(sites, facilities, WORST, steep=steep))
+
+
+def test_site_circles_sit_above_facility_markers(sites, facilities) -> None:
+    html = _rendered(build_map(sites, facilities, WORST))
+    assert 'createPane("anzhiSites").style.zIndex = 640' in html
+    assert html.count('pane: "anzhiSites"') == len({WORST.get(s) for s in sites["site_id"]})
+    assert 'className: "anzhi-site"' in html
+
+
+def test_user_text_is_never_evaluated_as_a_template(sites, facilities) -> None:
+    odd = sites.copy()
+    odd.loc[0, "site_name"] = "{{ 7*7 }} 安置点 {% if x %}"
+    odd.loc[1, "township"] = "{# note #}"
+    html = _rendered(build_map(odd, facilities, WORST, attribution="{{ 6*6 }}"))
+    assert "{{ 7*7 }} 安置点 {% if x %}" in html and ">49 " not in html
+    assert "{# note #}" in html
+    assert "addAttribution(\"{{ 6*6 }}\")" in html
