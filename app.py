@@ -34,7 +34,7 @@ Session-state keys (stable, used by the tests): ``lang``, ``preset``, ``profile`
 from __future__ import annotations
 
 import hashlib
-import importlib.util
+
 import math
 import tempfile
 from collections.abc import Sequence
@@ -65,6 +65,7 @@ from layers.i18n import (
 )
 from layers.mapping import Overlay, build_map, prepare_overlay, read_polygons
 from layers.rulesfile import read_rules
+from layers.terrain import read_parcels, steep_polygons, write_slope
 from layers.uploads import UPLOAD_KINDS, SessionFolder, stage_uploads
 from layers.webassets import missing_assets, vendor_url
 
@@ -187,23 +188,12 @@ _TOOLTIPS: dict[str, tuple[str, ...]] = {
 }
 
 
-def _terrain_function(name: str) -> Any:
-    """``layers.terrain.<name>`` (the terrain issue's readers and slope tools), or ``None``
-    while that module or function does not exist."""
-    if importlib.util.find_spec("layers.terrain") is None:
-        return None
-    import layers.terrain as terrain
-
-    return getattr(terrain, name, None)
-
-
 @st.cache_resource(show_spinner=False, max_entries=8)
 def _read_overlay(path: str, sha256: str, what: str) -> Overlay:
     """Overlay polygons for the map, read and serialised once per file content.  Parcels
     go through the CLI's parcel loader (``layers.terrain.read_parcels``: its validation
-    problems reach the user) when it exists."""
-    read_parcels = _terrain_function("read_parcels") if what == "parcels" else None
-    gdf = read_parcels(path) if read_parcels is not None else read_polygons(path, what=what)
+    problems reach the user)."""
+    gdf = read_parcels(path) if what == "parcels" else read_polygons(path, what=what)
     return prepare_overlay(gdf, tooltip_columns=_TOOLTIPS.get(what, ()))
 
 
@@ -225,14 +215,12 @@ def region_parcels(inputs: RegionInputs) -> Overlay | None:
 
 
 def region_steep_land(inputs: RegionInputs) -> Overlay | None:
-    """HOOK (terrain issue): polygons of land steeper than 25° for the map, or ``None``.
+    """Polygons of land steeper than 25° for the map, or ``None`` without a DEM.
 
-    Uses ``layers.terrain.write_slope`` (DEM → slope GeoTIFF) and
-    ``layers.terrain.steep_polygons`` (slope > 25° → EPSG:4326 polygons) when the terrain
-    work provides them and the region has a DEM; cached per DEM content.
+    ``layers.terrain.write_slope`` (DEM → slope GeoTIFF) then ``steep_polygons`` (slope > 25°
+    → EPSG:4326 polygons); cached per DEM content.
     """
-    tools = (_terrain_function("write_slope"), _terrain_function("steep_polygons"))
-    if inputs.dem is None or None in tools:
+    if inputs.dem is None:
         return None
     stat = Path(inputs.dem).stat()
     return _steep_land(str(inputs.dem), _sha256(str(inputs.dem), stat.st_size, stat.st_mtime_ns))
@@ -243,7 +231,6 @@ def _steep_land(dem: str, sha256: str) -> Overlay:
     """Slope > 25° polygons of a DEM, once per DEM content (read-only result).  The slope
     raster lives only in a temporary folder deleted at once (an uploaded DEM leaves nothing
     behind outside the session folder)."""
-    write_slope, steep_polygons = _terrain_function("write_slope"), _terrain_function("steep_polygons")
     with tempfile.TemporaryDirectory(prefix="anzhi-slope-") as tmp:
         slope = write_slope(dem, Path(tmp) / "slope.tif")
         return prepare_overlay(steep_polygons(slope, threshold_deg=25.0))

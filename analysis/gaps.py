@@ -503,7 +503,6 @@ def evaluate(
     types = sorted({t for r in rule_list for t in (r.facility_type,
                                                    *r.satisfied_by.also_types)})
     type_index = {t: k for k, t in enumerate(types)}
-    pair_t = np.array([type_index[t] for t in rule_ft[ri]], dtype=np.int64)
 
     # ---- straight-line: nearest facility of each type to each site (local UTM) ----------
     near_dist = np.full((n, len(types)), np.inf)

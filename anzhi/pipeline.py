@@ -29,6 +29,7 @@ from layers.demo import DemoPaths, build_demo
 from layers.export import write_outputs
 from layers.facilities import combine_facilities, facilities_from_sites, read_facilities
 from layers.raster import check_dem
+from layers.terrain import site_hazard_from_raster, write_slope
 from layers.rulesfile import read_rules
 from layers.sites import read_sites
 
@@ -41,6 +42,8 @@ __all__ = [
     "evaluate_region",
     "run_region",
     "write_region",
+    "region_slope",
+    "screen_hazards",
 ]
 
 
@@ -122,6 +125,7 @@ class RegionResults:
     access: pd.DataFrame
     gaps: pd.DataFrame
     coverage: pd.DataFrame
+    hazard: pd.DataFrame | None = None
     extra: Mapping[str, Any] = field(default_factory=dict)
 
 
@@ -184,6 +188,48 @@ def evaluate_region(
     return gaps, coverage_table(gaps)
 
 
+def region_slope(inputs: RegionInputs) -> Path | None:
+    """The slope GeoTIFF of the region's DEM, computed once per DEM content.
+
+    Cached under ``settings.cache_dir / "slope"`` keyed by the DEM file's SHA-256, so a second
+    run (or the app) does not recompute it.  ``None`` when the region has no DEM.
+    """
+    if inputs.dem is None:
+        return None
+    import hashlib
+
+    from anzhi.settings import get_settings
+
+    info = check_dem(inputs.dem)
+    digest = hashlib.sha256()
+    with open(Path(str(inputs.dem)), "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    out = get_settings().cache_dir / "slope" / f"{digest.hexdigest()[:20]}.tif"
+    if not out.is_file():
+        out.parent.mkdir(parents=True, exist_ok=True)
+        write_slope(info.path, out)  # atomic: a half-written slope never appears
+    return out
+
+
+def screen_hazards(data: RegionData, slope: Path | None) -> pd.DataFrame | None:
+    """Slope at each site and the share > 25° around it, with a flag and reason (达州 2019).
+
+    ``None`` when the region has no DEM.
+    """
+    if slope is None:
+        return None
+    return site_hazard_from_raster(data.sites, slope)
+
+
+def add_hazard_columns(gaps: pd.DataFrame, hazard: pd.DataFrame | None) -> pd.DataFrame:
+    """Append the per-site hazard screen to every gap row of that site (no-op without a DEM)."""
+    if hazard is None:
+        return gaps
+    cols = ["site_id", "slope_deg", "share_gt25", "hazard", "hazard_reason", "hazard_reason_en"]
+    return gaps.merge(hazard.loc[:, cols], on="site_id", how="left", validate="many_to_one")
+
+
 def run_region(
     inputs: RegionInputs,
     *,
@@ -212,8 +258,15 @@ def run_region(
     types = sorted(set(data.facilities["facility_type"]) | set(ruleset.facility_types))
     access = route_region(data, profile=profile, facility_types=types, progress=progress)
     gaps, coverage = evaluate_region(data, access, ruleset)
+    hazard = screen_hazards(data, region_slope(inputs))
     return RegionResults(
-        data=data, rules=ruleset, profile=profile, access=access, gaps=gaps, coverage=coverage
+        data=data,
+        rules=ruleset,
+        profile=profile,
+        access=access,
+        gaps=add_hazard_columns(gaps, hazard),
+        coverage=coverage,
+        hazard=hazard,
     )
 
 

@@ -1151,7 +1151,7 @@ def _check_degrees(
         x, y = float(lon[k]), float(lat[k])
         if x == 0 and y == 0:
             pc.add(
-                f"coordinates are (0, 0), which usually means a missing position",
+                "coordinates are (0, 0), which usually means a missing position",
                 row=r, column=lon_h, value=(x, y), fix=f"fill in the {what}'s real {lon_h}/{lat_h}",
             )
             keep[k] = False
@@ -1164,7 +1164,7 @@ def _check_degrees(
                 f"put the longitude (e.g. 104.6) in {lon_h} and the latitude "
                 f"(e.g. 26.5) in {lat_h}"
                 if swapped_valid[k]
-                else f"give longitude in -180..180 and latitude in -90..90 decimal degrees"
+                else "give longitude in -180..180 and latitude in -90..90 decimal degrees"
             )
             if swapped_valid[k]:
                 msg += f"; {swap_hint}"

@@ -35,7 +35,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 from anzhi.errors import DataSourceError, InputError, Problem
 from analysis.coverage import COVERAGE_COLUMNS
 from analysis.gaps import GAPS_COLUMNS, STATUSES, worst_status
-from analysis.rules import RuleSet, reach_phrase
+from analysis.rules import RuleSet
 from analysis.vocabulary import label
 
 __all__ = [
@@ -75,6 +75,17 @@ GAPS_XLSX_HEADERS: dict[str, tuple[str, str]] = {
     "clause": ("条款", "Clause"),
     "grade": ("等级", "Grade"),
 }
+
+#: Per-site hazard-screen columns (``analysis.land.site_hazard``), present when the run had a
+#: DEM; written after the schema columns of gaps.csv and as extra columns of the Gaps sheet.
+HAZARD_XLSX_HEADERS: dict[str, tuple[str, str]] = {
+    "slope_deg": ("坡度(度)", "Slope (°)"),
+    "share_gt25": ("周边>25°占比", "Share > 25° nearby"),
+    "hazard": ("地灾筛查", "Hazard screen"),
+    "hazard_reason": ("筛查原因", "Screen reason"),
+}
+HAZARD_COLUMNS: tuple[str, ...] = ("slope_deg", "share_gt25", "hazard", "hazard_reason",
+                                   "hazard_reason_en")
 
 #: Status -> (Chinese, English) as shown in gaps.xlsx.
 STATUS_LABELS: dict[str, tuple[str, str]] = {
@@ -338,8 +349,8 @@ def _xlsx_writer(gaps: pd.DataFrame, rules: RuleSet | None, lang: str
             wb.properties.title = f"Anzhi {rules.name} {rules.version}"
 
         # Gaps sheet
-        cols = list(GAPS_XLSX_HEADERS)
-        headers = [GAPS_XLSX_HEADERS[c][li] for c in cols]
+        cols = list(GAPS_XLSX_HEADERS) + [c for c in HAZARD_XLSX_HEADERS if c in gaps.columns]
+        headers = [{**GAPS_XLSX_HEADERS, **HAZARD_XLSX_HEADERS}[c][li] for c in cols]
         reason_col = "reason" if lang == "zh" else "reason_en"
         status = gaps["status"].astype(str).map(
             lambda s: STATUS_LABELS.get(s, (s, s))[li])
@@ -349,6 +360,12 @@ def _xlsx_writer(gaps: pd.DataFrame, rules: RuleSet | None, lang: str
         data["status"] = status.tolist()
         data["facility_type"] = ftype.tolist()
         data["reason"] = gaps[reason_col].tolist()
+        if "hazard_reason" in data:
+            data["hazard_reason"] = gaps["hazard_reason" if lang == "zh" else "hazard_reason_en"].tolist()
+        if "hazard" in data:
+            yes_no = ("是", "否") if lang == "zh" else ("yes", "no")
+            data["hazard"] = [yes_no[0] if v is True else yes_no[1] if v is False else ""
+                              for v in gaps["hazard"].tolist()]
         dist = pd.to_numeric(gaps["dist_m"], errors="coerce").round(0)
         data["dist_m"] = dist.tolist()
         data["time_min"] = pd.to_numeric(gaps["time_min"], errors="coerce").round(1).tolist()
@@ -509,7 +526,8 @@ def write_outputs(
     if problems:
         raise InputError(problems)
 
-    gaps_sorted = sort_gaps(gaps.loc[:, list(GAPS_COLUMNS)], rules)
+    keep = list(GAPS_COLUMNS) + [c for c in HAZARD_COLUMNS if c in gaps.columns]
+    gaps_sorted = sort_gaps(gaps.loc[:, keep], rules)
     access_out = access.copy()
     if "snap_dist_m" not in access_out.columns:
         access_out["snap_dist_m"] = float("nan")

@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.vocabulary import FACILITY_TYPES, OSM_TAGS, label, normalise_facility_type
-from anzhi.errors import InputError, ProblemCollector
+from anzhi.errors import ProblemCollector
 from layers._tables import (
     SERIAL_HEADERS,
     COORD_FIELDS,

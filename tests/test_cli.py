@@ -156,3 +156,25 @@ def test_unreadable_dem_is_a_clear_error(demo, tmp_path: Path, capsys) -> None: 
     assert rc == 2
     assert "dem.tif: cannot open the DEM" in capsys.readouterr().err
     assert not (tmp_path / "out").exists()
+
+
+def test_hazard_screen_is_in_the_gap_outputs_when_a_dem_is_given(demo_run: Path) -> None:
+    gaps = pd.read_csv(demo_run / "gaps.csv", encoding="utf-8-sig")
+    per_site = gaps.drop_duplicates("site_id")
+    assert {"slope_deg", "share_gt25", "hazard", "hazard_reason"} <= set(gaps.columns)
+    flagged = per_site[per_site["hazard"].astype(bool)]
+    assert 0 < len(flagged) < len(per_site)
+    # the flag follows the screen's thresholds (25° at the site, 30% > 25° within 100 m)
+    assert ((flagged["slope_deg"] > 25) | (flagged["share_gt25"] > 0.3)).all()
+    calm = per_site[~per_site["hazard"].astype(bool) & per_site["slope_deg"].notna()]
+    assert ((calm["slope_deg"] <= 25) & (calm["share_gt25"] <= 0.3)).all()
+    assert flagged["hazard_reason"].str.contains("地质灾害").all()
+
+
+def test_no_dem_means_no_hazard_columns(demo, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    out = tmp_path / "nodem"
+    rc = main(["gaps", "--sites", str(demo.sites), "--roads", str(demo.roads),
+               "--facilities", str(demo.facilities), "--out", str(out), "--quiet"])
+    assert rc == 0
+    gaps = pd.read_csv(out / "gaps.csv", encoding="utf-8-sig")
+    assert "hazard" not in gaps.columns
