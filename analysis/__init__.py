@@ -28,6 +28,13 @@ _EXPORTS = {
     "coverage_by_size": "coverage",
     "size_class_counts": "coverage",
     "coverage_table": "coverage",
+    "SlopeClass": "land",
+    "slope_class": "land",
+    "zonal_class_areas": "land",
+    "parcel_land_table": "land",
+    "village_land_table": "land",
+    "candidate_list": "land",
+    "site_hazard": "land",
     "size_class": "coverage",
     "large_site": "coverage",
 }

@@ -36,6 +36,11 @@ _EXPORTS = {
     "snap_points": "routing",
     "nearest_facility": "routing",
     "access_table": "routing",
+    # terrain
+    "GridSpec": "terrain",
+    "horn_slope": "terrain",
+    "slope_deg": "terrain",
+    "iter_windows": "terrain",
 }
 __all__ = sorted(_EXPORTS)
 __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

@@ -15,6 +15,14 @@ _EXPORTS = {
     "DemoPaths": "demo",
     "read_townships": "mapping",
     "build_map": "mapping",
+    "check_dem": "raster",
+    "write_slope": "terrain",
+    "open_slope": "terrain",
+    "steep_polygons": "terrain",
+    "read_parcels": "terrain",
+    "land_statistics": "terrain",
+    "write_land": "terrain",
+    "site_hazard_from_raster": "terrain",
 }
 __all__ = sorted(_EXPORTS)
 __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

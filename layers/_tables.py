@@ -40,6 +40,7 @@ from anzhi.errors import DataSourceError, InputError, ProblemCollector
 from geo import coords as gc
 
 __all__ = [
+    "unique_ids",
     "SHEET_SUFFIXES",
     "CSV_SUFFIXES",
     "VECTOR_SUFFIXES",
@@ -370,6 +371,54 @@ def id_text(value: object) -> str:
     """An identifier cell as text (``""`` when blank); whole numbers lose their ``.0``."""
     return cell_text(value)
 
+
+
+def unique_ids(
+    values: Sequence[str],
+    rows: Sequence[int],
+    *,
+    header: str,
+    noun: str,
+    prefix: str,
+    pc: ProblemCollector,
+) -> list[str]:
+    """Check that every row has an id and no id repeats; record a problem for each that fails.
+
+    Parameters
+    ----------
+    values
+        The ids as read (already normalised with :func:`id_text`), one per row.
+    rows
+        The user-visible row number of each value.
+    header
+        The id column's header as written in the file.
+    noun
+        ``"site"`` or ``"facility"``, for the messages.
+    prefix
+        Letter of the automatic numbering offered in the fix (``S`` → S0001, S0002, …).
+    """
+    first_row: dict[str, int] = {}
+    plural = "sites" if noun == "site" else "them"
+    for v, r in zip(values, rows):
+        if not v:
+            pc.add(
+                f"the {noun} has no id",
+                row=r,
+                column=header,
+                fix=f"give every {noun} a unique id in {header!r}, or delete that column to "
+                f"number {plural} {prefix}0001, {prefix}0002, … automatically",
+            )
+        elif v in first_row:
+            pc.add(
+                f"{noun} id {v!r} is used twice (first in row {first_row[v]})",
+                row=r,
+                column=header,
+                value=v,
+                fix=f"give every {noun} its own id",
+            )
+        else:
+            first_row[v] = r
+    return list(values)
 
 def raise_sorted(pc: ProblemCollector) -> None:
     """Raise the collected problems, if any: file-level ones first, then by row."""

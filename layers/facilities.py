@@ -23,8 +23,8 @@ import pandas as pd
 from analysis.vocabulary import FACILITY_TYPES, OSM_TAGS, label, normalise_facility_type
 from anzhi.errors import ProblemCollector
 from layers._tables import (
-    SERIAL_HEADERS,
     COORD_FIELDS,
+    SERIAL_HEADERS,
     Field,
     RawTable,
     cell_text,
@@ -39,6 +39,7 @@ from layers._tables import (
     read_table,
     resolve_points,
     shown,
+    unique_ids,
 )
 
 __all__ = [
@@ -417,35 +418,15 @@ def _facility_ids(
     pos = found.get("facility_id")
     if pos is None:
         return [f"F{i:04d}" for i in range(1, len(rows) + 1)]
-    header = table.headers[pos]
     col = table.column(pos)
     element = table.column(found["element"]) if "element" in found else None
     ids: list[str] = []
-    first_row: dict[str, int] = {}
     for r in rows:
         v = id_text(col[r])
         if v and element is not None and not is_blank(element[r]) and "/" not in v:
-            v = f"{cell_text(element[r])}/{v}"
+            v = f"{cell_text(element[r])}/{v}"  # OSM exports: node/123, way/456
         ids.append(v)
-        if not v:
-            pc.add(
-                "the facility has no id",
-                row=r,
-                column=header,
-                fix=f"give every facility a unique id in {header!r}, or delete that column "
-                "to number them F0001, F0002, … automatically",
-            )
-        elif v in first_row:
-            pc.add(
-                f"facility id {v!r} is used twice (first in row {first_row[v]})",
-                row=r,
-                column=header,
-                value=v,
-                fix="give every facility its own id",
-            )
-        else:
-            first_row[v] = r
-    return ids
+    return unique_ids(ids, rows, header=table.headers[pos], noun="facility", prefix="F", pc=pc)
 
 
 def _texts(table: RawTable, pos: int | None, rows: list[int]) -> list[str]:

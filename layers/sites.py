@@ -22,8 +22,8 @@ import pandas as pd
 
 from anzhi.errors import ProblemCollector
 from layers._tables import (
-    SERIAL_HEADERS,
     COORD_FIELDS,
+    SERIAL_HEADERS,
     TOTAL_WORDS,
     YES_NO_HELP,
     Field,
@@ -42,6 +42,7 @@ from layers._tables import (
     read_table,
     resolve_points,
     shown,
+    unique_ids,
 )
 
 __all__ = ["SITE_FIELDS", "SITE_COLUMNS", "KIND_VALUES", "read_sites"]
@@ -318,32 +319,9 @@ def _site_ids(
     pos = found.get("site_id")
     if pos is None:
         return [f"S{i:04d}" for i in range(1, len(rows) + 1)]
-    header = table.headers[pos]
     col = table.column(pos)
-    ids: list[str] = []
-    first_row: dict[str, int] = {}
-    for r in rows:
-        v = id_text(col[r])
-        ids.append(v)
-        if not v:
-            pc.add(
-                "the site has no id",
-                row=r,
-                column=header,
-                fix=f"give every site a unique id in {header!r}, or delete that column to "
-                "number the sites S0001, S0002, … automatically",
-            )
-        elif v in first_row:
-            pc.add(
-                f"site id {v!r} is used twice (first in row {first_row[v]})",
-                row=r,
-                column=header,
-                value=v,
-                fix="give every site its own id",
-            )
-        else:
-            first_row[v] = r
-    return ids
+    return unique_ids([id_text(col[r]) for r in rows], rows, header=table.headers[pos],
+                      noun="site", prefix="S", pc=pc)
 
 
 def _texts(
