@@ -41,17 +41,17 @@ assets: $(ASSETS)
 install: $(VENV)/.installed $(ASSETS)
 install-test: $(VENV)/.installed-test $(ASSETS)
 
-demo: install
+demo: $(VENV)/.installed
 	$(BIN)/anzhi demo
 
-run: demo
+run: install demo
 	@echo "Anzhi: serving the app on the demo county at http://localhost:$(PORT)"
 	$(BIN)/streamlit run app.py --server.port $(PORT) --server.headless true --browser.gatherUsageStats false
 
 test: install-test
 	$(BIN)/python -m pytest
 
-gaps: install
+gaps: $(VENV)/.installed
 	$(BIN)/anzhi gaps --demo --out $(OUT)
 
 clean:
