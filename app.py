@@ -11,6 +11,10 @@ Costs and caching (a threshold change must answer at once):
   path/size/mtime);
 * ``route_region`` is cached the same way, keyed by the inputs, the travel profile and the
   facility types routed;
+* road-network service areas (:func:`geo.routing.service_areas`) are cached with
+  ``st.cache_resource`` per inputs × profile × minutes × facility type (the road graph per
+  inputs × profile), so a threshold change of one rule recomputes at most the areas whose
+  minutes it changes;
 * township boundaries, parcels and the slope > 25° polygons (``layers.terrain``, from the
   DEM) are read and serialised to GeoJSON once per file content (``st.cache_resource``);
 * a rerun after a threshold, filter or language change only runs
@@ -26,9 +30,10 @@ Session-state keys (stable, used by the tests): ``lang``, ``preset``, ``profile`
 ``thr:<rule id>.<field>`` (e.g. ``thr:police-800.min_population``), ``data_source``
 (``demo``/``upload``), ``up:<kind>`` (file uploaders: ``up:sites``, ``up:roads``...),
 ``up:coords``, ``up:crs``, ``filter:county``, ``filter:township``, ``show_types``,
-``basemap``, ``show_reach``, ``show_steep``, ``show_all``, ``gap:status``, ``gap:search``,
+``basemap``, ``show_areas``, ``sa:minutes``, ``show_steep``, ``show_all``, ``gap:status``, ``gap:search``,
 ``sel:site`` (the site selected by a click on the map), ``dl:prepare``;
-``anzhi:route_runs`` counts routing runs (cache misses) in this session.
+``anzhi:route_runs`` counts routing runs (cache misses) in this session and
+``anzhi:service_runs`` service-area computations.
 """
 
 from __future__ import annotations
@@ -53,6 +58,8 @@ from analysis.vocabulary import FACILITY_TYPES, label
 from anzhi.errors import AnzhiError, DataSourceError
 from anzhi.pipeline import RegionData, RegionInputs, evaluate_region, load_region, route_region
 from anzhi.settings import get_settings
+from geo.roads import RoadGraph, load_profile
+from geo.routing import service_areas
 from layers.export import write_outputs
 from layers.i18n import (
     COVERAGE_TABLE_COLUMNS,
@@ -70,6 +77,9 @@ from layers.uploads import UPLOAD_KINDS, SessionFolder, stage_uploads
 from layers.webassets import missing_assets, vendor_url
 
 ROUTE_RUNS_KEY = "anzhi:route_runs"
+SERVICE_RUNS_KEY = "anzhi:service_runs"
+#: Minutes of the service areas of types whose rules set no time limit (the control's default).
+DEFAULT_SERVICE_MIN = 15.0
 FOLDER_KEY = "anzhi:folder"  # the session's SessionFolder (uploads, downloads)
 STAGED_KEY = "anzhi:staged"  # (upload signature, RegionInputs)
 DOWNLOADS_KEY = "anzhi:downloads"  # (result signature, {file name: bytes})
@@ -257,6 +267,47 @@ def _route_region(
     return route_region(_data, profile=profile, facility_types=list(facility_types), progress=False)
 
 
+@st.cache_resource(show_spinner=False, max_entries=4)
+def _road_graph(key: tuple[Any, ...], profile: str, _data: RegionData) -> RoadGraph:
+    """The region's road graph for one travel profile, built once per inputs × profile."""
+    return RoadGraph.from_networkx(_data.graph, profile=load_profile(profile))
+
+
+@st.cache_resource(show_spinner=False, max_entries=256)
+def _service_areas(
+    key: tuple[Any, ...], profile: str, minutes: float, facility_types: tuple[str, ...],
+    _data: RegionData,
+) -> gpd.GeoDataFrame:
+    """Road-network service areas once per inputs × profile × minutes × types (read-only)."""
+    st.session_state[SERVICE_RUNS_KEY] = st.session_state.get(SERVICE_RUNS_KEY, 0) + 1
+    return service_areas(_road_graph(key, profile, _data), _data.facilities, minutes=minutes,
+                         facility_types=list(facility_types))
+
+
+def service_minutes(ruleset: RuleSet, types: Sequence[str], default_min: float) -> dict[str, float]:
+    """Minutes of each type's service area: the largest time limit of its reach rules, or
+    ``default_min`` when none of its rules has one."""
+    out = {ft: float(default_min) for ft in types}
+    limits: dict[str, float] = {}
+    for rule in ruleset:
+        wr = rule.satisfied_by.within_reach
+        if wr is not None and wr.max_time_min and rule.facility_type in out:
+            limits[rule.facility_type] = max(limits.get(rule.facility_type, 0.0), float(wr.max_time_min))
+    out.update(limits)
+    return out
+
+
+def region_service_areas(
+    key: tuple[Any, ...], profile: str, minutes: dict[str, float], data: RegionData
+) -> gpd.GeoDataFrame:
+    """Service areas of the given types (one cached computation per type and minutes)."""
+    parts = [_service_areas(key, profile, float(m), (ft,), data) for ft, m in minutes.items()]
+    parts = [p for p in parts if len(p)]
+    if not parts:
+        return gpd.GeoDataFrame(geometry=[], crs="EPSG:4326")
+    return gpd.GeoDataFrame(pd.concat(parts, ignore_index=True), crs="EPSG:4326")
+
+
 # --------------------------------------------------------------------------------------
 # Widgets
 # --------------------------------------------------------------------------------------
@@ -392,24 +443,31 @@ def type_filter(types: Sequence[str], lang: str) -> list[str]:
     return [str(k) for k in chosen]
 
 
-def display_controls(lang: str) -> tuple[str | None, bool, bool, bool]:
-    """Basemap choice, reach circles, steep land and "show all checks"; returns
-    ``(tiles, show_reach, show_steep, show_all)``."""
+def display_controls(lang: str) -> tuple[str | None, float | None, bool, bool]:
+    """Basemap choice, service areas, steep land and "show all checks"; returns
+    ``(tiles, service_min, show_steep, show_all)`` where ``service_min`` is ``None`` when the
+    service areas are off, else the minutes for types whose rules set no time limit."""
     basemap = st.sidebar.radio(
         t("basemap", lang),
         BASEMAPS,
         format_func=lambda b: t("basemap_none", lang) if b == "none" else t("basemap_osm", lang),
         key="basemap",
     )
-    show_reach = st.sidebar.checkbox(
-        t("reach_toggle", lang), value=False, key="show_reach", help=t("reach_note", lang)
+    show_areas = st.sidebar.checkbox(
+        t("service_toggle", lang), value=False, key="show_areas", help=t("service_note", lang)
     )
+    service_min: float | None = None
+    if show_areas:
+        service_min = float(st.sidebar.number_input(
+            t("service_minutes", lang), min_value=1.0, max_value=240.0, value=DEFAULT_SERVICE_MIN,
+            step=5.0, key="sa:minutes",
+        ))
     show_steep = st.sidebar.checkbox(
         t("steep_toggle", lang), value=True, key="show_steep", help=t("steep_note", lang)
     )
     show_all = st.sidebar.checkbox(t("show_all_checks", lang), value=False, key="show_all")
     tiles = str(basemap) if basemap in BASEMAPS and basemap != "none" else None
-    return tiles, bool(show_reach), bool(show_steep), bool(show_all)
+    return tiles, service_min, bool(show_steep), bool(show_all)
 
 
 def session_folder() -> SessionFolder:
@@ -704,7 +762,7 @@ def page(lang: str) -> None:
     all_types = [k for k in FACILITY_TYPES
                  if k in set(data.facilities["facility_type"].astype(str)) | set(base.facility_types)]
     shown_types = type_filter(all_types, lang)
-    tiles, show_reach, show_steep, show_all = display_controls(lang)
+    tiles, service_min, show_steep, show_all = display_controls(lang)
     steep = None
     if show_steep:
         with st.spinner(t("loading_terrain", lang)):
@@ -728,12 +786,15 @@ def page(lang: str) -> None:
     gaps_f = gaps_f[gaps_f["facility_type"].astype(str).isin(shown_types)]
     facilities = data.facilities[data.facilities["facility_type"].astype(str).isin(shown_types)]
 
-    reach_m: dict[str, float] = {}
-    if show_reach:
-        for rule in ruleset:
-            wr = rule.satisfied_by.within_reach
-            if wr is not None and wr.max_dist_m and rule.facility_type in shown_types:
-                reach_m[rule.facility_type] = max(reach_m.get(rule.facility_type, 0.0), float(wr.max_dist_m))
+    areas = None
+    if service_min is not None:
+        present = set(facilities["facility_type"].astype(str))
+        with st.spinner(t("loading_service", lang)):
+            areas = region_service_areas(
+                key, profile,
+                service_minutes(ruleset, [ft for ft in shown_types if ft in present], service_min),
+                data,
+            )
 
     note = t("attr_synthetic" if is_demo else "attr_user", lang)
     fmap = build_map(
@@ -747,7 +808,7 @@ def page(lang: str) -> None:
         attribution=note,
         steep=steep,
         parcels=parcels,
-        reach_m=reach_m,
+        service_areas=areas,
         assets_url=map_assets_url(lang),
     )
     clicked = st_folium(

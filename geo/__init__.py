@@ -36,6 +36,8 @@ _EXPORTS = {
     "snap_points": "routing",
     "nearest_facility": "routing",
     "access_table": "routing",
+    "service_areas": "routing",
+    "reached_lines": "routing",
     # terrain
     "GridSpec": "terrain",
     "horn_slope": "terrain",

@@ -8,6 +8,10 @@ Array core and geo adapter (CONVENTIONS.md §3):
   time, with **one** multi-source Dijkstra run;
 * :func:`access_table` — validates the site and facility GeoDataFrames, calls the two above
   per facility type and returns the ``access.csv`` table of ``docs/schemas.md``.
+* :func:`service_areas` — per facility type, the road network from which a facility is
+  reached within a time limit (the same multi-source Dijkstra from the facilities on the
+  transposed graph), buffered into polygons ("buffered reached edges");
+  :func:`reached_lines` gives the unbuffered line work.
 
 How costs are counted
 ---------------------
@@ -56,6 +60,7 @@ How costs are counted
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
@@ -84,6 +89,10 @@ __all__ = [
     "snap_points",
     "nearest_facility",
     "access_table",
+    "SERVICE_AREA_COLUMNS",
+    "SERVICE_AREA_METHOD",
+    "reached_lines",
+    "service_areas",
 ]
 
 log = logging.getLogger(__name__)
@@ -429,6 +438,60 @@ def _same_edge(
     return pair_s, pair_f, cost
 
 
+
+def _from_facilities(
+    graph: RoadGraph,
+    f_nodes: NDArray[np.int64],
+    f_leg: NDArray[np.float64],
+    f_edge: NDArray[np.int64],
+    f_frac: NDArray[np.float64],
+    *,
+    weight: Literal["length", "time"],
+) -> tuple[NDArray[np.float64], NDArray[np.int64]]:
+    """Cost of reaching the nearest facility from every node: one multi-source Dijkstra.
+
+    One virtual node per facility is appended to the *transposed* graph, with an edge to
+    each end of its physical edge that leads to it (weight = its off-road leg ``f_leg``,
+    already in the units of ``weight``, plus the partial edge); Dijkstra starts from all
+    virtual nodes with ``min_only=True``.  Facilities are given as in
+    :func:`nearest_facility` (``f_edge >= 0`` with ``f_frac``, or at ``f_nodes``).
+
+    Returns
+    -------
+    (dist, sources)
+        Arrays of length ``n_nodes + k``: ``dist[x]`` = ``min_f(road(x → f) + leg_f)`` (inf
+        when no facility is reachable) and ``sources[x]`` the winning virtual node
+        (``n_nodes + f``; ``-9999`` when unreachable).
+    """
+    n, k = graph.n_nodes, len(f_nodes)
+    f_att, f_cost = _attachments(graph, f_nodes, f_edge, f_frac, weight=weight, leaving=False)
+    rows = np.repeat(np.arange(k), 2)
+    cols = f_att.reshape(-1)
+    vals = (f_cost + np.asarray(f_leg, dtype=np.float64)[:, None]).reshape(-1)
+    keep = cols >= 0
+    rows, cols, vals = rows[keep], cols[keep], vals[keep]
+    order = np.lexsort((vals, cols, rows))  # one edge per (virtual node, node): the cheaper
+    rows, cols, vals = rows[order], cols[order], vals[order]
+    first = np.ones(len(rows), dtype=bool)
+    first[1:] = (rows[1:] != rows[:-1]) | (cols[1:] != cols[:-1])
+    rows, cols, vals = rows[first], cols[first], vals[first]
+    rev = graph.weight_csr(weight, reverse=True)
+    nnz = int(rev.indptr[-1])
+    v_indptr = nnz + np.cumsum(np.bincount(rows, minlength=k))
+    aug = sp.csr_matrix(
+        (
+            np.concatenate([rev.data, vals]),
+            np.concatenate([rev.indices.astype(np.int64), cols]),
+            np.concatenate([rev.indptr.astype(np.int64), v_indptr.astype(np.int64)]),
+        ),
+        shape=(n + k, n + k),
+    )
+    dist, _, sources = dijkstra(
+        aug, directed=True, indices=np.arange(n, n + k), min_only=True, return_predecessors=True
+    )
+    return np.asarray(dist, dtype=np.float64), np.asarray(sources, dtype=np.int64)
+
+
 def nearest_facility(
     graph: RoadGraph,
     site_nodes: ArrayLike,
@@ -516,33 +579,8 @@ def nearest_facility(
     if len(f_nodes) == 0 or not placed.any():
         return out_ids, out_cost
 
-    # virtual facility nodes on the transposed graph
-    n, k = graph.n_nodes, len(f_nodes)
-    f_att, f_cost = _attachments(graph, f_nodes, f_edge, f_frac, weight=weight, leaving=False)
-    rows = np.repeat(np.arange(k), 2)
-    cols = f_att.reshape(-1)
-    vals = (f_cost + (f_snap * per_m)[:, None]).reshape(-1)
-    keep = cols >= 0
-    rows, cols, vals = rows[keep], cols[keep], vals[keep]
-    order = np.lexsort((vals, cols, rows))  # one edge per (virtual node, node): the cheaper
-    rows, cols, vals = rows[order], cols[order], vals[order]
-    first = np.ones(len(rows), dtype=bool)
-    first[1:] = (rows[1:] != rows[:-1]) | (cols[1:] != cols[:-1])
-    rows, cols, vals = rows[first], cols[first], vals[first]
-    rev = graph.weight_csr(weight, reverse=True)
-    nnz = int(rev.indptr[-1])
-    v_indptr = nnz + np.cumsum(np.bincount(rows, minlength=k))
-    aug = sp.csr_matrix(
-        (
-            np.concatenate([rev.data, vals]),
-            np.concatenate([rev.indices.astype(np.int64), cols]),
-            np.concatenate([rev.indptr.astype(np.int64), v_indptr.astype(np.int64)]),
-        ),
-        shape=(n + k, n + k),
-    )
-    dist, _, sources = dijkstra(
-        aug, directed=True, indices=np.arange(n, n + k), min_only=True, return_predecessors=True
-    )
+    n = graph.n_nodes
+    dist, sources = _from_facilities(graph, f_nodes, f_snap * per_m, f_edge, f_frac, weight=weight)
 
     # sites: the better of their (up to two) ways onto the network
     s_att, s_cost = _attachments(graph, s_nodes, s_edge, s_frac, weight=weight, leaving=True)
@@ -598,6 +636,30 @@ def _check_layer(
             pc.add(f"{int(mask.sum())} row(s) {what} (first at index {gdf.index[rows[0]]!r})",
                    file=label, fix="give every row a point location (lon/lat)")
     return not missing and not empty.any() and not not_point.any()
+
+
+def _is_wgs84(crs: object) -> bool:
+    return crs is not None and pyproj.CRS.from_user_input(crs) == pyproj.CRS.from_epsg(4326)
+
+
+def _show_crs(crs: object) -> str:
+    return "none" if crs is None else str(pyproj.CRS.from_user_input(crs).to_string())
+
+
+def _select_types(fac_type: NDArray[np.object_] | NDArray[np.str_],
+                  facility_types: Sequence[str] | None) -> list[str]:
+    """Facility types to report: the requested ones (unknown ones refused) or those present."""
+    present = set(np.asarray(fac_type).tolist())
+    if facility_types is None:
+        return [t for t in FACILITY_TYPES if t in present] + sorted(present - set(FACILITY_TYPES))
+    types = list(dict.fromkeys(str(t) for t in facility_types))
+    unknown = [t for t in types if t not in FACILITY_TYPES and t not in present]
+    if unknown:
+        raise InputError(
+            f"unknown facility type(s) {', '.join(unknown)}: not in the vocabulary and not "
+            f"among the facilities; known types: {', '.join(FACILITY_TYPES)}"
+        )
+    return types
 
 
 def _lonlat(gdf: gpd.GeoDataFrame) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
@@ -666,14 +728,11 @@ def access_table(
     ok_s = _check_layer(sites, "sites", ["site_id"], pc)
     ok_f = _check_layer(facilities, "facilities", ["facility_id", "facility_type"], pc)
     if ok_s and ok_f:
-        wgs84 = pyproj.CRS.from_epsg(4326)
         crs_s, crs_f = sites.crs, facilities.crs
-        if crs_s is None or crs_f is None or crs_s != wgs84 or crs_f != wgs84:
-            def show(c: object) -> str:
-                return "none" if c is None else str(pyproj.CRS.from_user_input(c).to_string())
+        if not (_is_wgs84(crs_s) and _is_wgs84(crs_f)):
             pc.add(
                 f"sites and facilities must both be in EPSG:4326 (WGS84 lon/lat), got sites in "
-                f"{show(crs_s)} and facilities in {show(crs_f)}",
+                f"{_show_crs(crs_s)} and facilities in {_show_crs(crs_f)}",
                 fix="convert with .to_crs('EPSG:4326') (or set_crs if the CRS is missing but the "
                     "coordinates are lon/lat)",
             )
@@ -686,17 +745,7 @@ def access_table(
     pc.raise_if_any()
 
     fac_type = facilities["facility_type"].astype(str).to_numpy()
-    present = set(fac_type.tolist())
-    if facility_types is None:
-        types = [t for t in FACILITY_TYPES if t in present] + sorted(present - set(FACILITY_TYPES))
-    else:
-        types = list(dict.fromkeys(str(t) for t in facility_types))
-        unknown = [t for t in types if t not in FACILITY_TYPES and t not in present]
-        if unknown:
-            raise InputError(
-                f"unknown facility type(s) {', '.join(unknown)}: not in the vocabulary and not "
-                f"among the facilities; known types: {', '.join(FACILITY_TYPES)}"
-            )
+    types = _select_types(fac_type, facility_types)
 
     limit = get_settings().max_snap_dist_m if max_snap_dist_m is None else float(max_snap_dist_m)
     show_bar = get_settings().progress if progress is None else bool(progress)
@@ -775,3 +824,312 @@ def access_table(
         },
         columns=list(ACCESS_COLUMNS),
     )
+
+
+# =========================================================================== service areas
+
+#: ``method`` column of :func:`service_areas`.
+SERVICE_AREA_METHOD = "buffered reached edges"
+
+#: Columns of :func:`service_areas` (plus ``geometry``).
+SERVICE_AREA_COLUMNS: tuple[str, ...] = (
+    "facility_type", "minutes", "n_facilities", "area_km2", "method",
+)
+
+
+def _planar_at(
+    graph: RoadGraph, edge: NDArray[np.int64], fraction: NDArray[np.float64]
+) -> NDArray[np.float64]:
+    """Planar distance (m, metric CRS) along each edge's line at a cost ``fraction``.
+
+    The inverse of :func:`_gc_fraction`: ``fraction`` is the share of the edge's
+    great-circle length from ``pedge_u`` (costs along an edge are proportional to it).
+    """
+    first, cum_pl, cum_gc = graph.pedge_vertex_measure
+    s0, s1 = first[edge], first[edge + 1] - 1
+    total_gc = cum_gc[s1] - cum_gc[s0]
+    target = cum_gc[s0] + fraction * total_gc
+    k = np.clip(np.searchsorted(cum_gc, target, side="right") - 1, s0, np.maximum(s1 - 1, s0))
+    seg_gc = cum_gc[np.minimum(k + 1, s1)] - cum_gc[k]
+    seg_pl = cum_pl[np.minimum(k + 1, s1)] - cum_pl[k]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        t = np.clip(np.where(seg_gc > 0, (target - cum_gc[k]) / seg_gc, 0.0), 0.0, 1.0)
+        planar = cum_pl[k] - cum_pl[s0] + t * seg_pl
+    plen = cum_pl[s1] - cum_pl[s0]
+    return np.clip(np.where(total_gc > 0, planar, fraction * plen), 0.0, plen)
+
+
+def _substrings(
+    graph: RoadGraph, edge: NDArray[np.int64], start_m: NDArray[np.float64],
+    end_m: NDArray[np.float64],
+) -> NDArray[np.object_]:
+    """The parts ``[start_m, end_m]`` (planar metres along the line) of physical edges.
+
+    Vectorised ``shapely.ops.substring``: the interpolated end points plus the line's
+    vertices strictly between them, assembled with one ``shapely.linestrings`` call.
+    """
+    if len(edge) == 0:
+        return np.empty(0, dtype=object)
+    first, cum_pl, _ = graph.pedge_vertex_measure
+    all_xy = np.asarray(shapely.get_coordinates(graph.pedge_geometry), dtype=np.float64)
+    s0, s1 = first[edge], first[edge + 1] - 1
+    base = cum_pl[s0]
+    lo = np.clip(np.searchsorted(cum_pl, base + start_m, side="right"), s0 + 1, s1)
+    hi = np.clip(np.searchsorted(cum_pl, base + end_m, side="left"), s0 + 1, s1)
+    n_inner = np.maximum(hi - lo, 0)
+    geom = graph.pedge_geometry[edge]
+    p0 = shapely.get_coordinates(shapely.line_interpolate_point(geom, start_m))
+    p1 = shapely.get_coordinates(shapely.line_interpolate_point(geom, end_m))
+    count = n_inner + 2
+    m = len(edge)
+    offsets = np.concatenate([[0], np.cumsum(count)])
+    out = np.empty((int(offsets[-1]), 2))
+    out[offsets[:-1]] = p0
+    out[offsets[1:] - 1] = p1
+    total_inner = int(n_inner.sum())
+    if total_inner:
+        which = np.repeat(np.arange(m), n_inner)
+        within = np.arange(total_inner) - np.repeat(np.cumsum(n_inner) - n_inner, n_inner)
+        out[offsets[:-1][which] + 1 + within] = all_xy[lo[which] + within]
+    return np.asarray(shapely.linestrings(out, indices=np.repeat(np.arange(m), count)),
+                      dtype=object)
+
+
+def _reached_intervals(
+    graph: RoadGraph,
+    dist: NDArray[np.float64],
+    f_edge: NDArray[np.int64],
+    f_frac: NDArray[np.float64],
+    f_leg_min: NDArray[np.float64],
+    minutes: float,
+) -> tuple[NDArray[np.int64], NDArray[np.float64], NDArray[np.float64]]:
+    """Reached parts of the physical edges as (edge, start fraction, end fraction).
+
+    ``dist`` is the node → nearest facility time (min) of :func:`_from_facilities`.  A
+    point at fraction ``p`` of edge ``u–v`` reaches a facility through ``u`` (along
+    ``v → u``, cost ``p·w_bwd``) or through ``v`` (along ``u → v``, ``(1 − p)·w_fwd``), or
+    directly along the edge when a facility is on it.  A node reached at cost ``c`` leaves
+    the budget ``r = minutes − c``, which covers ``r / w`` of an adjacent edge.
+    """
+    n = graph.n_nodes
+    u, v = graph.pedge_u, graph.pedge_v
+    w_fwd, w_bwd = graph.pedge_weight("time")
+    r_u = minutes - dist[:n][u]
+    r_v = minutes - dist[:n][v]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        a = np.where((r_u >= 0) & np.isfinite(w_bwd),
+                     np.where(w_bwd > 0, np.clip(r_u / w_bwd, 0.0, 1.0), 1.0), -1.0)
+        b = np.where((r_v >= 0) & np.isfinite(w_fwd),
+                     np.where(w_fwd > 0, 1.0 - np.clip(r_v / w_fwd, 0.0, 1.0), 0.0), 2.0)
+    whole = (a >= 0) & (b <= 1) & (a >= b)
+    from_u = (a > 0) & ~whole
+    from_v = (b < 1) & ~whole
+    e_parts = [np.flatnonzero(whole), np.flatnonzero(from_u), np.flatnonzero(from_v)]
+    lo_parts = [np.zeros(len(e_parts[0])), np.zeros(len(e_parts[1])), b[e_parts[2]]]
+    hi_parts = [np.ones(len(e_parts[0])), a[e_parts[1]], np.ones(len(e_parts[2]))]
+    # the facilities' own edges: straight along the edge from the facility's position
+    on = (f_edge >= 0) & (minutes - f_leg_min > 0)
+    e, p, r = f_edge[on], f_frac[on], (minutes - f_leg_min)[on]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        # points before p reach it along u→v, points after p along v→u
+        lo = np.where(np.isfinite(w_fwd[e]),
+                      np.where(w_fwd[e] > 0, p - r / w_fwd[e], 0.0), p)
+        hi = np.where(np.isfinite(w_bwd[e]),
+                      np.where(w_bwd[e] > 0, p + r / w_bwd[e], 1.0), p)
+    e_parts.append(e)
+    lo_parts.append(np.clip(lo, 0.0, 1.0))
+    hi_parts.append(np.clip(hi, 0.0, 1.0))
+    edge = np.concatenate(e_parts).astype(np.int64)
+    lo_f = np.concatenate(lo_parts)
+    hi_f = np.concatenate(hi_parts)
+    keep = hi_f > lo_f
+    return edge[keep], lo_f[keep], hi_f[keep]
+
+
+def _check_service_inputs(
+    graph: RoadGraph, facilities: object, minutes: float, buffer_m: float | None
+) -> None:
+    pc = ProblemCollector()
+    if _check_layer(facilities, "facilities", ["facility_type"], pc):
+        crs = facilities.crs  # type: ignore[attr-defined]
+        if not _is_wgs84(crs):
+            pc.add(
+                f"facilities must be in EPSG:4326 (WGS84 lon/lat), got {_show_crs(crs)}; the road "
+                f"graph's metric CRS is {graph.crs_metric}, used internally",
+                fix="convert with facilities.to_crs('EPSG:4326') (or set_crs if the CRS is missing "
+                    "but the coordinates are lon/lat)",
+            )
+    if isinstance(minutes, bool) or not (isinstance(minutes, int | float | np.number)
+                                         and math.isfinite(minutes) and minutes >= 0):
+        pc.add("minutes must be a finite number of minutes >= 0", value=minutes,
+               fix="give e.g. minutes=15")
+    if buffer_m is not None and not (isinstance(buffer_m, int | float | np.number)
+                                     and math.isfinite(buffer_m) and buffer_m >= 0):
+        pc.add("buffer_m must be a finite number of metres >= 0", value=buffer_m,
+               fix="give e.g. buffer_m=50")
+    pc.raise_if_any()
+
+
+def reached_lines(
+    graph: RoadGraph,
+    facilities: gpd.GeoDataFrame,
+    *,
+    minutes: float,
+    facility_types: Sequence[str] | None = None,
+    max_snap_dist_m: float | None = None,
+) -> gpd.GeoDataFrame:
+    """The road network within ``minutes`` of a facility of each type, as unbuffered lines.
+
+    The line work of :func:`service_areas` before buffering (see there for the method).
+
+    Parameters
+    ----------
+    graph
+        Road graph; travel times by ``graph.profile``.
+    facilities
+        EPSG:4326 points with a ``facility_type`` column.
+    minutes
+        Travel-time limit, minutes (off-road legs walked at ``profile.offroad_speed_kph``).
+    facility_types
+        Types to report, in this order; default every type present (vocabulary order).
+        Types without a facility get no row.
+    max_snap_dist_m
+        Facilities farther than this from every road (m) are not on the network and reach
+        nothing; default ``get_settings().max_snap_dist_m``.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        In ``graph.crs_metric`` (metres): ``facility_type``, ``minutes``, ``n_facilities``
+        (facilities of the type in the input), ``length_m`` (planar length of the reached
+        line work in the metric CRS; overlapping parts counted once) and ``geometry`` (a
+        ``MultiLineString``, empty when nothing is reached).
+
+    Raises
+    ------
+    InputError
+        Not a GeoDataFrame of points, no ``facility_type`` column, a CRS other than
+        EPSG:4326 (both CRSs named), a negative or non-finite ``minutes``, or an unknown
+        facility type.
+    """
+    _check_service_inputs(graph, facilities, minutes, None)
+    minutes = float(minutes)
+    fac_type = facilities["facility_type"].astype(str).to_numpy()
+    types = [t for t in _select_types(fac_type, facility_types) if (fac_type == t).any()]
+    per_m = 60.0 / (graph.profile.offroad_speed_kph * 1000.0)  # off-road minutes per metre
+    lon, lat = _lonlat(facilities)
+    snap = snap_points(graph, lon, lat, max_snap_dist_m=max_snap_dist_m)
+    rows: list[dict[str, object]] = []
+    geoms: list[shapely.Geometry] = []
+    for ftype in types:
+        of_type = fac_type == ftype
+        on_net = np.flatnonzero(of_type & (snap.edge >= 0))
+        lines = np.empty(0, dtype=object)
+        if len(on_net) and graph.n_pedges:
+            f_edge = snap.edge[on_net]
+            f_frac = snap.fraction[on_net]
+            f_leg = snap.snap_dist_m[on_net] * per_m
+            dist, _ = _from_facilities(
+                graph, np.full(len(on_net), -1, dtype=np.int64), f_leg, f_edge, f_frac,
+                weight="time",
+            )
+            e, lo, hi = _reached_intervals(graph, dist, f_edge, f_frac, f_leg, minutes)
+            lines = _substrings(graph, e, _planar_at(graph, e, lo), _planar_at(graph, e, hi))
+        if len(lines):
+            merged = shapely.line_merge(shapely.union_all(lines))
+            parts = shapely.get_parts(merged)
+            geom = shapely.multilinestrings(parts[shapely.get_type_id(parts) == 1])
+        else:
+            geom = shapely.MultiLineString()
+        geoms.append(geom)
+        rows.append({"facility_type": ftype, "minutes": minutes,
+                     "n_facilities": int(of_type.sum()), "length_m": float(shapely.length(geom))})
+    df = pd.DataFrame(rows, columns=["facility_type", "minutes", "n_facilities", "length_m"])
+    df["facility_type"] = df["facility_type"].astype(str)
+    df["minutes"] = df["minutes"].astype(np.float64)
+    df["n_facilities"] = df["n_facilities"].astype(np.int64)
+    df["length_m"] = df["length_m"].astype(np.float64)
+    return gpd.GeoDataFrame(df, geometry=gpd.GeoSeries(geoms, crs=graph.crs_metric),
+                            crs=graph.crs_metric)
+
+
+def service_areas(
+    graph: RoadGraph,
+    facilities: gpd.GeoDataFrame,
+    *,
+    minutes: float,
+    facility_types: Sequence[str] | None = None,
+    buffer_m: float = 50.0,
+    max_snap_dist_m: float | None = None,
+) -> gpd.GeoDataFrame:
+    """Service areas by road: where the network reaches a facility of each type in time.
+
+    Method: **buffered reached edges**.
+
+    1. The type's facilities are snapped to the road (:func:`snap_points`) and one
+       multi-source Dijkstra by time runs on the *transposed* graph from one virtual node
+       per facility (its off-road leg walked at ``graph.profile.offroad_speed_kph`` plus
+       the part of its edge), exactly as :func:`access_table` does for the facility end:
+       the cost found at a node is the least time *from that node to* a facility, so the
+       area answers "who can reach a facility within ``minutes``" (oneway streets count in
+       the direction of travel to the facility).
+    2. Every physical edge whose two ends are reached with budget to cross it is taken
+       whole; an edge reached from one end only is cut where the budget runs out: a node
+       reached at cost ``c`` with remaining budget ``r = minutes − c`` covers ``r / w`` of
+       an adjacent edge whose time towards that node is ``w`` (cut with a vectorised
+       substring of the line in the metric CRS, positions in great-circle shares as in
+       :func:`snap_points`).  A facility's own edge is covered around it, straight along
+       the edge, for the budget left after its off-road leg.
+    3. The reached line work of each type is buffered by ``buffer_m`` metres in
+       ``graph.crs_metric``, dissolved, and transformed to EPSG:4326.
+
+    The polygons show the roads and their immediate surroundings, not the land between
+    roads (a plain buffer, no concave hull): a site far from any road is outside even if
+    its road is inside.
+
+    Parameters
+    ----------
+    graph
+        Road graph; travel times by ``graph.profile``.
+    facilities
+        EPSG:4326 points with a ``facility_type`` column (docs/schemas.md).
+    minutes
+        Travel-time limit, minutes (>= 0).
+    facility_types
+        Types to report, in this order; default every type present (vocabulary order, then
+        others sorted).  Types without any facility get no row.
+    buffer_m
+        Buffer around the reached roads, metres (>= 0; 0 gives empty polygons).
+    max_snap_dist_m
+        Facilities farther than this from every road (m) reach nothing; default
+        ``get_settings().max_snap_dist_m``.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        EPSG:4326, one row per type with at least one facility: ``facility_type``,
+        ``minutes``, ``n_facilities`` (facilities of the type), ``area_km2`` (area of the
+        polygon in the metric CRS, km²), ``method`` (``"buffered reached edges"``) and a
+        (Multi)Polygon ``geometry`` (empty when no road is reached).
+
+    Raises
+    ------
+    InputError
+        Not a GeoDataFrame of points, no ``facility_type`` column, a CRS other than
+        EPSG:4326, a negative or non-finite ``minutes`` or ``buffer_m``, or an unknown
+        facility type.
+    """
+    _check_service_inputs(graph, facilities, minutes, buffer_m)
+    lines = reached_lines(graph, facilities, minutes=minutes, facility_types=facility_types,
+                          max_snap_dist_m=max_snap_dist_m)
+    geom = lines.geometry.values
+    poly = np.asarray(shapely.buffer(geom, float(buffer_m)), dtype=object) if len(geom) else geom
+    out = pd.DataFrame({
+        "facility_type": lines["facility_type"].astype(str),
+        "minutes": lines["minutes"].astype(np.float64),
+        "n_facilities": lines["n_facilities"].astype(np.int64),
+        "area_km2": np.asarray(shapely.area(poly), dtype=np.float64) / 1e6 if len(geom) else [],
+        "method": pd.Series([SERVICE_AREA_METHOD] * len(lines), dtype=str, index=lines.index),
+    }, columns=list(SERVICE_AREA_COLUMNS))
+    gdf = gpd.GeoDataFrame(out, geometry=gpd.GeoSeries(poly, crs=graph.crs_metric, index=lines.index))
+    return gdf.to_crs("EPSG:4326").reset_index(drop=True)

@@ -109,14 +109,16 @@ _TEXT: Mapping[str, Mapping[str, str]] = MappingProxyType(
         },
         "uploaded_region": {"zh": "上传的数据", "en": "Uploaded data"},
         "show_types": {"zh": "显示的设施类型", "en": "Facility types shown"},
-        "reach_toggle": {"zh": "显示服务范围(直线距离近似)", "en": "Show reach (straight-line approximation)"},
-        "reach_note": {
-            "zh": "服务范围按规则的距离上限画成以设施为圆心的直线距离圆,仅作示意;缺口判断使用道路距离。"
-            "只有时间上限的规则不画。",
-            "en": "Reach is drawn as straight-line circles of each rule's distance limit around the "
-            "facilities, for orientation only; gaps are judged by road distance. Rules with only a "
-            "time limit are not drawn.",
+        "service_toggle": {"zh": "显示服务范围", "en": "Show service areas"},
+        "service_note": {
+            "zh": "沿道路网从设施出发在规定时间内可到达的道路,两侧各加 50 米(按当前出行方式)。"
+            "有时间上限的规则用其分钟数,其他设施类型用下面的分钟数。",
+            "en": "The roads from which a facility is reached within the time by the road network "
+            "(current travel profile), widened by 50 m each side. Types with a rule time limit use "
+            "its minutes, the others the minutes below.",
         },
+        "service_minutes": {"zh": "服务范围时间(分钟)", "en": "Service area time (minutes)"},
+        "loading_service": {"zh": "正在计算道路网服务范围……", "en": "Computing road-network service areas…"},
         "steep_toggle": {"zh": "显示坡度 > 25° 的土地", "en": "Show land steeper than 25°"},
         "steep_note": {
             "zh": "由 DEM 计算坡度(第一次需要几秒钟);退耕还林等政策针对 25° 以上坡地。",
@@ -149,13 +151,15 @@ _TEXT: Mapping[str, Mapping[str, str]] = MappingProxyType(
         },
         "fullscreen": {"zh": "全屏", "en": "Full screen"},
         "fullscreen_exit": {"zh": "退出全屏", "en": "Exit full screen"},
-        "legend_land": {"zh": "土地与服务范围", "en": "Land and reach"},
+        "legend_land": {"zh": "土地与服务范围", "en": "Land and service areas"},
         "steep_layer": {"zh": "坡度 > 25° 的土地", "en": "Land steeper than 25°"},
         "parcels_layer": {"zh": "迁出区地块", "en": "Out-migration parcels"},
-        "reach_layer": {
-            "zh": "服务范围(直线距离近似,非道路)",
-            "en": "Reach (straight-line approximation, not by road)",
+        "service_layer": {
+            "zh": "服务范围 (道路网 {minutes} 分钟)",
+            "en": "Service area (road network, {minutes} min)",
         },
+        "service_legend": {"zh": "服务范围(道路网,按设施类型着色)",
+                           "en": "Service area (road network, in the type's colour)"},
         "attr_osm": {
             "zh": "地图数据 © OpenStreetMap 贡献者(ODbL)",
             "en": "Map data © OpenStreetMap contributors (ODbL)",

@@ -44,6 +44,7 @@ __all__ = [
     "FACILITY_ICONS",
     "STEEP_COLOUR",
     "PARCEL_COLOUR",
+    "SERVICE_AREA_COLOUR",
     "site_radius_px",
     "facility_colour",
     "build_map",
@@ -107,6 +108,8 @@ _DEFAULT_ICON = "location-dot"
 #: Fill of land steeper than 25° and outline of out-migration parcels.
 STEEP_COLOUR = "#8c510a"
 PARCEL_COLOUR = "#35978f"
+#: Legend swatch of the service areas (each area itself takes its facility type's colour).
+SERVICE_AREA_COLOUR = "#bdbdbd"
 
 _TOOLTIP_COLUMNS = ("site_id", "site_name", "township", "population")
 _SITE_MIN_RADIUS_PX = 3.0
@@ -440,7 +443,7 @@ def _facility_icon_html(colour: str, icon: str = _DEFAULT_ICON) -> str:
 
 
 def _legend_html(lang: str, facility_types: list[str], *, steep: bool = False,
-                 parcels: bool = False, reach: bool = False) -> str:
+                 parcels: bool = False, service: bool = False) -> str:
     def swatch(colour: str, text: str, *, round_: bool) -> str:
         radius = "50%" if round_ else "2px"
         return (
@@ -458,14 +461,14 @@ def _legend_html(lang: str, facility_types: list[str], *, steep: bool = False,
     parts += [swatch(STATUS_COLOURS[s], status_label(s, lang), round_=True) for s in STATUSES]
     parts.append(swatch(NO_RULE_COLOUR, t("no_rule", lang), round_=True))
     parts.append(f"<div style='color:#555;margin-bottom:4px'>{html.escape(t('legend_size', lang))}</div>")
-    if steep or parcels or reach:
+    if steep or parcels or service:
         parts.append(f"<b>{html.escape(t('legend_land', lang))}</b>")
     if steep:
         parts.append(swatch(STEEP_COLOUR, t("steep_layer", lang), round_=False))
     if parcels:
         parts.append(swatch(PARCEL_COLOUR, t("parcels_layer", lang), round_=False))
-    if reach:
-        parts.append(swatch("#2c7fb8", t("reach_layer", lang), round_=True))
+    if service:
+        parts.append(swatch(SERVICE_AREA_COLOUR, t("service_legend", lang), round_=False))
     if facility_types:
         parts.append(f"<b>{html.escape(t('legend_facilities', lang))}</b>")
         parts += [
@@ -511,7 +514,7 @@ def build_map(
     height_px: int | None = None,
     steep: gpd.GeoDataFrame | Overlay | None = None,
     parcels: gpd.GeoDataFrame | Overlay | None = None,
-    reach_m: Mapping[str, float] | None = None,
+    service_areas: gpd.GeoDataFrame | None = None,
     assets_url: str | None = None,
 ) -> folium.Map:
     """Build the folium map of one region.
@@ -547,11 +550,12 @@ def build_map(
     parcels
         Optional out-migration land parcels (any CRS), drawn as teal outlines; a ``name`` /
         ``parcel_id`` column, if any, becomes the tooltip; or an :class:`Overlay`.
-    reach_m
-        Optional ``{facility_type: metres}``: a straight-line circle of that radius around
-        each facility of the type, in a layer hidden by default.  A crow-flies
-        approximation of the service area (the gap list itself uses road distances), and
-        labelled as such.
+    service_areas
+        Optional road-network service areas, as :func:`geo.routing.service_areas` returns
+        them (polygons in any CRS with a definition; columns ``facility_type`` and
+        ``minutes``): one layer per row named "服务范围 (道路网 N 分钟): <type>" /
+        "Service area (road network, N min): <type>", outlined and lightly filled in the
+        type's marker colour.  Empty polygons are skipped.
     assets_url
         URL path of the app's copy of the browser libraries (``layers.webassets.vendor_url()``,
         e.g. ``"/app/static/vendor"``).  ``None`` keeps folium's CDN links (for notebooks
@@ -564,7 +568,7 @@ def build_map(
         layer (features carry ``tooltip``; site features also ``site_id``, ``radius`` in px
         and fill ``colour``) drawn as ``L.circleMarker`` (sites, one per located site) or
         CSS ``L.divIcon`` markers (facilities); township outlines; optional steep land,
-        parcels and reach circles; a layer control, a scale bar, a fullscreen button, an
+        parcels and service areas; a layer control, a scale bar, a fullscreen button, an
         HTML legend and the attribution line.
     """
     sites = _check_crs(sites, "sites")
@@ -679,27 +683,26 @@ def build_map(
             name=f"{t('sites_layer', lang)}: {name}",
         ).add_to(m)
 
-    reach_drawn = False
-    if reach_m and len(facilities):
-        for ft, radius_m in reach_m.items():
-            sel = facilities[(facilities["facility_type"].astype(str) == ft).to_numpy()]
-            sel = sel[sel.geometry.notna() & ~sel.geometry.is_empty]
-            if sel.empty or not (radius_m > 0):
+    service_drawn = False
+    if service_areas is not None and len(service_areas):
+        areas = _check_crs(service_areas, "service areas")
+        for row in areas.itertuples(index=False):
+            geom = getattr(row, areas.geometry.name)
+            if geom is None or geom.is_empty:
                 continue
-            group = folium.FeatureGroup(
-                name=f"{t('reach_layer', lang)}: {label(ft, lang)} ≤ {radius_m:,.0f} m", show=False
-            )
-            for pt in sel.geometry:
-                folium.Circle(
-                    location=[pt.y, pt.x], radius=float(radius_m), color="#2c7fb8", weight=1,
-                    fill=True, fill_opacity=0.08, interactive=False,
-                ).add_to(group)
-            group.add_to(m)
-            reach_drawn = True
+            ft = str(row.facility_type)
+            minutes = f"{float(row.minutes):g}"
+            name = f"{t('service_layer', lang).format(minutes=minutes)}: {label(ft, lang)}"
+            one = gpd.GeoDataFrame({"name": [name]}, geometry=[geom], crs=areas.crs)
+            colour = facility_colour(ft)
+            _OverlayLayer(prepare_overlay(one, tooltip_columns=("name",)), name=name, style={
+                "color": colour, "weight": 1.5, "fillColor": colour, "fillOpacity": 0.12,
+            }).add_to(m)
+            service_drawn = True
 
     m.add_child(_Legend(_legend_html(
         lang, present_types, steep=bool(steep_ov and steep_ov.n_features),
-        parcels=bool(parcels_ov and parcels_ov.n_features), reach=reach_drawn,
+        parcels=bool(parcels_ov and parcels_ov.n_features), service=service_drawn,
     )))
     folium.LayerControl(collapsed=True).add_to(m)
     if has_xy.any() and (maxx > minx or maxy > miny):

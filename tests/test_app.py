@@ -317,3 +317,59 @@ def test_downloads_use_the_cli_writers(region, tmp_path) -> None:
     # a later threshold change marks the prepared files stale instead of offering old ones
     at.number_input(key=POLICE_KEY).set_value(800).run()
     assert any("重新生成" in c.value for c in at.caption)
+
+
+def _service_layers(args: dict[str, Any]) -> dict[str, float]:
+    """Service-area polygons drawn on the map: layer name → area (km², metric CRS)."""
+    import geopandas as gpd
+
+    out: dict[str, float] = {}
+    for text in re.findall(r"L\.geoJson\((\{.*?\}), \{", args["script"], re.DOTALL):
+        fc = json.loads(text)
+        for f in fc["features"]:
+            name = f["properties"].get("name", "")
+            if name.startswith("服务范围 (道路网"):
+                g = gpd.GeoDataFrame.from_features([f], crs="EPSG:4326")
+                out[name] = float(g.to_crs(g.estimate_utm_crs()).area.iloc[0]) / 1e6
+    return out
+
+
+def test_service_areas_follow_the_road_network_and_rule_minutes(region) -> None:
+    from analysis.vocabulary import label
+    from geo.roads import RoadGraph, load_profile
+    from geo.routing import service_areas
+
+    data, _ = region
+    at = _run_app()
+    assert not _service_layers(_map_args(at))  # off by default
+    at.checkbox(key="show_areas").check().run()
+    assert not at.exception, at.exception
+    drawn = _service_layers(_map_args(at))
+
+    # expected: the clinic and primary-school rules' 30 min, the other types the control's 15
+    rg = RoadGraph.from_networkx(data.graph, profile=load_profile("walk"))
+    types = sorted(set(data.facilities["facility_type"].astype(str)))
+    timed = {"clinic", "primary_school"}
+    direct = pd.concat([
+        service_areas(rg, data.facilities, minutes=30.0, facility_types=sorted(timed & set(types))),
+        service_areas(rg, data.facilities, minutes=15.0, facility_types=sorted(set(types) - timed)),
+    ])
+    expected = {f"服务范围 (道路网 {m:g} 分钟): {label(ft, 'zh')}": a
+                for ft, m, a in zip(direct["facility_type"], direct["minutes"], direct["area_km2"],
+                                    strict=True)}
+    assert set(drawn) == set(expected)
+    for name, area in expected.items():
+        assert drawn[name] == pytest.approx(area, rel=0.01), name
+
+    # cached per type and minutes: an unrelated threshold recomputes nothing,
+    # the clinic rule's time limit recomputes the clinic area only
+    def service_runs() -> int:
+        return at.session_state["anzhi:service_runs"] if "anzhi:service_runs" in at.session_state else 0
+
+    runs = service_runs()
+    at.number_input(key=POLICE_KEY).set_value(1000).run()
+    assert service_runs() == runs
+    at.number_input(key="thr:health-every-site.max_time_min").set_value(20.0).run()
+    assert not at.exception, at.exception
+    assert service_runs() == runs + 1
+    assert "服务范围 (道路网 20 分钟): 卫生室" in _service_layers(_map_args(at))

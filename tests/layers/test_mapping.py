@@ -259,23 +259,30 @@ def test_unknown_cdn_link_is_refused(sites, facilities) -> None:
         localise_map(m, base_url="/app/static/vendor")
 
 
-def test_fullscreen_steep_land_parcels_and_reach(sites, facilities) -> None:
+def test_fullscreen_steep_land_parcels_and_service_areas(sites, facilities) -> None:
     steep = gpd.GeoDataFrame(geometry=[box(99.0, 24.5, 99.05, 24.55)], crs="EPSG:4326").to_crs(32647)
     parcels = gpd.GeoDataFrame(
         {"parcel_id": ["P-007"]}, geometry=[box(99.1, 24.6, 99.12, 24.62)], crs="EPSG:4326"
     )
+    areas = gpd.GeoDataFrame(
+        {"facility_type": ["clinic", "police_room"], "minutes": [30.0, 12.5]},
+        geometry=[box(99.2, 24.7, 99.21, 24.71), Point(0, 0).buffer(0).buffer(0)],  # 2nd empty
+        crs="EPSG:4326",
+    ).to_crs(32647)
     html = _rendered(build_map(
-        sites, facilities, WORST, steep=steep, parcels=parcels, reach_m={"clinic": 1500.0}, lang="zh",
+        sites, facilities, WORST, steep=steep, parcels=parcels, service_areas=areas, lang="zh",
     ))
     assert "L.control.fullscreen(" in html and "全屏" in html
     assert "坡度 > 25° 的土地" in html and STEEP_COLOUR in html
     assert "迁出区地块" in html and "P-007" in html and PARCEL_COLOUR in html
-    # one straight-line reach circle per clinic, labelled as an approximation, hidden at first
-    assert html.count("L.circle(") == int((facilities["facility_type"] == "clinic").sum())
-    assert '"radius": 1500.0' in html
-    assert "直线距离近似" in html
+    # one polygon layer per non-empty service area, named by the road network and minutes
+    assert html.count("服务范围 (道路网 30 分钟): 卫生室") >= 1
+    assert "12.5 分钟" not in html  # the empty area draws nothing
+    assert "直线距离" not in html and "L.circle(" not in html
+    en = _rendered(build_map(sites, facilities, WORST, service_areas=areas, lang="en"))
+    assert "Service area (road network, 30 min)" in en
     plain = _rendered(build_map(sites, facilities, WORST))
-    assert "L.circle(" not in plain and "坡度 > 25°" not in plain
+    assert "L.circle(" not in plain and "坡度 > 25°" not in plain and "道路网" not in plain
 
 
 def test_prepared_overlays_are_compact_escaped_and_drawn(sites, facilities) -> None:
