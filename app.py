@@ -127,7 +127,8 @@ class Threshold:
 
 
 def rule_thresholds(ruleset: RuleSet) -> list[Threshold]:
-    """The population/household thresholds and reach limits each rule has, in rule order."""
+    """The population/household thresholds, reach limits and capacity norms each rule has,
+    in rule order."""
     out: list[Threshold] = []
     for rule in ruleset:
         a = rule.applies
@@ -141,7 +142,24 @@ def rule_thresholds(ruleset: RuleSet) -> list[Threshold]:
                 v = getattr(wr, fld)
                 if v is not None:
                     out.append(Threshold(rule.id, fld, v, integer=False))
+        cap = rule.capacity
+        if cap is not None:
+            for fld in ("max_per_unit", "child_share"):
+                v = getattr(cap, fld)
+                if v is not None and v < 1e6:  # 1e9 encodes "any staffing" (一室一警), not a figure
+                    out.append(Threshold(rule.id, fld, v, integer=False))
     return out
+
+
+def _step(field: str, value: float) -> float:
+    """Sensible increment of a threshold's number input."""
+    if field == "max_time_min":
+        return 5.0
+    if field == "child_share":
+        return 0.005
+    if field == "max_per_unit":
+        return 500.0 if value >= 1000 else 0.1
+    return 100.0
 
 
 # --------------------------------------------------------------------------------------
@@ -389,7 +407,7 @@ def threshold_controls(ruleset: RuleSet, lang: str) -> dict[str, float]:
                     help=help_,
                 )
             else:
-                step = 5.0 if thr.field == "max_time_min" else 100.0
+                step = _step(thr.field, float(thr.value))
                 value = st.number_input(
                     text, min_value=step / 10, value=float(thr.value), step=step,
                     key=thr.widget_key, help=help_,

@@ -46,6 +46,8 @@ _TEXT: Mapping[str, Mapping[str, str]] = MappingProxyType(
         "min_households": {"zh": "户数门槛(户)", "en": "Household threshold (households)"},
         "max_time_min": {"zh": "到达时间上限(分钟)", "en": "Reach time limit (minutes)"},
         "max_dist_m": {"zh": "到达距离上限(米)", "en": "Reach distance limit (metres)"},
+        "max_per_unit": {"zh": "每单位容量最多服务(人)", "en": "Most served per unit of capacity"},
+        "child_share": {"zh": "3–5岁儿童占人口比例", "en": "Share of population aged 3–5"},
         "profile": {"zh": "出行方式", "en": "Travel profile"},
         "profile_walk": {"zh": "步行", "en": "Walk"},
         "profile_drive": {"zh": "驾车", "en": "Drive"},

@@ -373,3 +373,20 @@ def test_service_areas_follow_the_road_network_and_rule_minutes(region) -> None:
     assert not at.exception, at.exception
     assert service_runs() == runs + 1
     assert "服务范围 (道路网 20 分钟): 卫生室" in _service_layers(_map_args(at))
+
+
+def test_capacity_norms_are_editable_and_follow_the_rule_engine(region) -> None:  # type: ignore[no-untyped-def]
+    at = _run_app()
+    assert at.number_input(key="thr:kindergarten-scale.child_share").value == pytest.approx(0.04)
+    ratio = at.number_input(key="thr:police-ratio.max_per_unit")
+    assert ratio.value == 5000
+    n_before = len(at.dataframe[0].value)
+    assert n_before == _expected_rows(region, {})
+    # the strict end of 保山民政 2021's 3,000–5,000 residents per officer
+    ratio.set_value(3000).run()
+    assert not at.exception, at.exception
+    expected = _expected_rows(region, {"police-ratio.max_per_unit": 3000})
+    assert expected > n_before, "the demo should have police rooms short of officers at 3,000 per officer"
+    assert len(at.dataframe[0].value) == expected
+    # "any staffing" (一室一警 encoded as 1e9 per officer) is not offered as a figure
+    assert not [w for w in at.number_input if w.key == "thr:police-3000.max_per_unit"]
