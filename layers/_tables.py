@@ -1136,28 +1136,21 @@ def _from_geometry(
                        column="geometry", value=(x, y),
                        fix="set the layer's CRS in QGIS, or pass crs=")
         return "x", "y"
-    if file_crs.is_geographic:
-        epsg = file_crs.to_epsg()
-        if epsg in _GEOGRAPHIC_EPSG_SYSTEM:
-            for r in rows:
-                if row_systems.get(r) is None:
-                    row_systems[r] = _GEOGRAPHIC_EPSG_SYSTEM[epsg]
-            x_arr, y_arr = np.asarray(xs), np.asarray(ys)
-        else:
-            if any(row_systems.get(r) in ("gcj02", "bd09") for r in rows):
-                pc.add(
-                    f"coords {coords!r} (GCJ-02/BD-09) only applies to WGS84/CGCS2000 "
-                    f"longitude/latitude, but the layer is in {file_crs.to_string()}",
-                    fix="reproject the layer to EPSG:4326 in QGIS first",
-                )
-                return "x", "y"
-            x_arr, y_arr = _transform(file_crs, xs, ys)
+    epsg = file_crs.to_epsg() if file_crs.is_geographic else None
+    if epsg in _GEOGRAPHIC_EPSG_SYSTEM:
+        # WGS84/CGCS2000 lon/lat: the declared system (e.g. GCJ-02 picked on Amap) applies.
+        for r in rows:
+            if row_systems.get(r) is None:
+                row_systems[r] = _GEOGRAPHIC_EPSG_SYSTEM[epsg]
+        x_arr, y_arr = np.asarray(xs), np.asarray(ys)
     else:
+        # Any other CRS (projected, or another datum): GCJ-02/BD-09 cannot apply to it.
         if any(row_systems.get(r) in ("gcj02", "bd09") for r in rows):
             pc.add(
-                f"GCJ-02/BD-09 (coords={coords!r} or the 坐标系 column) applies to "
-                f"longitude/latitude only, but the layer is projected ({file_crs.to_string()})",
-                fix="leave coords out for projected layers",
+                f"GCJ-02/BD-09 (coords={coords!r} or the 坐标系 column) applies to WGS84/CGCS2000 "
+                f"longitude/latitude only, but the layer is "
+                f"{'projected' if file_crs.is_projected else 'in another datum'} ({file_crs.to_string()})",
+                fix="leave coords out for this layer, or reproject it to EPSG:4326 first",
             )
             return "x", "y"
         x_arr, y_arr = _transform(file_crs, xs, ys)

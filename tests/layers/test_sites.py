@@ -274,6 +274,18 @@ def test_projected_geopackage_is_reprojected(tmp_path: Path) -> None:
         read_sites(path, coords="gcj02")
 
 
+def test_other_datum_lonlat_layer_is_reprojected_and_refuses_gcj02(tmp_path: Path) -> None:
+    gdf = gpd.GeoDataFrame({"name": NAMES, "population": POP},
+                           geometry=gpd.points_from_xy(TRUTH_LON, TRUTH_LAT), crs="EPSG:4326")
+    path = tmp_path / "beijing54.gpkg"
+    gdf.to_crs("EPSG:4214").to_file(path)  # Beijing 1954 longitude/latitude
+    sites = read_sites(path)
+    # the datum shift is undone by the transform, up to PROJ's accuracy for this datum
+    assert dist_m(sites, TRUTH_LON, TRUTH_LAT).max() < 1.0
+    with pytest.raises(InputError, match=r"GCJ-02/BD-09.*in another datum \(EPSG:4214\)"):
+        read_sites(path, coords="gcj02")
+
+
 def test_geojson_polygon_sites_use_a_point_inside(tmp_path: Path) -> None:
     square = Polygon([(99.16, 25.11), (99.17, 25.11), (99.17, 25.12), (99.16, 25.12)])
     gdf = gpd.GeoDataFrame({"name": ["甲", "乙"], "pop": [10, 20]},
