@@ -859,11 +859,14 @@ def resolve_points(
     -------
     tuple of numpy.ndarray
         WGS84 longitude and latitude, decimal degrees, aligned with ``table.cells``; NaN
-        for rows with a problem.
+        for rows with a problem, and for every row when the table has no geometry and no
+        coordinate columns (the caller reports those missing columns).
     """
     n = len(table.cells)
     out_lon = np.full(n, np.nan)
     out_lat = np.full(n, np.nan)
+    if table.geometry is None and not cols.has_lonlat and not cols.has_gk:
+        return out_lon, out_lat
     row_numbers = table.cells.index.to_list()
     pos_of = {r: i for i, r in enumerate(row_numbers)}
 

@@ -184,12 +184,9 @@ def read_facilities(
             table.geometry = table.geometry.loc[keep]
         types = [t for t in types if t is not None]
 
-    if table.geometry is not None or cols.has_lonlat or cols.has_gk:
-        lon, lat = resolve_points(
-            table, cols, pc, coords=coords, crs=crs, china_only=False, what="facility"
-        )
-    else:
-        lon = lat = np.full(len(table.cells), np.nan)
+    lon, lat = resolve_points(
+        table, cols, pc, coords=coords, crs=crs, china_only=False, what="facility"
+    )
 
     rows = [int(r) for r in table.cells.index]
     ids = _facility_ids(table, found, rows, pc)

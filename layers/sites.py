@@ -187,12 +187,9 @@ def read_sites(
     if table.cells.empty and not pc:
         pc.add("the file holds no sites", fix="add one row per relocation site below the header")
 
-    if table.geometry is not None or cols.has_lonlat or cols.has_gk:
-        lon, lat = resolve_points(
-            table, cols, pc, coords=coords, crs=crs, china_only=china_only, what="site"
-        )
-    else:
-        lon = lat = np.full(len(table.cells), np.nan)
+    lon, lat = resolve_points(
+        table, cols, pc, coords=coords, crs=crs, china_only=china_only, what="site"
+    )
 
     rows = [int(r) for r in table.cells.index]
     out: dict[str, object] = {}
