@@ -364,9 +364,14 @@ def _facility_groups(
         near = d <= radius_m
         pos = np.nonzero(todo)[0][near]
         groups[pos] = np.array(["site:" + s for s in site_id[s_ok][idx[near]]], dtype=object)
-    frame = pd.DataFrame({"g": groups, "cap": cap})
-    g_cap = frame.groupby("g", sort=False)["cap"].agg(
-        lambda c: float(c.sum()) if c.notna().all() else np.nan)
+    # per group: the sum of capacities, NaN when any is unknown (numpy: this runs on every
+    # threshold change in the app)
+    g_code, g_uni = pd.factorize(groups)
+    n_g = len(g_uni)
+    unknown_cap = np.bincount(g_code, weights=np.isnan(cap), minlength=n_g) > 0
+    cap_sum = np.bincount(g_code, weights=np.nan_to_num(cap, nan=0.0), minlength=n_g)
+    g_cap = pd.Series(np.where(unknown_cap, np.nan, cap_sum),
+                      index=pd.Index(g_uni, dtype=object, name="g"), name="cap")
     by_id = pd.Series(groups, index=pd.Index(ids, dtype=object))
     return by_id[~by_id.index.duplicated()], g_cap
 
@@ -729,26 +734,32 @@ def worst_status(gaps: pd.DataFrame, *, site_ids: Iterable[str] | None = None) -
     if unknown:
         raise InputError(Problem("unknown status in the gap table", column="status",
                                  value=unknown, fix=f"statuses are {', '.join(STATUSES)}"))
-    frame = pd.DataFrame({
-        "site_id": ids.to_numpy(dtype=object),
-        "rank": st.map(rank).to_numpy(dtype=np.int64),
-        "gap": st.isin(GAP_STATUSES).to_numpy(),
-        "unroutable": (st == "unroutable").to_numpy(),
-    })
-    agg = frame.groupby("site_id", sort=False).agg(
-        rank=("rank", "max"), n_rules=("rank", "size"), n_gaps=("gap", "sum"),
-        n_unroutable=("unroutable", "sum"))
+    code, uni = pd.factorize(ids.to_numpy(dtype=object))
+    n = len(uni)
+    ranks = st.map(rank).to_numpy(dtype=np.int64)
+    worst = np.zeros(n, dtype=np.int64)
+    np.maximum.at(worst, code, ranks)
+    n_rules = np.bincount(code, minlength=n)
+    n_gaps = np.bincount(code, weights=st.isin(GAP_STATUSES).to_numpy(), minlength=n)
+    n_unr = np.bincount(code, weights=(st == "unroutable").to_numpy(), minlength=n)
     if site_ids is None:
-        order = pd.Index(pd.unique(frame["site_id"]), dtype=object)
+        order = np.asarray(uni, dtype=object)
+        pos = np.arange(n)
     else:
-        order = pd.Index([str(s) for s in site_ids], dtype=object)
-    agg = agg.reindex(order)
+        order = np.array([str(s) for s in site_ids], dtype=object)
+        pos = pd.Index(uni, dtype=object).get_indexer(order)
+    found = pos >= 0
+    safe = np.where(found, pos, 0)
+
+    def pick(values: np.ndarray) -> np.ndarray:
+        return np.where(found, values[safe] if n else 0, 0).astype(np.int64)
+
     out = pd.DataFrame({
-        "site_id": order.astype(str),
-        "status": pd.Series(np.asarray(STATUSES, dtype=object)[
-            agg["rank"].fillna(0).to_numpy(dtype=np.int64)]).astype(str).to_numpy(),
-        "n_rules": agg["n_rules"].fillna(0).to_numpy(dtype=np.int64),
-        "n_gaps": agg["n_gaps"].fillna(0).to_numpy(dtype=np.int64),
-        "n_unroutable": agg["n_unroutable"].fillna(0).to_numpy(dtype=np.int64),
+        "site_id": pd.Series(order, dtype=object).astype(str).to_numpy(),
+        "status": pd.Series(np.asarray(STATUSES, dtype=object)[pick(worst)]).astype(str)
+        .to_numpy(),
+        "n_rules": pick(n_rules),
+        "n_gaps": pick(n_gaps),
+        "n_unroutable": pick(n_unr),
     })
     return out
