@@ -38,6 +38,7 @@ from numpy.typing import NDArray
 
 from anzhi.errors import DataSourceError, InputError, ProblemCollector
 from geo import coords as gc
+from layers.osmpoi import OSM_SUFFIXES, is_osm_file, read_osm_pois
 
 __all__ = [
     "unique_ids",
@@ -660,6 +661,11 @@ def _read_vector(p: Path, sheet: str | int | None) -> RawTable:
         df = pyogrio.read_dataframe(p, layer=layer)
     except Exception as exc:
         raise DataSourceError(f"{p.name}: cannot read layer {layer!r}: {exc}") from exc
+    return _frame_to_table(p.name, df)
+
+
+def _frame_to_table(label: str, df: pd.DataFrame) -> RawTable:
+    """A (Geo)DataFrame read from a GIS layer as a :class:`RawTable` (rows numbered from 1)."""
     geometry: gpd.GeoSeries | None = None
     crs: pyproj.CRS | None = None
     if isinstance(df, gpd.GeoDataFrame):
@@ -678,7 +684,7 @@ def _read_vector(p: Path, sheet: str | int | None) -> RawTable:
     )
     if geometry is not None:
         geometry.index = index
-    return RawTable(p.name, "vector", headers, cells, geometry, crs)
+    return RawTable(label, "vector", headers, cells, geometry, crs)
 
 
 def read_table(
@@ -692,7 +698,9 @@ def read_table(
     Parameters
     ----------
     path
-        ``.xlsx``/``.xlsm``/``.xls``, ``.csv``, ``.geojson``/``.json``, ``.gpkg`` or ``.shp``.
+        ``.xlsx``/``.xlsm``/``.xls``, ``.csv``, ``.geojson``/``.json``, ``.gpkg``, ``.shp``,
+        or an OSM extract (``.osm``, ``.osm.bz2``, ``.osm.pbf``: its amenity/healthcare/
+        office nodes and ways, :mod:`layers.osmpoi`).
     sheet
         Sheet (workbooks) or layer (GeoPackage) name, or its 0-based number; default the
         first.  Not allowed for csv.
@@ -727,8 +735,15 @@ def read_table(
         table = _rows_to_table(p.name, kind, rows, numbers, is_known)
     elif suffix in VECTOR_SUFFIXES:
         table = _read_vector(p, sheet)
+    elif is_osm_file(p):
+        if sheet is not None:
+            raise InputError(
+                f"{p.name}: an OSM file has no sheets or layers, but sheet={sheet!r} was "
+                "given; fix: leave sheet out"
+            )
+        table = _frame_to_table(p.name, read_osm_pois(p))
     else:
-        allowed = ", ".join(SHEET_SUFFIXES + CSV_SUFFIXES + VECTOR_SUFFIXES)
+        allowed = ", ".join(SHEET_SUFFIXES + CSV_SUFFIXES + VECTOR_SUFFIXES + OSM_SUFFIXES)
         raise InputError(
             f"{p.name}: unsupported file type {suffix or '(none)'!r}; fix: give one of "
             f"{allowed} (save spreadsheets as .xlsx or .csv)"
