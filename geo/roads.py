@@ -149,6 +149,10 @@ class Profile:
         Evidence grade per highway class (A/B/C as in POLICY-RULES.md).
     description
         One line for people.
+    slope_aware
+        ``True`` for walking profiles whose road times may be scaled by Tobler's hiking
+        function from a DEM (:func:`geo.tobler.with_slope_times`); ``False`` (default) for
+        profiles whose speeds do not depend on slope (driving).
     """
 
     name: str
@@ -158,6 +162,7 @@ class Profile:
     sources: Mapping[str, str]
     grades: Mapping[str, str]
     description: str = ""
+    slope_aware: bool = False
 
     def speed_kph(self, highway: str) -> float | None:
         """Speed (km/h) on one highway class, the ``default`` entry for unlisted classes.
@@ -175,6 +180,7 @@ class Profile:
                 tuple(sorted(self.speeds_kph.items())),
                 self.offroad_speed_kph,
                 self.respect_oneway,
+                self.slope_aware,
             )
         )
 
@@ -185,7 +191,9 @@ def profile_names() -> list[str]:
     return sorted(p.name[: -len(".yaml")] for p in folder.iterdir() if p.name.endswith(".yaml"))
 
 
-_PROFILE_KEYS = {"name", "description", "respect_oneway", "offroad_speed_kph", "speeds_kph"}
+_PROFILE_KEYS = {
+    "name", "description", "respect_oneway", "offroad_speed_kph", "speeds_kph", "slope_aware",
+}
 
 
 def _speed_value(
@@ -219,6 +227,7 @@ def load_profile(name_or_path: str | Path) -> Profile:
             name: walk
             description: ...
             respect_oneway: false
+            slope_aware: true                # optional, default false: Tobler on a DEM
             offroad_speed_kph: walk          # km/h, or "walk" = settings.walk_speed_kph
             speeds_kph:
               default: {speed: walk, source: "default: ...", grade: C}
@@ -283,6 +292,11 @@ def load_profile(name_or_path: str | Path) -> Profile:
         pc.add("'respect_oneway' must be true or false", value=respect_oneway,
                fix="write respect_oneway: true (driving) or false (walking)")
         respect_oneway = False
+    slope_aware = data.get("slope_aware", False)
+    if not isinstance(slope_aware, bool):
+        pc.add("'slope_aware' must be true or false", value=slope_aware,
+               fix="write slope_aware: true (walking, Tobler's hiking function on a DEM) or false")
+        slope_aware = False
     offroad = _speed_value(data.get("offroad_speed_kph", "walk"), where="'offroad_speed_kph'",
                            pc=pc, walk_kph=walk_kph, allow_none=False)
 
@@ -328,6 +342,7 @@ def load_profile(name_or_path: str | Path) -> Profile:
         sources=MappingProxyType(sources),
         grades=MappingProxyType(grades),
         description=str(data.get("description", "")),
+        slope_aware=slope_aware,
     )
 
 
