@@ -61,7 +61,7 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -505,6 +505,8 @@ def nearest_facility(
     site_fraction: ArrayLike | None = None,
     fac_edge: ArrayLike | None = None,
     fac_fraction: ArrayLike | None = None,
+    site_leg: ArrayLike | None = None,
+    fac_leg: ArrayLike | None = None,
 ) -> tuple[NDArray[np.object_], NDArray[np.float64]]:
     """Nearest facility of a set for every site, with one multi-source Dijkstra.
 
@@ -529,6 +531,10 @@ def nearest_facility(
         them.  Default: each site sits at its node.
     fac_edge, fac_fraction
         The same for the facilities.
+    site_leg, fac_leg
+        Cost of each site's / facility's off-road leg in the unit of ``weight`` (m or min),
+        e.g. slope-aware walking minutes (:func:`geo.tobler.offroad_leg_min`).  Default: the
+        snap distance, in metres or walked at ``graph.profile.offroad_speed_kph``.
 
     Returns
     -------
@@ -563,6 +569,12 @@ def nearest_facility(
         per_m = 60.0 / (graph.profile.offroad_speed_kph * 1000.0)
     else:
         raise InputError(f"unknown routing weight {weight!r}; use 'length' or 'time'")
+    s_leg = (s_snap * per_m if site_leg is None
+             else np.atleast_1d(np.asarray(site_leg, dtype=np.float64)))
+    f_leg = (f_snap * per_m if fac_leg is None
+             else np.atleast_1d(np.asarray(fac_leg, dtype=np.float64)))
+    if len(s_leg) != len(s_snap) or len(f_leg) != len(f_snap):
+        raise InputError("site_leg / fac_leg must have one value per site / facility")
     s_edge, s_frac = _positions(graph, s_nodes, site_edge, site_fraction, "site")
     f_edge, f_frac = _positions(graph, f_nodes, fac_edge, fac_fraction, "fac")
     if site_edge is not None:
@@ -572,15 +584,15 @@ def nearest_facility(
 
     out_ids = np.full(len(s_nodes), "", dtype=object)
     out_cost = np.full(len(s_nodes), np.inf)
-    on_net = ((f_nodes >= 0) | (f_edge >= 0)) & np.isfinite(f_snap)
+    on_net = ((f_nodes >= 0) | (f_edge >= 0)) & np.isfinite(f_snap) & np.isfinite(f_leg)
     f_nodes, f_snap, f_ids = f_nodes[on_net], f_snap[on_net], f_ids[on_net]
-    f_edge, f_frac = f_edge[on_net], f_frac[on_net]
-    placed = ((s_nodes >= 0) | (s_edge >= 0)) & np.isfinite(s_snap)
+    f_edge, f_frac, f_leg = f_edge[on_net], f_frac[on_net], f_leg[on_net]
+    placed = ((s_nodes >= 0) | (s_edge >= 0)) & np.isfinite(s_snap) & np.isfinite(s_leg)
     if len(f_nodes) == 0 or not placed.any():
         return out_ids, out_cost
 
     n = graph.n_nodes
-    dist, sources = _from_facilities(graph, f_nodes, f_snap * per_m, f_edge, f_frac, weight=weight)
+    dist, sources = _from_facilities(graph, f_nodes, f_leg, f_edge, f_frac, weight=weight)
 
     # sites: the better of their (up to two) ways onto the network
     s_att, s_cost = _attachments(graph, s_nodes, s_edge, s_frac, weight=weight, leaving=True)
@@ -593,13 +605,13 @@ def nearest_facility(
     cost = total[rows_s, best]
     win = src[rows_s, best]
     reached = np.isfinite(cost) & (win >= n)
-    cost = np.where(reached, cost + s_snap * per_m, np.inf)
+    cost = np.where(reached, cost + s_leg, np.inf)
     fac = np.where(reached, win - n, -1)
 
     # a facility on the site's own edge, straight along it
     pair_s, pair_f, along = _same_edge(graph, s_edge, s_frac, f_edge, f_frac, weight=weight)
     if len(pair_s):
-        pair_cost = along + (s_snap[pair_s] + f_snap[pair_f]) * per_m
+        pair_cost = along + s_leg[pair_s] + f_leg[pair_f]
         order = np.lexsort((pair_cost, pair_s))
         pair_s, pair_f, pair_cost = pair_s[order], pair_f[order], pair_cost[order]
         head = np.ones(len(pair_s), dtype=bool)
@@ -679,6 +691,8 @@ def access_table(
     facility_types: Sequence[str] | None = None,
     max_snap_dist_m: float | None = None,
     progress: bool | None = None,
+    elevation_m: Callable[[NDArray[np.float64], NDArray[np.float64]], NDArray[np.float64]]
+    | None = None,
 ) -> pd.DataFrame:
     """Nearest facility of each type for every site, by road: the ``access.csv`` table.
 
@@ -702,6 +716,13 @@ def access_table(
         ``get_settings().max_snap_dist_m``.
     progress
         Show a progress bar per facility type; default ``get_settings().progress``.
+    elevation_m
+        Ground elevation (m) at points given in ``graph.crs_metric`` (NaN where unknown),
+        e.g. ``layers.raster.dem_elevation_sampler(dem, crs=graph.crs_metric)``.  With a
+        slope-aware profile the off-road legs (site → road, road → facility, and the direct
+        leg) are then walked with Tobler's hiking function on their grade
+        (:func:`geo.tobler.offroad_leg_min`); road times come from the graph (build it with
+        :func:`geo.tobler.with_slope_times`).  Ignored for other profiles.
 
     Returns
     -------
@@ -767,6 +788,33 @@ def access_table(
     # how far a site may walk straight to a facility: no farther than to its road, or, for a
     # site off the network, within the at-site radius
     site_walk_m = np.where(s_snap.node >= 0, s_snap.snap_dist_m, get_settings().at_site_radius_m)
+    # off-road legs in minutes: flat at the profile's off-road speed, or on their grade
+    sloped = elevation_m is not None and profile.slope_aware
+    if sloped:
+        from geo.tobler import offroad_leg_min
+
+        def z_at(xy: NDArray[np.float64]) -> NDArray[np.float64]:
+            if not len(xy):
+                return np.empty(0)
+            return np.asarray(elevation_m(xy[:, 0], xy[:, 1]), dtype=np.float64)  # type: ignore[misc]
+
+        def snapped_xy(snap: SnapResult) -> NDArray[np.float64]:
+            ok = np.isfinite(snap.snap_lon) & np.isfinite(snap.snap_lat)
+            out = np.full((len(snap.snap_lon), 2), np.nan)
+            if ok.any():
+                out[ok] = _to_metric(graph.crs_metric, snap.snap_lon[ok], snap.snap_lat[ok])
+            return out
+
+        z_s, z_f = z_at(s_xy), z_at(f_xy)
+        z_s_road, z_f_road = z_at(snapped_xy(s_snap)), z_at(snapped_xy(f_snap))
+        flat = profile.offroad_speed_kph
+        s_leg_min = offroad_leg_min(np.nan_to_num(s_snap.snap_dist_m, nan=0.0),
+                                    z_s_road - z_s, flat_speed_kph=flat)
+        f_leg_min = offroad_leg_min(np.nan_to_num(f_snap.snap_dist_m, nan=0.0),
+                                    z_f - z_f_road, flat_speed_kph=flat)
+    else:
+        s_leg_min = s_snap.snap_dist_m / per_min
+        f_leg_min = f_snap.snap_dist_m / per_min
 
     n_s, n_t = len(site_ids), len(types)
     nearest = np.full((n_s, n_t), "", dtype=object)
@@ -791,6 +839,7 @@ def access_table(
             f_snap.snap_dist_m[on_net], fac_ids[on_net], weight="time",
             site_edge=s_snap.edge, site_fraction=s_snap.fraction,
             fac_edge=f_snap.edge[on_net], fac_fraction=f_snap.fraction[on_net],
+            site_leg=s_leg_min, fac_leg=f_leg_min[on_net],
         )
         # direct leg to the straight-line nearest facility of the type, if close enough
         if n_s:
@@ -802,7 +851,12 @@ def access_table(
             take = walkable & (direct_m <= cost_l)
             ids_l = np.where(take, fac_ids[best], ids_l)
             cost_l = np.where(take, direct_m, cost_l)
-            cost_t = np.where(walkable, np.minimum(cost_t, direct_m / per_min), cost_t)
+            if sloped:
+                direct_min = offroad_leg_min(direct_m, z_f[best] - z_s,
+                                             flat_speed_kph=profile.offroad_speed_kph)
+            else:
+                direct_min = direct_m / per_min
+            cost_t = np.where(walkable, np.minimum(cost_t, direct_min), cost_t)
         routed = np.isfinite(cost_l)
         nearest[routed, j] = ids_l[routed]
         dist[routed, j] = cost_l[routed]

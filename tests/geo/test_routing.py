@@ -829,3 +829,43 @@ def test_demo_county_only_the_deliberately_remote_sites_are_off_the_road(demo) -
     beyond_nodes = set(sites["site_id"][node_dist > limit * 1.006]) - far_ids
     assert len(beyond_nodes) >= 3
     assert (out[out["site_id"].isin(sorted(beyond_nodes))]["reason"] == "").all()
+
+
+def test_offroad_legs_walked_on_their_slope_when_an_elevation_is_given() -> None:
+    # the same L as above on a plane rising 20 m per 100 m northwards: the site leg climbs
+    # to the road, the facility leg climbs from the road; road times stay those of the graph
+    from geo.tobler import offroad_leg_min
+
+    a, b, c = (LON0, LAT0), (LON0 + STEP, LAT0), (LON0 + STEP, LAT0 + STEP)
+    G = line_graph([a, b, c])
+    s_lon, s_lat = LON0 - 0.0002, LAT0 - 0.0001
+    f_lon, f_lat = LON0 + STEP + 0.0001, LAT0 + STEP + 0.0003
+    prof = PROFILES["walk"]
+    rg = RoadGraph.from_networkx(G, profile=prof)
+    to_m = pyproj.Transformer.from_crs("EPSG:4326", rg.crs_metric, always_xy=True)
+
+    def plane(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        return 0.2 * np.asarray(y, dtype=float)
+
+    sites = points([s_lon], [s_lat], site_id=["S"])
+    facs = points([f_lon], [f_lat], facility_id=["F"], facility_type=["clinic"])
+    flat = access_table(rg, sites, facs, profile=prof, progress=False).iloc[0]
+    hill = access_table(rg, sites, facs, profile=prof, progress=False, elevation_m=plane).iloc[0]
+    road_m = G.edges[1, 2, 0]["length"] + G.edges[2, 3, 0]["length"]
+    leg_s, leg_f = gc(s_lon, s_lat, *a), gc(f_lon, f_lat, *c)
+
+    def z(lon: float, lat: float) -> float:
+        return float(plane(*to_m.transform(lon, lat)))
+
+    expect = (road_m / WALK_M_PER_MIN
+              + float(offroad_leg_min(leg_s, z(*a) - z(s_lon, s_lat), flat_speed_kph=prof.offroad_speed_kph))
+              + float(offroad_leg_min(leg_f, z(f_lon, f_lat) - z(*c), flat_speed_kph=prof.offroad_speed_kph)))
+    assert hill["time_min"] == pytest.approx(expect, rel=1e-9)
+    assert hill["time_min"] > flat["time_min"]  # both legs climb
+    assert hill["dist_m"] == pytest.approx(flat["dist_m"], abs=1e-9)  # distances never change
+    # a driving profile ignores the elevation
+    drive = PROFILES["drive"]
+    rd = RoadGraph.from_networkx(G, profile=drive)
+    d0 = access_table(rd, sites, facs, profile=drive, progress=False).iloc[0]
+    d1 = access_table(rd, sites, facs, profile=drive, progress=False, elevation_m=plane).iloc[0]
+    assert d0["time_min"] == d1["time_min"]
