@@ -1,0 +1,625 @@
+"""Cost matrix and k nearest facilities (geo.matrix) — against networkx on split edges."""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections import defaultdict
+
+import geopandas as gpd
+import networkx as nx
+import numpy as np
+import osmnx as ox
+import pandas as pd
+import pyproj
+import pytest
+import shapely
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from analysis.capacity import two_step_fca, two_step_fca_table
+from anzhi.errors import InputError
+from anzhi.settings import get_settings
+from geo.matrix import (
+    COST_TABLE_COLUMNS,
+    K_NEAREST_COLUMNS,
+    PairCosts,
+    cost_matrix,
+    cost_table,
+    find_direct_legs,
+    k_nearest,
+    k_nearest_table,
+)
+from geo.roads import Profile, RoadGraph, load_profile
+from geo.routing import SnapResult, access_table, nearest_facility, snap_points
+
+LON0, LAT0, STEP = 99.2, 24.7, 0.002  # ~200 m grid near Shidian, Yunnan
+CLASSES = ["primary", "secondary", "tertiary", "residential", "track", "service", "footway"]
+PROFILES = {"walk": load_profile("walk"), "drive": load_profile("drive")}
+WEIGHTS = ("length", "time")
+
+
+def gc(lon1: float, lat1: float, lon2: float, lat2: float) -> float:
+    return float(ox.distance.great_circle(lat1, lon1, lat2, lon2))
+
+
+# --------------------------------------------------------------------------- generated graphs
+
+
+def random_grid(seed: int, n: int = 7, *, oneway_share: float = 0.3, curved_share: float = 0.4
+                ) -> nx.MultiDiGraph:
+    """An osmnx-style MultiDiGraph built by hand: a jittered n × n grid of streets.
+
+    Random classes (footways are closed to cars), about ``oneway_share`` oneway streets,
+    some missing streets, some bent ones (a WGS84 ``geometry`` from u to v, reversed on the
+    way back, as osmnx draws simplified edges) and some parallel longer tracks.  Lengths are
+    the haversine length of the line times 1–1.3 (roads wind).
+    """
+    rng = np.random.default_rng(seed)
+    G = nx.MultiDiGraph(crs="epsg:4326")
+    for r in range(n):
+        for c in range(n):
+            G.add_node(1000 + r * n + c,
+                       x=LON0 + (c + rng.uniform(-0.3, 0.3)) * STEP,
+                       y=LAT0 + (r + rng.uniform(-0.3, 0.3)) * STEP)
+    for r in range(n):
+        for c in range(n):
+            u = 1000 + r * n + c
+            for v in ([u + 1] if c < n - 1 else []) + ([u + n] if r < n - 1 else []):
+                if rng.random() < 0.08:
+                    continue
+                a, b = (u, v) if rng.random() < 0.5 else (v, u)
+                pa = (G.nodes[a]["x"], G.nodes[a]["y"])
+                pb = (G.nodes[b]["x"], G.nodes[b]["y"])
+                line = [pa, pb]
+                if rng.random() < curved_share:
+                    bend = rng.uniform(-0.3, 0.3)
+                    line = [pa, ((pa[0] + pb[0]) / 2 - (pb[1] - pa[1]) * bend,
+                                 (pa[1] + pb[1]) / 2 + (pb[0] - pa[0]) * bend), pb]
+                gc_len = sum(gc(*p, *q) for p, q in itertools.pairwise(line))
+                attrs = {"length": gc_len * rng.uniform(1.0, 1.3), "highway": str(rng.choice(CLASSES))}
+                fwd, bwd = dict(attrs), dict(attrs)
+                if len(line) > 2:
+                    fwd["geometry"] = shapely.LineString(line)
+                    bwd["geometry"] = shapely.LineString(line[::-1])
+                G.add_edge(a, b, **fwd, oneway=True)
+                if rng.random() >= oneway_share:
+                    G.add_edge(b, a, **bwd, oneway=False)
+                if rng.random() < 0.08:
+                    G.add_edge(a, b, length=attrs["length"] * 1.5, highway="track")
+    return G
+
+
+def speed_of(prof: Profile, highway: object) -> float | None:
+    """Speed (km/h) of an edge's class; a list uses its fastest usable class (as RoadGraph)."""
+    classes = highway if isinstance(highway, list) else [highway]
+    usable = [s for s in (prof.speed_kph(str(c)) for c in classes) if s is not None]
+    return max(usable) if usable else None
+
+
+def reference_graph(G: nx.MultiDiGraph, prof: Profile) -> nx.MultiDiGraph:
+    """The edges networkx routes on: usable ones, both ways when the profile ignores oneway."""
+    H = nx.MultiDiGraph()
+    H.add_nodes_from(G.nodes(data=True))
+    for u, v, d in G.edges(data=True):
+        speed = speed_of(prof, d.get("highway"))
+        if speed is None:
+            continue
+        if d.get("geometry") is not None:
+            line = np.asarray(shapely.get_coordinates(d["geometry"]))
+        else:
+            line = np.array([[G.nodes[u]["x"], G.nodes[u]["y"]], [G.nodes[v]["x"], G.nodes[v]["y"]]])
+        attrs = {"length": d["length"], "time": d["length"] / (speed * 1000 / 60)}
+        H.add_edge(u, v, **attrs, line=line)
+        if not prof.respect_oneway:
+            H.add_edge(v, u, **attrs, line=line[::-1])
+    return H
+
+
+def split_reference(G: nx.MultiDiGraph, prof: Profile, rg: RoadGraph,
+                    sites: tuple[np.ndarray, np.ndarray, SnapResult],
+                    facs: tuple[np.ndarray, np.ndarray, SnapResult]) -> nx.MultiDiGraph:
+    """The exact answer as a networkx graph (the approach of tests/geo/test_routing.py).
+
+    Every directed edge along a physical edge holding snapped points is literally cut at the
+    points' fractions (pieces' length and time proportional); site ``("S", i)`` gets one edge
+    to its point on the road, facility ``("F", j)`` one edge from its point (the off-road legs,
+    great-circle, walked), and a site gets a straight edge ``S → F`` to every facility no
+    farther than its own road (or, off the network, within ``at_site_radius_m``).  S nodes
+    have no incoming and F nodes no outgoing edges, so one site → facility shortest path is
+    the cost of that pair alone.
+    """
+    H = reference_graph(G, prof)
+    by_pair: dict[frozenset[int], list[tuple[int, int, int]]] = defaultdict(list)
+    for x, y, key in H.edges(keys=True):
+        by_pair[frozenset((x, y))].append((x, y, key))
+    to_m = pyproj.Transformer.from_crs("EPSG:4326", rg.crs_metric, always_xy=True)
+    per_min = prof.offroad_speed_kph * 1000 / 60
+    (s_lon, s_lat, s_snap), (f_lon, f_lat, f_snap) = sites, facs
+    frac_all = np.concatenate([s_snap.fraction, f_snap.fraction])
+    edge_all = np.concatenate([s_snap.edge, f_snap.edge])
+    inner = (edge_all >= 0) & (frac_all > 0) & (frac_all < 1)
+    cut_node: dict[tuple[int, float], object] = {}
+    for e in np.unique(edge_all[inner]).tolist():
+        fr = sorted(set(frac_all[inner & (edge_all == e)].tolist()))
+        qs = [("Q", e, i) for i in range(len(fr))]
+        cut_node.update({(e, f): q for f, q in zip(fr, qs, strict=True)})
+        u_id, v_id = int(rg.node_ids[rg.pedge_u[e]]), int(rg.node_ids[rg.pedge_v[e]])
+        pline = rg.pedge_geometry[e]
+        n_split = 0
+        for x, y, key in list(by_pair[frozenset((u_id, v_id))]):
+            d = H.edges[x, y, key]
+            own = shapely.LineString(np.column_stack(to_m.transform(d["line"][:, 0], d["line"][:, 1])))
+            if shapely.equals_exact(own, pline, tolerance=1e-6) and x == u_id:
+                forward = True
+            elif shapely.equals_exact(shapely.reverse(own), pline, tolerance=1e-6) and x == v_id:
+                forward = False
+            else:
+                continue  # a parallel street along another line
+            H.remove_edge(x, y, key)
+            stops, chain = [0.0, *fr, 1.0], [u_id, *qs, v_id]
+            for f0, f1, n0, n1 in zip(stops[:-1], stops[1:], chain[:-1], chain[1:], strict=True):
+                piece = {"length": (f1 - f0) * d["length"], "time": (f1 - f0) * d["time"]}
+                H.add_edge(*((n0, n1) if forward else (n1, n0)), **piece)
+            n_split += 1
+        assert n_split >= 1, f"physical edge {e} matches no edge of the graph"
+
+    def road_node(snap: SnapResult, i: int) -> object:
+        e, f = int(snap.edge[i]), float(snap.fraction[i])
+        if f == 0.0:
+            return int(rg.node_ids[rg.pedge_u[e]])
+        if f == 1.0:
+            return int(rg.node_ids[rg.pedge_v[e]])
+        return cut_node[(e, f)]
+
+    radius = get_settings().at_site_radius_m
+    for i in range(len(s_lon)):
+        H.add_node(("S", i))
+        placed = s_snap.edge[i] >= 0
+        if placed:
+            leg = gc(s_lon[i], s_lat[i], s_snap.snap_lon[i], s_snap.snap_lat[i])
+            H.add_edge(("S", i), road_node(s_snap, i), length=leg, time=leg / per_min)
+        walk = s_snap.snap_dist_m[i] if placed else radius
+        for j in range(len(f_lon)):
+            direct = gc(s_lon[i], s_lat[i], f_lon[j], f_lat[j])
+            if direct <= walk:
+                H.add_edge(("S", i), ("F", j), length=direct, time=direct / per_min)
+    for j in np.flatnonzero(f_snap.edge >= 0).tolist():
+        leg = gc(f_lon[j], f_lat[j], f_snap.snap_lon[j], f_snap.snap_lat[j])
+        H.add_edge(road_node(f_snap, j), ("F", j), length=leg, time=leg / per_min)
+    return H
+
+
+def reference_matrix(H: nx.MultiDiGraph, n_s: int, n_f: int, weight: str) -> np.ndarray:
+    out = np.full((n_s, n_f), np.inf)
+    for i in range(n_s):
+        reached = nx.single_source_dijkstra_path_length(H, ("S", i), weight=weight)
+        for j in range(n_f):
+            out[i, j] = reached.get(("F", j), np.inf)
+    return out
+
+
+def points_beside_edge(rg: RoadGraph, e: int, fractions: list[float], offsets_m: list[float]
+                       ) -> tuple[np.ndarray, np.ndarray]:
+    """WGS84 points ``offsets_m`` to the left (+) / right (−) of edge ``e`` at ``fractions``."""
+    line = rg.pedge_geometry[e]
+    at = np.asarray(fractions) * shapely.length(line)
+    p = shapely.get_coordinates(shapely.line_interpolate_point(line, at))
+    ahead = shapely.get_coordinates(shapely.line_interpolate_point(line, np.minimum(at + 0.5, line.length)))
+    back = shapely.get_coordinates(shapely.line_interpolate_point(line, np.maximum(at - 0.5, 0.0)))
+    t = ahead - back
+    t /= np.linalg.norm(t, axis=1)[:, None]
+    xy = p + np.column_stack([-t[:, 1], t[:, 0]]) * np.asarray(offsets_m)[:, None]
+    lon, lat = pyproj.Transformer.from_crs(rg.crs_metric, "EPSG:4326", always_xy=True).transform(xy[:, 0], xy[:, 1])
+    return np.asarray(lon), np.asarray(lat)
+
+
+def scatter(rng: np.random.Generator, k: int, n: int = 7) -> tuple[np.ndarray, np.ndarray]:
+    span = (n - 1) * STEP
+    return LON0 + rng.uniform(-0.1, 1.1, k) * span, LAT0 + rng.uniform(-0.1, 1.1, k) * span
+
+
+def core_inputs(rg: RoadGraph, s_lon: np.ndarray, s_lat: np.ndarray, f_lon: np.ndarray, f_lat: np.ndarray
+                ) -> tuple[SnapResult, SnapResult, dict[str, object]]:
+    """Snap both sides and find the direct legs, as the adapters do."""
+    ss, fs = snap_points(rg, s_lon, s_lat), snap_points(rg, f_lon, f_lat)
+    walk = np.where(ss.edge >= 0, ss.snap_dist_m, get_settings().at_site_radius_m)
+    kw = {"site_edge": ss.edge, "site_fraction": ss.fraction, "site_snap_m": ss.snap_dist_m,
+          "fac_edge": fs.edge, "fac_fraction": fs.fraction, "fac_snap_m": fs.snap_dist_m,
+          "direct": find_direct_legs(rg, s_lon, s_lat, f_lon, f_lat, site_walk_m=walk)}
+    return ss, fs, kw
+
+
+def grid_case(seed: int, profile: str, n_s: int, n_f: int):  # type: ignore[no-untyped-def]
+    """A random grid with sites and facilities scattered over it, a few on one long edge
+    (same-edge pairs) and a site far from every road with its own facility (direct leg)."""
+    prof = PROFILES[profile]
+    G = random_grid(seed)
+    rg = RoadGraph.from_networkx(G, profile=prof)
+    rng = np.random.default_rng(seed)
+    long_edges = np.flatnonzero(rg.pedge_geom_length_m > 150)
+    e_star = int(long_edges[rng.integers(len(long_edges))])
+    es_lon, es_lat = points_beside_edge(rg, e_star, [0.2, 0.6], [4.0, -6.0])
+    ef_lon, ef_lat = points_beside_edge(rg, e_star, [0.4, 0.8], [-5.0, 7.0])
+    far = (LON0 + 0.05, LAT0)  # ~5 km east of the grid; a facility 120 m from it
+    s_lon, s_lat = scatter(rng, n_s - 3)
+    f_lon, f_lat = scatter(rng, n_f - 3)
+    s_lon = np.concatenate([s_lon, es_lon, [far[0]]])
+    s_lat = np.concatenate([s_lat, es_lat, [far[1]]])
+    f_lon = np.concatenate([f_lon, ef_lon, [far[0] + 0.0012]])
+    f_lat = np.concatenate([f_lat, ef_lat, [far[1]]])
+    return G, prof, rg, (s_lon, s_lat), (f_lon, f_lat), e_star
+
+
+# --------------------------------------------------------------------------- cost_matrix
+
+
+@pytest.mark.parametrize("seed", [41, 42])
+@pytest.mark.parametrize("profile", ["walk", "drive"])
+@pytest.mark.parametrize("sizes", [(24, 9), (6, 14)], ids=["from-facilities", "from-sites"])
+def test_cost_matrix_equals_networkx_on_split_edges(seed: int, profile: str, sizes: tuple[int, int]) -> None:
+    n_s, n_f = sizes
+    G, prof, rg, (s_lon, s_lat), (f_lon, f_lat), e_star = grid_case(seed, profile, n_s, n_f)
+    ss, fs, kw = core_inputs(rg, s_lon, s_lat, f_lon, f_lat)
+    assert (ss.edge[n_s - 3:n_s - 1] == e_star).all() and (fs.edge[n_f - 3:n_f - 1] == e_star).all()
+    assert ss.reason[-1] == "no_road_nearby" and fs.reason[-1] == "no_road_nearby"
+    H = split_reference(G, prof, rg, (s_lon, s_lat, ss), (f_lon, f_lat, fs))
+    for weight in WEIGHTS:
+        ref = reference_matrix(H, n_s, n_f, weight)
+        got = cost_matrix(rg, weight=weight, **kw)  # type: ignore[arg-type]
+        assert isinstance(got, PairCosts) and got.shape == (n_s, n_f)
+        dense = got.to_dense()
+        assert np.array_equal(np.isfinite(dense), np.isfinite(ref))
+        fin = np.isfinite(ref)
+        assert np.abs(dense[fin] - ref[fin]).max() < 1e-6
+        assert fin.sum() > 0.3 * n_s * n_f  # not vacuous (drive: oneways, no footways)
+        # the far site reaches only its own facility, straight (direct leg)
+        assert np.isfinite(dense[-1]).sum() == 1
+        assert dense[-1, -1] == pytest.approx(gc(s_lon[-1], s_lat[-1], f_lon[-1], f_lat[-1])
+                                              * (1.0 if weight == "length" else 60 / 4500), abs=1e-9)
+        # the cutoff drops exactly the pairs above it; a pair at the cutoff stays
+        cut = float(np.median(dense[fin]))
+        part = cost_matrix(rg, weight=weight, max_cost=cut, chunk=3, **kw)  # type: ignore[arg-type]
+        kept = np.zeros((n_s, n_f), dtype=bool)
+        kept[part.site, part.fac] = True
+        assert np.array_equal(kept, fin & (dense <= cut))
+        assert np.array_equal(part.cost, dense[part.site, part.fac])
+        assert (ref[fin & ~kept] > cut - 1e-6).all() and (ref[kept] <= cut + 1e-6).all()
+        # pairs sorted by site then facility, each once
+        key = part.site * n_f + part.fac
+        assert (np.diff(key) > 0).all()
+
+
+def test_cost_matrix_keeps_exact_zeros_and_the_cost_equal_to_the_cutoff() -> None:
+    # a straight two-way street 1 → 2 of exactly 250 m; a site and a facility on node 1, a
+    # facility on node 2
+    G = nx.MultiDiGraph(crs="epsg:4326")
+    G.add_node(1, x=LON0, y=LAT0)
+    G.add_node(2, x=LON0 + STEP, y=LAT0)
+    G.add_edge(1, 2, length=250.0, highway="residential")
+    G.add_edge(2, 1, length=250.0, highway="residential")
+    rg = RoadGraph.from_networkx(G, profile=PROFILES["walk"])
+    _, _, kw = core_inputs(rg, np.array([LON0]), np.array([LAT0]),
+                           np.array([LON0, LON0 + STEP]), np.array([LAT0, LAT0]))
+    full = cost_matrix(rg, weight="length", **kw)  # type: ignore[arg-type]
+    assert full.site.tolist() == [0, 0] and full.fac.tolist() == [0, 1]
+    assert full.cost.tolist() == pytest.approx([0.0, 250.0], abs=1e-9)
+    csr = full.to_csr()
+    assert csr.nnz == 2 and csr.indices.tolist() == [0, 1] and csr.data[0] == 0.0  # zero stored
+    assert full.to_dense().ravel().tolist() == pytest.approx([0.0, 250.0], abs=1e-9)
+    assert len(cost_matrix(rg, weight="length", max_cost=250.0, **kw)) == 2  # type: ignore[arg-type]
+    at = cost_matrix(rg, weight="length", max_cost=249.999, **kw)  # type: ignore[arg-type]
+    assert at.fac.tolist() == [0] and np.isinf(at.to_dense()[0, 1])
+    assert len(cost_matrix(rg, weight="length", max_cost=0.0, **kw)) == 1  # type: ignore[arg-type]
+
+
+def test_cost_matrix_input_errors() -> None:
+    G = random_grid(3)
+    rg = RoadGraph.from_networkx(G, profile=PROFILES["walk"])
+    _, _, kw = core_inputs(rg, *scatter(np.random.default_rng(3), 4), *scatter(np.random.default_rng(4), 3))
+    with pytest.raises(InputError, match="max_cost must be a number >= 0.*-1"):
+        cost_matrix(rg, weight="time", max_cost=-1.0, **kw)  # type: ignore[arg-type]
+    with pytest.raises(InputError, match="max_cost must be a number >= 0.*nan"):
+        cost_matrix(rg, weight="time", max_cost=math.nan, **kw)  # type: ignore[arg-type]
+    with pytest.raises(InputError, match="chunk must be a whole number.*0"):
+        cost_matrix(rg, weight="time", chunk=0, **kw)  # type: ignore[arg-type]
+    with pytest.raises(InputError, match="unknown routing weight 'speed'"):
+        cost_matrix(rg, weight="speed", **kw)  # type: ignore[arg-type]
+    bad = dict(kw, site_fraction=np.full(4, 1.5))
+    with pytest.raises(InputError, match=r"site position\(s\) are not on the graph"):
+        cost_matrix(rg, weight="time", **bad)  # type: ignore[arg-type]
+    with pytest.raises(InputError, match="direct leg.*name no site/facility"):
+        cost_matrix(rg, weight="time", **dict(kw, direct=([0], [7], [1.0])))  # type: ignore[arg-type]
+
+
+# --------------------------------------------------------------------------- k_nearest
+
+
+@pytest.mark.parametrize("seed", [5, 6, 7])
+@pytest.mark.parametrize("profile", ["walk", "drive"])
+def test_k1_equals_nearest_facility(seed: int, profile: str) -> None:
+    _, _, rg, (s_lon, s_lat), (f_lon, f_lat), _ = grid_case(seed, profile, 30, 10)
+    ss, fs, kw = core_inputs(rg, s_lon, s_lat, f_lon, f_lat)
+    kw.pop("direct")  # nearest_facility has no direct legs (access_table adds them)
+    for weight in WEIGHTS:
+        fac, cost = k_nearest(rg, k=1, weight=weight, **kw)  # type: ignore[arg-type]
+        assert fac.shape == (30, 1) and fac.dtype == np.int64 and cost.dtype == np.float64
+        ids, ref = nearest_facility(rg, ss.node, ss.snap_dist_m, fs.node, fs.snap_dist_m,
+                                    [str(j) for j in range(10)], weight=weight,
+                                    site_edge=ss.edge, site_fraction=ss.fraction,
+                                    fac_edge=fs.edge, fac_fraction=fs.fraction)
+        reached = np.isfinite(ref)
+        assert reached.sum() >= 20
+        assert np.array_equal(np.isfinite(cost[:, 0]), reached)
+        assert np.array_equal(fac[:, 0] >= 0, reached)
+        assert np.abs(cost[reached, 0] - ref[reached]).max() < 1e-9
+        assert [str(j) for j in fac[reached, 0]] == ids[reached].tolist()
+
+
+@pytest.mark.parametrize("seed", [8, 9])
+@pytest.mark.parametrize("profile", ["walk", "drive"])
+def test_k_nearest_equals_the_sorted_rows_of_the_full_matrix(seed: int, profile: str) -> None:
+    _, _, rg, (s_lon, s_lat), (f_lon, f_lat), _ = grid_case(seed, profile, 25, 12)
+    _, _, kw = core_inputs(rg, s_lon, s_lat, f_lon, f_lat)
+    for weight in WEIGHTS:
+        dense = cost_matrix(rg, weight=weight, **kw).to_dense()  # type: ignore[arg-type]
+        order = np.lexsort((np.broadcast_to(np.arange(12), dense.shape), dense), axis=1)
+        for k in range(2, 6):
+            fac, cost = k_nearest(rg, k=k, weight=weight, **kw)  # type: ignore[arg-type]
+            assert fac.shape == cost.shape == (25, k)
+            exp_f = order[:, :k]
+            exp_c = np.take_along_axis(dense, exp_f, axis=1)
+            exp_f = np.where(np.isfinite(exp_c), exp_f, -1)
+            assert np.array_equal(np.isfinite(cost), np.isfinite(exp_c))
+            assert np.array_equal(fac >= 0, exp_f >= 0)
+            fin = np.isfinite(exp_c)
+            assert np.abs(cost[fin] - exp_c[fin]).max() < 1e-9
+            # the facility named has that cost in the matrix (ties may swap equal facilities)
+            rows = np.nonzero(fin)[0]
+            assert np.abs(dense[rows, fac[fin]] - cost[fin]).max() < 1e-9
+            assert (cost[:, :-1] <= cost[:, 1:]).all()  # sorted, inf padding last
+            # with a cutoff: the same, truncated
+            cut = float(np.nanmedian(np.where(fin, exp_c, np.nan)))
+            fc, cc = k_nearest(rg, k=k, weight=weight, max_cost=cut, **kw)  # type: ignore[arg-type]
+            assert np.array_equal(fc >= 0, inside := fin & (exp_c <= cut))
+            assert np.array_equal(np.isfinite(cc), inside)
+            assert np.abs(cc[inside] - exp_c[inside]).max(initial=0.0) < 1e-9
+
+
+def test_k_must_be_1_to_5() -> None:
+    G = random_grid(3)
+    rg = RoadGraph.from_networkx(G, profile=PROFILES["walk"])
+    _, _, kw = core_inputs(rg, *scatter(np.random.default_rng(3), 4), *scatter(np.random.default_rng(4), 3))
+    for bad in (0, 6, 2.5, True):
+        with pytest.raises(InputError, match=r"k must be a whole number from 1 to 5.*" + str(bad)):
+            k_nearest(rg, k=bad, weight="time", **kw)  # type: ignore[arg-type]
+    fac, cost = k_nearest(rg, k=5, weight="time", **kw)  # type: ignore[arg-type]
+    assert (fac[:, 3:] == -1).all() and np.isinf(cost[:, 3:]).all()  # 3 facilities: padded
+
+
+@settings(max_examples=20, deadline=None)
+@given(seed=st.integers(0, 10_000), n_fac=st.integers(1, 7), profile=st.sampled_from(["walk", "drive"]),
+       weight=st.sampled_from(WEIGHTS))
+def test_adding_a_facility_never_increases_any_jth_nearest_cost(seed: int, n_fac: int, profile: str,
+                                                                weight: str) -> None:
+    G = random_grid(seed % 40)
+    rg = RoadGraph.from_networkx(G, profile=PROFILES[profile])
+    rng = np.random.default_rng(seed)
+    s_lon, s_lat = scatter(rng, 12)
+    f_lon, f_lat = scatter(rng, n_fac + 1)
+    _, _, kw = core_inputs(rg, s_lon, s_lat, f_lon, f_lat)
+    d_s, d_f, d_m = kw["direct"]  # type: ignore[misc]
+    old = d_f < n_fac
+    before_kw = {key: (val[:n_fac] if key.startswith("fac_") else val) for key, val in kw.items()}
+    before_kw["direct"] = (d_s[old], d_f[old], d_m[old])
+    _, before = k_nearest(rg, k=5, weight=weight, **before_kw)  # type: ignore[arg-type]
+    _, after = k_nearest(rg, k=5, weight=weight, **kw)  # type: ignore[arg-type]
+    assert (after <= before + 1e-9).all()
+    assert (after[:, :-1] <= after[:, 1:]).all()
+    # and a pair's cost does not depend on the other facilities
+    m_before = cost_matrix(rg, weight=weight, **before_kw).to_dense()  # type: ignore[arg-type]
+    m_after = cost_matrix(rg, weight=weight, **kw).to_dense()  # type: ignore[arg-type]
+    assert np.array_equal(m_after[:, :n_fac], m_before)
+
+
+# --------------------------------------------------------------------------- adapters: the demo county
+
+
+@pytest.fixture(scope="module")
+def region(demo):  # type: ignore[no-untyped-def]
+    from anzhi.pipeline import RegionInputs, load_region
+
+    data = load_region(RegionInputs.demo())
+    graphs = {p: RoadGraph.from_networkx(data.graph, profile=PROFILES[p]) for p in PROFILES}
+    return data, graphs
+
+
+def type_matrices(rg: RoadGraph, sites: gpd.GeoDataFrame, facs: gpd.GeoDataFrame, ftype: str
+                  ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """Brute force: the full cost_matrix of every site to the facilities of one type."""
+    idx = np.flatnonzero(facs["facility_type"].to_numpy() == ftype)
+    _, _, kw = core_inputs(rg, sites.geometry.x.to_numpy(), sites.geometry.y.to_numpy(),
+                           facs.geometry.x.to_numpy()[idx], facs.geometry.y.to_numpy()[idx])
+    return idx, {w: cost_matrix(rg, weight=w, **kw).to_dense() for w in WEIGHTS}  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("profile", ["walk", "drive"])
+def test_k_nearest_table_rank1_agrees_with_access_table(region, profile: str) -> None:  # type: ignore[no-untyped-def]
+    data, graphs = region
+    rg, prof = graphs[profile], PROFILES[profile]
+    acc = access_table(rg, data.sites, data.facilities, profile=prof, progress=False)
+    acc = acc.set_index(["site_id", "facility_type"])
+    for weight, col in (("time", "time_min"), ("length", "dist_m")):
+        kt = k_nearest_table(rg, data.sites, data.facilities, profile=prof, k=3, weight=weight,
+                             progress=False)
+        assert list(kt.columns) == list(K_NEAREST_COLUMNS)
+        assert str(kt["site_id"].dtype) == "str" and kt["rank"].dtype == np.float64
+        first = kt[(kt["rank"] == 1) | kt["rank"].isna()].set_index(["site_id", "facility_type"])
+        assert first.index.equals(acc.index)  # one per site × type, in access_table's order
+        assert (first["reason"] == acc["reason"]).all()
+        routed = acc["reason"] == ""
+        assert routed.mean() > 0.8 and (~routed).any()
+        assert np.abs(first.loc[routed, col] - acc.loc[routed, col]).max() < 1e-9
+        other = "dist_m" if col == "time_min" else "time_min"
+        # the other column is this pair's own least cost, never below the type's least
+        assert (first.loc[routed, other] >= acc.loc[routed, other] - 1e-9).all()
+        if weight == "length":
+            assert (first.loc[routed, "facility_id"] == acc.loc[routed, "nearest_facility_id"]).mean() > 0.98
+        unrouted = first[~routed]
+        assert unrouted["rank"].isna().all() and (unrouted["facility_id"] == "").all()
+        assert unrouted["dist_m"].isna().all() and unrouted["time_min"].isna().all()
+        # ranks 1..m per site and type, increasing cost, distinct facilities
+        g = kt.dropna(subset=["rank"]).groupby(["site_id", "facility_type"], sort=False)
+        assert g["rank"].apply(lambda r: r.tolist() == list(range(1, len(r) + 1))).all()
+        assert g[col].apply(lambda c: bool((np.diff(c.to_numpy()) >= 0).all())).all()
+        assert g["facility_id"].nunique().eq(g.size()).all() and g.size().max() == 3
+
+
+def test_k_nearest_table_costs_equal_the_brute_force_matrix(region) -> None:  # type: ignore[no-untyped-def]
+    data, graphs = region
+    rg, prof = graphs["drive"], PROFILES["drive"]
+    kt = k_nearest_table(rg, data.sites, data.facilities, profile=prof, k=4, weight="time", progress=False,
+                         facility_types=["clinic", "kindergarten", "police_room", "middle_school"])
+    fac_ids = data.facilities["facility_id"].to_numpy()
+    site_pos = {s: i for i, s in enumerate(data.sites["site_id"])}
+    for ftype in ["clinic", "kindergarten", "police_room", "middle_school"]:
+        idx, mats = type_matrices(rg, data.sites, data.facilities, ftype)
+        col_of = {fac_ids[j]: c for c, j in enumerate(idx)}
+        rows = kt[(kt["facility_type"] == ftype) & kt["rank"].notna()]
+        i = rows["site_id"].map(site_pos).to_numpy()
+        j = rows["facility_id"].map(col_of).to_numpy()
+        assert np.abs(rows["time_min"].to_numpy() - mats["time"][i, j]).max() < 1e-9
+        assert np.abs(rows["dist_m"].to_numpy() - mats["length"][i, j]).max() < 1e-6
+        # the k smallest of each row, by time
+        n_ranked = rows.groupby("site_id").size().reindex(data.sites["site_id"], fill_value=0).to_numpy()
+        expect = np.minimum(np.isfinite(mats["time"]).sum(axis=1), 4)
+        assert np.array_equal(n_ranked, expect)
+        kth = np.sort(mats["time"], axis=1)[:, :4]
+        got = rows.pivot(index="site_id", columns="rank", values="time_min").reindex(data.sites["site_id"])
+        got = got.reindex(columns=[1.0, 2.0, 3.0, 4.0]).to_numpy()
+        assert np.allclose(np.nan_to_num(got, nan=np.inf), kth, rtol=0, atol=1e-9)
+
+
+@pytest.mark.parametrize(("weight", "max_cost"), [("time", 20.0), ("length", 3000.0)])
+def test_cost_table_matches_the_matrix_and_feeds_two_step_fca(region, weight: str, max_cost: float) -> None:  # type: ignore[no-untyped-def]
+    data, graphs = region
+    rg, prof = graphs["walk"], PROFILES["walk"]
+    ct = cost_table(rg, data.sites, data.facilities, profile=prof, max_cost=max_cost, weight=weight,
+                    progress=False)
+    assert list(ct.columns) == list(COST_TABLE_COLUMNS)
+    assert len(ct) > 60 and (ct["cost"] <= max_cost).all()
+    assert (ct["cost"] == 0.0).any()  # facilities at their sites, kept
+    unit = "time_min" if weight == "time" else "dist_m"
+    assert np.array_equal(ct["cost"].to_numpy(), ct[unit].to_numpy())
+    facs = data.facilities.copy()
+    facs["capacity"] = 1.0 + np.arange(len(facs)) % 3
+    fac_ids = facs["facility_id"].to_numpy()
+    dense_parts = []
+    for ftype in facs["facility_type"].unique():
+        idx, mats = type_matrices(rg, data.sites, facs, ftype)
+        cost_w = mats[weight]
+        inside = np.isfinite(cost_w) & (cost_w <= max_cost)
+        rows = ct[ct["facility_type"] == ftype]
+        col_of = {fac_ids[j]: c for c, j in enumerate(idx)}
+        i = rows["site_id"].map({s: k for k, s in enumerate(data.sites["site_id"])}).to_numpy()
+        j = rows["facility_id"].map(col_of).to_numpy()
+        got = np.zeros_like(inside)
+        got[i, j] = True
+        assert np.array_equal(got, inside), ftype
+        assert np.array_equal(rows["cost"].to_numpy(), cost_w[i, j])
+        assert np.abs(rows["dist_m"].to_numpy() - mats["length"][i, j]).max() < 1e-6
+        assert np.abs(rows["time_min"].to_numpy() - mats["time"][i, j]).max() < 1e-9
+        a = two_step_fca(data.sites["population"].to_numpy(dtype=float),
+                         facs["capacity"].to_numpy()[idx], cost_w, max_cost=max_cost)
+        dense_parts.append(pd.DataFrame({"site_id": data.sites["site_id"].astype(str),
+                                         "facility_type": ftype, "fca2": a}))
+    fca = two_step_fca_table(data.sites, facs, ct, max_cost=max_cost)
+    brute = pd.concat(dense_parts, ignore_index=True)
+    merged = fca.merge(brute, on=["site_id", "facility_type"], suffixes=("", "_brute"), validate="1:1")
+    assert len(merged) == len(brute) == len(data.sites) * facs["facility_type"].nunique()
+    assert np.allclose(merged["fca2"], merged["fca2_brute"], rtol=1e-12, atol=0)
+    assert (merged["fca2"] > 0).mean() > 0.15  # not vacuous
+
+
+def test_reasons_and_requested_types_without_facilities() -> None:
+    # a grid, a separate road ~5 km east (an island), a site 10 km away; the kindergarten
+    # stands 30 km from any road
+    G = random_grid(4, oneway_share=0.0)
+    G.add_node(1, x=LON0 + 0.05, y=LAT0)
+    G.add_node(2, x=LON0 + 0.052, y=LAT0)
+    G.add_edge(1, 2, length=250.0, highway="track")
+    G.add_edge(2, 1, length=250.0, highway="track")
+    prof = PROFILES["walk"]
+    rg = RoadGraph.from_networkx(G, profile=prof)
+    n0, n1 = G.nodes[1000], G.nodes[1030]
+    sites = gpd.GeoDataFrame({"site_id": ["grid", "far", "island"]},
+                             geometry=gpd.points_from_xy([n0["x"], LON0 - 0.1, LON0 + 0.05], [n0["y"], LAT0, LAT0]),
+                             crs="EPSG:4326")
+    facs = gpd.GeoDataFrame({"facility_id": ["C1", "C2", "K1"], "facility_type": ["clinic", "clinic", "kindergarten"]},
+                            geometry=gpd.points_from_xy([n1["x"], G.nodes[1040]["x"], LON0 + 0.3],
+                                                        [n1["y"], G.nodes[1040]["y"], LAT0]),
+                            crs="EPSG:4326")
+    types = ["clinic", "kindergarten", "police_room"]
+    kt = k_nearest_table(rg, sites, facs, profile=prof, k=5, facility_types=types, progress=False)
+    acc = access_table(rg, sites, facs, profile=prof, facility_types=types, progress=False)
+    got = kt.groupby(["site_id", "facility_type"], sort=False)["reason"].first()
+    assert got.to_dict() == {(r.site_id, r.facility_type): r.reason for r in acc.itertuples()}
+    grid = kt[(kt["site_id"] == "grid") & (kt["facility_type"] == "clinic")]
+    assert grid["rank"].tolist() == [1.0, 2.0] and set(grid["facility_id"]) == {"C1", "C2"}
+    assert kt["site_id"].tolist()[:4] == ["grid"] * 4  # site order, then type order, then rank
+    ct = cost_table(rg, sites, facs, profile=prof, max_cost=math.inf, facility_types=types, progress=False)
+    assert set(zip(ct["site_id"], ct["facility_id"], strict=True)) == {("grid", "C1"), ("grid", "C2")}
+
+
+def test_adapters_report_every_input_problem_at_once() -> None:
+    G = random_grid(11)
+    rg = RoadGraph.from_networkx(G, profile=PROFILES["walk"])
+    sites = gpd.GeoDataFrame({"site_id": ["S"]}, geometry=gpd.points_from_xy([LON0], [LAT0]),
+                             crs="EPSG:4326").to_crs("EPSG:32647")
+    facs = gpd.GeoDataFrame({"facility_id": ["F"], "facility_type": ["clinic"]},
+                            geometry=gpd.points_from_xy([LON0], [LAT0]), crs="EPSG:4326")
+    with pytest.raises(InputError, match="4 problems") as info:
+        k_nearest_table(rg, sites, facs, profile=PROFILES["drive"], k=7, weight="speed")  # type: ignore[arg-type]
+    text = str(info.value)
+    assert "sites in EPSG:32647 and facilities in EPSG:4326" in text
+    assert "built for profile 'walk', not for 'drive'" in text
+    assert "k must be a whole number from 1 to 5" in text and "weight must be 'length'" in text
+    with pytest.raises(InputError, match=r"(?s)2 problems.*max_cost must be a number >= 0.*chunk must be"):
+        cost_table(rg, sites.to_crs("EPSG:4326"), facs, profile=PROFILES["walk"], max_cost=-5.0, chunk=0)
+    with pytest.raises(InputError, match="facilities lack column.*facility_type"):
+        cost_table(rg, sites.to_crs("EPSG:4326"), facs.drop(columns="facility_type"),
+                   profile=PROFILES["walk"], max_cost=10.0)
+    with pytest.raises(InputError, match="unknown facility type.*clinc"):
+        k_nearest_table(rg, sites.to_crs("EPSG:4326"), facs, profile=PROFILES["walk"], facility_types=["clinc"])
+
+
+# --------------------------------------------------------------------------- real data: Andorra
+
+
+@pytest.mark.realdata
+@pytest.mark.parametrize(("profile", "weight"), [("walk", "length"), ("drive", "time")])
+def test_andorra_cost_matrix_equals_networkx_on_split_edges(andorra_osmnx_graph, profile: str,  # type: ignore[no-untyped-def]
+                                                            weight: str) -> None:
+    G = andorra_osmnx_graph
+    prof = PROFILES[profile]
+    rg = RoadGraph.from_networkx(G, profile=prof)
+    rng = np.random.default_rng(2020)
+    # points up to ~150 m from random road nodes: most snap somewhere along an edge
+    pick = rng.integers(rg.n_nodes, size=50)
+    lon = rg.lon[pick] + rng.uniform(-0.0015, 0.0015, 50)
+    lat = rg.lat[pick] + rng.uniform(-0.0012, 0.0012, 50)
+    s_lon, s_lat, f_lon, f_lat = lon[:20], lat[:20], lon[20:], lat[20:]
+    ss, fs, kw = core_inputs(rg, s_lon, s_lat, f_lon, f_lat)
+    assert ((ss.fraction > 0) & (ss.fraction < 1)).sum() >= 10
+    H = split_reference(G, prof, rg, (s_lon, s_lat, ss), (f_lon, f_lat, fs))
+    ref = reference_matrix(H, 20, 30, weight)
+    got = cost_matrix(rg, weight=weight, **kw).to_dense()  # type: ignore[arg-type]
+    assert np.array_equal(np.isfinite(got), np.isfinite(ref))
+    fin = np.isfinite(ref)
+    assert fin.mean() > 0.5
+    assert np.abs(got[fin] - ref[fin]).max() < 1e-6
+    fac, cost = k_nearest(rg, k=5, weight=weight, **kw)  # type: ignore[arg-type]
+    assert np.allclose(np.nan_to_num(cost, posinf=-1.0), np.nan_to_num(np.sort(ref, axis=1)[:, :5], posinf=-1.0),
+                       rtol=0, atol=1e-6)
+    named = fac >= 0
+    assert np.abs(ref[np.nonzero(named)[0], fac[named]] - cost[named]).max() < 1e-6
