@@ -2,9 +2,9 @@
 
 Three steps, each usable on its own:
 
-1. :func:`load_road_graph` reads an OSM XML file (``.osm``, ``.osm.bz2``, ``.osm.gz``) into an
-   osmnx-style :class:`networkx.MultiDiGraph` of the highways only (notebooks can use it
-   with any osmnx function);
+1. :func:`load_road_graph` reads an OSM file (``.osm``, ``.osm.bz2``, ``.osm.gz``,
+   ``.osm.pbf``) into an osmnx-style :class:`networkx.MultiDiGraph` of the highways only
+   (notebooks can use it with any osmnx function);
 2. :func:`load_profile` reads a travel profile (speed per highway class) from
    ``geo/profiles/<name>.yaml`` or a user's YAML file;
 3. :meth:`RoadGraph.from_networkx` turns the graph into the array core for one profile:
@@ -12,6 +12,11 @@ Three steps, each usable on its own:
    (min) that :mod:`geo.routing` hands to :func:`scipy.sparse.csgraph.dijkstra`, plus the
    *physical edges* (one line per street, with its geometry in metres and what each direction
    costs) that :func:`geo.routing.snap_points` snaps points onto.
+
+:func:`load_road_graph` is the *pure osmnx path*: the reference the fast path is checked and
+benchmarked against.  The fast path, :func:`layers.osm.read_osm_ways` +
+:func:`geo.osmgraph.road_graph_from_ways`, gives the same :class:`RoadGraph` straight from
+arrays (no networkx graph), several times faster and in a fraction of the memory.
 
 Physical edges
 --------------
@@ -28,11 +33,22 @@ physical edges.  Edges without a ``geometry`` attribute are the straight segment
 Which ways are roads
 --------------------
 ``osmnx.graph_from_xml`` turns *every* way of the file into edges, buildings and land use
-included (277k of 473k edges in Andorra).  :func:`load_road_graph` therefore first streams
-the file and writes a temporary OSM file holding only the ways osmnx's own ``"all"``
-network filter would download — a ``highway`` tag, not ``area=yes``, and a highway value
-other than ``abandoned, construction, no, planned, platform, proposed, raceway, razed,
-rest_area, services`` — plus the nodes those ways use.  Relations are dropped.
+included (277k of 473k edges in Andorra).  :func:`load_road_graph` therefore first reads the
+file with pyosmium (:func:`layers.osm.read_osm_ways`: two streaming passes, the road ways
+and then only the nodes they use) and writes a temporary OSM XML file holding only the ways
+osmnx's own ``"all"`` network filter would download — a ``highway`` tag, not ``area=yes``,
+and a highway value other than ``abandoned, construction, no, planned, platform, proposed,
+raceway, razed, rest_area, services`` — with the tags osmnx keeps, plus the nodes those
+ways use; only then does osmnx read it.  Relations are dropped.
+
+Clipped extracts
+----------------
+An extract cut at a boundary (``osmium extract`` with the default strategy, a Geofabrik
+sub-region...) has ways that use nodes missing from the file.  Each such way is *cut at its
+missing nodes*: every run of at least two consecutive nodes present in the file is kept as
+a piece of the way (its edges keep the way's id and tags), runs of one node are dropped.  A
+warning says how many ways were cut (``G.graph["n_cut_ways"]``); routes that would leave the
+extract are of course not found.
 
 Simplification keeps class changes
 ----------------------------------
@@ -46,24 +62,20 @@ then uses the *fastest* usable class of the list (documented, deterministic).
 
 from __future__ import annotations
 
-import bz2
 import contextlib
-import gzip
 import math
 import tempfile
-import xml.etree.ElementTree as ET
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from functools import cached_property
 from importlib import resources
 from pathlib import Path
 from types import MappingProxyType
-from typing import IO, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 from xml.sax.saxutils import quoteattr
 
 import networkx as nx
 import numpy as np
-import osmnx as ox
 import pyproj
 import scipy.sparse as sp
 import shapely
@@ -74,6 +86,9 @@ from scipy.spatial import cKDTree
 from anzhi.errors import DataSourceError, InputError, ProblemCollector
 from anzhi.settings import get_settings
 from geo.coords import local_metric_crs
+
+if TYPE_CHECKING:
+    from geo.osmgraph import OsmWays
 
 __all__ = [
     "Profile",
@@ -356,6 +371,8 @@ def _osmnx_settings(**values: Any) -> Iterator[None]:
     osmnx keeps its settings as module attributes; this restores every one we touch even
     on error, so no global change outlives a call (not safe for threads sharing osmnx).
     """
+    import osmnx as ox
+
     saved = {k: getattr(ox.settings, k) for k in values}
     try:
         for k, v in values.items():
@@ -366,16 +383,6 @@ def _osmnx_settings(**values: Any) -> Iterator[None]:
             setattr(ox.settings, k, v)
 
 
-def _open_binary(path: Path) -> IO[bytes]:
-    """Open an OSM XML file for reading bytes, decompressing ``.bz2`` / ``.gz``."""
-    suffix = path.suffix.lower()
-    if suffix == ".bz2":
-        return bz2.open(path, "rb")
-    if suffix == ".gz":
-        return gzip.open(path, "rb")
-    return path.open("rb")
-
-
 def _is_road(tags: Mapping[str, str]) -> bool:
     """A way osmnx's ``network_type="all"`` would download: a highway in use, not an area."""
     highway = tags.get("highway")
@@ -384,96 +391,75 @@ def _is_road(tags: Mapping[str, str]) -> bool:
     return tags.get("area") != "yes"
 
 
-def _iter_elements(path: Path) -> Iterator[ET.Element]:
-    """Stream the top-level ``node``/``way``/``relation`` elements of an OSM XML file.
+def _write_ways_xml(ways: OsmWays, dst: Path) -> dict[int, int]:
+    """Write the road pieces and their nodes as OSM XML for ``osmnx.graph_from_xml``.
 
-    Memory stays bounded: each element is dropped from the tree once the caller has seen it.
-    """
-    with _open_binary(path) as fh:
-        context = ET.iterparse(fh, events=("start", "end"))
-        _, root = next(context)
-        if root.tag != "osm":
-            raise DataSourceError(
-                f"{path} is not an OSM XML file (root element <{root.tag}>, expected <osm>); "
-                "give an .osm or .osm.bz2 file exported from OpenStreetMap"
-            )
-        for event, elem in context:
-            if event == "end" and elem.tag in ("node", "way", "relation"):
-                yield elem
-                root.clear()
-
-
-def _way_tags(elem: ET.Element) -> dict[str, str]:
-    return {t.get("k", ""): t.get("v", "") for t in elem.iter("tag")}
-
-
-def _write_element(out: IO[str], elem: ET.Element) -> None:
-    attrs = " ".join(f"{k}={quoteattr(v)}" for k, v in elem.attrib.items())
-    out.write(f"<{elem.tag} {attrs}>")
-    for child in elem:
-        cattrs = " ".join(f"{k}={quoteattr(v)}" for k, v in child.attrib.items())
-        out.write(f"<{child.tag} {cattrs}/>")
-    out.write(f"</{elem.tag}>\n")
-
-
-def _filter_highways(src: Path, dst: Path) -> tuple[int, int]:
-    """Write the road ways of ``src`` and the nodes they use to ``dst`` (two streaming passes).
+    Only the tags osmnx keeps are written; coordinates are written with Python's shortest
+    round-trip repr, so osmnx reads back exactly the same floats.  osmnx keys ways by id, so
+    the pieces of a way cut at an extract boundary get temporary ids above every real one.
 
     Returns
     -------
-    (n_ways_kept, n_ways_read)
-
-    Raises
-    ------
-    InputError
-        When no way is a road, or roads use nodes missing from the file (a clipped extract).
+    dict
+        ``{temporary id: OSM way id}`` of the cut pieces (empty for a complete extract).
     """
-    # pass 1: which ways are roads and which nodes they use
-    needed: set[int] = set()
-    n_ways = n_kept = 0
-    for elem in _iter_elements(src):
-        if elem.tag == "way":
-            n_ways += 1
-            if _is_road(_way_tags(elem)):
-                n_kept += 1
-                needed.update(int(nd.get("ref", "0")) for nd in elem.iter("nd"))
-    if n_kept == 0:
-        raise InputError(
-            f"{src.name}: no road in the file — none of its {n_ways:,} ways has a usable "
-            "highway=* tag (buildings, land use and area=yes are not roads); give an OSM "
-            "extract that contains the road network"
-        )
-    # pass 2: copy the nodes used by roads and the road ways
-    present: set[int] = set()
+    way_ids = ways.way_ids.tolist()
+    seen: dict[int, int] = {}
+    for wid in way_ids:
+        seen[wid] = seen.get(wid, 0) + 1
+    next_id = max([abs(w) for w in way_ids] + [0]) + 1
+    synthetic: dict[int, int] = {}
+    node_cols = [(k, ways.node_tags[k].tolist()) for k in _NODE_TAGS if k in ways.node_tags]
+    way_cols = [(k, ways.tags[k].tolist()) for k in _WAY_TAGS if k in ways.tags]
+    refs = ways.node_ids[ways.way_nodes].tolist()
+    first = ways.way_first.tolist()
     with dst.open("w", encoding="utf-8") as out:
         out.write('<?xml version="1.0" encoding="UTF-8"?>\n<osm version="0.6" generator="anzhi">\n')
-        for elem in _iter_elements(src):
-            if elem.tag == "node":
-                nid = int(elem.get("id", "0"))
-                if nid in needed:
-                    present.add(nid)
-                    _write_element(out, elem)
-            elif elem.tag == "way" and _is_road(_way_tags(elem)):
-                _write_element(out, elem)
+        for i, (nid, lat, lon) in enumerate(
+            zip(ways.node_ids.tolist(), ways.lat.tolist(), ways.lon.tolist(), strict=True)
+        ):
+            tags = "".join(f'<tag k="{k}" v={quoteattr(col[i])}/>'
+                           for k, col in node_cols if col[i] is not None)
+            head = f'<node id="{nid}" version="1" lat="{lat!r}" lon="{lon!r}"'
+            out.write(f"{head}>{tags}</node>\n" if tags else f"{head}/>\n")
+        for p, wid in enumerate(way_ids):
+            if seen[wid] > 1:
+                synthetic[next_id] = wid
+                wid = next_id
+                next_id += 1
+            nds = "".join(f'<nd ref="{r}"/>' for r in refs[first[p]:first[p + 1]])
+            tags = "".join(f'<tag k="{k}" v={quoteattr(col[p])}/>'
+                           for k, col in way_cols if col[p] is not None)
+            out.write(f'<way id="{wid}" version="1">{nds}{tags}</way>\n')
         out.write("</osm>\n")
-    missing = len(needed) - len(present)
-    if missing:
-        raise InputError(
-            f"{src.name}: {missing:,} node(s) used by roads are missing from the file, so it "
-            "is a clipped extract; clipped extracts are not supported yet — export the area "
-            "with complete ways (e.g. `osmium extract --strategy complete_ways`, or JOSM/"
-            "Overpass with '(._;>;);')"
-        )
-    return n_kept, n_ways
+    return synthetic
 
 
-def load_road_graph(path: str | Path) -> nx.MultiDiGraph:
-    """Read the road network of an OSM XML file as an osmnx-style ``MultiDiGraph``.
+def _restore_way_ids(G: nx.MultiDiGraph, synthetic: Mapping[int, int]) -> None:
+    """Give edges of cut pieces their OSM way id back (merging ids as osmnx merges them)."""
+    for _, _, data in G.edges(data=True):
+        osmid = data.get("osmid")
+        if isinstance(osmid, list):
+            ids = [synthetic.get(i, i) for i in osmid]
+            data["osmid"] = ids[0] if len(set(ids)) == 1 else list(set(ids))
+        elif osmid in synthetic:
+            data["osmid"] = synthetic[osmid]
+
+
+def load_road_graph(path: str | Path, *, progress: bool | None = None) -> nx.MultiDiGraph:
+    """Read the road network of an OSM file as an osmnx-style ``MultiDiGraph``.
+
+    This is the pure osmnx path (the reference of :func:`geo.osmgraph.road_graph_from_ways`):
+    the road ways are read with pyosmium, written to a temporary OSM XML file and read by
+    ``osmnx.graph_from_xml`` + ``osmnx.simplify_graph``.
 
     Parameters
     ----------
     path
-        ``.osm``, ``.osm.bz2`` or ``.osm.gz`` file (OSM XML).  ``.osm.pbf`` is not read yet.
+        ``.osm``, ``.osm.bz2``, ``.osm.gz`` (OSM XML) or ``.osm.pbf`` file.  Clipped extracts
+        are read: ways are cut where they leave the file (see the module notes).
+    progress
+        Show a progress bar while reading; default ``get_settings().progress``.
 
     Returns
     -------
@@ -481,35 +467,27 @@ def load_road_graph(path: str | Path) -> nx.MultiDiGraph:
         Unprojected (EPSG:4326) osmnx graph of the highways only (see the module notes for
         the filter), all components kept, oneway streets in one direction only (as
         ``osmnx.graph_from_xml(..., bidirectional=False)``), simplified with class changes
-        kept as nodes.  Edge ``length`` is in metres (great-circle).
+        kept as nodes.  Edge ``length`` is in metres (great-circle); nodes carry osmnx's
+        ``street_count``.  ``G.graph["source_file"]`` is the file name and
+        ``G.graph["n_cut_ways"]`` the number of ways cut at the extract boundary.
 
     Raises
     ------
     DataSourceError
-        The file is missing, unreadable, corrupt or not OSM XML.
+        The file is missing, unreadable, corrupt or not an OSM file.
     InputError
-        The file holds no road, is a ``.pbf``, or is a clipped extract.
+        The file holds no road.
     """
+    # imported here: osmnx is slow to import, and layers.osm builds on this module
+    import osmnx as ox
+
+    from layers.osm import read_osm_ways
+
     src = Path(path)
-    if src.name.lower().endswith(".pbf"):
-        raise InputError(
-            f"{src.name}: .osm.pbf road files are not supported yet; convert it to OSM XML "
-            "(`osmium cat file.osm.pbf -o file.osm.bz2`) or give the .osm/.osm.bz2 extract"
-        )
-    if not src.is_file():
-        raise DataSourceError(f"road file {src} does not exist or is not a file; check the path")
+    ways = read_osm_ways(src, progress=progress)
     with tempfile.TemporaryDirectory(prefix="anzhi-roads-") as tmp:
         filtered = Path(tmp) / "highways.osm"
-        try:
-            _filter_highways(src, filtered)
-        except ET.ParseError as exc:
-            raise DataSourceError(
-                f"cannot read road file {src}: not well-formed OSM XML ({exc}); re-export it"
-            ) from exc
-        except (OSError, EOFError) as exc:
-            if isinstance(exc, DataSourceError):
-                raise
-            raise DataSourceError(f"cannot read road file {src}: {exc}") from exc
+        synthetic = _write_ways_xml(ways, filtered)
         with _osmnx_settings(
             useful_tags_way=list(_WAY_TAGS),
             useful_tags_node=list(_NODE_TAGS),
@@ -519,7 +497,11 @@ def load_road_graph(path: str | Path) -> nx.MultiDiGraph:
         ):
             G = ox.graph_from_xml(filtered, bidirectional=False, simplify=False, retain_all=True)
             G = ox.simplify_graph(G, edge_attrs_differ=["highway"])
+    if synthetic:
+        _restore_way_ids(G, synthetic)
+    nx.set_node_attributes(G, ox.stats.count_streets_per_node(G), name="street_count")
     G.graph["source_file"] = src.name
+    G.graph["n_cut_ways"] = ways.n_cut_ways
     return G
 
 
@@ -542,6 +524,19 @@ def _csr_min(
     indptr = np.zeros(n + 1, dtype=np.int64)
     np.cumsum(np.bincount(u, minlength=n), out=indptr[1:])
     return sp.csr_matrix((w.astype(np.float64), v.astype(np.int32), indptr), shape=(n, n))
+
+
+def _concat_ranges(starts: NDArray[np.int64], counts: NDArray[np.int64]) -> NDArray[np.int64]:
+    """Concatenation of ``arange(s, s + c)`` for every (start, count) pair, vectorised."""
+    total = int(counts.sum())
+    if total == 0:
+        return np.zeros(0, dtype=np.int64)
+    nz = counts > 0
+    s, c = starts[nz].astype(np.int64), counts[nz].astype(np.int64)
+    steps = np.ones(total, dtype=np.int64)
+    firsts = np.concatenate([[0], np.cumsum(c)[:-1]])
+    steps[firsts] = s - np.concatenate([[0], s[:-1] + c[:-1] - 1])
+    return np.cumsum(steps)
 
 
 def _class_list(value: Any) -> list[str]:
@@ -770,7 +765,10 @@ class RoadGraph:
                                                                                   coords[:, 1]))
         same = which[1:] == which[:-1]
         step_pl = np.where(same, np.hypot(*np.diff(coords, axis=0).T), 0.0)
-        step_gc = np.where(same, ox.distance.great_circle(lat[:-1], lon[:-1], lat[1:], lon[1:]), 0.0)
+        # osmnx's haversine, without importing osmnx (geo.osmgraph builds on this module)
+        from geo.osmgraph import great_circle_m
+
+        step_gc = np.where(same, great_circle_m(lat[:-1], lon[:-1], lat[1:], lon[1:]), 0.0)
         cum_pl = np.concatenate([[0.0], np.cumsum(step_pl)])
         cum_gc = np.concatenate([[0.0], np.cumsum(step_gc)])
         return first, cum_pl, cum_gc
@@ -876,16 +874,8 @@ class RoadGraph:
                 if len(pc.problems) >= 5:
                     break
         pc.raise_if_any()
-        crs_metric = local_metric_crs(lon, lat)
-        to_metric = pyproj.Transformer.from_crs("EPSG:4326", crs_metric, always_xy=True)
-        x_m, y_m = to_metric.transform(lon, lat)
-
-        # physical edges: one per unordered node pair and line (see the module notes)
-        pedge_of: dict[tuple[int, int, bytes], int] = {}
-        pedge_coords: list[NDArray[np.float64]] = []
-        pedge_ends: list[tuple[int, int]] = []
-        one_pedge = np.empty(len(us), dtype=np.int64)
-        one_rev = np.zeros(len(us), dtype=bool)
+        # each usable edge's line, oriented u → v (WGS84)
+        lines: list[NDArray[np.float64]] = []
         for j, (a, b, geom) in enumerate(zip(one_u.tolist(), one_v.tolist(), geometries,
                                              strict=True)):
             coords = _edge_coords(geom, u=a, v=b, lon=lon, lat=lat)
@@ -896,32 +886,99 @@ class RoadGraph:
                 if len(pc.problems) >= 5:
                     break
                 continue
-            if a < b:
-                canon, rev = coords, False
-            elif a > b:
-                canon, rev, a, b = coords[::-1], True, b, a
-            else:  # a loop: the lexicographically smaller way round is "forward"
-                back = coords[::-1]
-                rev = tuple(back.ravel().tolist()) < tuple(coords.ravel().tolist())
-                canon = back if rev else coords
-            key = (a, b, np.ascontiguousarray(canon).tobytes())
+            lines.append(coords)
+        pc.raise_if_any()
+        return cls._from_arrays(
+            node_ids=node_ids,
+            lon=lon,
+            lat=lat,
+            one_u=one_u,
+            one_v=one_v,
+            length_m=length_arr,
+            time_min=time_arr,
+            highway=cls_arr,
+            vert_lonlat=np.concatenate(lines),
+            vert_count=np.fromiter((len(c) for c in lines), dtype=np.int64, count=len(lines)),
+            profile=profile,
+        )
+
+    @classmethod
+    def _from_arrays(
+        cls,
+        *,
+        node_ids: NDArray[np.int64],
+        lon: NDArray[np.float64],
+        lat: NDArray[np.float64],
+        one_u: NDArray[np.int64],
+        one_v: NDArray[np.int64],
+        length_m: NDArray[np.float64],
+        time_min: NDArray[np.float64],
+        highway: NDArray[np.str_],
+        vert_lonlat: NDArray[np.float64],
+        vert_count: NDArray[np.int64],
+        profile: Profile,
+    ) -> RoadGraph:
+        """The shared tail of :meth:`from_networkx` and ``geo.osmgraph.road_graph_from_ways``.
+
+        Parameters
+        ----------
+        node_ids, lon, lat
+            The nodes (OSM ids sorted, WGS84 degrees), every one used by an edge.
+        one_u, one_v
+            The usable directed edges as node indices (oneway streets once).
+        length_m, time_min, highway
+            Per edge: length (m), travel time (min) and the class used.
+        vert_lonlat, vert_count
+            Each edge's line (WGS84, oriented ``u → v``, at least 2 vertices): the vertices of
+            all edges concatenated ``(V, 2)`` and the count per edge.
+        profile
+            The travel profile (``respect_oneway=False`` adds every edge in reverse).
+        """
+        crs_metric = local_metric_crs(lon, lat)
+        to_metric = pyproj.Transformer.from_crs("EPSG:4326", crs_metric, always_xy=True)
+        x_m, y_m = to_metric.transform(lon, lat)
+
+        # physical edges: one per unordered node pair and line (see the module notes), the
+        # line oriented from the smaller node index; a loop the lexicographically smaller way
+        m = len(one_u)
+        first = np.zeros(m + 1, dtype=np.int64)
+        np.cumsum(vert_count, out=first[1:])
+        one_rev = one_u > one_v
+        for j in np.flatnonzero(one_u == one_v).tolist():
+            coords = vert_lonlat[first[j]:first[j + 1]]
+            back = coords[::-1]
+            one_rev[j] = tuple(back.ravel().tolist()) < tuple(coords.ravel().tolist())
+        edge_of = np.repeat(np.arange(m, dtype=np.int64), vert_count)
+        pos = np.arange(int(first[-1]), dtype=np.int64)
+        src = np.where(one_rev[edge_of], first[edge_of] + first[edge_of + 1] - 1 - pos, pos)
+        canon = np.ascontiguousarray(vert_lonlat[src], dtype=np.float64)
+        end_a, end_b = np.minimum(one_u, one_v), np.maximum(one_u, one_v)
+        buf = canon.tobytes()
+        step = canon.itemsize * 2
+        pedge_of: dict[tuple[int, int, bytes], int] = {}
+        pedge_edge: list[int] = []
+        one_pedge = np.empty(m, dtype=np.int64)
+        for j, (a, b, s0, s1) in enumerate(zip(end_a.tolist(), end_b.tolist(),
+                                               first[:-1].tolist(), first[1:].tolist(),
+                                               strict=True)):
+            key = (a, b, buf[s0 * step:s1 * step])
             k = pedge_of.get(key)
             if k is None:
-                k = pedge_of[key] = len(pedge_coords)
-                pedge_coords.append(canon)
-                pedge_ends.append((a, b))
+                k = pedge_of[key] = len(pedge_edge)
+                pedge_edge.append(j)
             one_pedge[j] = k
-            one_rev[j] = rev
-        pc.raise_if_any()
-        counts = np.fromiter((len(c) for c in pedge_coords), dtype=np.int64, count=len(pedge_coords))
-        all_ll = np.concatenate(pedge_coords)
+        del pedge_of, buf
+        rep = np.asarray(pedge_edge, dtype=np.int64)
+        n_p = len(rep)
+        counts = vert_count[rep]
+        all_ll = canon[_concat_ranges(first[rep], counts)]
         gx, gy = to_metric.transform(all_ll[:, 0], all_ll[:, 1])
         pedge_geometry = shapely.linestrings(
             np.column_stack([np.asarray(gx, dtype=np.float64), np.asarray(gy, dtype=np.float64)]),
-            indices=np.repeat(np.arange(len(pedge_coords)), counts),
+            indices=np.repeat(np.arange(n_p), counts),
         )
-        ends = np.asarray(pedge_ends, dtype=np.int64).reshape(-1, 2)
 
+        length_arr, time_arr, cls_arr = length_m, time_min, highway
         edge_u, edge_v = one_u, one_v
         edge_pedge, edge_rev = one_pedge, one_rev
         if not profile.respect_oneway:
@@ -931,7 +988,6 @@ class RoadGraph:
             cls_arr = np.concatenate([cls_arr, cls_arr])
             edge_pedge = np.concatenate([one_pedge, one_pedge])
             edge_rev = np.concatenate([one_rev, ~one_rev])
-        n_p = len(pedge_coords)
         per_dir: list[NDArray[np.float64]] = []
         for values in (length_arr, time_arr):
             for backward in (False, True):
@@ -954,8 +1010,8 @@ class RoadGraph:
             edge_highway=cls_arr,
             edge_pedge=edge_pedge,
             edge_pedge_reversed=edge_rev,
-            pedge_u=ends[:, 0].copy(),
-            pedge_v=ends[:, 1].copy(),
+            pedge_u=end_a[rep].copy(),
+            pedge_v=end_b[rep].copy(),
             pedge_geometry=pedge_geometry,
             pedge_length_fwd_m=per_dir[0],
             pedge_length_bwd_m=per_dir[1],

@@ -168,18 +168,37 @@ def test_load_no_highways(tmp_path: Path) -> None:
         load_road_graph(path)
 
 
-def test_load_clipped_extract(tmp_path: Path) -> None:
+def test_load_clipped_extract_cuts_ways(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     path = tmp_path / "clipped.osm"
     nodes = {k: v for k, v in GRID_NODES.items() if k != 3}  # way 101 and 106 use node 3
     path.write_text(osm_xml(nodes, WAYS[:6], relation=False), encoding="utf-8")
-    with pytest.raises(InputError, match="1 node.*missing.*clipped"):
-        load_road_graph(path)
+    with caplog.at_level("WARNING"):
+        G = load_road_graph(path, progress=False)
+    assert G.graph["n_cut_ways"] == 2
+    assert "2 road way(s) were cut at the extract boundary" in caplog.text
+    assert 3 not in G
+    # 101 (1-2-3) keeps 1-2, which now simply continues 105 (2-5-8): node 2 is merged away;
+    # 106 (3-20-6-9) keeps 20-6-9, so 20 is now a dead end
+    assert 2 not in G and sorted(G.edges[1, 5, 0]["osmid"]) == [101, 105]
+    assert G.has_edge(20, 6) and G.edges[20, 6, 0]["osmid"] == 106
 
 
-def test_load_pbf_is_refused_clearly(tmp_path: Path) -> None:
+def test_load_pbf_equals_xml(grid_file: Path, tmp_path: Path) -> None:
+    import osmium
+
+    pbf = tmp_path / "grid.osm.pbf"
+    with osmium.SimpleWriter(str(pbf)) as writer:
+        osmium.apply(str(grid_file), writer)
+    a, b = load_road_graph(grid_file), load_road_graph(pbf)
+    assert set(a.nodes) == set(b.nodes) and len(a) == 11
+    assert sorted(a.edges(keys=True)) == sorted(b.edges(keys=True))
+    assert b.graph["source_file"] == "grid.osm.pbf" and b.graph["n_cut_ways"] == 0
+
+
+def test_load_broken_pbf_is_refused_clearly(tmp_path: Path) -> None:
     path = tmp_path / "x.osm.pbf"
-    path.write_bytes(b"\x00")
-    with pytest.raises(InputError, match="pbf.*not supported yet.*osmium"):
+    path.write_bytes(b"\x00 not a protocol buffer")
+    with pytest.raises(DataSourceError, match="x.osm.pbf.*not a valid OSM PBF file.*download"):
         load_road_graph(path)
 
 
