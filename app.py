@@ -58,7 +58,7 @@ from analysis.vocabulary import FACILITY_TYPES, label
 from anzhi.errors import AnzhiError, DataSourceError
 from anzhi.pipeline import RegionData, RegionInputs, evaluate_region, load_region, route_region
 from anzhi.settings import get_settings
-from geo.roads import RoadGraph, load_profile
+from geo.roads import RoadGraph
 from geo.routing import service_areas
 from layers.export import write_outputs
 from layers.i18n import (
@@ -287,8 +287,9 @@ def _route_region(
 
 @st.cache_resource(show_spinner=False, max_entries=4)
 def _road_graph(key: tuple[Any, ...], profile: str, _data: RegionData) -> RoadGraph:
-    """The region's road graph for one travel profile, built once per inputs × profile."""
-    return RoadGraph.from_networkx(_data.graph, profile=load_profile(profile))
+    """The region's road graph for one travel profile, once per inputs × profile (the same
+    graph, slope-aware walking included, that routed the access table)."""
+    return _data.road_graph(profile)
 
 
 @st.cache_resource(show_spinner=False, max_entries=256)

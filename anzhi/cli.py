@@ -21,7 +21,7 @@ __all__ = ["main", "build_parser", "parse_set_options", "SUBCOMMAND_MODULES"]
 
 #: Modules that add sub-commands: each has ``register(subparsers) -> dict[name, handler]``,
 #: a handler taking the parsed ``argparse.Namespace`` and returning the exit status.
-SUBCOMMAND_MODULES: tuple[str, ...] = ("anzhi._cli_rules", "anzhi._cli_terrain")
+SUBCOMMAND_MODULES: tuple[str, ...] = ("anzhi._cli_rules", "anzhi._cli_terrain", "anzhi._cli_access")
 
 _EPILOG_GAPS = """\
 examples:
@@ -93,8 +93,9 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, Any]]:
         "--facilities", type=Path, action="append", default=[],
         help="facility layer (GeoPackage, GeoJSON, Shapefile, csv/xlsx with id,name,type,lon,lat); repeatable",
     )
-    src.add_argument("--roads", type=Path, help="OSM road file (.osm or .osm.bz2)")
-    src.add_argument("--dem", type=Path, help="DEM GeoTIFF or SRTM .hgt (optional; checked, used by terrain steps)")
+    src.add_argument("--roads", type=Path, help="OSM road file (.osm, .osm.bz2 or .osm.pbf)")
+    src.add_argument("--dem", type=Path, help="DEM GeoTIFF or SRTM .hgt (optional): slope-aware walking "
+                     "(Tobler) and the site hazard screen")
     src.add_argument(
         "--coords", choices=["wgs84", "cgcs2000", "gcj02", "bd09"],
         help="coordinate system of lon/lat columns (default: the 坐标系 column, else wgs84); "

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +24,8 @@ import pandas as pd
 from analysis.coverage import coverage_table
 from analysis.gaps import evaluate
 from analysis.rules import RuleSet
-from geo.roads import RoadGraph, load_profile, load_road_graph
+from anzhi.errors import DataSourceError, InputError
+from geo.roads import Profile, RoadGraph, load_profile
 from geo.routing import access_table
 from layers.demo import DemoPaths, build_demo
 from layers.export import write_outputs
@@ -39,6 +41,7 @@ __all__ = [
     "RegionResults",
     "load_region",
     "route_region",
+    "region_road_graph",
     "evaluate_region",
     "run_region",
     "write_region",
@@ -56,7 +59,7 @@ class RegionInputs:
     sites
         Site table (xlsx, csv, GeoJSON, GeoPackage or Shapefile).
     roads
-        OSM road file (``.osm`` or ``.osm.bz2``).
+        OSM road file (``.osm``, ``.osm.bz2`` or ``.osm.pbf``).
     facilities
         Facility layers; may be empty when the site table's yes/no columns are the only source.
     dem
@@ -76,6 +79,9 @@ class RegionInputs:
         EPSG code for Gauss-Krüger metre coordinates, e.g. ``"EPSG:4542"``.
     name
         Label of the region for messages and outputs.
+    china_only
+        Report sites outside China's bounding box as errors (default); ``False`` for data
+        elsewhere (test extracts such as Andorra's).
     """
 
     sites: Path
@@ -88,6 +94,7 @@ class RegionInputs:
     facility_coords: str | None = None
     crs: str | None = None
     name: str = ""
+    china_only: bool = True
 
     @classmethod
     def demo(cls, *, out_dir: Path | None = None, seed: int | None = None) -> RegionInputs:
@@ -105,14 +112,82 @@ class RegionInputs:
         )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class RegionData:
-    """Validated inputs of one region, ready to route."""
+    """Validated inputs of one region, ready to route.
+
+    The road network is read when first needed, once per road file × profile (× DEM) on
+    disk (:mod:`layers.roadcache`): :meth:`road_graph` gives the routing core and
+    :attr:`graph` an osmnx ``MultiDiGraph`` of the same ways for notebooks.
+    """
 
     inputs: RegionInputs
     sites: gpd.GeoDataFrame
     facilities: gpd.GeoDataFrame
-    graph: Any  # networkx.MultiDiGraph of the highways (osmnx layout)
+
+    @cached_property
+    def graph(self) -> Any:
+        """The highways as an osmnx-layout ``networkx.MultiDiGraph`` (EPSG:4326, simplified),
+        built from the same ways as :meth:`road_graph`; any osmnx function accepts it."""
+        from geo.osmgraph import ways_to_networkx
+        from layers.osm import read_osm_ways
+
+        return ways_to_networkx(read_osm_ways(self.inputs.roads))
+
+    def road_graph(self, profile: str | Profile = "walk", *, slope: bool = True) -> RoadGraph:
+        """The road graph of the region for one profile (see :func:`region_road_graph`)."""
+        return region_road_graph(self.inputs, profile=profile, slope=slope)
+
+
+def region_road_graph(
+    inputs: RegionInputs,
+    *,
+    profile: str | Profile = "walk",
+    slope: bool = True,
+    progress: bool | None = None,
+    use_cache: bool = True,
+) -> RoadGraph:
+    """The routing core of a region's road file for one travel profile.
+
+    The file (``.osm``, ``.osm.bz2`` or ``.osm.pbf``) is read with pyosmium straight into
+    arrays (:func:`layers.osm.read_osm_ways` → :func:`geo.osmgraph.road_graph_from_ways`,
+    the same graph osmnx would build, without building it); when the region has a DEM and
+    the profile is slope-aware (walking), road times follow Tobler's hiking function
+    (:func:`geo.tobler.with_slope_times`).  The result is cached on disk keyed by the
+    file's content, the profile and the DEM (:func:`layers.roadcache.cached_road_graph`),
+    so a second run does not read the file again.
+
+    Parameters
+    ----------
+    inputs
+        The region's files.
+    profile
+        Profile name or path, or a loaded :class:`geo.roads.Profile`.
+    slope
+        ``False`` ignores the DEM (flat walking speeds).
+    progress
+        Progress bars while reading; default ``get_settings().progress``.
+    use_cache
+        ``False`` neither reads nor writes the cache.
+    """
+    from geo.osmgraph import road_graph_from_ways
+    from geo.tobler import with_slope_times
+    from layers.osm import read_osm_ways
+    from layers.raster import dem_elevation_sampler
+    from layers.roadcache import cached_road_graph
+
+    prof = profile if isinstance(profile, Profile) else load_profile(profile)
+    dem = inputs.dem if (slope and inputs.dem is not None and prof.slope_aware) else None
+
+    def build() -> RoadGraph:
+        graph = road_graph_from_ways(read_osm_ways(inputs.roads, progress=progress), profile=prof)
+        if dem is not None:
+            graph = with_slope_times(graph, dem_elevation_sampler(dem, crs=graph.crs_metric))
+        return graph
+
+    graph, _hit = cached_road_graph(inputs.roads, profile=prof, build=build, dem=dem,
+                                    use_cache=use_cache)
+    return graph
 
 
 @dataclass(frozen=True)
@@ -139,15 +214,23 @@ def load_region(inputs: RegionInputs) -> RegionData:
     anzhi.errors.DataSourceError
         When a file cannot be opened.
     """
-    sites = read_sites(inputs.sites, coords=inputs.coords, crs=inputs.crs)
+    sites = read_sites(inputs.sites, coords=inputs.coords, crs=inputs.crs,
+                       china_only=inputs.china_only)
     layers = [facilities_from_sites(sites)]
     fac_coords = inputs.facility_coords or inputs.coords
     layers += [read_facilities(p, coords=fac_coords, crs=inputs.crs) for p in inputs.facilities]
     facilities = combine_facilities(*layers)
     if inputs.dem is not None:
         check_dem(inputs.dem)
-    graph = load_road_graph(inputs.roads)
-    return RegionData(inputs=inputs, sites=sites, facilities=facilities, graph=graph)
+    roads = Path(inputs.roads)
+    if not roads.is_file():
+        raise DataSourceError(f"road file {roads} does not exist or is not a file; check the path")
+    if not roads.name.lower().endswith((".osm", ".osm.bz2", ".osm.gz", ".osm.pbf", ".pbf")):
+        raise InputError(
+            f"{roads.name}: not an OSM road file; give an .osm, .osm.bz2 or .osm.pbf extract "
+            "(e.g. from download.geofabrik.de)"
+        )
+    return RegionData(inputs=inputs, sites=sites, facilities=facilities)
 
 
 def route_region(
@@ -156,6 +239,8 @@ def route_region(
     profile: str = "walk",
     facility_types: Sequence[str] | None = None,
     progress: bool | None = None,
+    slope: bool = True,
+    use_cache: bool = True,
 ) -> pd.DataFrame:
     """Nearest facility of each type for every site, by road (the ``access.csv`` table).
 
@@ -167,9 +252,20 @@ def route_region(
         Travel profile name (``walk``, ``drive``) or path of a profile YAML file.
     facility_types
         Types to route; default every type present in the facilities.
+    slope
+        With a DEM and a slope-aware (walking) profile, walk roads and off-road legs on
+        their slope (Tobler); ``False`` walks them flat.
+    use_cache
+        ``False`` builds the road graph afresh, neither reading nor writing the cache.
     """
     prof = load_profile(profile)
-    road = RoadGraph.from_networkx(data.graph, profile=prof)
+    road = region_road_graph(data.inputs, profile=prof, slope=slope, progress=progress,
+                             use_cache=use_cache)
+    elevation = None
+    if slope and data.inputs.dem is not None and prof.slope_aware:
+        from layers.raster import dem_elevation_sampler
+
+        elevation = dem_elevation_sampler(data.inputs.dem, crs=road.crs_metric)
     return access_table(
         road,
         data.sites,
@@ -177,6 +273,7 @@ def route_region(
         profile=prof,
         facility_types=facility_types,
         progress=progress,
+        elevation_m=elevation,
     )
 
 

@@ -38,6 +38,18 @@ _EXPORTS = {
     "access_table": "routing",
     "service_areas": "routing",
     "reached_lines": "routing",
+    # direct OSM graph, slope-aware walking, k nearest and cost tables
+    "OsmWays": "osmgraph",
+    "road_graph_from_ways": "osmgraph",
+    "ways_to_networkx": "osmgraph",
+    "tobler_factor": "tobler",
+    "tobler_speed_kph": "tobler",
+    "offroad_leg_min": "tobler",
+    "with_slope_times": "tobler",
+    "cost_matrix": "matrix",
+    "k_nearest": "matrix",
+    "k_nearest_table": "matrix",
+    "cost_table": "matrix",
     # terrain
     "GridSpec": "terrain",
     "horn_slope": "terrain",

@@ -336,7 +336,6 @@ def _service_layers(args: dict[str, Any]) -> dict[str, float]:
 
 def test_service_areas_follow_the_road_network_and_rule_minutes(region) -> None:
     from analysis.vocabulary import label
-    from geo.roads import RoadGraph, load_profile
     from geo.routing import service_areas
 
     data, _ = region
@@ -347,7 +346,7 @@ def test_service_areas_follow_the_road_network_and_rule_minutes(region) -> None:
     drawn = _service_layers(_map_args(at))
 
     # expected: the clinic and primary-school rules' 30 min, the other types the control's 15
-    rg = RoadGraph.from_networkx(data.graph, profile=load_profile("walk"))
+    rg = data.road_graph("walk")  # the slope-aware graph the app routes on
     types = sorted(set(data.facilities["facility_type"].astype(str)))
     timed = {"clinic", "primary_school"}
     direct = pd.concat([

@@ -1,0 +1,151 @@
+"""``anzhi access``: travel distance and time from every site to the nearest facility of
+each type, on the road network (the ``access.csv`` table of docs/schemas.md).
+
+Plugged in through ``anzhi.cli.SUBCOMMAND_MODULES``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from anzhi.errors import InputError
+
+__all__ = ["register", "unroutable_summary"]
+
+_EPILOG = """\
+examples:
+  anzhi access --roads county.osm.pbf --sites 安置点.xlsx --facilities 设施.gpkg --out access.csv
+  anzhi access --roads county.osm.pbf --sites 安置点.xlsx --facilities county.osm.pbf \\
+               --dem dem.tif --profile walk --out access.csv
+  anzhi access --demo --out access.csv
+
+access.csv has one row per site and facility type: nearest_facility_id, dist_m (shortest road
+distance, off-road legs included), time_min (fastest time), snap_dist_m (site to road, m) and
+reason: "" when routed, else no_road_nearby (farther than --max-snap-m from every road),
+isolated_network (its road does not connect to any facility of the type) or no_facility.
+Facilities may be the OSM file itself (its amenity/healthcare/office nodes and ways).
+With --dem and the walk profile, roads and off-road legs are walked on their slope (Tobler).
+The road graph is cached per file content and profile: a second run does not re-read the file.
+"""
+
+_REASON_TEXT = {
+    "no_road_nearby": "no road within the snapping distance (无道路可达)",
+    "isolated_network": "its road is not connected to a facility of this type (路网不连通)",
+    "no_facility": "no facility of this type near a road (无此类设施)",
+}
+
+
+def register(subparsers: Any) -> dict[str, Any]:
+    """Add ``access`` to the ``anzhi`` sub-command parsers; return its handler."""
+    a = subparsers.add_parser(
+        "access",
+        help="road distance and time from each site to the nearest facility of each type (可达性)",
+        description="Snap sites and facilities to the road network (nearest point of the "
+        "nearest road, with the off-road leg), then find the nearest facility of each type for "
+        "every site by road distance and by travel time; unroutable sites are listed with "
+        "their reason, never dropped.",
+        epilog=_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    src = a.add_argument_group("inputs (give --demo, or --roads and --sites)")
+    src.add_argument("--demo", action="store_true", help="the synthetic demo county")
+    src.add_argument("--roads", type=Path, help="OSM road file: .osm, .osm.bz2 or .osm.pbf")
+    src.add_argument("--sites", type=Path, help="site table: xlsx, csv, GeoJSON, GeoPackage, Shapefile")
+    src.add_argument("--facilities", type=Path, action="append", default=[],
+                     help="facility layer (GeoPackage, GeoJSON, Shapefile, csv/xlsx, or an OSM "
+                     "file's amenities); repeatable; the site table's yes/no columns count too")
+    src.add_argument("--dem", type=Path, help="DEM GeoTIFF: slope-aware walking (Tobler)")
+    src.add_argument("--coords", choices=["wgs84", "cgcs2000", "gcj02", "bd09"],
+                     help="coordinate system of lon/lat columns (default: 坐标系 column, else wgs84)")
+    src.add_argument("--facility-coords", choices=["wgs84", "cgcs2000", "gcj02", "bd09"],
+                     help="coordinate system of facility tables when it differs from --coords")
+    src.add_argument("--crs", help="EPSG code of Gauss-Krüger metre coordinates, e.g. EPSG:4542")
+    src.add_argument("--outside-china", action="store_true",
+                     help="accept sites outside China (test extracts, neighbouring regions)")
+    opt = a.add_argument_group("routing")
+    opt.add_argument("--profile", default="walk",
+                     help="travel profile: walk, drive, or a profile YAML (default: %(default)s)")
+    opt.add_argument("--types", default=None,
+                     help="facility types to route, comma-separated (default: all present)")
+    opt.add_argument("--max-snap-m", type=float, default=None,
+                     help="farthest a site may be from a road, m (default: settings, 2000)")
+    opt.add_argument("--flat", action="store_true", help="ignore the DEM's slopes (flat walking)")
+    opt.add_argument("--no-cache", action="store_true", help="rebuild the road graph, no cache")
+    out = a.add_argument_group("output")
+    out.add_argument("--out", type=Path, required=True, help="access.csv to write (atomically)")
+    out.add_argument("--quiet", action="store_true", help="no progress bars")
+    return {"access": _cmd_access}
+
+
+def unroutable_summary(access: pd.DataFrame, *, limit: int = 20) -> list[str]:
+    """Lines explaining every unroutable site × type (first ``limit`` sites in full)."""
+    bad = access[access["reason"].astype(str) != ""]
+    if bad.empty:
+        return ["every site reached a facility of every type"]
+    lines = []
+    counts = bad["reason"].value_counts()
+    for reason, n in counts.items():
+        lines.append(f"{n} site×type row(s) unroutable: {reason} — {_REASON_TEXT.get(str(reason), '')}")
+    by_site = bad.groupby("site_id", sort=False)
+    for k, (site, rows) in enumerate(by_site):
+        if k == limit:
+            lines.append(f"... and {by_site.ngroups - limit} more site(s): see the reason column")
+            break
+        per_reason = rows.groupby("reason", sort=False)["facility_type"].agg(list)
+        n_types = access.loc[access["site_id"] == site, "facility_type"].nunique()
+        parts = "; ".join(
+            f"{reason} ({'all ' + str(n_types) + ' types' if len(ts) == n_types else ', '.join(ts)})"
+            for reason, ts in per_reason.items())
+        snap = rows["snap_dist_m"].iloc[0]
+        lines.append(f"  site {site} (road {snap:,.0f} m away): {parts}")
+    return lines
+
+
+def _cmd_access(args: argparse.Namespace) -> int:
+    from anzhi.pipeline import RegionInputs, load_region, route_region
+    from anzhi.settings import override
+    from layers.export import atomic_write
+
+    if args.demo:
+        if args.sites or args.roads:
+            raise InputError("give either --demo or --roads/--sites, not both")
+        inputs = RegionInputs.demo()
+    else:
+        missing = [f for f, v in (("--roads", args.roads), ("--sites", args.sites)) if v is None]
+        if missing:
+            raise InputError(f"missing {' and '.join(missing)}: give the OSM road file and the "
+                             "site table, or --demo")
+        inputs = RegionInputs(
+            sites=args.sites, roads=args.roads, facilities=tuple(args.facilities), dem=args.dem,
+            coords=args.coords, facility_coords=args.facility_coords, crs=args.crs,
+            china_only=not args.outside_china,
+        )
+    types = [t.strip() for t in args.types.split(",") if t.strip()] if args.types else None
+    if args.out.suffix.lower() != ".csv":
+        raise InputError(f"--out {args.out}: give a .csv file name, e.g. --out access.csv")
+    t0 = time.perf_counter()
+    settings: dict[str, Any] = {"progress": not args.quiet}
+    if args.max_snap_m is not None:
+        if not args.max_snap_m > 0:
+            raise InputError(f"--max-snap-m {args.max_snap_m}: give a positive distance in metres")
+        settings["max_snap_dist_m"] = float(args.max_snap_m)
+    with override(**settings):
+        data = load_region(inputs)
+        access = route_region(data, profile=args.profile, facility_types=types,
+                              slope=not args.flat, use_cache=not args.no_cache)
+
+    def write(tmp: Path) -> None:
+        access.to_csv(tmp, index=False, encoding="utf-8-sig")
+
+    path = atomic_write(args.out, write)
+    routed = int((access["reason"].astype(str) == "").sum())
+    print(f"{len(data.sites)} sites × {access['facility_type'].nunique()} facility types: "
+          f"{routed} of {len(access)} routed ({time.perf_counter() - t0:.1f} s) → {path}")
+    for line in unroutable_summary(access):
+        print(line)
+    return 0
