@@ -478,11 +478,14 @@ def _from_facilities(
     rev = graph.weight_csr(weight, reverse=True)
     nnz = int(rev.indptr[-1])
     v_indptr = nnz + np.cumsum(np.bincount(rows, minlength=k))
+    # keep the graph's own index dtype (int32 below 2**31 entries): no copy-and-widen of the
+    # whole graph on every call
+    idx = np.int32 if (n + k < 2**31 and nnz + len(cols) < 2**31) else np.int64
     aug = sp.csr_matrix(
         (
             np.concatenate([rev.data, vals]),
-            np.concatenate([rev.indices.astype(np.int64), cols]),
-            np.concatenate([rev.indptr.astype(np.int64), v_indptr.astype(np.int64)]),
+            np.concatenate([rev.indices.astype(idx, copy=False), cols.astype(idx)]),
+            np.concatenate([rev.indptr.astype(idx, copy=False), v_indptr.astype(idx)]),
         ),
         shape=(n + k, n + k),
     )
@@ -582,14 +585,13 @@ def nearest_facility(
     if fac_edge is not None:
         f_nodes = np.full(len(f_nodes), -1, dtype=np.int64)
 
-    out_ids = np.full(len(s_nodes), "", dtype=object)
     out_cost = np.full(len(s_nodes), np.inf)
     on_net = ((f_nodes >= 0) | (f_edge >= 0)) & np.isfinite(f_snap) & np.isfinite(f_leg)
     f_nodes, f_snap, f_ids = f_nodes[on_net], f_snap[on_net], f_ids[on_net]
     f_edge, f_frac, f_leg = f_edge[on_net], f_frac[on_net], f_leg[on_net]
     placed = ((s_nodes >= 0) | (s_edge >= 0)) & np.isfinite(s_snap) & np.isfinite(s_leg)
     if len(f_nodes) == 0 or not placed.any():
-        return out_ids, out_cost
+        return np.full(len(s_nodes), "", dtype=object), out_cost
 
     n = graph.n_nodes
     dist, sources = _from_facilities(graph, f_nodes, f_leg, f_edge, f_frac, weight=weight)
@@ -622,7 +624,7 @@ def nearest_facility(
         fac[ps[better]] = pf[better]
 
     done = placed & (fac >= 0) & np.isfinite(cost)
-    out_ids[done] = f_ids[fac[done]]
+    out_ids = np.append(f_ids, "")[np.where(done, fac, -1)]  # one gather: "" where not done
     out_cost[done] = cost[done]
     return out_ids, out_cost
 
