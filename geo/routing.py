@@ -598,14 +598,12 @@ def nearest_facility(
 
     # sites: the better of their (up to two) ways onto the network
     s_att, s_cost = _attachments(graph, s_nodes, s_edge, s_frac, weight=weight, leaving=True)
-    ok = s_att >= 0
-    safe = np.where(ok, s_att, 0)
-    total = np.where(ok, s_cost + dist[safe], np.inf)
-    src = np.where(ok, sources[safe], -9999)
-    best = np.argmin(total, axis=1)
-    rows_s = np.arange(len(s_nodes))
-    cost = total[rows_s, best]
-    win = src[rows_s, best]
+    # a missing attachment has cost inf, so inf + dist[0] stays inf: no masking needed
+    safe = np.maximum(s_att, 0)
+    total = s_cost + dist[safe]
+    second = total[:, 1] < total[:, 0]  # ties go to the first way, like argmin
+    cost = np.where(second, total[:, 1], total[:, 0])
+    win = sources[np.where(second, safe[:, 1], safe[:, 0])]
     reached = np.isfinite(cost) & (win >= n)
     cost = np.where(reached, cost + s_leg, np.inf)
     fac = np.where(reached, win - n, -1)
