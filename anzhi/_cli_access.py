@@ -17,6 +17,16 @@ from anzhi.errors import InputError
 
 __all__ = ["register", "unroutable_summary"]
 
+_EPILOG_ROADS = """\
+examples:
+  anzhi roads --bbox 102.30,23.50,102.90,24.00 --out county.osm
+  anzhi roads --place "石屏县, 云南省" --out county.osm
+
+Needs internet (Overpass; --place also Nominatim). Every other command works offline: where
+there is no internet, download an extract elsewhere (download.geofabrik.de: .osm.pbf) and pass
+it with --roads.
+"""
+
 _EPILOG = """\
 examples:
   anzhi access --roads county.osm.pbf --sites 安置点.xlsx --facilities 设施.gpkg --out access.csv
@@ -79,7 +89,40 @@ def register(subparsers: Any) -> dict[str, Any]:
     out = a.add_argument_group("output")
     out.add_argument("--out", type=Path, required=True, help="access.csv to write (atomically)")
     out.add_argument("--quiet", action="store_true", help="no progress bars")
-    return {"access": _cmd_access}
+    r = subparsers.add_parser(
+        "roads",
+        help="download a region's roads from OpenStreetMap into an .osm file (needs internet)",
+        description="Optional online step: fetch the roads of a bounding box or place from "
+        "OpenStreetMap (Overpass, through osmnx) and save them as OSM XML for --roads.",
+        epilog=_EPILOG_ROADS,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    where = r.add_mutually_exclusive_group(required=True)
+    where.add_argument("--bbox", help="west,south,east,north in WGS84 degrees")
+    where.add_argument("--place", help="place name, e.g. '石屏县, 云南省'")
+    r.add_argument("--out", type=Path, required=True, help=".osm file to write")
+    r.add_argument("--overpass-url", default=None, help="Overpass API endpoint (default: public)")
+    r.add_argument("--timeout", type=float, default=180.0, help="seconds per request (default: %(default)s)")
+    return {"access": _cmd_access, "roads": _cmd_roads}
+
+
+def _cmd_roads(args: argparse.Namespace) -> int:
+    from layers.osm import download_roads
+
+    bbox = None
+    if args.bbox:
+        try:
+            parts = tuple(float(v) for v in args.bbox.split(","))
+        except ValueError:
+            parts = ()
+        if len(parts) != 4:
+            raise InputError(f"--bbox {args.bbox!r}: give four numbers west,south,east,north, "
+                             "e.g. --bbox 102.30,23.50,102.90,24.00")
+        bbox = parts
+    path = download_roads(args.out, place=args.place, bbox=bbox,  # type: ignore[arg-type]
+                          overpass_url=args.overpass_url, timeout_s=args.timeout)
+    print(f"roads written to {path}")
+    return 0
 
 
 def unroutable_summary(access: pd.DataFrame, *, limit: int = 20) -> list[str]:

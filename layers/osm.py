@@ -31,7 +31,7 @@ from anzhi.settings import get_settings
 from geo.osmgraph import OsmWays
 from geo.roads import _NODE_TAGS, _WAY_TAGS, _is_road
 
-__all__ = ["read_osm_ways"]
+__all__ = ["read_osm_ways", "download_roads"]
 
 log = logging.getLogger(__name__)
 
@@ -288,3 +288,102 @@ def _assemble(name: str, ways: _WayPass, nodes: _NodePass, refs: NDArray[np.int6
         n_dropped_ways=n_dropped,
         node_tags=node_tags,
     )
+
+
+def download_roads(
+    out: str | Path,
+    *,
+    place: str | None = None,
+    bbox: tuple[float, float, float, float] | None = None,
+    overpass_url: str | None = None,
+    timeout_s: float = 180.0,
+) -> Path:
+    """Download a region's roads from OpenStreetMap (Overpass) into an OSM XML file.
+
+    An *option* for offices with internet: everything else in Anzhi reads files.  The
+    download is osmnx's (``graph_from_place`` / ``graph_from_bbox`` with the ``"all"``
+    network filter, unsimplified, every component kept), saved with
+    ``osmnx.save_graph_xml`` so that :func:`read_osm_ways` and ``anzhi gaps --roads`` read
+    it like any extract.  The file is written to a temporary name and renamed, so an
+    interrupted download leaves nothing.
+
+    Parameters
+    ----------
+    out
+        ``.osm`` file to write.
+    place
+        A place name Nominatim knows, e.g. ``"石屏县, 云南省"`` (needs a second service).
+    bbox
+        ``(west, south, east, north)`` in WGS84 degrees, instead of ``place``.
+    overpass_url
+        Overpass API endpoint (default osmnx's public one); e.g. a mirror or a local server.
+    timeout_s
+        Seconds to wait for each server response.
+
+    Returns
+    -------
+    Path
+        The written file.
+
+    Raises
+    ------
+    InputError
+        Neither or both of ``place`` and ``bbox``, a bad box, or ``out`` not ``.osm``.
+    DataSourceError
+        The servers cannot be reached or return nothing (with the offline alternative).
+    """
+    import os
+    import tempfile
+
+    from geo.roads import _osmnx_settings
+
+    target = Path(out)
+    if (place is None) == (bbox is None):
+        raise InputError("give either a place name or a bounding box (west, south, east, north)")
+    if not target.name.lower().endswith(".osm"):
+        raise InputError(f"{target.name}: the download is written as OSM XML; name it *.osm")
+    if bbox is not None:
+        west, south, east, north = (float(v) for v in bbox)
+        if not (-180 <= west < east <= 180 and -90 <= south < north <= 90):
+            raise InputError(
+                f"bounding box {bbox} is not (west, south, east, north) in degrees with "
+                "west < east and south < north; e.g. 102.3,23.5,102.9,24.0"
+            )
+    import osmnx as ox
+
+    settings: dict[str, Any] = {
+        "useful_tags_way": list(_WAY_TAGS),
+        "useful_tags_node": list(_NODE_TAGS),
+        "all_oneway": True,  # save_graph_xml needs one edge per way direction as drawn
+        "requests_timeout": float(timeout_s),
+        "use_cache": False,
+    }
+    if overpass_url:  # a mirror or the office's own server: no public slot etiquette
+        settings["overpass_url"] = overpass_url.rstrip("/")
+        settings["overpass_rate_limit"] = False
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=target.name + ".", suffix=".part", dir=target.parent)
+    os.close(fd)
+    try:
+        with _osmnx_settings(**settings):
+            try:
+                if place is not None:
+                    G = ox.graph_from_place(place, network_type="all", simplify=False,
+                                            retain_all=True)
+                else:
+                    G = ox.graph_from_bbox((west, south, east, north), network_type="all",
+                                           simplify=False, retain_all=True)
+            except (OSError, ValueError, RuntimeError) as exc:
+                # requests' connection errors are OSErrors; osmnx raises ValueError /
+                # InsufficientResponseError (a ValueError) for empty answers
+                where = f"place {place!r}" if place is not None else f"box {bbox}"
+                raise DataSourceError(
+                    f"cannot download the roads of {where} from OpenStreetMap: {exc}. The "
+                    "download needs internet; offline, give an extract instead (.osm.pbf "
+                    "from download.geofabrik.de, or an .osm export from JOSM)"
+                ) from exc
+            ox.save_graph_xml(G, tmp)
+        os.replace(tmp, target)
+    finally:
+        Path(tmp).unlink(missing_ok=True)
+    return target
