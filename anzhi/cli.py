@@ -26,8 +26,8 @@ SUBCOMMAND_MODULES: tuple[str, ...] = ("anzhi._cli_rules", "anzhi._cli_terrain",
 _EPILOG_GAPS = """\
 examples:
   anzhi gaps --demo --out out/demo
-  anzhi gaps --sites 安置点.xlsx --facilities 设施.gpkg --roads county.osm.bz2 \\
-             --coords gcj02 --out out/county
+  anzhi gaps --sites 安置点.xlsx --facilities 设施.gpkg --roads county.osm.pbf \\
+             --dem dem.tif --coords gcj02 --out out/county
   anzhi gaps --demo --set police-800.min_population=1000 --out out/what-if
 
 outputs (in --out): gaps.csv, gaps.xlsx (缺口清单), coverage.csv, access.csv
@@ -107,6 +107,8 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, Any]]:
     )
     src.add_argument("--townships", type=Path, help="township polygons (optional, for the map)")
     src.add_argument("--crs", help="EPSG code of Gauss-Krüger metre coordinates, e.g. EPSG:4542")
+    src.add_argument("--outside-china", action="store_true",
+                     help="accept sites outside China (test extracts, neighbouring regions)")
     opt = g.add_argument_group("analysis")
     opt.add_argument("--rules", default="default", help="rule preset name or YAML file (default: %(default)s)")
     opt.add_argument(
@@ -167,6 +169,7 @@ def _cmd_gaps(args: argparse.Namespace) -> int:
             coords=args.coords,
             facility_coords=args.facility_coords,
             crs=args.crs,
+            china_only=not args.outside_china,
         )
     t0 = time.perf_counter()
     with override(progress=not args.quiet):
