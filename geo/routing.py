@@ -361,8 +361,8 @@ def _attachments(
     att_node = np.full((k, 2), -1, dtype=np.int64)
     att_cost = np.full((k, 2), np.inf)
     by_node = (edge < 0) & (nodes >= 0)
-    att_node[by_node, 0] = nodes[by_node]
-    att_cost[by_node, 0] = 0.0
+    att_node[:, 0] = np.where(by_node, nodes, -1)  # np.where beats masked assignment here
+    att_cost[:, 0] = np.where(by_node, 0.0, np.inf)
     on_edge = np.flatnonzero(edge >= 0)
     if len(on_edge) == 0:
         return att_node, att_cost
@@ -510,7 +510,7 @@ def nearest_facility(
     fac_fraction: ArrayLike | None = None,
     site_leg: ArrayLike | None = None,
     fac_leg: ArrayLike | None = None,
-) -> tuple[NDArray[np.object_], NDArray[np.float64]]:
+) -> tuple[NDArray[np.str_], NDArray[np.float64]]:
     """Nearest facility of a set for every site, with one multi-source Dijkstra.
 
     Parameters
@@ -542,7 +542,7 @@ def nearest_facility(
     Returns
     -------
     (ids, cost)
-        Per site: id (``str``) of the facility with the least site → facility cost
+        Per site (a numpy ``str`` array): id of the facility with the least site → facility cost
         (off-road legs at both ends and the partial edges at both ends included) and that
         cost; ``""`` and ``inf`` when no facility is reachable.
 
@@ -563,7 +563,8 @@ def nearest_facility(
     s_snap = np.atleast_1d(np.asarray(site_snap_m, dtype=np.float64))
     f_nodes = np.atleast_1d(np.asarray(fac_nodes, dtype=np.int64))
     f_snap = np.atleast_1d(np.asarray(fac_snap_m, dtype=np.float64))
-    f_ids = np.atleast_1d(np.asarray(fac_ids, dtype=object))
+    # ids as a fixed-width str array: gathering them per site is then a plain memory copy
+    f_ids = np.atleast_1d(np.asarray(fac_ids)).astype(str)
     if not (len(s_nodes) == len(s_snap) and len(f_nodes) == len(f_snap) == len(f_ids)):
         raise InputError("site and facility arrays must have matching lengths")
     if weight == "length":
@@ -591,7 +592,7 @@ def nearest_facility(
     f_edge, f_frac, f_leg = f_edge[on_net], f_frac[on_net], f_leg[on_net]
     placed = ((s_nodes >= 0) | (s_edge >= 0)) & np.isfinite(s_snap) & np.isfinite(s_leg)
     if len(f_nodes) == 0 or not placed.any():
-        return np.full(len(s_nodes), "", dtype=object), out_cost
+        return np.full(len(s_nodes), "", dtype=f_ids.dtype if len(f_ids) else str), out_cost
 
     n = graph.n_nodes
     dist, sources = _from_facilities(graph, f_nodes, f_leg, f_edge, f_frac, weight=weight)
