@@ -77,8 +77,10 @@ _VECTORS = (".geojson", ".json", ".gpkg", ".zip")
 UPLOAD_KINDS: Mapping[str, UploadKind] = MappingProxyType(
     {
         "sites": UploadKind("sites", _TABLES, 20, required=True),
-        "facilities": UploadKind("facilities", _TABLES, 50, multiple=True),
-        "roads": UploadKind("roads", (".osm", ".bz2", ".gz"), 300, required=True),
+        # facilities may also be an OSM extract's amenities (layers.osmpoi)
+        "facilities": UploadKind("facilities", (*_TABLES, ".osm", ".pbf", ".bz2"), 50,
+                                 multiple=True),
+        "roads": UploadKind("roads", (".osm", ".pbf", ".bz2", ".gz"), 300, required=True),
         "dem": UploadKind("dem", (".tif", ".tiff", ".hgt", ".zip"), 300),
         "townships": UploadKind("townships", _VECTORS, 50),
         "parcels": UploadKind("parcels", _VECTORS, 100),
