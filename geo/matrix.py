@@ -68,14 +68,12 @@ from geo.roads import Profile, RoadGraph
 from geo.routing import (
     SnapResult,
     _attachments,
-    _check_layer,
+    _check_access_inputs,
     _great_circle_m,
-    _is_wgs84,
     _lonlat,
     _positions,
     _same_edge,
     _select_types,
-    _show_crs,
     _to_metric,
     snap_points,
 )
@@ -824,33 +822,6 @@ class _Region:
     d_m: NDArray[np.float64]
 
 
-def _check_inputs(
-    graph: RoadGraph,
-    sites: object,
-    facilities: object,
-    profile: Profile,
-    pc: ProblemCollector,
-) -> None:
-    """The input checks of :func:`geo.routing.access_table` (problems collected in ``pc``)."""
-    ok_s = _check_layer(sites, "sites", ["site_id"], pc)
-    ok_f = _check_layer(facilities, "facilities", ["facility_id", "facility_type"], pc)
-    if ok_s and ok_f:
-        crs_s, crs_f = sites.crs, facilities.crs  # type: ignore[attr-defined]
-        if not (_is_wgs84(crs_s) and _is_wgs84(crs_f)):
-            pc.add(
-                f"sites and facilities must both be in EPSG:4326 (WGS84 lon/lat), got sites in "
-                f"{_show_crs(crs_s)} and facilities in {_show_crs(crs_f)}",
-                fix="convert with .to_crs('EPSG:4326') (or set_crs if the CRS is missing but the "
-                    "coordinates are lon/lat)",
-            )
-    if profile != graph.profile:
-        pc.add(
-            f"the road graph was built for profile {graph.profile.name!r}, not for "
-            f"{getattr(profile, 'name', profile)!r}",
-            fix="build it with RoadGraph.from_networkx(G, profile=profile)",
-        )
-
-
 def _check_weight(weight: object, pc: ProblemCollector) -> None:
     if weight not in ("length", "time"):
         pc.add("weight must be 'length' (metres) or 'time' (minutes)", value=weight,
@@ -974,7 +945,7 @@ def k_nearest_table(
         graph's, ``k`` outside 1..5, an unknown weight; then an unknown facility type.
     """
     pc = ProblemCollector()
-    _check_inputs(graph, sites, facilities, profile, pc)
+    _check_access_inputs(graph, sites, facilities, profile, pc)
     try:
         k = _check_k(k)
     except InputError as exc:
@@ -1099,7 +1070,7 @@ def cost_table(
         or a ``chunk`` below 1, all at once; then an unknown facility type.
     """
     pc = ProblemCollector()
-    _check_inputs(graph, sites, facilities, profile, pc)
+    _check_access_inputs(graph, sites, facilities, profile, pc)
     _check_weight(weight, pc)
     for check, value in ((_check_max_cost, max_cost), (_check_chunk, chunk)):
         try:

@@ -651,6 +651,34 @@ def _check_layer(
     return not missing and not empty.any() and not not_point.any()
 
 
+def _check_access_inputs(
+    graph: RoadGraph,
+    sites: object,
+    facilities: object,
+    profile: Profile,
+    pc: ProblemCollector,
+) -> None:
+    """The input checks of :func:`access_table` and the :mod:`geo.matrix` tables
+    (problems collected in ``pc``)."""
+    ok_s = _check_layer(sites, "sites", ["site_id"], pc)
+    ok_f = _check_layer(facilities, "facilities", ["facility_id", "facility_type"], pc)
+    if ok_s and ok_f:
+        crs_s, crs_f = sites.crs, facilities.crs  # type: ignore[attr-defined]
+        if not (_is_wgs84(crs_s) and _is_wgs84(crs_f)):
+            pc.add(
+                f"sites and facilities must both be in EPSG:4326 (WGS84 lon/lat), got sites in "
+                f"{_show_crs(crs_s)} and facilities in {_show_crs(crs_f)}",
+                fix="convert with .to_crs('EPSG:4326') (or set_crs if the CRS is missing but the "
+                    "coordinates are lon/lat)",
+            )
+    if profile != graph.profile:
+        pc.add(
+            f"the road graph was built for profile {graph.profile.name!r}, not for "
+            f"{getattr(profile, 'name', profile)!r}",
+            fix="build it with RoadGraph.from_networkx(G, profile=profile)",
+        )
+
+
 def _is_wgs84(crs: object) -> bool:
     return crs is not None and pyproj.CRS.from_user_input(crs) == pyproj.CRS.from_epsg(4326)
 
@@ -747,23 +775,7 @@ def access_table(
         CRSs named), an unknown facility type, or a profile other than the graph's.
     """
     pc = ProblemCollector()
-    ok_s = _check_layer(sites, "sites", ["site_id"], pc)
-    ok_f = _check_layer(facilities, "facilities", ["facility_id", "facility_type"], pc)
-    if ok_s and ok_f:
-        crs_s, crs_f = sites.crs, facilities.crs
-        if not (_is_wgs84(crs_s) and _is_wgs84(crs_f)):
-            pc.add(
-                f"sites and facilities must both be in EPSG:4326 (WGS84 lon/lat), got sites in "
-                f"{_show_crs(crs_s)} and facilities in {_show_crs(crs_f)}",
-                fix="convert with .to_crs('EPSG:4326') (or set_crs if the CRS is missing but the "
-                    "coordinates are lon/lat)",
-            )
-    if profile != graph.profile:
-        pc.add(
-            f"the road graph was built for profile {graph.profile.name!r}, not for "
-            f"{profile.name!r}",
-            fix="build it with RoadGraph.from_networkx(G, profile=profile)",
-        )
+    _check_access_inputs(graph, sites, facilities, profile, pc)
     pc.raise_if_any()
 
     fac_type = facilities["facility_type"].astype(str).to_numpy()
