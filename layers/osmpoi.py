@@ -91,15 +91,12 @@ def read_osm_pois(path: str | Path) -> gpd.GeoDataFrame:
                 .with_locations()
                 .with_filter(osmium.filter.KeyFilter(*_KEYS)))
         for obj in proc:
-            if obj.is_relation():
-                n_rel += 1
-                continue
-            if obj.is_node():
+            if isinstance(obj, osmium.osm.Node):
                 if not obj.location.valid():
                     continue
                 geom = shapely.Point(obj.location.lon, obj.location.lat)
                 element = "node"
-            else:
+            elif isinstance(obj, osmium.osm.Way):
                 coords = [(n.location.lon, n.location.lat) for n in obj.nodes
                           if n.location.valid()]
                 if not coords:
@@ -107,14 +104,17 @@ def read_osm_pois(path: str | Path) -> gpd.GeoDataFrame:
                     continue
                 geom = _way_point(coords)
                 element = "way"
+            else:  # relations (multipolygon areas)
+                n_rel += 1
+                continue
             tags = obj.tags
             rows.append({
                 "element": element,
                 "osmid": str(obj.id),
                 # a feature named only in name:zh keeps that name
-                "name": tags.get("name", "") or tags.get("name:zh", ""),
-                "name:zh": tags.get("name:zh", ""),
-                **{k: tags.get(k, "") for k in _KEYS},
+                "name": tags.get("name") or tags.get("name:zh") or "",
+                "name:zh": tags.get("name:zh") or "",
+                **{k: tags.get(k) or "" for k in _KEYS},
             })
             points.append(geom)
     except RuntimeError as exc:  # pyosmium reports unreadable/corrupt input this way
