@@ -46,7 +46,6 @@ cost of the same pair in the other weight, from chunked runs bounded by
 from __future__ import annotations
 
 import heapq
-import logging
 import math
 import numbers
 from collections.abc import Iterator, Sequence
@@ -70,12 +69,11 @@ from geo.routing import (
     _attachments,
     _check_access_inputs,
     _great_circle_m,
-    _lonlat,
     _positions,
     _same_edge,
     _select_types,
+    _snap_layers,
     _to_metric,
-    snap_points,
 )
 
 __all__ = [
@@ -90,7 +88,6 @@ __all__ = [
     "k_nearest_table",
 ]
 
-log = logging.getLogger(__name__)
 
 Weight = Literal["length", "time"]
 
@@ -838,15 +835,7 @@ def _region(
     fac_type = facilities["facility_type"].astype(str).to_numpy(dtype=object)
     types = _select_types(fac_type, facility_types)
     limit = get_settings().max_snap_dist_m if max_snap_dist_m is None else float(max_snap_dist_m)
-    s_lon, s_lat = _lonlat(sites)
-    f_lon, f_lat = _lonlat(facilities)
-    s_snap = snap_points(graph, s_lon, s_lat, max_snap_dist_m=limit)
-    f_snap = snap_points(graph, f_lon, f_lat, max_snap_dist_m=limit)
-    n_far = int((f_snap.node < 0).sum())
-    if n_far:
-        log.warning("%d facilit%s farther than %.0f m from any road: only reachable on foot "
-                    "from sites within their own distance to the road", n_far,
-                    "y is" if n_far == 1 else "ies are", limit)
+    s_lon, s_lat, s_snap, f_lon, f_lat, f_snap = _snap_layers(graph, sites, facilities, limit)
     walk = np.where(s_snap.node >= 0, s_snap.snap_dist_m, get_settings().at_site_radius_m)
     d_site, d_fac, d_m = find_direct_legs(graph, s_lon, s_lat, f_lon, f_lat, site_walk_m=walk)
     return _Region(

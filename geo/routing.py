@@ -711,6 +711,24 @@ def _lonlat(gdf: gpd.GeoDataFrame) -> tuple[NDArray[np.float64], NDArray[np.floa
     )
 
 
+def _snap_layers(
+    graph: RoadGraph, sites: gpd.GeoDataFrame, facilities: gpd.GeoDataFrame, limit_m: float
+) -> tuple[NDArray[np.float64], NDArray[np.float64], SnapResult,
+           NDArray[np.float64], NDArray[np.float64], SnapResult]:
+    """Snap the sites and the facilities (lon, lat and :class:`SnapResult` of each), warning
+    about facilities farther than ``limit_m`` from every road."""
+    s_lon, s_lat = _lonlat(sites)
+    f_lon, f_lat = _lonlat(facilities)
+    s_snap = snap_points(graph, s_lon, s_lat, max_snap_dist_m=limit_m)
+    f_snap = snap_points(graph, f_lon, f_lat, max_snap_dist_m=limit_m)
+    n_far = int((f_snap.node < 0).sum())
+    if n_far:
+        log.warning("%d facilit%s farther than %.0f m from any road: only reachable on foot "
+                    "from sites within their own distance to the road", n_far,
+                    "y is" if n_far == 1 else "ies are", limit_m)
+    return s_lon, s_lat, s_snap, f_lon, f_lat, f_snap
+
+
 def access_table(
     graph: RoadGraph,
     sites: gpd.GeoDataFrame,
@@ -787,15 +805,7 @@ def access_table(
 
     site_ids = sites["site_id"].astype(str).to_numpy()
     fac_ids = facilities["facility_id"].astype(str).to_numpy()
-    s_lon, s_lat = _lonlat(sites)
-    f_lon, f_lat = _lonlat(facilities)
-    s_snap = snap_points(graph, s_lon, s_lat, max_snap_dist_m=limit)
-    f_snap = snap_points(graph, f_lon, f_lat, max_snap_dist_m=limit)
-    n_far = int((f_snap.node < 0).sum())
-    if n_far:
-        log.warning("%d facilit%s farther than %.0f m from any road: only reachable on foot "
-                    "from sites within their own distance to the road", n_far,
-                    "y is" if n_far == 1 else "ies are", limit)
+    s_lon, s_lat, s_snap, f_lon, f_lat, f_snap = _snap_layers(graph, sites, facilities, limit)
     s_xy = _to_metric(graph.crs_metric, s_lon, s_lat) if len(s_lon) else np.empty((0, 2))
     f_xy = _to_metric(graph.crs_metric, f_lon, f_lat) if len(f_lon) else np.empty((0, 2))
     # how far a site may walk straight to a facility: no farther than to its road, or, for a
