@@ -38,7 +38,6 @@ Session-state keys (stable, used by the tests): ``lang``, ``preset``, ``profile`
 
 from __future__ import annotations
 
-import hashlib
 
 import math
 import tempfile
@@ -60,7 +59,7 @@ from anzhi.pipeline import RegionData, RegionInputs, evaluate_region, load_regio
 from anzhi.settings import get_settings
 from geo.roads import RoadGraph
 from geo.routing import service_areas
-from layers.export import write_outputs
+from layers.export import file_sha256, write_outputs
 from layers.i18n import (
     COVERAGE_TABLE_COLUMNS,
     GAP_TABLE_COLUMNS,
@@ -170,11 +169,7 @@ def _step(field: str, value: float) -> float:
 @st.cache_data(show_spinner=False, max_entries=256)
 def _sha256(path: str, size: int, mtime_ns: int) -> str:
     """sha256 of a file; cached per (path, size, mtime) so each file is hashed once."""
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
+    return file_sha256(path)
 
 
 def inputs_key(inputs: RegionInputs) -> tuple[Any, ...]:

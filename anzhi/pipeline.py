@@ -28,7 +28,7 @@ from anzhi.errors import DataSourceError, InputError
 from geo.roads import Profile, RoadGraph, load_profile
 from geo.routing import access_table
 from layers.demo import DemoPaths, build_demo
-from layers.export import write_outputs
+from layers.export import file_sha256, write_outputs
 from layers.facilities import combine_facilities, facilities_from_sites, read_facilities
 from layers.raster import check_dem
 from layers.terrain import site_hazard_from_raster, write_slope
@@ -293,16 +293,10 @@ def region_slope(inputs: RegionInputs) -> Path | None:
     """
     if inputs.dem is None:
         return None
-    import hashlib
-
     from anzhi.settings import get_settings
 
     info = check_dem(inputs.dem)
-    digest = hashlib.sha256()
-    with open(Path(str(inputs.dem)), "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    out = get_settings().cache_dir / "slope" / f"{digest.hexdigest()[:20]}.tif"
+    out = get_settings().cache_dir / "slope" / f"{file_sha256(inputs.dem)[:20]}.tif"
     if not out.is_file():
         out.parent.mkdir(parents=True, exist_ok=True)
         write_slope(info.path, out)  # atomic: a half-written slope never appears

@@ -37,7 +37,6 @@ from __future__ import annotations
 
 import csv
 import datetime as _dt
-import hashlib
 import io
 import json
 import logging
@@ -72,6 +71,7 @@ from scipy.spatial import cKDTree
 from analysis.vocabulary import FACILITY_TYPES, label
 from anzhi.errors import InputError, ProblemCollector
 from anzhi.settings import get_settings
+from layers.export import file_sha256
 
 __all__ = ["DEMO_VERSION", "DEMO_CRS", "DemoPaths", "build_demo", "default_demo_dir"]
 
@@ -868,14 +868,6 @@ def _ogr_fixed_date() -> Iterator[None]:
         yield
     finally:
         pyogrio.set_gdal_config_options({"OGR_CURRENT_DATE": old})
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1986,7 +1978,7 @@ Deliberate problems (so that the analysis has something to find)
         files = {}
         for name in sorted(_FILES.values()):
             p = out / name
-            files[name] = {"sha256": _sha256(p), "bytes": p.stat().st_size}
+            files[name] = {"sha256": file_sha256(p), "bytes": p.stat().st_size}
         m = {
             "generator": _GENERATOR,
             "version": DEMO_VERSION,

@@ -16,6 +16,7 @@ has a frozen bold header, filters and fitted column widths.
 
 from __future__ import annotations
 
+import hashlib
 import math
 import os
 import shutil
@@ -39,6 +40,7 @@ from analysis.rules import RuleSet
 from analysis.vocabulary import label
 
 __all__ = [
+    "file_sha256",
     "ACCESS_COLUMNS",
     "OUTPUT_FILES",
     "GAPS_XLSX_HEADERS",
@@ -165,6 +167,16 @@ def atomic_write(path: str | Path, writer: Callable[[Path], None]) -> Path:
         tmp.unlink(missing_ok=True)
         raise
     return path
+
+
+def file_sha256(path: str | Path) -> str:
+    """Hex SHA-256 of a file's bytes (read in 1 MiB chunks): the content key of Anzhi's
+    caches (road graphs, slope rasters, the app's per-file caches)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
 
 
 # --------------------------------------------------------------------------------------

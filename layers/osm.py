@@ -332,10 +332,8 @@ def download_roads(
     DataSourceError
         The servers cannot be reached or return nothing (with the offline alternative).
     """
-    import os
-    import tempfile
-
     from geo.roads import _osmnx_settings
+    from layers.export import atomic_write
 
     target = Path(out)
     if (place is None) == (bbox is None):
@@ -361,29 +359,22 @@ def download_roads(
     if overpass_url:  # a mirror or the office's own server: no public slot etiquette
         settings["overpass_url"] = overpass_url.rstrip("/")
         settings["overpass_rate_limit"] = False
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=target.name + ".", suffix=".part", dir=target.parent)
-    os.close(fd)
-    try:
-        with _osmnx_settings(**settings):
-            try:
-                if place is not None:
-                    G = ox.graph_from_place(place, network_type="all", simplify=False,
-                                            retain_all=True)
-                else:
-                    G = ox.graph_from_bbox((west, south, east, north), network_type="all",
-                                           simplify=False, retain_all=True)
-            except (OSError, ValueError, RuntimeError) as exc:
-                # requests' connection errors are OSErrors; osmnx raises ValueError /
-                # InsufficientResponseError (a ValueError) for empty answers
-                where = f"place {place!r}" if place is not None else f"box {bbox}"
-                raise DataSourceError(
-                    f"cannot download the roads of {where} from OpenStreetMap: {exc}. The "
-                    "download needs internet; offline, give an extract instead (.osm.pbf "
-                    "from download.geofabrik.de, or an .osm export from JOSM)"
-                ) from exc
-            ox.save_graph_xml(G, tmp)
-        os.replace(tmp, target)
-    finally:
-        Path(tmp).unlink(missing_ok=True)
+    with _osmnx_settings(**settings):
+        try:
+            if place is not None:
+                G = ox.graph_from_place(place, network_type="all", simplify=False,
+                                        retain_all=True)
+            else:
+                G = ox.graph_from_bbox((west, south, east, north), network_type="all",
+                                       simplify=False, retain_all=True)
+        except (OSError, ValueError, RuntimeError) as exc:
+            # requests' connection errors are OSErrors; osmnx raises ValueError /
+            # InsufficientResponseError (a ValueError) for empty answers
+            where = f"place {place!r}" if place is not None else f"box {bbox}"
+            raise DataSourceError(
+                f"cannot download the roads of {where} from OpenStreetMap: {exc}. The "
+                "download needs internet; offline, give an extract instead (.osm.pbf "
+                "from download.geofabrik.de, or an .osm export from JOSM)"
+            ) from exc
+        atomic_write(target, lambda tmp: ox.save_graph_xml(G, tmp))
     return target

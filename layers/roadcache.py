@@ -20,8 +20,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
-import tempfile
 import time
 import zipfile
 from collections.abc import Callable
@@ -33,11 +31,11 @@ import scipy.sparse as sp
 import shapely
 
 from anzhi.settings import get_settings
+from layers.export import atomic_write, file_sha256
 from geo.roads import Profile, RoadGraph
 
 __all__ = [
     "CACHE_FORMAT",
-    "file_sha256",
     "road_graph_key",
     "save_road_graph",
     "load_saved_road_graph",
@@ -55,15 +53,6 @@ _ARRAYS: Final = (
     "pedge_length_fwd_m", "pedge_length_bwd_m", "pedge_time_fwd_min", "pedge_time_bwd_min",
 )
 _MATRICES: Final = ("length_m", "time_min")
-
-
-def file_sha256(path: str | Path) -> str:
-    """Hex SHA-256 of a file's bytes (read in 1 MiB chunks)."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def _profile_fingerprint(profile: Profile) -> dict[str, Any]:
@@ -115,7 +104,6 @@ def save_road_graph(graph: RoadGraph, path: str | Path) -> Path:
     the profile from the caller and refuses a file built for another one.
     """
     out = Path(path)
-    out.parent.mkdir(parents=True, exist_ok=True)
     coords, which = shapely.get_coordinates(graph.pedge_geometry, return_index=True)
     payload: dict[str, Any] = {name: np.asarray(getattr(graph, name)) for name in _ARRAYS}
     payload["edge_highway"] = np.asarray(graph.edge_highway, dtype=str)
@@ -132,14 +120,11 @@ def save_road_graph(graph: RoadGraph, path: str | Path) -> Path:
         "n_nodes": graph.n_nodes,
         "profile": _profile_fingerprint(graph.profile),
     }))
-    fd, tmp = tempfile.mkstemp(prefix=out.name + ".", suffix=".tmp", dir=out.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
+    def write(tmp: Path) -> None:
+        with open(tmp, "wb") as fh:  # a file object: np.savez adds no suffix
             np.savez(fh, **payload)
-        os.replace(tmp, out)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+
+    atomic_write(out, write)
     return out
 
 
