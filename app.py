@@ -277,7 +277,8 @@ def _route_region(
 ) -> pd.DataFrame:
     """``route_region`` once per inputs × profile × facility types (read-only result)."""
     st.session_state[ROUTE_RUNS_KEY] = st.session_state.get(ROUTE_RUNS_KEY, 0) + 1
-    return route_region(_data, profile=profile, facility_types=list(facility_types), progress=False)
+    return route_region(_data, profile=profile, facility_types=list(facility_types), progress=False,
+                        graph=_road_graph(key, profile, _data))
 
 
 @st.cache_resource(show_spinner=False, max_entries=4)

@@ -241,6 +241,7 @@ def route_region(
     progress: bool | None = None,
     slope: bool = True,
     use_cache: bool = True,
+    graph: RoadGraph | None = None,
 ) -> pd.DataFrame:
     """Nearest facility of each type for every site, by road (the ``access.csv`` table).
 
@@ -257,10 +258,13 @@ def route_region(
         their slope (Tobler); ``False`` walks them flat.
     use_cache
         ``False`` builds the road graph afresh, neither reading nor writing the cache.
+    graph
+        The region's road graph for this profile and ``slope`` when the caller holds it
+        already (the app keeps it for service areas); default :func:`region_road_graph`.
     """
     prof = load_profile(profile)
-    road = region_road_graph(data.inputs, profile=prof, slope=slope, progress=progress,
-                             use_cache=use_cache)
+    road = graph if graph is not None else region_road_graph(
+        data.inputs, profile=prof, slope=slope, progress=progress, use_cache=use_cache)
     elevation = None
     if slope and data.inputs.dem is not None and prof.slope_aware:
         from layers.raster import dem_elevation_sampler
