@@ -135,12 +135,12 @@ def unroutable_summary(access: pd.DataFrame, *, limit: int = 20) -> list[str]:
     for reason, n in counts.items():
         lines.append(f"{n} site×type row(s) unroutable: {reason} — {_REASON_TEXT.get(str(reason), '')}")
     by_site = bad.groupby("site_id", sort=False)
+    n_types = access["facility_type"].nunique()
     for k, (site, rows) in enumerate(by_site):
         if k == limit:
             lines.append(f"... and {by_site.ngroups - limit} more site(s): see the reason column")
             break
         per_reason = rows.groupby("reason", sort=False)["facility_type"].agg(list)
-        n_types = access.loc[access["site_id"] == site, "facility_type"].nunique()
         parts = "; ".join(
             f"{reason} ({'all ' + str(n_types) + ' types' if len(ts) == n_types else ', '.join(ts)})"
             for reason, ts in per_reason.items())

@@ -30,6 +30,7 @@ from geo.routing import access_table
 from layers.demo import DemoPaths, build_demo
 from layers.export import file_sha256, write_outputs
 from layers.facilities import combine_facilities, facilities_from_sites, read_facilities
+from layers.osmpoi import is_osm_file
 from layers.raster import check_dem
 from layers.terrain import site_hazard_from_raster, write_slope
 from layers.rulesfile import read_rules
@@ -225,7 +226,7 @@ def load_region(inputs: RegionInputs) -> RegionData:
     roads = Path(inputs.roads)
     if not roads.is_file():
         raise DataSourceError(f"road file {roads} does not exist or is not a file; check the path")
-    if not roads.name.lower().endswith((".osm", ".osm.bz2", ".osm.gz", ".osm.pbf", ".pbf")):
+    if not is_osm_file(roads):
         raise InputError(
             f"{roads.name}: not an OSM road file; give an .osm, .osm.bz2 or .osm.pbf extract "
             "(e.g. from download.geofabrik.de)"
