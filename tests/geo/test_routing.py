@@ -7,7 +7,6 @@ import json
 import geopandas as gpd
 import networkx as nx
 import numpy as np
-import osmnx as ox
 import pandas as pd
 import pyproj
 import pytest
@@ -17,17 +16,15 @@ from hypothesis import strategies as st
 
 from anzhi.errors import InputError
 from anzhi.settings import override
-from geo.roads import Profile, RoadGraph, load_profile, load_road_graph
-from geo.routing import ACCESS_COLUMNS, SnapResult, access_table, nearest_facility, snap_points
+from geo.roads import RoadGraph, load_profile, load_road_graph
+from geo.routing import ACCESS_COLUMNS, access_table, nearest_facility, snap_points
+
+from tests.geo._reference import edge_line, gc, points_beside_edge, reference_graph, split_reference
 
 LON0, LAT0, STEP = 99.2, 24.7, 0.002  # ~200 m grid near Shidian, Yunnan
 CLASSES = ["primary", "secondary", "tertiary", "residential", "track", "service"]
 PROFILES = {"walk": load_profile("walk"), "drive": load_profile("drive")}
 WALK_M_PER_MIN = 4500 / 60
-
-
-def gc(lon1: float, lat1: float, lon2: float, lat2: float) -> float:
-    return float(ox.distance.great_circle(lat1, lon1, lat2, lon2))
 
 
 def perturbed_grid(
@@ -79,32 +76,6 @@ def perturbed_grid(
     return G
 
 
-def edge_line(G: nx.MultiDiGraph, u: int, v: int, d: dict) -> np.ndarray:
-    """WGS84 coordinates of an edge's line from u to v (its geometry, or the straight segment)."""
-    if d.get("geometry") is not None:
-        return np.asarray(shapely.get_coordinates(d["geometry"]))
-    return np.array([[G.nodes[u]["x"], G.nodes[u]["y"]], [G.nodes[v]["x"], G.nodes[v]["y"]]])
-
-
-def reference_graph(G: nx.MultiDiGraph, profile: Profile) -> nx.MultiDiGraph:
-    """The graph networkx should route on: usable edges, symmetrised when oneway is ignored.
-
-    Every edge keeps its ``line`` (WGS84 coordinates in the edge's own direction).
-    """
-    H = nx.MultiDiGraph()
-    H.add_nodes_from(G.nodes(data=True))
-    for u, v, d in G.edges(data=True):
-        speed = profile.speed_kph(d["highway"])
-        if speed is None:
-            continue
-        attrs = {"length": d["length"], "time": d["length"] / (speed * 1000 / 60)}
-        line = edge_line(G, u, v, d)
-        H.add_edge(u, v, **attrs, line=line)
-        if not profile.respect_oneway:
-            H.add_edge(v, u, **attrs, line=line[::-1])
-    return H
-
-
 def points(lon: list[float] | np.ndarray, lat: list[float] | np.ndarray, **cols: object) -> gpd.GeoDataFrame:
     return gpd.GeoDataFrame(cols, geometry=gpd.points_from_xy(lon, lat), crs="EPSG:4326")
 
@@ -153,102 +124,6 @@ def line_graph(coords: list[tuple[float, float]], *, length: float | None = None
 
 
 # --------------------------------------------------------------------------- the split reference
-
-
-def split_reference(
-    G: nx.MultiDiGraph,
-    prof: Profile,
-    rg: RoadGraph,
-    sites: tuple[np.ndarray, np.ndarray, SnapResult],
-    facs: tuple[np.ndarray, np.ndarray, SnapResult],
-) -> nx.MultiDiGraph:
-    """The networkx graph of the exact answer: every snapped edge literally split.
-
-    Each physical edge that holds snapped points is cut at every point's fraction: each of its
-    directed edges in the reference graph (found by its end nodes and its line, which must
-    equal the physical edge's line) becomes a chain through one new node per fraction, the
-    pieces' lengths and times proportional to the fractions, in the edge's own direction.  A
-    point at fraction 0 or 1 is at the node.  Site ``("S", i)`` then has one edge *to* its
-    point on the road and facility ``("F", j)`` one edge *from* its point, weighted with the
-    off-road leg (great-circle to the snapped point, walked), so no route can pass through a
-    site or a facility.  The direct-leg rule of ``access_table`` becomes an edge ``S → F`` for
-    every facility no farther from the site (great-circle) than the site's own road.
-    """
-    H = reference_graph(G, prof)
-    to_m = pyproj.Transformer.from_crs("EPSG:4326", rg.crs_metric, always_xy=True)
-    per_min = prof.offroad_speed_kph * 1000 / 60
-    (s_lon, s_lat, s_snap), (f_lon, f_lat, f_snap) = sites, facs
-    frac_all = np.concatenate([s_snap.fraction, f_snap.fraction])
-    edge_all = np.concatenate([s_snap.edge, f_snap.edge])
-    inner = (edge_all >= 0) & (frac_all > 0) & (frac_all < 1)
-    cut_node: dict[tuple[int, float], object] = {}
-    for e in np.unique(edge_all[inner]).tolist():
-        fr = sorted(set(frac_all[inner & (edge_all == e)].tolist()))
-        qs = [("Q", e, i) for i in range(len(fr))]
-        cut_node.update({(e, f): q for f, q in zip(fr, qs, strict=True)})
-        u_id, v_id = (int(rg.node_ids[rg.pedge_u[e]]), int(rg.node_ids[rg.pedge_v[e]]))
-        pline = rg.pedge_geometry[e]
-        n_split = 0
-        for x, y, key, d in list(H.edges(keys=True, data=True)):
-            if {x, y} != {u_id, v_id}:
-                continue
-            mx, my = to_m.transform(d["line"][:, 0], d["line"][:, 1])
-            own = shapely.LineString(np.column_stack([mx, my]))  # in the edge's direction
-            if shapely.equals_exact(own, pline, tolerance=1e-6) and x == u_id:
-                forward = True
-            elif shapely.equals_exact(shapely.reverse(own), pline, tolerance=1e-6) and x == v_id:
-                forward = False  # runs v → u (for a loop: the other way round)
-            else:
-                continue  # a parallel street along another line
-            H.remove_edge(x, y, key)
-            stops = [0.0, *fr, 1.0]
-            chain = [u_id, *qs, v_id]
-            for f0, f1, n0, n1 in zip(stops[:-1], stops[1:], chain[:-1], chain[1:], strict=True):
-                piece = {"length": (f1 - f0) * d["length"], "time": (f1 - f0) * d["time"]}
-                if forward:
-                    H.add_edge(n0, n1, **piece)
-                else:
-                    H.add_edge(n1, n0, **piece)
-            n_split += 1
-        assert n_split >= 1, f"physical edge {e} matches no edge of the graph"
-
-    def road_node(snap: SnapResult, i: int) -> object:
-        e, f = int(snap.edge[i]), float(snap.fraction[i])
-        if f == 0.0:
-            return int(rg.node_ids[rg.pedge_u[e]])
-        if f == 1.0:
-            return int(rg.node_ids[rg.pedge_v[e]])
-        return cut_node[(e, f)]
-
-    for i in np.flatnonzero(s_snap.edge >= 0).tolist():
-        leg = gc(s_lon[i], s_lat[i], s_snap.snap_lon[i], s_snap.snap_lat[i])
-        H.add_edge(("S", i), road_node(s_snap, i), length=leg, time=leg / per_min)
-        for j in range(len(f_lon)):
-            direct = gc(s_lon[i], s_lat[i], f_lon[j], f_lat[j])
-            if direct <= s_snap.snap_dist_m[i]:
-                H.add_edge(("S", i), ("F", j), length=direct, time=direct / per_min)
-    for j in np.flatnonzero(f_snap.edge >= 0).tolist():
-        leg = gc(f_lon[j], f_lat[j], f_snap.snap_lon[j], f_snap.snap_lat[j])
-        H.add_edge(road_node(f_snap, j), ("F", j), length=leg, time=leg / per_min)
-    return H
-
-
-def points_beside_edge(rg: RoadGraph, e: int, fractions: list[float], offsets_m: list[float]
-                       ) -> tuple[np.ndarray, np.ndarray]:
-    """WGS84 points ``offsets_m`` metres to the left (+) or right (−) of edge ``e`` at ``fractions``."""
-    line = rg.pedge_geometry[e]
-    glen = shapely.length(line)
-    at = np.asarray(fractions) * glen
-    p = shapely.get_coordinates(shapely.line_interpolate_point(line, at))
-    ahead = shapely.get_coordinates(shapely.line_interpolate_point(line, np.minimum(at + 0.5, glen)))
-    back = shapely.get_coordinates(shapely.line_interpolate_point(line, np.maximum(at - 0.5, 0.0)))
-    t = ahead - back
-    t /= np.linalg.norm(t, axis=1)[:, None]
-    normal = np.column_stack([-t[:, 1], t[:, 0]])
-    xy = p + normal * np.asarray(offsets_m)[:, None]
-    to_ll = pyproj.Transformer.from_crs(rg.crs_metric, "EPSG:4326", always_xy=True)
-    lon, lat = to_ll.transform(xy[:, 0], xy[:, 1])
-    return np.asarray(lon), np.asarray(lat)
 
 
 TYPES = ["clinic", "kindergarten", "police_room"]
