@@ -818,6 +818,11 @@ class _Pending:
     a: list[float]
     b: list[float]
 
+    def add(self, row: int, a: float, b: float) -> None:
+        self.rows.append(row)
+        self.a.append(a)
+        self.b.append(b)
+
 
 def _is_easting(v: float) -> bool:
     return (100_000 <= v < 1_000_000) or (10_000_000 <= v < 100_000_000)
@@ -1065,13 +1070,9 @@ def _from_columns(
             )
             continue
         if use_ll and abs(x) <= 1000 and abs(y) <= 1000:
-            deg.rows.append(r)
-            deg.a.append(x)
-            deg.b.append(y)
+            deg.add(r, x, y)
         elif abs(x) > 1000 and abs(y) > 1000:
-            metres.rows.append(r)
-            metres.a.append(x)
-            metres.b.append(y)
+            metres.add(r, x, y)
         else:
             pc.add(
                 "one coordinate looks like degrees and the other like metres" if use_ll
@@ -1142,13 +1143,9 @@ def _from_geometry(
         # No CRS: judge by magnitude like x/y columns.
         for r, x, y in zip(rows, xs, ys, strict=True):
             if abs(x) <= 1000 and abs(y) <= 1000:
-                deg.rows.append(r)
-                deg.a.append(x)
-                deg.b.append(y)
+                deg.add(r, x, y)
             elif abs(x) > 1000 and abs(y) > 1000:
-                metres.rows.append(r)
-                metres.a.append(x)
-                metres.b.append(y)
+                metres.add(r, x, y)
             else:
                 pc.add("one coordinate looks like degrees and the other like metres", row=r,
                        column="geometry", value=(x, y),
