@@ -729,6 +729,89 @@ def _snap_layers(
     return s_lon, s_lat, s_snap, f_lon, f_lat, f_snap
 
 
+@dataclass(frozen=True, eq=False)
+class OffroadLegs:
+    """Walking minutes of the off-road legs of snapped sites and facilities.
+
+    Flat (the profile's ``offroad_speed_kph``) or, with an elevation function and a
+    slope-aware profile, on each leg's grade with Tobler's hiking function
+    (:func:`geo.tobler.offroad_leg_min`).  Build it with :func:`_offroad_legs`.
+    """
+
+    site_min: NDArray[np.float64]
+    """Site → its snapped point on the road, minutes (NaN for sites not placed)."""
+    fac_min: NDArray[np.float64]
+    """Snapped point on the road → facility, minutes (NaN for facilities not placed)."""
+    flat_speed_kph: float
+    """Off-road walking speed on flat ground, km/h."""
+    site_z_m: NDArray[np.float64] | None = None
+    """Ground elevation at each site, metres (``None`` when flat; NaN where unknown)."""
+    fac_z_m: NDArray[np.float64] | None = None
+    """Ground elevation at each facility, metres (``None`` when flat)."""
+
+    @property
+    def sloped(self) -> bool:
+        """Whether legs are walked on their grade."""
+        return self.site_z_m is not None
+
+    def direct_min(self, dist_m: NDArray[np.float64], site: NDArray[np.int64],
+                   fac: NDArray[np.int64]) -> NDArray[np.float64]:
+        """Minutes to walk straight from sites ``site`` to facilities ``fac`` (``dist_m`` apart)."""
+        if self.site_z_m is None or self.fac_z_m is None:
+            return np.asarray(dist_m, dtype=np.float64) * (60.0 / (self.flat_speed_kph * 1000.0))
+        from geo.tobler import offroad_leg_min
+
+        return offroad_leg_min(dist_m, self.fac_z_m[fac] - self.site_z_m[site],
+                               flat_speed_kph=self.flat_speed_kph)
+
+
+def _offroad_legs(
+    graph: RoadGraph,
+    profile: Profile,
+    s_xy: NDArray[np.float64],
+    s_snap: SnapResult,
+    f_xy: NDArray[np.float64],
+    f_snap: SnapResult,
+    elevation_m: Callable[[NDArray[np.float64], NDArray[np.float64]], NDArray[np.float64]] | None,
+) -> OffroadLegs:
+    """Off-road legs in minutes: flat, or on their grade when ``elevation_m`` is given and
+    the profile is slope-aware (sites walk down/up to their road, facilities from theirs).
+
+    ``s_xy`` / ``f_xy`` are the points in ``graph.crs_metric``; ``elevation_m`` takes
+    metric ``x, y`` and gives metres (NaN where unknown: that leg is walked flat).
+    """
+    flat = float(profile.offroad_speed_kph)
+    per_min = flat * 1000.0 / 60.0  # off-road metres per minute
+    if elevation_m is None or not profile.slope_aware:
+        return OffroadLegs(site_min=s_snap.snap_dist_m / per_min,
+                           fac_min=f_snap.snap_dist_m / per_min, flat_speed_kph=flat)
+    from geo.tobler import offroad_leg_min
+
+    def z_at(xy: NDArray[np.float64]) -> NDArray[np.float64]:
+        if not len(xy):
+            return np.empty(0)
+        return np.asarray(elevation_m(xy[:, 0], xy[:, 1]), dtype=np.float64)
+
+    def snapped_xy(snap: SnapResult) -> NDArray[np.float64]:
+        ok = np.isfinite(snap.snap_lon) & np.isfinite(snap.snap_lat)
+        out = np.full((len(snap.snap_lon), 2), np.nan)
+        if ok.any():
+            out[ok] = _to_metric(graph.crs_metric, snap.snap_lon[ok], snap.snap_lat[ok])
+        return out
+
+    z_s, z_f = z_at(s_xy), z_at(f_xy)
+    z_s_road, z_f_road = z_at(snapped_xy(s_snap)), z_at(snapped_xy(f_snap))
+    site_min = offroad_leg_min(np.nan_to_num(s_snap.snap_dist_m, nan=0.0), z_s_road - z_s,
+                               flat_speed_kph=flat)
+    fac_min = offroad_leg_min(np.nan_to_num(f_snap.snap_dist_m, nan=0.0), z_f - z_f_road,
+                              flat_speed_kph=flat)
+    # a point not placed keeps a NaN leg, as in the flat case
+    site_min = np.where(np.isfinite(s_snap.snap_dist_m), site_min, np.nan)
+    fac_min = np.where(np.isfinite(f_snap.snap_dist_m), fac_min, np.nan)
+    return OffroadLegs(site_min=site_min, fac_min=fac_min, flat_speed_kph=flat,
+                       site_z_m=z_s, fac_z_m=z_f)
+
+
 def access_table(
     graph: RoadGraph,
     sites: gpd.GeoDataFrame,
@@ -801,7 +884,6 @@ def access_table(
 
     limit = get_settings().max_snap_dist_m if max_snap_dist_m is None else float(max_snap_dist_m)
     show_bar = get_settings().progress if progress is None else bool(progress)
-    per_min = profile.offroad_speed_kph * 1000.0 / 60.0  # off-road metres per minute
 
     site_ids = sites["site_id"].astype(str).to_numpy()
     fac_ids = facilities["facility_id"].astype(str).to_numpy()
@@ -812,32 +894,8 @@ def access_table(
     # site off the network, within the at-site radius
     site_walk_m = np.where(s_snap.node >= 0, s_snap.snap_dist_m, get_settings().at_site_radius_m)
     # off-road legs in minutes: flat at the profile's off-road speed, or on their grade
-    sloped = elevation_m is not None and profile.slope_aware
-    if sloped:
-        from geo.tobler import offroad_leg_min
-
-        def z_at(xy: NDArray[np.float64]) -> NDArray[np.float64]:
-            if not len(xy):
-                return np.empty(0)
-            return np.asarray(elevation_m(xy[:, 0], xy[:, 1]), dtype=np.float64)  # type: ignore[misc]
-
-        def snapped_xy(snap: SnapResult) -> NDArray[np.float64]:
-            ok = np.isfinite(snap.snap_lon) & np.isfinite(snap.snap_lat)
-            out = np.full((len(snap.snap_lon), 2), np.nan)
-            if ok.any():
-                out[ok] = _to_metric(graph.crs_metric, snap.snap_lon[ok], snap.snap_lat[ok])
-            return out
-
-        z_s, z_f = z_at(s_xy), z_at(f_xy)
-        z_s_road, z_f_road = z_at(snapped_xy(s_snap)), z_at(snapped_xy(f_snap))
-        flat = profile.offroad_speed_kph
-        s_leg_min = offroad_leg_min(np.nan_to_num(s_snap.snap_dist_m, nan=0.0),
-                                    z_s_road - z_s, flat_speed_kph=flat)
-        f_leg_min = offroad_leg_min(np.nan_to_num(f_snap.snap_dist_m, nan=0.0),
-                                    z_f - z_f_road, flat_speed_kph=flat)
-    else:
-        s_leg_min = s_snap.snap_dist_m / per_min
-        f_leg_min = f_snap.snap_dist_m / per_min
+    legs = _offroad_legs(graph, profile, s_xy, s_snap, f_xy, f_snap, elevation_m)
+    s_leg_min, f_leg_min = legs.site_min, legs.fac_min
 
     n_s, n_t = len(site_ids), len(types)
     nearest = np.full((n_s, n_t), "", dtype=object)
@@ -874,11 +932,7 @@ def access_table(
             take = walkable & (direct_m <= cost_l)
             ids_l = np.where(take, fac_ids[best], ids_l)
             cost_l = np.where(take, direct_m, cost_l)
-            if sloped:
-                direct_min = offroad_leg_min(direct_m, z_f[best] - z_s,
-                                             flat_speed_kph=profile.offroad_speed_kph)
-            else:
-                direct_min = direct_m / per_min
+            direct_min = legs.direct_min(direct_m, np.arange(n_s), best)
             cost_t = np.where(walkable, np.minimum(cost_t, direct_min), cost_t)
         routed = np.isfinite(cost_l)
         nearest[routed, j] = ids_l[routed]
