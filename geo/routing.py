@@ -88,6 +88,9 @@ __all__ = [
     "SnapResult",
     "snap_points",
     "nearest_facility",
+    "nearest_facility_index",
+    "place_sites",
+    "SitePlacement",
     "access_table",
     "SERVICE_AREA_COLUMNS",
     "SERVICE_AREA_METHOD",
@@ -464,20 +467,27 @@ def _from_facilities(
         (``n_nodes + f``; ``-9999`` when unreachable).
     """
     n, k = graph.n_nodes, len(f_nodes)
-    f_att, f_cost = _attachments(graph, f_nodes, f_edge, f_frac, weight=weight, leaving=False)
-    rows = np.repeat(np.arange(k), 2)
-    cols = f_att.reshape(-1)
-    vals = (f_cost + np.asarray(f_leg, dtype=np.float64)[:, None]).reshape(-1)
-    keep = cols >= 0
-    rows, cols, vals = rows[keep], cols[keep], vals[keep]
-    order = np.lexsort((vals, cols, rows))  # one edge per (virtual node, node): the cheaper
-    rows, cols, vals = rows[order], cols[order], vals[order]
-    first = np.ones(len(rows), dtype=bool)
-    first[1:] = (rows[1:] != rows[:-1]) | (cols[1:] != cols[:-1])
-    rows, cols, vals = rows[first], cols[first], vals[first]
+    if not (f_edge >= 0).any():  # every facility at its node: one edge each, nothing to merge
+        cols = f_nodes
+        vals = np.asarray(f_leg, dtype=np.float64)
+        counts = np.ones(k, dtype=np.int64)
+    else:
+        f_att, f_cost = _attachments(graph, f_nodes, f_edge, f_frac, weight=weight,
+                                     leaving=False)
+        rows = np.repeat(np.arange(k), 2)
+        cols = f_att.reshape(-1)
+        vals = (f_cost + np.asarray(f_leg, dtype=np.float64)[:, None]).reshape(-1)
+        keep = cols >= 0
+        rows, cols, vals = rows[keep], cols[keep], vals[keep]
+        order = np.lexsort((vals, cols, rows))  # one edge per (virtual node, node): the cheaper
+        rows, cols, vals = rows[order], cols[order], vals[order]
+        first = np.ones(len(rows), dtype=bool)
+        first[1:] = (rows[1:] != rows[:-1]) | (cols[1:] != cols[:-1])
+        rows, cols, vals = rows[first], cols[first], vals[first]
+        counts = np.bincount(rows, minlength=k)
     rev = graph.weight_csr(weight, reverse=True)
     nnz = int(rev.indptr[-1])
-    v_indptr = nnz + np.cumsum(np.bincount(rows, minlength=k))
+    v_indptr = nnz + np.cumsum(counts)
     # keep the graph's own index dtype (int32 below 2**31 entries): no copy-and-widen of the
     # whole graph on every call
     idx = np.int32 if (n + k < 2**31 and nnz + len(cols) < 2**31) else np.int64
@@ -493,6 +503,282 @@ def _from_facilities(
         aug, directed=True, indices=np.arange(n, n + k), min_only=True, return_predecessors=True
     )
     return np.asarray(dist, dtype=np.float64), np.asarray(sources, dtype=np.int64)
+
+
+@dataclass(frozen=True, eq=False)
+class SitePlacement:
+    """Sites joined to the road graph for one weight: computed once, reused for every type.
+
+    Build it with :func:`place_sites`; :func:`nearest_facility_index` then routes every site
+    to the nearest facility of a set with one Dijkstra run and a few gathers.  Everything
+    that depends only on the sites (their ways onto the network, off-road legs, the order
+    of the sites by edge for the same-edge rule) is here, so a run over many facility types
+    pays for it once.
+    """
+
+    weight: Literal["length", "time"]
+    """Routing weight the costs are in (metres or minutes)."""
+    n_nodes: int
+    """Node count of the graph the sites were placed on."""
+    node: NDArray[np.int64]
+    """``(n_sites, m)`` graph nodes where each site joins the network (``m`` = 1 when every
+    placed site sits at a node, else 2); ``0`` where there is no such way (cost ``inf``)."""
+    cost: NDArray[np.float64]
+    """``(n_sites, m)`` cost from the site's road point to ``node`` along its edge;
+    ``inf`` = no way (closed direction, or the site is not placed)."""
+    leg: NDArray[np.float64]
+    """Off-road leg of each site in the weight's unit; ``inf`` when not placed."""
+    edge: NDArray[np.int64]
+    """Physical edge of each site, ``-1`` = at a node or not placed."""
+    fraction: NDArray[np.float64]
+    """Position along ``edge`` from ``pedge_u`` (0) to ``pedge_v`` (1)."""
+    by_edge: NDArray[np.int64]
+    """Indices of the sites on an edge, sorted by edge (stable)."""
+    by_edge_key: NDArray[np.int64]
+    """Their edges, sorted: ``edge[by_edge]``."""
+
+    @property
+    def n_sites(self) -> int:
+        """Number of sites."""
+        return len(self.leg)
+
+    @property
+    def placed(self) -> NDArray[np.bool_]:
+        """Whether each site is on the network (its leg is finite)."""
+        return np.isfinite(self.leg)
+
+
+def _leg_per_m(graph: RoadGraph, weight: object) -> float:
+    """Off-road cost per metre for ``weight``: 1 (metres) or minutes at the off-road speed."""
+    if weight == "length":
+        return 1.0
+    if weight == "time":
+        return 60.0 / (graph.profile.offroad_speed_kph * 1000.0)
+    raise InputError(f"unknown routing weight {weight!r}; use 'length' or 'time'")
+
+
+def place_sites(
+    graph: RoadGraph,
+    site_nodes: ArrayLike,
+    site_snap_m: ArrayLike,
+    *,
+    weight: Literal["length", "time"],
+    site_edge: ArrayLike | None = None,
+    site_fraction: ArrayLike | None = None,
+    site_leg: ArrayLike | None = None,
+) -> SitePlacement:
+    """Join sites to the road graph for ``weight``, once for every facility type.
+
+    Parameters
+    ----------
+    graph
+        The road graph.
+    site_nodes
+        Graph node index of each site, ``-1`` for sites not on the network.  Ignored when
+        ``site_edge`` is given (then a site is placed iff its edge is ``>= 0``).
+    site_snap_m
+        Off-road leg of each site, metres (non-finite = not placed).
+    weight
+        ``"length"`` (metres) or ``"time"`` (minutes).
+    site_edge, site_fraction
+        Position of each site on the road (physical edge, ``-1`` = not on the network, and
+        fraction from ``pedge_u`` to ``pedge_v``), as :class:`SnapResult` gives them.
+        Default: each site sits at its node.
+    site_leg
+        Cost of each site's off-road leg in the unit of ``weight`` (e.g. slope-aware
+        minutes); default the snap distance, in metres or walked at
+        ``graph.profile.offroad_speed_kph``.
+
+    Returns
+    -------
+    SitePlacement
+
+    Raises
+    ------
+    InputError
+        Arrays of mismatched lengths, an unknown weight, or positions not on the graph.
+    """
+    per_m = _leg_per_m(graph, weight)
+    s_nodes = np.atleast_1d(np.asarray(site_nodes, dtype=np.int64))
+    s_snap = np.atleast_1d(np.asarray(site_snap_m, dtype=np.float64))
+    if len(s_nodes) != len(s_snap):
+        raise InputError(
+            f"site_nodes and site_snap_m must have one value per site, got {len(s_nodes)} and "
+            f"{len(s_snap)}"
+        )
+    s_leg = (s_snap * per_m if site_leg is None
+             else np.atleast_1d(np.asarray(site_leg, dtype=np.float64)))
+    if len(s_leg) != len(s_snap):
+        raise InputError(
+            f"site_leg must have one value per site ({len(s_snap)}), got {len(s_leg)}"
+        )
+    s_edge, s_frac = _positions(graph, s_nodes, site_edge, site_fraction, "site")
+    if site_edge is not None:
+        s_nodes = np.full(len(s_nodes), -1, dtype=np.int64)
+    placed = ((s_nodes >= 0) | (s_edge >= 0)) & np.isfinite(s_snap) & np.isfinite(s_leg)
+    leg = np.where(placed, s_leg, np.inf)
+    if (s_edge >= 0).any():
+        att, att_cost = _attachments(graph, s_nodes, s_edge, s_frac, weight=weight, leaving=True)
+    else:  # every site at its node (or not placed): one way onto the network each
+        att, att_cost = s_nodes[:, None], np.where(s_nodes >= 0, 0.0, np.inf)[:, None]
+    att_cost = np.where(placed[:, None] & (att >= 0), att_cost, np.inf)
+    on = np.flatnonzero(placed & (s_edge >= 0))
+    by_edge = on[np.argsort(s_edge[on], kind="stable")]
+    return SitePlacement(
+        weight=weight,
+        n_nodes=graph.n_nodes,
+        node=np.ascontiguousarray(np.maximum(att, 0)),
+        cost=np.ascontiguousarray(att_cost),
+        leg=leg,
+        edge=np.where(placed, s_edge, -1),
+        fraction=s_frac,
+        by_edge=by_edge,
+        by_edge_key=s_edge[by_edge],
+    )
+
+
+def _same_edge_placed(
+    graph: RoadGraph,
+    sites: SitePlacement,
+    f_edge: NDArray[np.int64],
+    f_frac: NDArray[np.float64],
+) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.float64]]:
+    """Every (site, facility) pair on one physical edge and the cost along it (no legs).
+
+    The facilities (few) are looked up in the sites' edge order of the placement.  Pairs
+    come ordered by facility, then site; costs are ``inf`` where the edge's direction
+    forbids the way from the site to the facility.
+    """
+    empty = np.empty(0, dtype=np.int64)
+    f_on = np.flatnonzero(f_edge >= 0)
+    if len(f_on) == 0 or len(sites.by_edge) == 0:
+        return empty, empty, np.empty(0)
+    lo = np.searchsorted(sites.by_edge_key, f_edge[f_on], side="left")
+    hi = np.searchsorted(sites.by_edge_key, f_edge[f_on], side="right")
+    count = hi - lo
+    total = int(count.sum())
+    if total == 0:
+        return empty, empty, np.empty(0)
+    pair_f = np.repeat(f_on, count)
+    within = np.arange(total) - np.repeat(np.cumsum(count) - count, count)
+    pair_s = sites.by_edge[np.repeat(lo, count) + within]
+    e = f_edge[pair_f]
+    w_fwd_all, w_bwd_all = graph.pedge_weight(sites.weight)
+    d = f_frac[pair_f] - sites.fraction[pair_s]
+    with np.errstate(invalid="ignore"):
+        fwd = np.where(d > 0, d * w_fwd_all[e], np.inf)
+        bwd = np.where(d < 0, -d * w_bwd_all[e], np.inf)
+    cost = np.where(d == 0, 0.0, np.minimum(fwd, bwd))
+    return pair_s, pair_f, cost
+
+
+def nearest_facility_index(
+    graph: RoadGraph,
+    sites: SitePlacement,
+    fac_nodes: ArrayLike,
+    fac_snap_m: ArrayLike,
+    *,
+    fac_edge: ArrayLike | None = None,
+    fac_fraction: ArrayLike | None = None,
+    fac_leg: ArrayLike | None = None,
+) -> tuple[NDArray[np.int64], NDArray[np.float64]]:
+    """Nearest facility of a set for every placed site: the array core, one Dijkstra run.
+
+    Parameters
+    ----------
+    graph
+        The road graph the sites were placed on.
+    sites
+        The sites, from :func:`place_sites` (its weight is the weight here).
+    fac_nodes, fac_snap_m
+        Graph node index (``-1`` = not on the network, ignored; unused when ``fac_edge`` is
+        given) and off-road leg (m) of each candidate facility.
+    fac_edge, fac_fraction
+        Position of each facility on the road, as for the sites.  Default: at its node.
+    fac_leg
+        Cost of each facility's off-road leg in the unit of the weight; default the snap
+        distance in metres or walked at ``graph.profile.offroad_speed_kph``.
+
+    Returns
+    -------
+    (fac_index, cost)
+        Per site: index (into the given facility arrays) of the facility with the least
+        site → facility cost (off-road legs at both ends and the partial edges at both ends
+        included) and that cost in the weight's unit; ``-1`` and ``inf`` when no facility
+        is reachable or the site is not placed.
+
+    Raises
+    ------
+    InputError
+        Arrays of mismatched lengths, positions not on the graph, or a placement made on
+        another graph.
+    """
+    weight = sites.weight
+    if sites.n_nodes != graph.n_nodes:
+        raise InputError(
+            f"the sites were placed on a graph of {sites.n_nodes} nodes, this one has "
+            f"{graph.n_nodes}; place them with place_sites on this graph"
+        )
+    f_nodes = np.atleast_1d(np.asarray(fac_nodes, dtype=np.int64))
+    f_snap = np.atleast_1d(np.asarray(fac_snap_m, dtype=np.float64))
+    if len(f_nodes) != len(f_snap):
+        raise InputError(
+            f"fac_nodes and fac_snap_m must have one value per facility, got {len(f_nodes)} "
+            f"and {len(f_snap)}"
+        )
+    f_leg = (f_snap * _leg_per_m(graph, weight) if fac_leg is None
+             else np.atleast_1d(np.asarray(fac_leg, dtype=np.float64)))
+    if len(f_leg) != len(f_snap):
+        raise InputError(
+            f"fac_leg must have one value per facility ({len(f_snap)}), got {len(f_leg)}"
+        )
+    f_edge, f_frac = _positions(graph, f_nodes, fac_edge, fac_fraction, "fac")
+    if fac_edge is not None:
+        f_nodes = np.full(len(f_nodes), -1, dtype=np.int64)
+    n_s = sites.n_sites
+    on_net = np.flatnonzero(((f_nodes >= 0) | (f_edge >= 0)) & np.isfinite(f_snap)
+                            & np.isfinite(f_leg))
+    if len(on_net) == 0 or n_s == 0:
+        return np.full(n_s, -1, dtype=np.int64), np.full(n_s, np.inf)
+    subset = len(on_net) < len(f_nodes)
+    if subset:
+        f_nodes, f_leg = f_nodes[on_net], f_leg[on_net]
+        f_edge, f_frac = f_edge[on_net], f_frac[on_net]
+
+    n = graph.n_nodes
+    dist, sources = _from_facilities(graph, f_nodes, f_leg, f_edge, f_frac, weight=weight)
+    # sites: the better of their (up to two) ways onto the network; a missing way has cost
+    # inf (at the safe node 0), so its total stays inf without masking
+    if sites.node.shape[1] == 1:
+        node0 = sites.node[:, 0]
+        cost = sites.cost[:, 0] + dist[node0]
+        win = sources[node0]
+    else:
+        node0, node1 = sites.node[:, 0], sites.node[:, 1]
+        t0 = sites.cost[:, 0] + dist[node0]
+        t1 = sites.cost[:, 1] + dist[node1]
+        second = t1 < t0  # ties go to the first way
+        cost = np.where(second, t1, t0)
+        win = sources[np.where(second, node1, node0)]
+    cost += sites.leg  # inf for sites not placed
+    reached = np.isfinite(cost)
+    fac = np.where(reached, win - n, -1)
+
+    # a facility on the site's own edge, straight along it
+    pair_s, pair_f, along = _same_edge_placed(graph, sites, f_edge, f_frac)
+    if len(pair_s):
+        pair_cost = along + sites.leg[pair_s] + f_leg[pair_f]
+        order = np.lexsort((pair_cost, pair_s))
+        pair_s, pair_f, pair_cost = pair_s[order], pair_f[order], pair_cost[order]
+        head = np.ones(len(pair_s), dtype=bool)
+        head[1:] = pair_s[1:] != pair_s[:-1]
+        ps, pf, pc = pair_s[head], pair_f[head], pair_cost[head]
+        better = pc < cost[ps]
+        cost[ps[better]] = pc[better]
+        fac[ps[better]] = pf[better]
+    if subset:  # back to indices into the given facility arrays
+        fac = np.where(fac >= 0, on_net[np.maximum(fac, 0)], -1)
+    return fac, cost
 
 
 def nearest_facility(
@@ -512,6 +798,10 @@ def nearest_facility(
     fac_leg: ArrayLike | None = None,
 ) -> tuple[NDArray[np.str_], NDArray[np.float64]]:
     """Nearest facility of a set for every site, with one multi-source Dijkstra.
+
+    The id-mapping adapter of :func:`place_sites` + :func:`nearest_facility_index`; to route
+    the same sites to many facility types, place them once and call
+    :func:`nearest_facility_index` per type.
 
     Parameters
     ----------
@@ -559,73 +849,17 @@ def nearest_facility(
     and ``sources`` names the winning facility.  A site then takes the better of its two
     ways onto the network, or a facility on its own edge (see the module notes).
     """
-    s_nodes = np.atleast_1d(np.asarray(site_nodes, dtype=np.int64))
-    s_snap = np.atleast_1d(np.asarray(site_snap_m, dtype=np.float64))
-    f_nodes = np.atleast_1d(np.asarray(fac_nodes, dtype=np.int64))
-    f_snap = np.atleast_1d(np.asarray(fac_snap_m, dtype=np.float64))
     # ids as a fixed-width str array: gathering them per site is then a plain memory copy
     f_ids = np.atleast_1d(np.asarray(fac_ids)).astype(str)
-    if not (len(s_nodes) == len(s_snap) and len(f_nodes) == len(f_snap) == len(f_ids)):
+    f_snap = np.atleast_1d(np.asarray(fac_snap_m, dtype=np.float64))
+    if len(f_ids) != len(f_snap):
         raise InputError("site and facility arrays must have matching lengths")
-    if weight == "length":
-        per_m = 1.0
-    elif weight == "time":
-        per_m = 60.0 / (graph.profile.offroad_speed_kph * 1000.0)
-    else:
-        raise InputError(f"unknown routing weight {weight!r}; use 'length' or 'time'")
-    s_leg = (s_snap * per_m if site_leg is None
-             else np.atleast_1d(np.asarray(site_leg, dtype=np.float64)))
-    f_leg = (f_snap * per_m if fac_leg is None
-             else np.atleast_1d(np.asarray(fac_leg, dtype=np.float64)))
-    if len(s_leg) != len(s_snap) or len(f_leg) != len(f_snap):
-        raise InputError("site_leg / fac_leg must have one value per site / facility")
-    s_edge, s_frac = _positions(graph, s_nodes, site_edge, site_fraction, "site")
-    f_edge, f_frac = _positions(graph, f_nodes, fac_edge, fac_fraction, "fac")
-    if site_edge is not None:
-        s_nodes = np.full(len(s_nodes), -1, dtype=np.int64)
-    if fac_edge is not None:
-        f_nodes = np.full(len(f_nodes), -1, dtype=np.int64)
-
-    out_cost = np.full(len(s_nodes), np.inf)
-    on_net = ((f_nodes >= 0) | (f_edge >= 0)) & np.isfinite(f_snap) & np.isfinite(f_leg)
-    f_nodes, f_snap, f_ids = f_nodes[on_net], f_snap[on_net], f_ids[on_net]
-    f_edge, f_frac, f_leg = f_edge[on_net], f_frac[on_net], f_leg[on_net]
-    placed = ((s_nodes >= 0) | (s_edge >= 0)) & np.isfinite(s_snap) & np.isfinite(s_leg)
-    if len(f_nodes) == 0 or not placed.any():
-        return np.full(len(s_nodes), "", dtype=f_ids.dtype if len(f_ids) else str), out_cost
-
-    n = graph.n_nodes
-    dist, sources = _from_facilities(graph, f_nodes, f_leg, f_edge, f_frac, weight=weight)
-
-    # sites: the better of their (up to two) ways onto the network
-    s_att, s_cost = _attachments(graph, s_nodes, s_edge, s_frac, weight=weight, leaving=True)
-    # a missing attachment has cost inf, so inf + dist[0] stays inf: no masking needed
-    safe = np.maximum(s_att, 0)
-    total = s_cost + dist[safe]
-    second = total[:, 1] < total[:, 0]  # ties go to the first way, like argmin
-    cost = np.where(second, total[:, 1], total[:, 0])
-    win = sources[np.where(second, safe[:, 1], safe[:, 0])]
-    reached = np.isfinite(cost) & (win >= n)
-    cost = np.where(reached, cost + s_leg, np.inf)
-    fac = np.where(reached, win - n, -1)
-
-    # a facility on the site's own edge, straight along it
-    pair_s, pair_f, along = _same_edge(graph, s_edge, s_frac, f_edge, f_frac, weight=weight)
-    if len(pair_s):
-        pair_cost = along + s_leg[pair_s] + f_leg[pair_f]
-        order = np.lexsort((pair_cost, pair_s))
-        pair_s, pair_f, pair_cost = pair_s[order], pair_f[order], pair_cost[order]
-        head = np.ones(len(pair_s), dtype=bool)
-        head[1:] = pair_s[1:] != pair_s[:-1]
-        ps, pf, pc = pair_s[head], pair_f[head], pair_cost[head]
-        better = pc < cost[ps]
-        cost[ps[better]] = pc[better]
-        fac[ps[better]] = pf[better]
-
-    done = placed & (fac >= 0) & np.isfinite(cost)
-    out_ids = np.append(f_ids, "")[np.where(done, fac, -1)]  # one gather: "" where not done
-    out_cost[done] = cost[done]
-    return out_ids, out_cost
+    placed = place_sites(graph, site_nodes, site_snap_m, weight=weight, site_edge=site_edge,
+                         site_fraction=site_fraction, site_leg=site_leg)
+    fac, cost = nearest_facility_index(graph, placed, fac_nodes, f_snap, fac_edge=fac_edge,
+                                       fac_fraction=fac_fraction, fac_leg=fac_leg)
+    out_ids = np.append(f_ids, "")[fac]  # one gather: "" where fac is -1
+    return out_ids, cost
 
 
 def _check_layer(
@@ -897,6 +1131,13 @@ def access_table(
     legs = _offroad_legs(graph, profile, s_xy, s_snap, f_xy, f_snap, elevation_m)
     s_leg_min, f_leg_min = legs.site_min, legs.fac_min
 
+    # the sites join the network once per weight, for every type
+    placed_l = place_sites(graph, s_snap.node, s_snap.snap_dist_m, weight="length",
+                           site_edge=s_snap.edge, site_fraction=s_snap.fraction)
+    placed_t = place_sites(graph, s_snap.node, s_snap.snap_dist_m, weight="time",
+                           site_edge=s_snap.edge, site_fraction=s_snap.fraction,
+                           site_leg=s_leg_min)
+
     n_s, n_t = len(site_ids), len(types)
     nearest = np.full((n_s, n_t), "", dtype=object)
     dist = np.full((n_s, n_t), np.nan)
@@ -909,18 +1150,15 @@ def access_table(
             reason[:, j] = "no_facility"
             continue
         on_net = of_type & (f_snap.node >= 0)
-        ids_l, cost_l = nearest_facility(
-            graph, s_snap.node, s_snap.snap_dist_m, f_snap.node[on_net],
-            f_snap.snap_dist_m[on_net], fac_ids[on_net], weight="length",
-            site_edge=s_snap.edge, site_fraction=s_snap.fraction,
+        fac_l, cost_l = nearest_facility_index(
+            graph, placed_l, f_snap.node[on_net], f_snap.snap_dist_m[on_net],
             fac_edge=f_snap.edge[on_net], fac_fraction=f_snap.fraction[on_net],
         )
-        _, cost_t = nearest_facility(
-            graph, s_snap.node, s_snap.snap_dist_m, f_snap.node[on_net],
-            f_snap.snap_dist_m[on_net], fac_ids[on_net], weight="time",
-            site_edge=s_snap.edge, site_fraction=s_snap.fraction,
+        ids_l = np.append(fac_ids[on_net], "")[fac_l]
+        _, cost_t = nearest_facility_index(
+            graph, placed_t, f_snap.node[on_net], f_snap.snap_dist_m[on_net],
             fac_edge=f_snap.edge[on_net], fac_fraction=f_snap.fraction[on_net],
-            site_leg=s_leg_min, fac_leg=f_leg_min[on_net],
+            fac_leg=f_leg_min[on_net],
         )
         # direct leg to the straight-line nearest facility of the type, if close enough
         if n_s:

@@ -17,7 +17,14 @@ from hypothesis import strategies as st
 from anzhi.errors import InputError
 from anzhi.settings import override
 from geo.roads import RoadGraph, load_profile, load_road_graph
-from geo.routing import ACCESS_COLUMNS, access_table, nearest_facility, snap_points
+from geo.routing import (
+    ACCESS_COLUMNS,
+    access_table,
+    nearest_facility,
+    nearest_facility_index,
+    place_sites,
+    snap_points,
+)
 
 from tests.geo._reference import edge_line, gc, points_beside_edge, reference_graph, split_reference
 
@@ -438,6 +445,92 @@ def test_facility_offroad_leg_decides_the_winner() -> None:
     ids, cost = nearest_facility(rg, [-1], [5.0], [-1], [20.0], ["F23"], weight="length",
                                  site_edge=[e12], site_fraction=[0.25], fac_edge=[e23], fac_fraction=[0.5])
     assert cost[0] == pytest.approx(5.0 + 225.0 + 50.0 + 20.0)
+
+
+@pytest.mark.parametrize("seed", [31, 32])
+@pytest.mark.parametrize("profile", ["walk", "drive"])
+def test_sites_placed_once_route_every_type_as_networkx(seed: int, profile: str) -> None:
+    """place_sites once per weight, then nearest_facility_index per type (as access_table
+    runs), equals networkx on the split graph for every type, and the returned index points
+    into the given facility arrays even when some facilities are off the network."""
+    prof = PROFILES[profile]
+    G = perturbed_grid(seed, oneway_share=0.35, curved_share=0.5)
+    rg = RoadGraph.from_networkx(G, profile=prof)
+    rng = np.random.default_rng(seed)
+    s_lon, s_lat = _random_points(rng, 40)
+    f_lon, f_lat = _random_points(rng, 12)
+    f_lon[3], f_lat[3] = LON0 + 1.0, LAT0 + 1.0  # far from every road: not on the network
+    s_snap, f_snap = snap_points(rg, s_lon, s_lat), snap_points(rg, f_lon, f_lat)
+    assert f_snap.node[3] == -1 and (s_snap.node >= 0).sum() >= 30
+    H = split_reference(G, prof, rg, (s_lon, s_lat, s_snap), (f_lon, f_lat, f_snap))
+    H.remove_edges_from([(a, b) for a, b in H.edges()  # no direct legs here (access_table adds them)
+                         if isinstance(a, tuple) and isinstance(b, tuple) and a[0] == "S" and b[0] == "F"])
+    R = H.reverse(copy=True)
+    f_type = np.array(["a", "b", "c"] * 4)
+    for weight in ("length", "time"):
+        placed = place_sites(rg, s_snap.node, s_snap.snap_dist_m, weight=weight,
+                             site_edge=s_snap.edge, site_fraction=s_snap.fraction)
+        assert placed.node.shape == (40, 2)
+        for t in ("a", "b", "c"):
+            sel = np.flatnonzero(f_type == t)
+            fac, cost = nearest_facility_index(
+                rg, placed, f_snap.node[sel], f_snap.snap_dist_m[sel],
+                fac_edge=f_snap.edge[sel], fac_fraction=f_snap.fraction[sel])
+            ref = nx.multi_source_dijkstra_path_length(
+                R, [("F", int(j)) for j in sel if ("F", int(j)) in R], weight=weight)
+            for i in range(40):
+                if ("S", i) in ref:
+                    assert cost[i] == pytest.approx(ref[("S", i)], abs=1e-6)
+                    j = int(sel[fac[i]])  # an index into the arrays given for this type
+                    assert j != 3
+                    named = nx.shortest_path_length(H, ("S", i), ("F", j), weight=weight)
+                    assert named == pytest.approx(cost[i], abs=1e-6)
+                else:
+                    assert fac[i] == -1 and cost[i] == np.inf
+            # the one-call adapter gives the same answer, with ids
+            ids, cost1 = nearest_facility(
+                rg, s_snap.node, s_snap.snap_dist_m, f_snap.node[sel], f_snap.snap_dist_m[sel],
+                [f"F{j}" for j in sel], weight=weight, site_edge=s_snap.edge,
+                site_fraction=s_snap.fraction, fac_edge=f_snap.edge[sel],
+                fac_fraction=f_snap.fraction[sel])
+            assert np.array_equal(cost1, cost)
+            assert ids.tolist() == [f"F{sel[k]}" if k >= 0 else "" for k in fac]
+
+
+def test_sites_at_nodes_cost_what_the_same_points_on_their_edges_cost() -> None:
+    """A placement of sites at nodes (one way onto the network each) gives exactly what the
+    same sites given as edge positions at fraction 0 or 1 give (two ways each)."""
+    G = perturbed_grid(41, oneway_share=0.35)
+    rg = RoadGraph.from_networkx(G, profile=PROFILES["drive"])
+    rng = np.random.default_rng(41)
+    edges = rng.choice(rg.n_pedges, 25, replace=False)
+    at_v = rng.random(25) < 0.5
+    nodes = np.where(at_v, rg.pedge_v[edges], rg.pedge_u[edges])
+    legs = rng.uniform(0, 80, 25)
+    f = rng.choice(rg.n_nodes, 4, replace=False)
+    for weight in ("length", "time"):
+        by_node = place_sites(rg, nodes, legs, weight=weight)
+        by_edge = place_sites(rg, nodes, legs, weight=weight, site_edge=edges,
+                              site_fraction=np.where(at_v, 1.0, 0.0))
+        assert by_node.node.shape == (25, 1) and by_edge.node.shape == (25, 2)
+        a = nearest_facility_index(rg, by_node, f, np.full(4, 10.0))
+        b = nearest_facility_index(rg, by_edge, f, np.full(4, 10.0))
+        assert np.isfinite(a[1]).sum() >= 20
+        assert np.array_equal(a[1], b[1]) and np.array_equal(a[0], b[0])
+
+
+def test_placement_is_refused_on_another_graph_and_lengths_are_checked() -> None:
+    rg = RoadGraph.from_networkx(perturbed_grid(5), profile=PROFILES["walk"])
+    other = RoadGraph.from_networkx(perturbed_grid(6, n=5), profile=PROFILES["walk"])
+    placed = place_sites(rg, [0, 1], [0.0, 0.0], weight="length")
+    with pytest.raises(InputError, match="placed on a graph of 49 nodes, this one has 25"):
+        nearest_facility_index(other, placed, [0], [0.0])
+    with pytest.raises(InputError, match="fac_leg must have one value per facility \\(1\\), got 2"):
+        nearest_facility_index(rg, placed, [0], [0.0], fac_leg=[1.0, 2.0])
+    with pytest.raises(InputError, match="site_nodes and site_snap_m .* got 2 and 3"):
+        place_sites(rg, [0, 1], [0.0, 0.0, 1.0], weight="time")
+    with pytest.raises(InputError, match="unknown routing weight 'speed'"):
+        place_sites(rg, [0], [0.0], weight="speed")  # type: ignore[arg-type]
 
 
 def test_nearest_facility_refuses_positions_off_the_graph() -> None:
