@@ -38,7 +38,6 @@ Session-state keys (stable, used by the tests): ``lang``, ``preset``, ``profile`
 
 from __future__ import annotations
 
-
 import math
 import tempfile
 from collections.abc import Sequence
@@ -55,7 +54,14 @@ from analysis.gaps import COVERED_STATUSES, GAP_STATUSES, worst_status
 from analysis.rules import RuleSet, preset_names
 from analysis.vocabulary import FACILITY_TYPES, label
 from anzhi.errors import AnzhiError, DataSourceError
-from anzhi.pipeline import RegionData, RegionInputs, evaluate_region, load_region, route_region
+from anzhi.pipeline import (
+    RegionData,
+    RegionInputs,
+    evaluate_region,
+    load_region,
+    region_elevation,
+    route_region,
+)
 from anzhi.settings import get_settings
 from geo.roads import RoadGraph
 from geo.routing import service_areas
@@ -295,8 +301,11 @@ def _service_areas(
 ) -> gpd.GeoDataFrame:
     """Road-network service areas once per inputs × profile × minutes × types (read-only)."""
     st.session_state[SERVICE_RUNS_KEY] = st.session_state.get(SERVICE_RUNS_KEY, 0) + 1
-    return service_areas(_road_graph(key, profile, _data), _data.facilities, minutes=minutes,
-                         facility_types=list(facility_types))
+    graph = _road_graph(key, profile, _data)
+    # facility legs walked on their slope exactly when the access table's are
+    elevation = region_elevation(_data.inputs, profile=profile, crs=graph.crs_metric)
+    return service_areas(graph, _data.facilities, minutes=minutes,
+                         facility_types=list(facility_types), elevation_m=elevation)
 
 
 def service_minutes(ruleset: RuleSet, types: Sequence[str], default_min: float) -> dict[str, float]:

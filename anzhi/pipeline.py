@@ -12,14 +12,16 @@ state):
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
+from numpy.typing import NDArray
 
 from analysis.coverage import coverage_table
 from analysis.gaps import evaluate
@@ -32,22 +34,22 @@ from layers.export import file_sha256, write_outputs
 from layers.facilities import combine_facilities, facilities_from_sites, read_facilities
 from layers.osmpoi import is_osm_file
 from layers.raster import check_dem
-from layers.terrain import site_hazard_from_raster, write_slope
 from layers.rulesfile import read_rules
 from layers.sites import read_sites
+from layers.terrain import site_hazard_from_raster, write_slope
 
 __all__ = [
-    "RegionInputs",
     "RegionData",
+    "RegionInputs",
     "RegionResults",
-    "load_region",
-    "route_region",
-    "region_road_graph",
     "evaluate_region",
-    "run_region",
-    "write_region",
+    "load_region",
+    "region_road_graph",
     "region_slope",
+    "route_region",
+    "run_region",
     "screen_hazards",
+    "write_region",
 ]
 
 
@@ -191,6 +193,24 @@ def region_road_graph(
     return graph
 
 
+def region_elevation(
+    inputs: RegionInputs, *, profile: str | Profile, crs: str, slope: bool = True
+) -> Callable[[NDArray[np.float64], NDArray[np.float64]], NDArray[np.float64]] | None:
+    """The region's ground elevation (m) at points in ``crs``, when walking uses it.
+
+    ``None`` without a DEM, with ``slope=False`` or for a profile that is not slope-aware
+    (then off-road legs are walked flat); else
+    :func:`layers.raster.dem_elevation_sampler` on the region's DEM.  The one place that
+    decides whether a run's off-road legs (access table, service areas) follow the slope.
+    """
+    prof = profile if isinstance(profile, Profile) else load_profile(profile)
+    if not (slope and inputs.dem is not None and prof.slope_aware):
+        return None
+    from layers.raster import dem_elevation_sampler
+
+    return dem_elevation_sampler(inputs.dem, crs=crs)
+
+
 @dataclass(frozen=True)
 class RegionResults:
     """Everything one region's run produces."""
@@ -266,11 +286,7 @@ def route_region(
     prof = load_profile(profile)
     road = graph if graph is not None else region_road_graph(
         data.inputs, profile=prof, slope=slope, progress=progress, use_cache=use_cache)
-    elevation = None
-    if slope and data.inputs.dem is not None and prof.slope_aware:
-        from layers.raster import dem_elevation_sampler
-
-        elevation = dem_elevation_sampler(data.inputs.dem, crs=road.crs_metric)
+    elevation = region_elevation(data.inputs, profile=prof, crs=road.crs_metric, slope=slope)
     return access_table(
         road,
         data.sites,

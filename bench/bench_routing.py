@@ -77,7 +77,12 @@ from scipy.spatial import cKDTree
 from anzhi.settings import override
 from bench._report import REPO, timed, write_section
 from geo.roads import RoadGraph, load_profile, load_road_graph
-from geo.routing import nearest_facility, nearest_facility_index, place_sites, snap_points
+from geo.routing import (
+    nearest_facility,
+    nearest_facility_index,
+    place_sites,
+    snap_points,
+)
 
 ANDORRA = REPO.parent / "shared" / "data" / "osm" / "andorra-2020-05-01.osm.bz2"
 

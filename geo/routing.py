@@ -85,17 +85,17 @@ from geo.roads import Profile, RoadGraph
 __all__ = [
     "ACCESS_COLUMNS",
     "REASONS",
+    "SERVICE_AREA_COLUMNS",
+    "SERVICE_AREA_METHOD",
+    "SitePlacement",
     "SnapResult",
-    "snap_points",
+    "access_table",
     "nearest_facility",
     "nearest_facility_index",
     "place_sites",
-    "SitePlacement",
-    "access_table",
-    "SERVICE_AREA_COLUMNS",
-    "SERVICE_AREA_METHOD",
     "reached_lines",
     "service_areas",
+    "snap_points",
 ]
 
 log = logging.getLogger(__name__)
@@ -999,6 +999,43 @@ class OffroadLegs:
                                flat_speed_kph=self.flat_speed_kph)
 
 
+def _side_legs_min(
+    graph: RoadGraph,
+    xy: NDArray[np.float64],
+    snap: SnapResult,
+    elevation_m: Callable[[NDArray[np.float64], NDArray[np.float64]], NDArray[np.float64]] | None,
+    *,
+    flat_speed_kph: float,
+    to_road: bool,
+) -> tuple[NDArray[np.float64], NDArray[np.float64] | None]:
+    """Off-road legs of one layer in minutes, and the ground elevation at its points.
+
+    ``to_road=True`` walks from each point to its snapped road point (sites), ``False``
+    from the road point to the point (facilities).  Without ``elevation_m`` the legs are
+    flat and the elevation is ``None``.  A NaN elevation walks that leg flat; a point not
+    placed keeps its (NaN) snap distance.
+    """
+    per_min = flat_speed_kph * 1000.0 / 60.0  # off-road metres per minute
+    if elevation_m is None:
+        return snap.snap_dist_m / per_min, None
+    from geo.tobler import offroad_leg_min
+
+    def z_at(pts: NDArray[np.float64]) -> NDArray[np.float64]:
+        if not len(pts):
+            return np.empty(0)
+        return np.asarray(elevation_m(pts[:, 0], pts[:, 1]), dtype=np.float64)
+
+    ok = np.isfinite(snap.snap_lon) & np.isfinite(snap.snap_lat)
+    road_xy = np.full((len(snap.snap_lon), 2), np.nan)
+    if ok.any():
+        road_xy[ok] = _to_metric(graph.crs_metric, snap.snap_lon[ok], snap.snap_lat[ok])
+    z_pt, z_road = z_at(xy), z_at(road_xy)
+    rise = (z_road - z_pt) if to_road else (z_pt - z_road)
+    leg = offroad_leg_min(np.nan_to_num(snap.snap_dist_m, nan=0.0), rise,
+                          flat_speed_kph=flat_speed_kph)
+    return np.where(np.isfinite(snap.snap_dist_m), leg, np.nan), z_pt
+
+
 def _offroad_legs(
     graph: RoadGraph,
     profile: Profile,
@@ -1015,33 +1052,9 @@ def _offroad_legs(
     metric ``x, y`` and gives metres (NaN where unknown: that leg is walked flat).
     """
     flat = float(profile.offroad_speed_kph)
-    per_min = flat * 1000.0 / 60.0  # off-road metres per minute
-    if elevation_m is None or not profile.slope_aware:
-        return OffroadLegs(site_min=s_snap.snap_dist_m / per_min,
-                           fac_min=f_snap.snap_dist_m / per_min, flat_speed_kph=flat)
-    from geo.tobler import offroad_leg_min
-
-    def z_at(xy: NDArray[np.float64]) -> NDArray[np.float64]:
-        if not len(xy):
-            return np.empty(0)
-        return np.asarray(elevation_m(xy[:, 0], xy[:, 1]), dtype=np.float64)
-
-    def snapped_xy(snap: SnapResult) -> NDArray[np.float64]:
-        ok = np.isfinite(snap.snap_lon) & np.isfinite(snap.snap_lat)
-        out = np.full((len(snap.snap_lon), 2), np.nan)
-        if ok.any():
-            out[ok] = _to_metric(graph.crs_metric, snap.snap_lon[ok], snap.snap_lat[ok])
-        return out
-
-    z_s, z_f = z_at(s_xy), z_at(f_xy)
-    z_s_road, z_f_road = z_at(snapped_xy(s_snap)), z_at(snapped_xy(f_snap))
-    site_min = offroad_leg_min(np.nan_to_num(s_snap.snap_dist_m, nan=0.0), z_s_road - z_s,
-                               flat_speed_kph=flat)
-    fac_min = offroad_leg_min(np.nan_to_num(f_snap.snap_dist_m, nan=0.0), z_f - z_f_road,
-                              flat_speed_kph=flat)
-    # a point not placed keeps a NaN leg, as in the flat case
-    site_min = np.where(np.isfinite(s_snap.snap_dist_m), site_min, np.nan)
-    fac_min = np.where(np.isfinite(f_snap.snap_dist_m), fac_min, np.nan)
+    elev = elevation_m if profile.slope_aware else None
+    site_min, z_s = _side_legs_min(graph, s_xy, s_snap, elev, flat_speed_kph=flat, to_road=True)
+    fac_min, z_f = _side_legs_min(graph, f_xy, f_snap, elev, flat_speed_kph=flat, to_road=False)
     return OffroadLegs(site_min=site_min, fac_min=fac_min, flat_speed_kph=flat,
                        site_z_m=z_s, fac_z_m=z_f)
 
@@ -1346,6 +1359,8 @@ def reached_lines(
     minutes: float,
     facility_types: Sequence[str] | None = None,
     max_snap_dist_m: float | None = None,
+    elevation_m: Callable[[NDArray[np.float64], NDArray[np.float64]], NDArray[np.float64]]
+    | None = None,
 ) -> gpd.GeoDataFrame:
     """The road network within ``minutes`` of a facility of each type, as unbuffered lines.
 
@@ -1365,6 +1380,10 @@ def reached_lines(
     max_snap_dist_m
         Facilities farther than this from every road (m) are not on the network and reach
         nothing; default ``get_settings().max_snap_dist_m``.
+    elevation_m
+        Ground elevation (m) at points in ``graph.crs_metric``, as for
+        :func:`access_table`: with a slope-aware profile each facility's off-road leg (road
+        → facility) is walked on its grade (Tobler); road times come from the graph.
 
     Returns
     -------
@@ -1385,9 +1404,12 @@ def reached_lines(
     minutes = float(minutes)
     fac_type = facilities["facility_type"].astype(str).to_numpy()
     types = [t for t in _select_types(fac_type, facility_types) if (fac_type == t).any()]
-    per_m = 60.0 / (graph.profile.offroad_speed_kph * 1000.0)  # off-road minutes per metre
     lon, lat = _lonlat(facilities)
     snap = snap_points(graph, lon, lat, max_snap_dist_m=max_snap_dist_m)
+    xy = _to_metric(graph.crs_metric, lon, lat) if len(lon) else np.empty((0, 2))
+    leg_min, _ = _side_legs_min(
+        graph, xy, snap, elevation_m if graph.profile.slope_aware else None,
+        flat_speed_kph=float(graph.profile.offroad_speed_kph), to_road=False)
     rows: list[dict[str, object]] = []
     geoms: list[shapely.Geometry] = []
     for ftype in types:
@@ -1397,7 +1419,7 @@ def reached_lines(
         if len(on_net) and graph.n_pedges:
             f_edge = snap.edge[on_net]
             f_frac = snap.fraction[on_net]
-            f_leg = snap.snap_dist_m[on_net] * per_m
+            f_leg = leg_min[on_net]
             dist, _ = _from_facilities(
                 graph, np.full(len(on_net), -1, dtype=np.int64), f_leg, f_edge, f_frac,
                 weight="time",
@@ -1430,6 +1452,8 @@ def service_areas(
     facility_types: Sequence[str] | None = None,
     buffer_m: float = 50.0,
     max_snap_dist_m: float | None = None,
+    elevation_m: Callable[[NDArray[np.float64], NDArray[np.float64]], NDArray[np.float64]]
+    | None = None,
 ) -> gpd.GeoDataFrame:
     """Service areas by road: where the network reaches a facility of each type in time.
 
@@ -1437,8 +1461,8 @@ def service_areas(
 
     1. The type's facilities are snapped to the road (:func:`snap_points`) and one
        multi-source Dijkstra by time runs on the *transposed* graph from one virtual node
-       per facility (its off-road leg walked at ``graph.profile.offroad_speed_kph`` plus
-       the part of its edge), exactly as :func:`access_table` does for the facility end:
+       per facility (its off-road leg walked at ``graph.profile.offroad_speed_kph``, or on
+       its grade with ``elevation_m``, plus the part of its edge), exactly as :func:`access_table` does for the facility end:
        the cost found at a node is the least time *from that node to* a facility, so the
        area answers "who can reach a facility within ``minutes``" (oneway streets count in
        the direction of travel to the facility).
@@ -1472,6 +1496,12 @@ def service_areas(
     max_snap_dist_m
         Facilities farther than this from every road (m) reach nothing; default
         ``get_settings().max_snap_dist_m``.
+    elevation_m
+        Ground elevation (m) at points in ``graph.crs_metric`` (NaN where unknown), e.g.
+        ``layers.raster.dem_elevation_sampler(dem, crs=graph.crs_metric)``: with a
+        slope-aware profile the facilities' off-road legs are walked on their grade, as in
+        :func:`access_table` (build the graph with :func:`geo.tobler.with_slope_times` for
+        the roads).  Ignored for other profiles.
 
     Returns
     -------
@@ -1490,7 +1520,7 @@ def service_areas(
     """
     _check_service_inputs(graph, facilities, minutes, buffer_m)
     lines = reached_lines(graph, facilities, minutes=minutes, facility_types=facility_types,
-                          max_snap_dist_m=max_snap_dist_m)
+                          max_snap_dist_m=max_snap_dist_m, elevation_m=elevation_m)
     geom = lines.geometry.values
     poly = np.asarray(shapely.buffer(geom, float(buffer_m)), dtype=object) if len(geom) else geom
     out = pd.DataFrame({

@@ -11,6 +11,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -336,6 +337,7 @@ def _service_layers(args: dict[str, Any]) -> dict[str, float]:
 
 def test_service_areas_follow_the_road_network_and_rule_minutes(region) -> None:
     from analysis.vocabulary import label
+    from anzhi.pipeline import region_elevation
     from geo.routing import service_areas
 
     data, _ = region
@@ -347,12 +349,25 @@ def test_service_areas_follow_the_road_network_and_rule_minutes(region) -> None:
 
     # expected: the clinic and primary-school rules' 30 min, the other types the control's 15
     rg = data.road_graph("walk")  # the slope-aware graph the app routes on
+    # facility legs on their slope too, as in the access table
+    elev = region_elevation(data.inputs, profile="walk", crs=rg.crs_metric)
+    assert elev is not None  # the demo county has a DEM
     types = sorted(set(data.facilities["facility_type"].astype(str)))
     timed = {"clinic", "primary_school"}
-    direct = pd.concat([
-        service_areas(rg, data.facilities, minutes=30.0, facility_types=sorted(timed & set(types))),
-        service_areas(rg, data.facilities, minutes=15.0, facility_types=sorted(set(types) - timed)),
-    ])
+
+    def areas(**kw: object) -> pd.DataFrame:
+        return pd.concat([
+            service_areas(rg, data.facilities, minutes=30.0,
+                          facility_types=sorted(timed & set(types)), **kw),  # type: ignore[arg-type]
+            service_areas(rg, data.facilities, minutes=15.0,
+                          facility_types=sorted(set(types) - timed), **kw),  # type: ignore[arg-type]
+        ])
+
+    direct = areas(elevation_m=elev)
+    flat_legs = areas()
+    # the demo's facilities sit off their roads on slopes: the legs' grade shows in the areas
+    assert (np.abs(direct["area_km2"].to_numpy() - flat_legs["area_km2"].to_numpy())
+            > 0.01 * flat_legs["area_km2"].to_numpy()).any()
     expected = {f"服务范围 (道路网 {m:g} 分钟): {label(ft, 'zh')}": a
                 for ft, m, a in zip(direct["facility_type"], direct["minutes"], direct["area_km2"],
                                     strict=True)}

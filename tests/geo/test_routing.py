@@ -25,8 +25,13 @@ from geo.routing import (
     place_sites,
     snap_points,
 )
-
-from tests.geo._reference import edge_line, gc, points_beside_edge, reference_graph, split_reference
+from tests.geo._reference import (
+    edge_line,
+    gc,
+    points_beside_edge,
+    reference_graph,
+    split_reference,
+)
 
 LON0, LAT0, STEP = 99.2, 24.7, 0.002  # ~200 m grid near Shidian, Yunnan
 CLASSES = ["primary", "secondary", "tertiary", "residential", "track", "service"]
@@ -762,7 +767,11 @@ def test_demo_county_only_the_deliberately_remote_sites_are_off_the_road(demo) -
     """After osmnx simplification the demo keeps only junction and end nodes (~240), so
     nearest-node snapping put 9 of 60 sites "> 2 km from a road"; by edges only the sites the
     demo deliberately places far from every road are (its manifest lists them)."""
-    from layers.facilities import combine_facilities, facilities_from_sites, read_facilities
+    from layers.facilities import (
+        combine_facilities,
+        facilities_from_sites,
+        read_facilities,
+    )
     from layers.sites import read_sites
 
     notes = json.loads(demo.manifest.read_text(encoding="utf-8"))["notes"]

@@ -250,3 +250,48 @@ def test_bad_inputs_raise_input_error() -> None:
         service_areas(rg, facs.drop(columns="facility_type"), minutes=5.0)
     with pytest.raises(InputError, match="unknown facility type"):
         service_areas(rg, facs, minutes=5.0, facility_types=["spaceport"])
+
+
+def test_facility_leg_is_walked_on_its_grade_when_an_elevation_is_given() -> None:
+    """A facility 100 m up a slope from the middle of a flat street: its off-road leg costs
+    Tobler's time for that climb (road → facility), so the reached street is shorter than
+    on flat ground by exactly the extra minutes; a level DEM changes nothing and a driving
+    profile ignores the elevation."""
+    from geo.tobler import offroad_leg_min
+
+    _, rg = single_edge()
+    prof = PROFILES["walk"]
+    speed_m_min = prof.speed_kph("residential") * 1000 / 60
+    mid_lon, mid_lat = LON0 + 0.025, LAT0 + 0.0005
+    facs = points([mid_lon], [mid_lat + 0.0009], facility_id=["F"], facility_type=["clinic"])
+    snap = snap_points(rg, [mid_lon], [mid_lat + 0.0009])
+    leg_m = float(snap.snap_dist_m[0])
+    to_m = pyproj.Transformer.from_crs("EPSG:4326", rg.crs_metric, always_xy=True)
+    road_y = to_m.transform(float(snap.snap_lon[0]), float(snap.snap_lat[0]))[1]
+
+    def hill(x: np.ndarray, y: np.ndarray) -> np.ndarray:  # rises 30 m per 100 m north of the road
+        return 0.3 * np.maximum(np.asarray(y, dtype=float) - road_y, 0.0)
+
+    fac_y = to_m.transform(mid_lon, mid_lat + 0.0009)[1]
+    climb_min = float(offroad_leg_min(leg_m, 0.3 * (fac_y - road_y),
+                                      flat_speed_kph=prof.offroad_speed_kph))
+    flat_min = leg_m / (prof.offroad_speed_kph * 1000 / 60)
+    assert climb_min > 1.5 * flat_min
+    flat = float(reached_lines(rg, facs, minutes=10.0)["length_m"].iloc[0])
+    sloped = float(reached_lines(rg, facs, minutes=10.0, elevation_m=hill)["length_m"].iloc[0])
+    assert flat == pytest.approx(2 * speed_m_min * (10.0 - flat_min), rel=1e-6)
+    assert sloped == pytest.approx(2 * speed_m_min * (10.0 - climb_min), rel=1e-6)
+
+    def level(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        return np.full(np.shape(x), 812.0)
+
+    same = reached_lines(rg, facs, minutes=10.0, elevation_m=level)["length_m"].iloc[0]
+    assert float(same) == pytest.approx(flat, rel=1e-12)
+    # service_areas passes the elevation on: a smaller area uphill
+    a_flat = float(service_areas(rg, facs, minutes=10.0)["area_km2"].iloc[0])
+    a_hill = float(service_areas(rg, facs, minutes=10.0, elevation_m=hill)["area_km2"].iloc[0])
+    assert a_hill < a_flat
+    _, rd = single_edge(oneway=True)  # a driving profile walks its legs flat
+    d0 = reached_lines(rd, facs, minutes=3.0)["length_m"].iloc[0]
+    d1 = reached_lines(rd, facs, minutes=3.0, elevation_m=hill)["length_m"].iloc[0]
+    assert d0 == d1
