@@ -16,6 +16,7 @@ has a frozen bold header, filters and fitted column widths.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import math
 import os
@@ -171,7 +172,20 @@ def atomic_write(path: str | Path, writer: Callable[[Path], None]) -> Path:
 
 def file_sha256(path: str | Path) -> str:
     """Hex SHA-256 of a file's bytes (read in 1 MiB chunks): the content key of Anzhi's
-    caches (road graphs, slope rasters, the app's per-file caches)."""
+    caches (road graphs, slope rasters, the app's per-file caches).
+
+    A file is read once per process while its path, size, modification time and inode stay
+    the same (a run with a DEM keys both the road-graph cache and the slope cache on it);
+    any change to the file is a new key.
+    """
+    p = Path(path)
+    st = p.stat()
+    return _sha256_of(str(p.resolve()), st.st_size, st.st_mtime_ns, st.st_ino)
+
+
+@functools.lru_cache(maxsize=256)
+def _sha256_of(path: str, size: int, mtime_ns: int, inode: int) -> str:
+    """The hash of ``path``; the other arguments only key the memo."""
     digest = hashlib.sha256()
     with open(path, "rb") as fh:
         for chunk in iter(lambda: fh.read(1 << 20), b""):

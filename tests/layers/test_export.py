@@ -275,3 +275,23 @@ def test_rules_sheet_shows_capacity_norms(tmp_path: Path, results) -> None:  # t
     assert "每名民警 ≤ 5,000 人" in rows["police-ratio"][5]
     assert "002_5ba54de6779e4404.txt" in rows["police-ratio"][5]
     assert rows["police-800"][5] is None
+
+
+def test_file_sha256_reads_a_file_once_and_sees_every_change(tmp_path: Path) -> None:
+    import hashlib
+    import os
+
+    from layers.export import _sha256_of, file_sha256
+
+    f = tmp_path / "dem.tif"
+    f.write_bytes(b"elevation" * 1000)
+    assert file_sha256(f) == hashlib.sha256(b"elevation" * 1000).hexdigest()
+    before = _sha256_of.cache_info()
+    assert file_sha256(str(f)) == file_sha256(f)  # str or Path, the same key
+    after = _sha256_of.cache_info()
+    assert after.hits == before.hits + 2 and after.misses == before.misses
+    # rewritten with other bytes of the same size: a new key, the new hash
+    st = f.stat()
+    f.write_bytes(b"ELEVATION" * 1000)
+    os.utime(f, ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000))
+    assert file_sha256(f) == hashlib.sha256(b"ELEVATION" * 1000).hexdigest()
