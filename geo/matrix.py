@@ -31,6 +31,17 @@ these ways, so **the cost of a site to a facility here is what**
 leg) gives when that facility is the only one**.  Costs are metres (``weight="length"``)
 or minutes (``weight="time"``).
 
+**Slope-aware legs.**  Given ``elevation_m`` (a DEM sampler) and a slope-aware profile
+(``walk``), the adapters walk the off-road legs — site → road, road → facility and the
+direct leg — on their grade with Tobler's hiking function, exactly as
+:func:`~geo.routing.access_table` with the same ``elevation_m`` (one helper,
+``geo.routing._offroad_legs``, computes them for both): only minutes change, metres never
+do.  Road times are the graph's (slope-aware when it was built with
+:func:`geo.tobler.with_slope_times`).  The array core takes such legs as costs in the
+unit of the weight: ``site_leg`` and ``fac_leg`` (as :func:`geo.routing.nearest_facility`)
+and an optional 4th array of ``direct`` (the cost of each direct leg); without them a leg
+costs its metres, or its metres at ``offroad_speed_kph``.
+
 Scaling
 -------
 :func:`cost_matrix` never holds a dense ``n_sources × n_nodes`` array of a whole side:
@@ -39,8 +50,11 @@ with ``limit=max_cost`` so that a small cutoff stops every run early.  :func:`k_
 needs no cutoff: its heap holds at most ``k`` labels per node and edge, and it stops once
 every node a site joins the road at has its ``k`` labels.  The adapters' second cost column
 (``time_min`` when ranking by length, ``dist_m`` when ranking by time) is the exact shortest
-cost of the same pair in the other weight, from chunked runs bounded by
-``cost × (fastest speed)`` or ``cost / (slowest speed)`` of the graph and the off-road legs.
+cost of the same pair in the other weight (with the same off-road legs), from chunked runs
+bounded per pair by the pair's own legs in the other weight plus its road part
+(``cost − legs``) at the graph's fastest road speed (or slowest road pace), or its direct
+leg's other-weight cost, whichever is larger (see ``_other_bound``): no assumption on how
+fast the legs are walked, so sloped legs cannot make it lose a pair.
 """
 
 from __future__ import annotations
@@ -65,16 +79,19 @@ from anzhi.errors import InputError, ProblemCollector
 from anzhi.settings import get_settings
 from geo.roads import Profile, RoadGraph
 from geo.routing import (
+    OffroadLegs,
     SnapResult,
     _attachments,
     _check_access_inputs,
     _great_circle_m,
+    _offroad_legs,
     _positions,
     _same_edge,
     _select_types,
     _snap_layers,
     _to_metric,
 )
+from geo.tobler import ElevationFn
 
 __all__ = [
     "COST_TABLE_COLUMNS",
@@ -171,7 +188,6 @@ class _Points:
     """Validated positions of the sites and facilities for one weight."""
 
     weight: Weight
-    per_m: float  # off-road cost per metre in the units of the weight
     s_edge: NDArray[np.int64]
     s_frac: NDArray[np.float64]
     s_snap: NDArray[np.float64]
@@ -187,6 +203,9 @@ class _Points:
     d_site: NDArray[np.int64]
     d_fac: NDArray[np.int64]
     d_m: NDArray[np.float64]
+    s_leg: NDArray[np.float64]  # off-road leg of each site, in the unit of the weight
+    f_leg: NDArray[np.float64]  # off-road leg of each facility, in the unit of the weight
+    d_cost: NDArray[np.float64]  # cost of each direct leg, in the unit of the weight
 
     @property
     def n_s(self) -> int:
@@ -195,14 +214,6 @@ class _Points:
     @property
     def n_f(self) -> int:
         return len(self.f_edge)
-
-    @property
-    def s_leg(self) -> NDArray[np.float64]:
-        return self.s_snap * self.per_m
-
-    @property
-    def f_leg(self) -> NDArray[np.float64]:
-        return self.f_snap * self.per_m
 
 
 def _leg_factor(graph: RoadGraph, weight: object) -> float:
@@ -240,6 +251,90 @@ def _check_k(k: object) -> int:
     return int(k)
 
 
+#: What ``direct`` holds: the pairs that may be walked straight, optionally with their costs.
+Direct = (tuple[ArrayLike, ArrayLike, ArrayLike]
+          | tuple[ArrayLike, ArrayLike, ArrayLike, ArrayLike])
+
+
+def _check_legs(
+    leg: ArrayLike | None, snap_m: NDArray[np.float64], per_m: float, label: str, who: str
+) -> NDArray[np.float64]:
+    """Off-road leg costs in the unit of the weight: ``leg`` checked, or ``snap_m × per_m``."""
+    if leg is None:
+        return snap_m * per_m
+    try:
+        arr = np.atleast_1d(np.asarray(leg, dtype=np.float64))
+    except (TypeError, ValueError):
+        raise InputError(
+            f"{label} must be numbers (the cost of each {who}'s off-road leg in the unit of "
+            f"weight: minutes for 'time', metres for 'length'), got {type(leg).__name__}"
+        ) from None
+    if arr.ndim != 1 or len(arr) != len(snap_m):
+        raise InputError(
+            f"{label} must hold one off-road leg cost per {who} ({len(snap_m)}), got "
+            f"{arr.size} value(s) of shape {arr.shape}; give e.g. OffroadLegs.{who}_min of "
+            f"geo.routing._offroad_legs for weight='time'"
+        )
+    neg = arr < 0
+    if neg.any():
+        i = int(np.flatnonzero(neg)[0])
+        raise InputError(
+            f"{label} holds {int(neg.sum())} negative off-road leg cost(s) (first at position "
+            f"{i}: {float(arr[i])!r}); a leg costs >= 0 in the unit of weight (NaN = the "
+            f"{who} is not on the network)"
+        )
+    return arr
+
+
+def _check_direct(
+    direct: Direct | None, n_s: int, n_f: int, per_m: float
+) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.float64], NDArray[np.float64]]:
+    """Validated direct legs: site and facility index, metres and cost in the weight's unit."""
+    if direct is None:
+        none = np.empty(0, dtype=np.int64)
+        return none, none, np.empty(0), np.empty(0)
+    if len(direct) not in (3, 4):
+        raise InputError(
+            f"direct must be (site index, facility index, metres) arrays, optionally with a "
+            f"4th array of their costs in the unit of weight, got {len(direct)} array(s)"
+        )
+    d_site = np.atleast_1d(np.asarray(direct[0], dtype=np.int64))
+    d_fac = np.atleast_1d(np.asarray(direct[1], dtype=np.int64))
+    d_m = np.atleast_1d(np.asarray(direct[2], dtype=np.float64))
+    if not (len(d_site) == len(d_fac) == len(d_m)):
+        raise InputError(
+            f"direct legs need one site index, facility index and distance per pair, got "
+            f"{len(d_site)}, {len(d_fac)} and {len(d_m)}"
+        )
+    bad = ((d_site < 0) | (d_site >= n_s) | (d_fac < 0) | (d_fac >= n_f)
+           | ~np.isfinite(d_m) | (d_m < 0))
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise InputError(
+            f"{int(bad.sum())} direct leg(s) name no site/facility or have no finite "
+            f"distance >= 0 (first: site {int(d_site[i])}, facility {int(d_fac[i])}, "
+            f"{float(d_m[i])!r} m); use find_direct_legs"
+        )
+    if len(direct) == 3:
+        return d_site, d_fac, d_m, d_m * per_m
+    d_cost = np.atleast_1d(np.asarray(direct[3], dtype=np.float64))
+    if len(d_cost) != len(d_m):
+        raise InputError(
+            f"direct leg costs (the 4th array of direct) need one value per direct leg "
+            f"({len(d_m)}), got {len(d_cost)}"
+        )
+    bad = ~np.isfinite(d_cost) | (d_cost < 0)
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise InputError(
+            f"{int(bad.sum())} direct leg cost(s) are not finite numbers >= 0 (first: site "
+            f"{int(d_site[i])}, facility {int(d_fac[i])}, {float(d_cost[i])!r}); give the "
+            f"cost of each straight walk in the unit of weight, e.g. OffroadLegs.direct_min "
+            f"for weight='time'"
+        )
+    return d_site, d_fac, d_m, d_cost
+
+
 def _prepare(
     graph: RoadGraph,
     site_edge: ArrayLike,
@@ -249,7 +344,10 @@ def _prepare(
     fac_fraction: ArrayLike,
     fac_snap_m: ArrayLike,
     weight: object,
-    direct: tuple[ArrayLike, ArrayLike, ArrayLike] | None,
+    direct: Direct | None,
+    *,
+    site_leg: ArrayLike | None = None,
+    fac_leg: ArrayLike | None = None,
 ) -> _Points:
     """Validate the core's inputs and join the points to the graph for ``weight``."""
     per_m = _leg_factor(graph, weight)
@@ -267,8 +365,11 @@ def _prepare(
                 f"{label} holds {int((snap < 0).sum())} negative off-road distance(s) (first "
                 f"at position {i}: {float(snap[i])!r}); use snap_dist_m of snap_points"
             )
-    s_ok = (s_edge >= 0) & np.isfinite(s_snap)
-    f_ok = (f_edge >= 0) & np.isfinite(f_snap)
+    s_leg = _check_legs(site_leg, s_snap, per_m, "site_leg", "site")
+    f_leg = _check_legs(fac_leg, f_snap, per_m, "fac_leg", "fac")
+    # a point is on the network with a position, a finite snap distance and a finite leg
+    s_ok = (s_edge >= 0) & np.isfinite(s_snap) & np.isfinite(s_leg)
+    f_ok = (f_edge >= 0) & np.isfinite(f_snap) & np.isfinite(f_leg)
     s_edge = np.where(s_ok, s_edge, -1).astype(np.int64)
     f_edge = np.where(f_ok, f_edge, -1).astype(np.int64)
     none = np.full(n_s, -1, dtype=np.int64)
@@ -276,35 +377,12 @@ def _prepare(
                                  leaving=True)
     f_att, f_attc = _attachments(graph, np.full(n_f, -1, dtype=np.int64), f_edge, f_frac,
                                  weight=weight, leaving=False)  # type: ignore[arg-type]
-    if direct is None:
-        d_site = d_fac = np.empty(0, dtype=np.int64)
-        d_m = np.empty(0)
-    else:
-        if len(direct) != 3:
-            raise InputError("direct must be (site index, facility index, metres) arrays")
-        d_site = np.atleast_1d(np.asarray(direct[0], dtype=np.int64))
-        d_fac = np.atleast_1d(np.asarray(direct[1], dtype=np.int64))
-        d_m = np.atleast_1d(np.asarray(direct[2], dtype=np.float64))
-        if not (len(d_site) == len(d_fac) == len(d_m)):
-            raise InputError(
-                f"direct legs need one site index, facility index and distance per pair, got "
-                f"{len(d_site)}, {len(d_fac)} and {len(d_m)}"
-            )
-        bad = ((d_site < 0) | (d_site >= n_s) | (d_fac < 0) | (d_fac >= n_f)
-               | ~np.isfinite(d_m) | (d_m < 0))
-        if bad.any():
-            i = int(np.flatnonzero(bad)[0])
-            raise InputError(
-                f"{int(bad.sum())} direct leg(s) name no site/facility or have no finite "
-                f"distance >= 0 (first: site {int(d_site[i])}, facility {int(d_fac[i])}, "
-                f"{float(d_m[i])!r} m); use find_direct_legs"
-            )
+    d_site, d_fac, d_m, d_cost = _check_direct(direct, n_s, n_f, per_m)
     return _Points(
         weight=weight,  # type: ignore[arg-type]
-        per_m=per_m,
         s_edge=s_edge, s_frac=s_frac, s_snap=s_snap, s_ok=s_ok, s_att=s_att, s_attc=s_attc,
         f_edge=f_edge, f_frac=f_frac, f_snap=f_snap, f_ok=f_ok, f_att=f_att, f_attc=f_attc,
-        d_site=d_site, d_fac=d_fac, d_m=d_m,
+        d_site=d_site, d_fac=d_fac, d_m=d_m, s_leg=s_leg, f_leg=f_leg, d_cost=d_cost,
     )
 
 
@@ -471,7 +549,7 @@ def _same_edge_costs(
     """Pairs on one physical edge, straight along it, with both off-road legs."""
     ps, pf, along = _same_edge(graph, pts.s_edge, pts.s_frac, pts.f_edge, pts.f_frac,
                                weight=pts.weight)
-    cost = along + (pts.s_snap[ps] + pts.f_snap[pf]) * pts.per_m
+    cost = along + pts.s_leg[ps] + pts.f_leg[pf]
     ok = np.isfinite(cost)
     return ps[ok], pf[ok], cost[ok]
 
@@ -488,7 +566,9 @@ def cost_matrix(
     weight: Weight,
     max_cost: float = math.inf,
     chunk: int = 64,
-    direct: tuple[ArrayLike, ArrayLike, ArrayLike] | None = None,
+    direct: Direct | None = None,
+    site_leg: ArrayLike | None = None,
+    fac_leg: ArrayLike | None = None,
 ) -> PairCosts:
     """Every site → facility cost within ``max_cost``: the sparse cost matrix.
 
@@ -503,8 +583,9 @@ def cost_matrix(
     fac_edge, fac_fraction, fac_snap_m
         The same for the facilities.
     weight
-        ``"length"`` (metres) or ``"time"`` (minutes; roads at the profile's speeds,
-        off-road legs at ``graph.profile.offroad_speed_kph``).
+        ``"length"`` (metres) or ``"time"`` (minutes; roads at the graph's times,
+        off-road legs at ``graph.profile.offroad_speed_kph`` unless ``site_leg`` /
+        ``fac_leg`` / ``direct`` give their costs).
     max_cost
         Cutoff in the unit of ``weight``; pairs costing more are left out (a cost equal to
         it is kept).  Default ``inf``: every reachable pair.
@@ -513,7 +594,17 @@ def cost_matrix(
         ``16 · chunk · n_other_side``).
     direct
         Optional ``(site index, facility index, metres)`` arrays of the pairs that may be
-        walked straight (:func:`find_direct_legs`); their cost is at most that walk.
+        walked straight (:func:`find_direct_legs`); their cost is at most that walk.  A
+        4th array, aligned with them, gives the cost of each walk in the unit of
+        ``weight`` (e.g. slope-aware minutes, :meth:`geo.routing.OffroadLegs.direct_min`);
+        without it a walk costs its metres, or its metres at
+        ``graph.profile.offroad_speed_kph`` for ``"time"``.
+    site_leg, fac_leg
+        Cost of each site's / facility's off-road leg in the unit of ``weight`` (m or min),
+        e.g. slope-aware walking minutes (:func:`geo.tobler.offroad_leg_min`,
+        :class:`geo.routing.OffroadLegs`); ``>= 0``, a non-finite leg = not on the network.
+        Default: the snap distance, in metres or walked at
+        ``graph.profile.offroad_speed_kph``.
 
     Returns
     -------
@@ -525,7 +616,8 @@ def cost_matrix(
     ------
     InputError
         An unknown weight, positions not on the graph, mismatched lengths, a negative or
-        NaN ``max_cost``, a ``chunk`` below 1, or bad direct legs.
+        NaN ``max_cost``, a ``chunk`` below 1, negative or misaligned ``site_leg`` /
+        ``fac_leg``, or bad direct legs or direct leg costs.
 
     Notes
     -----
@@ -537,7 +629,7 @@ def cost_matrix(
     direct legs are then merged in, each pair keeping its least cost.
     """
     pts = _prepare(graph, site_edge, site_fraction, site_snap_m, fac_edge, fac_fraction,
-                   fac_snap_m, weight, direct)
+                   fac_snap_m, weight, direct, site_leg=site_leg, fac_leg=fac_leg)
     max_cost = _check_max_cost(max_cost)
     chunk = _check_chunk(chunk)
     parts_s: list[NDArray[np.int64]] = []
@@ -562,7 +654,7 @@ def cost_matrix(
     parts_c.append(pc)
     parts_s.append(pts.d_site)
     parts_f.append(pts.d_fac)
-    parts_c.append(pts.d_m * pts.per_m)
+    parts_c.append(pts.d_cost)
     s = np.concatenate(parts_s).astype(np.int64)
     f = np.concatenate(parts_f).astype(np.int64)
     c = np.concatenate(parts_c).astype(np.float64)
@@ -650,7 +742,9 @@ def k_nearest(
     k: int,
     weight: Weight,
     max_cost: float = math.inf,
-    direct: tuple[ArrayLike, ArrayLike, ArrayLike] | None = None,
+    direct: Direct | None = None,
+    site_leg: ArrayLike | None = None,
+    fac_leg: ArrayLike | None = None,
 ) -> tuple[NDArray[np.int64], NDArray[np.float64]]:
     """The ``k`` cheapest facilities of every site, exact.
 
@@ -665,8 +759,9 @@ def k_nearest(
     max_cost
         Optional cutoff in the unit of ``weight`` (prunes the search; pairs above it are
         not reported).
-    direct
-        Optional direct legs, as :func:`cost_matrix`.
+    direct, site_leg, fac_leg
+        Optional direct legs (with their costs) and off-road leg costs, as
+        :func:`cost_matrix`.
 
     Returns
     -------
@@ -692,7 +787,7 @@ def k_nearest(
     """
     k = _check_k(k)
     pts = _prepare(graph, site_edge, site_fraction, site_snap_m, fac_edge, fac_fraction,
-                   fac_snap_m, weight, direct)
+                   fac_snap_m, weight, direct, site_leg=site_leg, fac_leg=fac_leg)
     max_cost = _check_max_cost(max_cost)
     out_f = np.full((pts.n_s, k), -1, dtype=np.int64)
     out_c = np.full((pts.n_s, k), np.inf)
@@ -713,7 +808,7 @@ def k_nearest(
     ps, pf, pc = _same_edge_costs(graph, pts)
     parts_s += [ps, pts.d_site]
     parts_f += [pf, pts.d_fac]
-    parts_c += [pc, pts.d_m * pts.per_m]
+    parts_c += [pc, pts.d_cost]
     s = np.concatenate(parts_s).astype(np.int64)
     f = np.concatenate(parts_f).astype(np.int64)
     c = np.concatenate(parts_c).astype(np.float64)
@@ -767,38 +862,89 @@ def _pair_costs(
             sel = (pair_src >= start) & (pair_src < stop)
             out[rp[sel]] = block[pair_src[sel] - start, pair_dst[sel]]
     es, ef, ec = _same_edge_costs(graph, pts)
-    for s, f, c in ((es, ef, ec), (pts.d_site, pts.d_fac, pts.d_m * pts.per_m)):
-        if len(s) == 0:
-            continue
-        key = ps * pts.n_f + pf
-        order = np.argsort(key, kind="stable")
-        skey = key[order]
-        where = np.searchsorted(skey, s * pts.n_f + f)
-        hit = where < len(skey)
-        hit[hit] = skey[where[hit]] == (s * pts.n_f + f)[hit]
-        np.minimum.at(out, order[where[hit]], c[hit])
+    for s, f, c in ((es, ef, ec), (pts.d_site, pts.d_fac, pts.d_cost)):
+        q, i = _find_pairs(ps, pf, pts.n_f, s, f)
+        np.minimum.at(out, q, c[i])
     return out
 
 
-def _speed_range_m_per_min(graph: RoadGraph) -> tuple[float, float]:
-    """Slowest and fastest speed (m/min) of any road edge or off-road leg of the graph."""
-    off = graph.profile.offroad_speed_kph * 1000.0 / 60.0
-    moving = graph.edge_time_min > 0
-    if moving.any():
-        v = graph.edge_length_m[moving] / graph.edge_time_min[moving]
-        return min(float(v.min()), off), max(float(v.max()), off)
-    return off, off
+def _find_pairs(
+    ps: NDArray[np.int64], pf: NDArray[np.int64], n_f: int,
+    s: NDArray[np.int64], f: NDArray[np.int64],
+) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+    """Positions ``q`` in the unique pairs ``(ps, pf)`` and ``i`` in ``(s, f)`` of the same pair."""
+    if len(s) == 0 or len(ps) == 0:
+        return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64)
+    key = ps * n_f + pf
+    order = np.argsort(key, kind="stable")
+    skey = key[order]
+    want = s * n_f + f
+    where = np.searchsorted(skey, want)
+    hit = where < len(skey)
+    hit[hit] = skey[where[hit]] == want[hit]
+    return order[where[hit]].astype(np.int64), np.flatnonzero(hit).astype(np.int64)
 
 
-def _other_bound(graph: RoadGraph, weight: Weight, cost: NDArray[np.float64]) -> NDArray[np.float64]:
-    """Upper bound of the other weight's least cost of pairs costing ``cost`` in ``weight``.
+def _road_ratio(graph: RoadGraph, weight: Weight) -> float:
+    """Largest other-weight cost per unit of ``weight`` of any road edge of the graph.
 
-    The path that is best by one weight costs at most ``metres / slowest speed`` minutes
-    or ``minutes × fastest speed`` metres, and the best path by the other weight no more.
+    ``weight="time"``: the fastest road speed, metres per minute; ``"length"``: the
+    slowest road pace, minutes per metre.  ``inf`` when an edge costs nothing in
+    ``weight`` but something in the other weight (no bound then).
     """
-    v_min, v_max = _speed_range_m_per_min(graph)
-    other = cost * v_max if weight == "time" else cost / v_min
-    return other * (1.0 + _BOUND_REL) + _BOUND_ABS
+    length, time = graph.edge_length_m, graph.edge_time_min
+    num, den = (length, time) if weight == "time" else (time, length)
+    if ((den <= 0) & (num > 0)).any():
+        return math.inf
+    pos = den > 0
+    return float((num[pos] / den[pos]).max()) if pos.any() else 0.0
+
+
+def _other_bound(
+    graph: RoadGraph,
+    pts: _Points,
+    pts_o: _Points,
+    ps: NDArray[np.int64],
+    pf: NDArray[np.int64],
+    cost: NDArray[np.float64],
+) -> NDArray[np.float64]:
+    """Upper bound of the other weight's least cost of pairs ``(ps, pf)`` costing ``cost``.
+
+    ``pts`` holds the points for the ranking weight, ``pts_o`` the same points for the
+    other weight (same off-road legs, each in its own unit).
+
+    Why it is valid: let ``P`` be the path that gave ``cost`` (the best by the ranking
+    weight).  The least cost in the other weight is at most the other-weight cost of
+    ``P``, and ``P`` is one of two forms (module notes):
+
+    * the site's off-road leg, road (partial edges included, also straight along a shared
+      edge) and the facility's off-road leg.  Both legs are the points' own, known in both
+      weights (``pts.s_leg``/``pts_o.s_leg``..., however they were walked: flat or on their
+      grade), so the road part costs ``cost − legs`` in the ranking weight and at most
+      that times :func:`_road_ratio` (fastest road m/min, or slowest road min/m; a partial
+      edge has its edge's ratio, a parallel edge kept by one weight is no better in the
+      other) in the other: ``bound = legs_o + (cost − legs) × ratio``;
+    * a direct leg, which costs exactly its own other-weight cost ``pts_o.d_cost``.
+
+    Not knowing which form ``P`` is, the bound is the larger of the two.  Nothing here
+    assumes the legs move at ``offroad_speed_kph``: a leg walked slowly uphill (Tobler
+    down to ~3 % of the flat speed on the steepest grades) or fast downhill (~1.19×)
+    enters with its own costs.  Slack covers the rounding of ``cost − legs`` and of the
+    Dijkstra sums.
+    """
+    ratio = _road_ratio(graph, pts.weight)
+    legs_w = pts.s_leg[ps] + pts.f_leg[pf]
+    legs_o = pts_o.s_leg[ps] + pts_o.f_leg[pf]
+    placed = np.isfinite(legs_w) & np.isfinite(legs_o)
+    if math.isinf(ratio):
+        bound = np.where(placed, np.inf, 0.0)
+    else:
+        with np.errstate(invalid="ignore"):
+            road_w = np.maximum(cost - legs_w, 0.0) + _BOUND_REL * (cost + legs_w)
+            bound = np.where(placed, legs_o + road_w * ratio, 0.0)
+    q, i = _find_pairs(ps, pf, pts.n_f, pts_o.d_site, pts_o.d_fac)
+    np.maximum.at(bound, q, pts_o.d_cost[i])
+    return bound * (1.0 + _BOUND_REL) + _BOUND_ABS
 
 
 # =========================================================================== geo adapters
@@ -817,6 +963,10 @@ class _Region:
     d_site: NDArray[np.int64]
     d_fac: NDArray[np.int64]
     d_m: NDArray[np.float64]
+    legs: OffroadLegs | None = None
+    """Off-road legs walked on their grade (``None``: flat, at ``offroad_speed_kph``)."""
+    d_min: NDArray[np.float64] | None = None
+    """Minutes of each direct leg on its grade (with ``legs``)."""
 
 
 def _check_weight(weight: object, pc: ProblemCollector) -> None:
@@ -825,12 +975,21 @@ def _check_weight(weight: object, pc: ProblemCollector) -> None:
                fix="give weight='time' or weight='length'")
 
 
+def _check_elevation(elevation_m: object, pc: ProblemCollector) -> None:
+    if elevation_m is not None and not callable(elevation_m):
+        pc.add("elevation_m must be a function elevation_m(x_m, y_m) -> metres, or None",
+               value=type(elevation_m).__name__,
+               fix="pass layers.raster.dem_elevation_sampler(dem, crs=graph.crs_metric)")
+
+
 def _region(
     graph: RoadGraph,
     sites: gpd.GeoDataFrame,
     facilities: gpd.GeoDataFrame,
     facility_types: Sequence[str] | None,
     max_snap_dist_m: float | None,
+    profile: Profile,
+    elevation_m: ElevationFn | None,
 ) -> _Region:
     fac_type = facilities["facility_type"].astype(str).to_numpy(dtype=object)
     types = _select_types(fac_type, facility_types)
@@ -838,6 +997,14 @@ def _region(
     s_lon, s_lat, s_snap, f_lon, f_lat, f_snap = _snap_layers(graph, sites, facilities, limit)
     walk = np.where(s_snap.node >= 0, s_snap.snap_dist_m, get_settings().at_site_radius_m)
     d_site, d_fac, d_m = find_direct_legs(graph, s_lon, s_lat, f_lon, f_lat, site_walk_m=walk)
+    legs: OffroadLegs | None = None
+    d_min: NDArray[np.float64] | None = None
+    if elevation_m is not None and profile.slope_aware:
+        # the same legs as access_table: one elevation lookup of every point and snapped point
+        s_xy = _to_metric(graph.crs_metric, s_lon, s_lat) if len(s_lon) else np.empty((0, 2))
+        f_xy = _to_metric(graph.crs_metric, f_lon, f_lat) if len(f_lon) else np.empty((0, 2))
+        legs = _offroad_legs(graph, profile, s_xy, s_snap, f_xy, f_snap, elevation_m)
+        d_min = np.atleast_1d(np.asarray(legs.direct_min(d_m, d_site, d_fac), dtype=np.float64))
     return _Region(
         site_ids=sites["site_id"].astype(str).to_numpy(dtype=object),
         fac_ids=facilities["facility_id"].astype(str).to_numpy(dtype=object),
@@ -848,21 +1015,31 @@ def _region(
         d_site=d_site,
         d_fac=d_fac,
         d_m=d_m,
+        legs=legs,
+        d_min=d_min,
     )
 
 
 def _type_points(
     graph: RoadGraph, reg: _Region, idx: NDArray[np.int64], weight: Weight
 ) -> _Points:
-    """The core's inputs for the facilities ``idx`` (one type) and every site."""
+    """The core's inputs for the facilities ``idx`` (one type) and every site.
+
+    Time-weighted legs are the region's sloped legs when it has them; metres stay metres.
+    """
     s, f = reg.s_snap, reg.f_snap
     local = np.full(len(reg.fac_ids), -1, dtype=np.int64)
     local[idx] = np.arange(len(idx))
     sel = local[reg.d_fac] >= 0
+    direct: Direct = (reg.d_site[sel], local[reg.d_fac[sel]], reg.d_m[sel])
+    site_leg = fac_leg = None
+    if weight == "time" and reg.legs is not None and reg.d_min is not None:
+        direct = (*direct, reg.d_min[sel])
+        site_leg, fac_leg = reg.legs.site_min, reg.legs.fac_min[idx]
     return _prepare(
         graph, s.edge, s.fraction, s.snap_dist_m,
         f.edge[idx], f.fraction[idx], f.snap_dist_m[idx],
-        weight, (reg.d_site[sel], local[reg.d_fac[sel]], reg.d_m[sel]),
+        weight, direct, site_leg=site_leg, fac_leg=fac_leg,
     )
 
 
@@ -886,6 +1063,7 @@ def k_nearest_table(
     facility_types: Sequence[str] | None = None,
     max_snap_dist_m: float | None = None,
     progress: bool | None = None,
+    elevation_m: ElevationFn | None = None,
 ) -> pd.DataFrame:
     """The ``k`` nearest facilities of each type for every site, by road.
 
@@ -911,6 +1089,14 @@ def k_nearest_table(
         ``get_settings().max_snap_dist_m``.
     progress
         Show a progress bar per facility type; default ``get_settings().progress``.
+    elevation_m
+        Ground elevation (m) at points given in ``graph.crs_metric`` (NaN where unknown),
+        e.g. ``layers.raster.dem_elevation_sampler(dem, crs=graph.crs_metric)``.  With a
+        slope-aware profile the off-road legs (site → road, road → facility, and the direct
+        leg) are then walked with Tobler's hiking function on their grade
+        (:func:`geo.tobler.offroad_leg_min`); road times come from the graph (build it with
+        :func:`geo.tobler.with_slope_times`).  Ignored for other profiles.  Only minutes
+        change (``time_min``, and the ranking by ``"time"``); metres never do.
 
     Returns
     -------
@@ -924,14 +1110,15 @@ def k_nearest_table(
         facility of a type gets one row with ``rank`` NaN, ``facility_id`` ``""``, NaN
         costs and the reason :func:`geo.routing.access_table` gives (``no_facility``,
         ``no_road_nearby``, ``isolated_network``).  Rank 1 is ``access_table``'s nearest
-        facility by the same weight.
+        facility by the same weight (with the same ``elevation_m``).
 
     Raises
     ------
     InputError
         Every problem of the inputs at once: missing columns, non-point or empty
         geometries, a CRS other than EPSG:4326 (both named), a profile other than the
-        graph's, ``k`` outside 1..5, an unknown weight; then an unknown facility type.
+        graph's, ``k`` outside 1..5, an unknown weight, an ``elevation_m`` that is not a
+        function; then an unknown facility type.
     """
     pc = ProblemCollector()
     _check_access_inputs(graph, sites, facilities, profile, pc)
@@ -940,10 +1127,12 @@ def k_nearest_table(
     except InputError as exc:
         pc.extend(exc.problems)
     _check_weight(weight, pc)
+    _check_elevation(elevation_m, pc)
     pc.raise_if_any()
     other: Weight = "length" if weight == "time" else "time"
     show_bar = get_settings().progress if progress is None else bool(progress)
-    reg = _region(graph, sites, facilities, facility_types, max_snap_dist_m)
+    reg = _region(graph, sites, facilities, facility_types, max_snap_dist_m, profile,
+                  elevation_m)
     n_s, n_t = len(reg.site_ids), len(reg.types)
 
     out_site: list[NDArray[np.int64]] = []
@@ -963,7 +1152,8 @@ def k_nearest_table(
             fac, cost = k_nearest(
                 graph, site_edge=pts.s_edge, site_fraction=pts.s_frac, site_snap_m=pts.s_snap,
                 fac_edge=pts.f_edge, fac_fraction=pts.f_frac, fac_snap_m=pts.f_snap, k=k,
-                weight=weight, direct=(pts.d_site, pts.d_fac, pts.d_m),
+                weight=weight, direct=(pts.d_site, pts.d_fac, pts.d_m, pts.d_cost),
+                site_leg=pts.s_leg, fac_leg=pts.f_leg,
             )
         si, r = np.nonzero(fac >= 0)
         lf = fac[si, r]
@@ -971,7 +1161,8 @@ def k_nearest_table(
         oc = np.empty(0)
         if len(si):
             pts_o = _type_points(graph, reg, idx, other)
-            oc = _pair_costs(graph, pts_o, si, lf, _other_bound(graph, weight, c), chunk=64)
+            oc = _pair_costs(graph, pts_o, si, lf, _other_bound(graph, pts, pts_o, si, lf, c),
+                             chunk=64)
         out_site.append(si)
         out_type.append(np.full(len(si), t, dtype=np.int64))
         out_rank.append((r + 1).astype(np.float64))
@@ -1025,6 +1216,7 @@ def cost_table(
     max_snap_dist_m: float | None = None,
     progress: bool | None = None,
     chunk: int = 64,
+    elevation_m: ElevationFn | None = None,
 ) -> pd.DataFrame:
     """Every site → facility pair within ``max_cost``, as a long table (for capacity methods).
 
@@ -1039,6 +1231,14 @@ def cost_table(
         What ``cost`` and the cutoff measure.
     chunk
         Dijkstra sources per run (see :func:`cost_matrix`).
+    elevation_m
+        Ground elevation (m) at points given in ``graph.crs_metric`` (NaN where unknown),
+        e.g. ``layers.raster.dem_elevation_sampler(dem, crs=graph.crs_metric)``.  With a
+        slope-aware profile the off-road legs (site → road, road → facility, and the direct
+        leg) are then walked with Tobler's hiking function on their grade
+        (:func:`geo.tobler.offroad_leg_min`); road times come from the graph (build it with
+        :func:`geo.tobler.with_slope_times`).  Ignored for other profiles.  Only minutes
+        change (``time_min``, and the ranking by ``"time"``); metres never do.
 
     Returns
     -------
@@ -1061,6 +1261,7 @@ def cost_table(
     pc = ProblemCollector()
     _check_access_inputs(graph, sites, facilities, profile, pc)
     _check_weight(weight, pc)
+    _check_elevation(elevation_m, pc)
     for check, value in ((_check_max_cost, max_cost), (_check_chunk, chunk)):
         try:
             check(value)
@@ -1070,7 +1271,8 @@ def cost_table(
     max_cost = float(max_cost)
     other: Weight = "length" if weight == "time" else "time"
     show_bar = get_settings().progress if progress is None else bool(progress)
-    reg = _region(graph, sites, facilities, facility_types, max_snap_dist_m)
+    reg = _region(graph, sites, facilities, facility_types, max_snap_dist_m, profile,
+                  elevation_m)
 
     cols: dict[str, list[NDArray[np.generic]]] = {c: [] for c in ("s", "t", "f", "c", "o")}
     for t, ftype in enumerate(tqdm(reg.types, desc="cost table", unit="type",
@@ -1083,11 +1285,13 @@ def cost_table(
             graph, site_edge=pts.s_edge, site_fraction=pts.s_frac, site_snap_m=pts.s_snap,
             fac_edge=pts.f_edge, fac_fraction=pts.f_frac, fac_snap_m=pts.f_snap,
             weight=weight, max_cost=max_cost, chunk=chunk,
-            direct=(pts.d_site, pts.d_fac, pts.d_m),
+            direct=(pts.d_site, pts.d_fac, pts.d_m, pts.d_cost),
+            site_leg=pts.s_leg, fac_leg=pts.f_leg,
         )
         pts_o = _type_points(graph, reg, idx, other)
         oc = _pair_costs(graph, pts_o, pairs.site, pairs.fac,
-                         _other_bound(graph, weight, pairs.cost), chunk=chunk)
+                         _other_bound(graph, pts, pts_o, pairs.site, pairs.fac, pairs.cost),
+                         chunk=chunk)
         cols["s"].append(pairs.site)
         cols["t"].append(np.full(len(pairs), t, dtype=np.int64))
         cols["f"].append(idx[pairs.fac])
