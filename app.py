@@ -99,7 +99,7 @@ _MIME = {
 }
 COORDS_CHOICES: tuple[str, ...] = ("", "wgs84", "cgcs2000", "gcj02", "bd09")
 MAP_HEIGHT_PX = 600
-PROFILES: tuple[str, ...] = ("walk", "drive")
+PROFILES: tuple[str, ...] = ("walk", "drive", "motorbike")
 BASEMAPS: tuple[str, ...] = ("none", "OpenStreetMap")
 _ALL = ""  # filter value meaning "all counties / townships"
 _LANG_NAMES = {"zh": "中文", "en": "English"}

@@ -79,7 +79,8 @@ def register(subparsers: Any) -> dict[str, Any]:
                      help="accept sites outside China (test extracts, neighbouring regions)")
     opt = a.add_argument_group("routing")
     opt.add_argument("--profile", default="walk",
-                     help="travel profile: walk, drive, or a profile YAML (default: %(default)s)")
+                     help="travel profile: walk, drive, motorbike, or a profile YAML "
+                          "(default: %(default)s)")
     opt.add_argument("--types", default=None,
                      help="facility types to route, comma-separated (default: all present)")
     opt.add_argument("--max-snap-m", type=float, default=None,

@@ -115,7 +115,8 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, Any]]:
         "--set", dest="overrides", action="append", default=[], metavar="RULE.FIELD=VALUE",
         help="override a threshold, e.g. --set police-800.min_population=1000; repeatable",
     )
-    opt.add_argument("--profile", default="walk", help="travel profile: walk or drive (default: %(default)s)")
+    opt.add_argument("--profile", default="walk", help="travel profile: walk, drive, motorbike, or a profile YAML "
+                     "(default: %(default)s)")
     out = g.add_argument_group("output")
     out.add_argument("--out", type=Path, required=True, help="output folder (created if absent)")
     out.add_argument("--lang", choices=["zh", "en"], default="zh", help="headers of gaps.xlsx (default: %(default)s)")

@@ -51,6 +51,7 @@ _TEXT: Mapping[str, Mapping[str, str]] = MappingProxyType(
         "profile": {"zh": "出行方式", "en": "Travel profile"},
         "profile_walk": {"zh": "步行", "en": "Walk"},
         "profile_drive": {"zh": "驾车", "en": "Drive"},
+        "profile_motorbike": {"zh": "摩托车", "en": "Motorbike"},
         "filter": {"zh": "范围", "en": "Area"},
         "county": {"zh": "县", "en": "County"},
         "township": {"zh": "乡镇", "en": "Township"},

@@ -113,6 +113,25 @@ def test_police_threshold_changes_gaps_as_the_rule_engine_says(region) -> None:
     assert runs_after == runs_before
 
 
+@pytest.mark.parametrize("profile", ["drive", "motorbike"])
+def test_profile_switch_routes_again_with_that_profile(region, profile: str) -> None:  # type: ignore[no-untyped-def]
+    """Choosing another travel profile routes once more with it, and every reach limit then
+    applies to that profile's access table, as the pipeline computes it."""
+    data, _ = region
+    at = _run_app()
+    runs = at.session_state["anzhi:route_runs"] if "anzhi:route_runs" in at.session_state else 0
+    at.radio(key="profile").set_value(profile).run()
+    assert not at.exception, at.exception
+    assert at.session_state["anzhi:route_runs"] == runs + 1
+    rules = read_rules("default")
+    types = sorted(set(data.facilities["facility_type"].astype(str)) | set(rules.facility_types))
+    access = route_region(data, profile=profile, facility_types=types, progress=False)
+    overrides = {f"{r.id}.profile": profile for r in rules
+                 if r.satisfied_by.within_reach is not None}
+    gaps, _ = evaluate_region(data, access, rules.with_overrides(overrides))
+    assert len(at.dataframe[0].value) == int((~gaps["status"].isin(COVERED)).sum())
+
+
 def test_language_switch_changes_headers_and_labels() -> None:
     at = _run_app()
     zh = at.dataframe[0].value

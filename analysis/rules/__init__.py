@@ -98,7 +98,7 @@ GRADES: tuple[str, ...] = ("A", "B", "C")
 #: Site kinds a rule may be restricted to (``any`` = no restriction).
 KINDS: tuple[str, ...] = ("城镇", "农村", "any")
 #: Travel profiles an access table can be computed with.
-PROFILES: tuple[str, ...] = ("walk", "drive")
+PROFILES: tuple[str, ...] = ("walk", "drive", "motorbike")
 #: What a capacity norm counts: all residents, or children aged 3-5 (kindergarten places).
 DEMANDS: tuple[str, ...] = ("population", "children_3_5")
 
@@ -199,7 +199,7 @@ class WithinReach:
     max_time_min
         Largest travel time, minutes, by ``profile`` (``None`` = no time limit).
     profile
-        Travel profile the access table must have been computed with (``walk``/``drive``).
+        Travel profile the access table must have been computed with (``walk``/``drive``/``motorbike``).
     grade, source, adjustable, note
         Evidence for the reach figure itself, which is often weaker than the rule's.
     """
@@ -401,14 +401,14 @@ class Rule:
 def reach_phrase(wr: WithinReach, lang: str = "zh") -> str:
     """The reach limits in words: ``步行 30 分钟内`` / ``within 30 min walk``."""
     if lang == "zh":
-        mode = "步行" if wr.profile == "walk" else "车程"
+        mode = {"walk": "步行", "motorbike": "摩托车程"}.get(wr.profile, "车程")
         parts = []
         if wr.max_time_min is not None:
             parts.append(f"{mode} {_num(wr.max_time_min)} 分钟")
         if wr.max_dist_m is not None:
             parts.append(f"路网距离 {_num(wr.max_dist_m)} 米")
         return "且".join(parts) + "内"
-    mode = "walk" if wr.profile == "walk" else "drive"
+    mode = {"walk": "walk", "motorbike": "motorbike ride"}.get(wr.profile, "drive")
     parts = []
     if wr.max_time_min is not None:
         parts.append(f"{_num(wr.max_time_min)} min {mode}")
@@ -737,7 +737,8 @@ def _parse_rule(raw: Any, index: int, source: str) -> tuple[Rule | None, list[Pr
                       fix="e.g. within_reach: {max_time_min: 30, profile: walk}")
             profile = str(w_raw.get("profile", "walk")).strip().lower()
             if profile not in PROFILES:
-                c.add(f"within_reach.profile {w_raw.get('profile')!r} is not walk or drive",
+                c.add(f"within_reach.profile {w_raw.get('profile')!r} is not one of "
+                      f"{', '.join(PROFILES)}",
                       key="satisfied_by.within_reach.profile", value=w_raw.get("profile"))
                 profile = "walk"
             w_grade = c.grade(w_raw, "grade", "within_reach ", required=False)

@@ -139,7 +139,7 @@ def test_every_problem_is_collected_with_file_and_rule_id() -> None:
     ({"satisfied_by": {"nearby": True}}, "unknown key 'nearby' in satisfied_by"),
     ({"satisfied_by": {"within_reach": {"profile": "walk"}}}, "needs max_dist_m and/or"),
     ({"satisfied_by": {"within_reach": {"max_time_min": 30, "profile": "bike"}}},
-     "not walk or drive"),
+     "not one of walk, drive, motorbike"),
     ({"satisfied_by": {"within_reach": {"max_time_min": 30, "grade": "C"}}},
      "within_reach is grade C"),
     ({"satisfied_by": {"at_site": {"radius_m": -5}}}, "radius_m must be > 0"),
@@ -348,3 +348,15 @@ def test_also_types_parse_round_trip_and_errors() -> None:
     with pytest.raises(InputError, match="also_types must be a list"):
         parse_rules(doc(good_rule(satisfied_by={"at_site": True, "also_types": "卫生院"})),
                     source="f")
+
+
+def test_reach_phrase_names_the_travel_mode() -> None:
+    from analysis.rules import WithinReach, reach_phrase
+
+    def wr(profile: str) -> WithinReach:
+        return WithinReach(max_time_min=20.0, max_dist_m=None, profile=profile)
+
+    assert reach_phrase(wr("walk"), "zh") == "步行 20 分钟内"
+    assert reach_phrase(wr("drive"), "zh") == "车程 20 分钟内"
+    assert reach_phrase(wr("motorbike"), "zh") == "摩托车程 20 分钟内"
+    assert reach_phrase(wr("motorbike"), "en").startswith("within 20 min motorbike ride")

@@ -206,8 +206,8 @@ def test_load_broken_pbf_is_refused_clearly(tmp_path: Path) -> None:
 
 
 def test_shipped_profiles() -> None:
-    assert {"walk", "drive"} <= set(profile_names())
-    walk, drive = load_profile("walk"), load_profile("drive")
+    assert {"walk", "drive", "motorbike"} <= set(profile_names())
+    walk, drive, moto = load_profile("walk"), load_profile("drive"), load_profile("motorbike")
     assert walk.respect_oneway is False and drive.respect_oneway is True
     assert walk.speed_kph("residential") == pytest.approx(4.5)
     assert walk.speed_kph("motorway") is None
@@ -215,7 +215,14 @@ def test_shipped_profiles() -> None:
     assert drive.speed_kph("footway") is None
     assert drive.speed_kph("primary") == pytest.approx(60.0)
     assert drive.offroad_speed_kph == pytest.approx(4.5)
-    for prof in (walk, drive):
+    # a motorbike keeps off expressways and footpaths, respects oneway, rides tracks faster
+    # than a car and walks its off-road legs
+    assert moto.respect_oneway is True and moto.slope_aware is False
+    assert moto.speed_kph("motorway") is None and moto.speed_kph("footway") is None
+    assert moto.speed_kph("track") > drive.speed_kph("track")
+    assert moto.speed_kph("primary") <= drive.speed_kph("primary")
+    assert moto.offroad_speed_kph == pytest.approx(4.5)
+    for prof in (walk, drive, moto):
         assert set(prof.sources) == set(prof.speeds_kph)  # every class cites its source
         for cls, speed in prof.speeds_kph.items():
             assert speed is None or speed > 0, cls
@@ -270,7 +277,7 @@ def test_profile_collects_every_problem(tmp_path: Path) -> None:
 
 
 def test_profile_unknown_name() -> None:
-    with pytest.raises(InputError, match="unknown travel profile 'bicycle'.*drive, walk"):
+    with pytest.raises(InputError, match="unknown travel profile 'bicycle'.*drive, motorbike, walk"):
         load_profile("bicycle")
 
 

@@ -846,3 +846,31 @@ def test_offroad_legs_walked_on_their_slope_when_an_elevation_is_given() -> None
     d0 = access_table(rd, sites, facs, profile=drive, progress=False).iloc[0]
     d1 = access_table(rd, sites, facs, profile=drive, progress=False, elevation_m=plane).iloc[0]
     assert d0["time_min"] == d1["time_min"]
+
+
+def test_motorbike_keeps_off_the_expressway_and_rides_tracks() -> None:
+    """Two ways from the site's node 1 to the clinic's node 3: a short expressway (1→2→3) and a
+    longer track (1→4→3). Driving takes the expressway, the motorbike the track, at the
+    profile's track speed; walking cannot use the expressway either."""
+    G = nx.MultiDiGraph(crs="epsg:4326")
+    for k, (x, y) in {1: (LON0, LAT0), 2: (LON0 + STEP, LAT0), 3: (LON0 + 2 * STEP, LAT0),
+                      4: (LON0 + STEP, LAT0 + STEP)}.items():
+        G.add_node(k, x=x, y=y)
+    for u, v, length, hw in ((1, 2, 200.0, "motorway"), (2, 3, 200.0, "motorway"),
+                             (1, 4, 300.0, "track"), (4, 3, 300.0, "track")):
+        G.add_edge(u, v, length=length, highway=hw)
+        G.add_edge(v, u, length=length, highway=hw)
+    times = {}
+    for name in ("drive", "motorbike", "walk"):
+        prof = load_profile(name)
+        rg = RoadGraph.from_networkx(G, profile=prof)
+        i1, i3 = (int(np.flatnonzero(rg.node_ids == k)[0]) for k in (1, 3))
+        _, length = nearest_facility(rg, [i1], [0.0], [i3], [0.0], ["C"], weight="length")
+        _, minutes = nearest_facility(rg, [i1], [0.0], [i3], [0.0], ["C"], weight="time")
+        times[name] = (float(length[0]), float(minutes[0]), prof)
+    assert times["drive"][0] == pytest.approx(400.0)
+    assert times["motorbike"][0] == pytest.approx(600.0)
+    assert times["walk"][0] == pytest.approx(600.0)
+    moto = times["motorbike"][2]
+    assert times["motorbike"][1] == pytest.approx(600.0 / (moto.speed_kph("track") * 1000 / 60))
+    assert times["motorbike"][1] < times["walk"][1]
