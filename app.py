@@ -407,6 +407,7 @@ def threshold_controls(ruleset: RuleSet, lang: str) -> dict[str, float]:
             rule = ruleset.get(thr.rule_id)
             text = f"{rule.label(lang)} · {t(thr.field, lang)}"
             help_ = f"{thr.rule_id}: {rule.source} {rule.clause} ({rule.grade})"
+            value: float | None
             if thr.integer:
                 value = st.number_input(
                     text, min_value=0, value=int(thr.value), step=100, key=thr.widget_key,

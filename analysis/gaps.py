@@ -595,7 +595,7 @@ def evaluate(
             return np.where(a_row, vals[take], np.nan)
 
         a_fid, a_dist, a_time = text("nearest_facility_id"), num("dist_m"), num("time_min")
-        a_reason = np.where(a_row, text("reason"), None)
+        a_reason = np.where(a_row, text("reason"), np.array(None, dtype=object))
         with np.errstate(invalid="ignore"):
             dist_ok = np.where(np.isinf(max_d), True, a_dist <= max_d)
             time_ok = np.where(np.isinf(max_t), True, a_time <= max_t)
@@ -667,8 +667,8 @@ def evaluate(
                                             max_per_unit=rule.capacity.max_per_unit)
         shared_before = status[rows] == "ok_shared"
         status[rows[over]] = "gap_capacity"
-        for k, g_d, g_c, sh in zip(rows, g_dem, g_cap, shared_before, strict=True):
-            cap_info[int(k)] = (float(g_d), float(g_c), bool(sh))
+        for row_k, g_d, g_c, sh in zip(rows, g_dem, g_cap, shared_before, strict=True):
+            cap_info[int(row_k)] = (float(g_d), float(g_c), bool(sh))
 
     # ---- reasons (per row text; the rest is array work) ---------------------------------
     reasons_zh: list[str] = []

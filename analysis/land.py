@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import geopandas as gpd
 import numpy as np
@@ -419,7 +419,10 @@ def _circles(sites: gpd.GeoDataFrame, radius_m: float) -> gpd.GeoSeries:
         az = np.tile(np.linspace(0.0, 360.0, n_vert, endpoint=False), int(ok.sum()))
         x, y, _ = pyproj.Geod(ellps="WGS84").fwd(lon, lat, az, np.full(lon.shape, radius_m))
         rings = np.stack([np.asarray(x), np.asarray(y)], axis=-1).reshape(-1, n_vert, 2)[:, ::-1]
-        polys = shapely.polygons(np.concatenate([rings, rings[:, :1]], axis=1))
+        # An (n, 65, 2) coordinate array gives an array of polygons; shapely's stubs type
+        # any array input as ``Polygon | ndarray``.
+        polys = cast(NDArray[np.object_],
+                     shapely.polygons(np.concatenate([rings, rings[:, :1]], axis=1)))
         for k, poly in zip(np.flatnonzero(ok), polys):
             out[k] = poly
     return gpd.GeoSeries(out, index=sites.index, crs="EPSG:4326")

@@ -92,8 +92,7 @@ def make_parcels(path: Path, n_dem: int, count: int, *, seed: int = 2) -> Path:
     xs, ys = cx[:, None] + rad * np.cos(ang), cy[:, None] + rad * np.sin(ang)
     rings = np.stack([xs, ys], axis=-1)
     rings = np.concatenate([rings, rings[:, :1]], axis=1)
-    geoms = shapely.polygons(rings)
-    geoms = shapely.make_valid(geoms)
+    geoms = shapely.make_valid(shapely.polygons(rings))
     villages = np.array([f"村{i:02d}" for i in range(40)])
     gdf = gpd.GeoDataFrame({
         "parcel_id": [f"P{i:05d}" for i in range(count)],

@@ -71,7 +71,7 @@ from functools import cached_property
 from importlib import resources
 from pathlib import Path
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, cast
 from xml.sax.saxutils import quoteattr
 
 import networkx as nx
@@ -973,10 +973,12 @@ class RoadGraph:
         counts = vert_count[rep]
         all_ll = canon[_concat_ranges(first[rep], counts)]
         gx, gy = to_metric.transform(all_ll[:, 0], all_ll[:, 1])
-        pedge_geometry = shapely.linestrings(
+        # With ``indices`` the result is always an array; shapely's stubs say
+        # ``LineString | ndarray``.
+        pedge_geometry = cast(NDArray[np.object_], shapely.linestrings(
             np.column_stack([np.asarray(gx, dtype=np.float64), np.asarray(gy, dtype=np.float64)]),
             indices=np.repeat(np.arange(n_p), counts),
-        )
+        ))
 
         length_arr, time_arr, cls_arr = length_m, time_min, highway
         edge_u, edge_v = one_u, one_v

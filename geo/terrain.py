@@ -375,8 +375,7 @@ def slope_window(read: WindowReader, grid: GridSpec, window: tuple[int, int, int
     if grid.geographic:
         dx, dy = grid.pixel_size_m(np.arange(r0 - 1, r1 + 1))
         return horn_slope(z, dx_m=dx, dy_m=dy, aspect=aspect)
-    dx, dy = abs(grid.transform.a), abs(grid.transform.e)
-    return horn_slope(z, dx_m=dx, dy_m=dy, aspect=aspect)
+    return horn_slope(z, dx_m=abs(grid.transform.a), dy_m=abs(grid.transform.e), aspect=aspect)
 
 
 def slope_deg(dem: ArrayLike, grid: GridSpec, *, nodata: float | None = None,

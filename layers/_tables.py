@@ -27,7 +27,7 @@ import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Final, Literal
+from typing import Any, Final, Literal, cast
 
 import geopandas as gpd
 import numpy as np
@@ -985,6 +985,7 @@ def _row_systems(
     if cols.system is None:
         return systems
     header = table.headers[cols.system]
+    # The index holds the row numbers a user sees (pandas-stubs: Hashable labels).
     for r, v in table.column(cols.system).items():
         if is_blank(v):
             continue
@@ -993,7 +994,7 @@ def _row_systems(
         except InputError:
             pc.add(
                 "unknown coordinate system",
-                row=int(r),
+                row=int(cast(int, r)),
                 column=header,
                 value=cell_text(v),
                 fix="write one of wgs84, cgcs2000, gcj02 (高德/腾讯), bd09 (百度); for "
@@ -1003,13 +1004,13 @@ def _row_systems(
         if default_system is not None and s != default_system:
             pc.add(
                 f"the {header!r} cell says {s} but coords={coords!r} was given",
-                row=int(r),
+                row=int(cast(int, r)),
                 column=header,
                 value=cell_text(v),
                 fix="leave coords out to use the column, or correct the cell",
             )
             continue
-        systems[int(r)] = s
+        systems[int(cast(int, r))] = s
     return systems
 
 

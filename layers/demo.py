@@ -1708,7 +1708,7 @@ class _Builder:
         return np.asarray(lon, dtype=float), np.asarray(lat, dtype=float)
 
     def _to_ll_geom(self, g: shapely.Geometry) -> shapely.Geometry:
-        def f(coords: FloatArray) -> FloatArray:
+        def f(coords: NDArray[np.float64]) -> NDArray[np.float64]:
             lon, lat = self._lonlat(coords)
             return np.column_stack([lon, lat])
 

@@ -25,7 +25,7 @@ import tempfile
 import unicodedata
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import geopandas as gpd
 import pandas as pd
@@ -321,7 +321,9 @@ def _rules_rows(gaps: pd.DataFrame, rules: RuleSet | None, lang: str) -> list[li
     seen = (gaps[["rule_id", "facility_type", "source", "clause", "grade"]].astype(str)
             .drop_duplicates("rule_id"))
     for rec in seen.itertuples(index=False):
-        rows.append([rec.rule_id, None, label(rec.facility_type, lang), None, None, None,
+        # str after astype(str) (NaN only if the gap table broke its schema); pandas-stubs
+        # type itertuples fields as any scalar.
+        rows.append([rec.rule_id, None, label(cast(str, rec.facility_type), lang), None, None, None,
                      rec.source, rec.clause, rec.grade, None, None, None, None, None])
     return rows
 

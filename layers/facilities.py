@@ -159,7 +159,7 @@ def read_facilities(
     if serial is not None and fold(table.headers[serial]) in SERIAL_HEADERS:
         table.drop_rows_blank_except(serial)  # unused pre-numbered lines of a template
 
-    osm_present = [k for k in _OSM_KEYS if k in found]
+    osm_present: list[str] = [k for k in _OSM_KEYS if k in found]
     if "facility_type" not in found and not osm_present:
         pc.add(
             "no facility type column",

@@ -21,12 +21,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
+from typing import Any
 
 import folium
 import geopandas as gpd
 import pandas as pd
 import pyogrio.errors
-from branca.element import Element, MacroElement
+from branca.element import Element, Figure, MacroElement
 from folium.elements import ElementAddToElement
 from folium.map import Layer
 from folium.plugins import Fullscreen
@@ -128,26 +129,30 @@ class _Raw(Element):
         return self.text
 
 
-class _RawScriptMixin:
+class _RawScriptMixin(MacroElement):
     """Render an element's ``script`` macro straight into the page.
 
     branca wraps every rendered script in ``Element(text)``, which compiles the text as a
     Jinja template: seconds for megabytes of GeoJSON on every rerun, and ``{{ }}`` or
     ``{% %}`` in a user's site name would be evaluated (or crash the page).  Anzhi's own
     elements bypass that; for layers the "add to map" step of :class:`folium.map.Layer` is
-    kept.
+    kept.  Listed before ``MacroElement`` or ``Layer`` in a subclass's bases.
     """
 
-    def render(self, **kwargs: object) -> None:
-        el: MacroElement = self  # type: ignore[assignment]
-        if isinstance(el, Layer) and el.show:
-            el.add_child(
-                ElementAddToElement(element_name=el.get_name(), element_parent_name=el._parent.get_name()),
-                name=el.get_name() + "_add",
+    # Like MacroElement.render it returns None; branca annotates Element.render -> str.
+    def render(self, **kwargs: Any) -> None:  # type: ignore[override]
+        if isinstance(self, Layer) and self.show:
+            parent = self._parent
+            assert parent is not None, "a layer is rendered as a child of its map"
+            self.add_child(
+                ElementAddToElement(element_name=self.get_name(), element_parent_name=parent.get_name()),
+                name=self.get_name() + "_add",
             )
-        script = el._template.module.__dict__["script"]
-        el.get_root().script.add_child(_Raw(str(script(el, kwargs))), name=el.get_name())
-        for child in el._children.values():
+        figure = self.get_root()
+        assert isinstance(figure, Figure), "You cannot render this Element if it is not in a Figure."
+        script = self._template.module.__dict__["script"]
+        figure.script.add_child(_Raw(str(script(self, kwargs))), name=self.get_name())
+        for child in self._children.values():
             child.render(**kwargs)
 
 
@@ -326,13 +331,13 @@ class _OverlayLayer(_RawScriptMixin, Layer):
     _template = Template(
         """
         {% macro script(this, kwargs) %}
-            var {{ this.get_name() }} = L.geoJson({{ this.overlay.geojson }}, {
+            var {{ this.get_name() }} = L.geoJson({{ this.overlay_data.geojson }}, {
                 style: function (feature) { return {{ this.style|tojson }}; }
-                {%- if not this.overlay.tooltip_field %}, interactive: false{% endif %}
+                {%- if not this.overlay_data.tooltip_field %}, interactive: false{% endif %}
             });
-            {%- if this.overlay.tooltip_field %}
+            {%- if this.overlay_data.tooltip_field %}
             {{ this.get_name() }}.bindTooltip(function (layer) {
-                return String(layer.feature.properties[{{ this.overlay.tooltip_field|tojson }}]);
+                return String(layer.feature.properties[{{ this.overlay_data.tooltip_field|tojson }}]);
             }, {sticky: true});
             {%- endif %}
         {% endmacro %}
@@ -343,7 +348,8 @@ class _OverlayLayer(_RawScriptMixin, Layer):
                  show: bool = True) -> None:
         super().__init__(name=name, overlay=True, control=True, show=show)
         self._name = "AnzhiOverlay"
-        self.overlay = overlay
+        # Not ``self.overlay``: folium's Layer keeps its overlay-or-base-layer flag there.
+        self.overlay_data = overlay
         self.style = dict(style)
 
 
@@ -585,7 +591,7 @@ def build_map(
         minx = miny = maxx = maxy = 0.0
     centre = [(miny + maxy) / 2, (minx + maxx) / 2]
 
-    kwargs: dict[str, object] = {}
+    kwargs: dict[str, Any] = {}
     if height_px is not None:
         kwargs["height"] = f"{int(height_px)}px"
     m = folium.Map(

@@ -14,7 +14,7 @@ row (as Excel shows it: header = row 1), column, value and fix.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Final
+from typing import Final, cast
 
 import geopandas as gpd
 import numpy as np
@@ -291,12 +291,13 @@ def _drop_total_rows(table: RawTable, found: dict[str, int], pc: ProblemCollecto
     if not positions or table.cells.empty:
         return
     drop = []
+    # The index holds the row numbers a user sees (pandas-stubs: Hashable labels).
     for r, row in table.cells[positions].iterrows():
         for pos, v in zip(positions, row, strict=True):
             if not is_blank(v) and fold(cell_text(v)).rstrip(":") in TOTAL_WORDS:
                 pc.add(
                     "this looks like a total line, not a site",
-                    row=int(r),
+                    row=int(cast(int, r)),
                     column=table.headers[pos],
                     value=cell_text(v),
                     fix="delete the total line (合计) from the table; Anzhi adds up by itself",
