@@ -427,18 +427,33 @@ def _same_edge(
     count = hi - lo
     if count.sum() == 0:
         return empty, empty, np.empty(0)
-    pair_s = np.repeat(s_on, count)
-    start = np.repeat(lo, count)
+    owner, pos = _block_entries(lo, count)
+    pair_s, pair_f = s_on[owner], order[pos]
+    cost = _along_edge(graph, weight, s_edge[pair_s], f_frac[pair_f] - s_frac[pair_s])
+    return pair_s, pair_f, cost
+
+
+def _block_entries(
+    lo: NDArray[np.int64], count: NDArray[np.int64]
+) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+    """Blocks of a sorted array (block ``i`` = positions ``lo[i]`` … ``lo[i] + count[i] − 1``)
+    flattened: each entry's block index and its position."""
+    owner = np.repeat(np.arange(len(lo)), count)
     within = np.arange(int(count.sum())) - np.repeat(np.cumsum(count) - count, count)
-    pair_f = order[start + within]
-    e = s_edge[pair_s]
+    return owner, np.repeat(lo, count) + within
+
+
+def _along_edge(
+    graph: RoadGraph, weight: Literal["length", "time"], e: NDArray[np.int64],
+    d: NDArray[np.float64],
+) -> NDArray[np.float64]:
+    """Cost straight along physical edges ``e`` from one point to another ``d`` further on
+    (fractions; ``d < 0`` = back towards ``u``): ``inf`` where the edge is closed that way."""
     w_fwd_all, w_bwd_all = graph.pedge_weight(weight)
-    d = f_frac[pair_f] - s_frac[pair_s]
     with np.errstate(invalid="ignore"):
         fwd = np.where(d > 0, d * w_fwd_all[e], np.inf)
         bwd = np.where(d < 0, -d * w_bwd_all[e], np.inf)
-    cost = np.where(d == 0, 0.0, np.minimum(fwd, bwd))
-    return pair_s, pair_f, cost
+    return np.where(d == 0, 0.0, np.minimum(fwd, bwd))
 
 
 
@@ -656,19 +671,11 @@ def _same_edge_placed(
     lo = np.searchsorted(sites.by_edge_key, f_edge[f_on], side="left")
     hi = np.searchsorted(sites.by_edge_key, f_edge[f_on], side="right")
     count = hi - lo
-    total = int(count.sum())
-    if total == 0:
+    if int(count.sum()) == 0:
         return empty, empty, np.empty(0)
-    pair_f = np.repeat(f_on, count)
-    within = np.arange(total) - np.repeat(np.cumsum(count) - count, count)
-    pair_s = sites.by_edge[np.repeat(lo, count) + within]
-    e = f_edge[pair_f]
-    w_fwd_all, w_bwd_all = graph.pedge_weight(sites.weight)
-    d = f_frac[pair_f] - sites.fraction[pair_s]
-    with np.errstate(invalid="ignore"):
-        fwd = np.where(d > 0, d * w_fwd_all[e], np.inf)
-        bwd = np.where(d < 0, -d * w_bwd_all[e], np.inf)
-    cost = np.where(d == 0, 0.0, np.minimum(fwd, bwd))
+    owner, pos = _block_entries(lo, count)
+    pair_f, pair_s = f_on[owner], sites.by_edge[pos]
+    cost = _along_edge(graph, sites.weight, f_edge[pair_f], f_frac[pair_f] - sites.fraction[pair_s])
     return pair_s, pair_f, cost
 
 
