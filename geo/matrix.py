@@ -1232,13 +1232,8 @@ def cost_table(
     chunk
         Dijkstra sources per run (see :func:`cost_matrix`).
     elevation_m
-        Ground elevation (m) at points given in ``graph.crs_metric`` (NaN where unknown),
-        e.g. ``layers.raster.dem_elevation_sampler(dem, crs=graph.crs_metric)``.  With a
-        slope-aware profile the off-road legs (site → road, road → facility, and the direct
-        leg) are then walked with Tobler's hiking function on their grade
-        (:func:`geo.tobler.offroad_leg_min`); road times come from the graph (build it with
-        :func:`geo.tobler.with_slope_times`).  Ignored for other profiles.  Only minutes
-        change (``time_min``, and the ranking by ``"time"``); metres never do.
+        As :func:`k_nearest_table`: with a slope-aware profile the off-road and direct legs
+        are walked on their grade; only minutes change, metres never do.
 
     Returns
     -------
