@@ -456,7 +456,6 @@ def _along_edge(
     return np.where(d == 0, 0.0, np.minimum(fwd, bwd))
 
 
-
 def _from_facilities(
     graph: RoadGraph,
     f_nodes: NDArray[np.int64],
