@@ -84,6 +84,7 @@ from geo.routing import (
     _attachments,
     _check_access_inputs,
     _great_circle_m,
+    _leg_per_m,
     _offroad_legs,
     _positions,
     _same_edge,
@@ -216,15 +217,6 @@ class _Points:
         return len(self.f_edge)
 
 
-def _leg_factor(graph: RoadGraph, weight: object) -> float:
-    """Off-road cost per metre: 1 (metres) or minutes per metre at the off-road speed."""
-    if weight == "length":
-        return 1.0
-    if weight == "time":
-        return 60.0 / (graph.profile.offroad_speed_kph * 1000.0)
-    raise InputError(f"unknown routing weight {weight!r}; use 'length' or 'time'")
-
-
 def _check_max_cost(max_cost: object, label: str = "max_cost") -> float:
     if isinstance(max_cost, bool) or not isinstance(max_cost, numbers.Real) or not (
         float(max_cost) >= 0
@@ -350,7 +342,7 @@ def _prepare(
     fac_leg: ArrayLike | None = None,
 ) -> _Points:
     """Validate the core's inputs and join the points to the graph for ``weight``."""
-    per_m = _leg_factor(graph, weight)
+    per_m = _leg_per_m(graph, weight)
     s_snap = np.atleast_1d(np.asarray(site_snap_m, dtype=np.float64))
     f_snap = np.atleast_1d(np.asarray(fac_snap_m, dtype=np.float64))
     n_s, n_f = len(s_snap), len(f_snap)
