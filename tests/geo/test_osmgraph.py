@@ -13,7 +13,6 @@ import sys
 import tempfile
 from pathlib import Path
 from typing import Any
-from xml.sax.saxutils import quoteattr
 
 import networkx as nx
 import numpy as np
@@ -27,25 +26,9 @@ from geo.osmgraph import OsmWays, road_graph_from_ways, ways_to_networkx
 from geo.roads import RoadGraph, load_profile, load_road_graph
 from layers.osm import read_osm_ways
 
+from tests._osmxml import Nodes, Ways, osm_xml
+
 LON0, LAT0, STEP = 99.2, 24.7, 0.001  # ~100 m steps near Shidian, Yunnan
-
-Nodes = dict[int, tuple[float, float]]
-Ways = list[tuple[int, list[int], dict[str, str]]]
-
-
-def osm_xml(nodes: Nodes, ways: Ways) -> str:
-    """An OSM XML document of the nodes (id → lon, lat) and ways (id, refs, tags)."""
-    lines = ['<?xml version="1.0" encoding="UTF-8"?>', '<osm version="0.6" generator="hand">']
-    for nid, (lon, lat) in nodes.items():
-        lines.append(f'  <node id="{nid}" version="1" lat="{lat:.7f}" lon="{lon:.7f}"/>')
-    for wid, refs, tags in ways:
-        lines.append(f'  <way id="{wid}" version="1">')
-        lines += [f'    <nd ref="{r}"/>' for r in refs]
-        lines += [f"    <tag k={quoteattr(k)} v={quoteattr(v)}/>" for k, v in tags.items()]
-        lines.append("  </way>")
-    lines.append("</osm>")
-    return "\n".join(lines) + "\n"
-
 
 def write_osm(folder: Path, nodes: Nodes, ways: Ways, name: str = "roads.osm") -> Path:
     path = folder / name

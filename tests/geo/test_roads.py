@@ -16,6 +16,9 @@ from anzhi.errors import DataSourceError, InputError
 from anzhi.settings import override
 from geo.roads import Profile, RoadGraph, load_profile, load_road_graph, profile_names
 
+from tests._osmxml import Nodes, Ways
+from tests._osmxml import osm_xml as _osm_xml
+
 LON0, LAT0, STEP = 99.2, 24.7, 0.001  # ~100 m grid near Shidian, Yunnan
 
 # 3 × 3 street grid (nodes 1..9, row by row from the south-west) plus node 20 inside the
@@ -50,28 +53,14 @@ WAYS: list[tuple[int, list[int], dict[str, str]]] = [
 ]
 
 
-def osm_xml(
-    nodes: dict[int, tuple[float, float]],
-    ways: list[tuple[int, list[int], dict[str, str]]],
-    *,
-    relation: bool = True,
-) -> str:
-    """An OSM XML document (nodes, ways and optionally a multipolygon relation)."""
-    lines = ['<?xml version="1.0" encoding="UTF-8"?>', '<osm version="0.6" generator="hand">',
-             '  <bounds minlat="24.6" minlon="99.1" maxlat="24.8" maxlon="99.3"/>']
-    for nid, (lon, lat) in nodes.items():
-        lines.append(f'  <node id="{nid}" version="1" lat="{lat:.7f}" lon="{lon:.7f}"/>')
-    for wid, refs, tags in ways:
-        lines.append(f'  <way id="{wid}" version="1">')
-        lines += [f'    <nd ref="{r}"/>' for r in refs]
-        lines += [f'    <tag k="{k}" v="{v}"/>' for k, v in tags.items()]
-        lines.append("  </way>")
-    if relation:
-        lines += ['  <relation id="900" version="1">',
-                  '    <member type="way" ref="107" role="outer"/>',
-                  '    <tag k="type" v="multipolygon"/>', "  </relation>"]
-    lines.append("</osm>")
-    return "\n".join(lines) + "\n"
+BOUNDS = ['  <bounds minlat="24.6" minlon="99.1" maxlat="24.8" maxlon="99.3"/>']
+RELATION = ['  <relation id="900" version="1">', '    <member type="way" ref="107" role="outer"/>',
+            '    <tag k="type" v="multipolygon"/>', "  </relation>"]
+
+
+def osm_xml(nodes: Nodes, ways: Ways, *, relation: bool = True) -> str:
+    """The grid's OSM XML document, with bounds and optionally a multipolygon relation."""
+    return _osm_xml(nodes, ways, head=BOUNDS, tail=RELATION if relation else ())
 
 
 @pytest.fixture

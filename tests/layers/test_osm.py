@@ -6,7 +6,6 @@ import bz2
 import gzip
 import logging
 from pathlib import Path
-from xml.sax.saxutils import quoteattr
 
 import numpy as np
 import osmium
@@ -17,29 +16,9 @@ from anzhi.settings import override
 from geo.osmgraph import OsmWays
 from layers.osm import read_osm_ways
 
+from tests._osmxml import Nodes, Ways, osm_xml
+
 LON0, LAT0, STEP = 99.2, 24.7, 0.001
-
-Nodes = dict[int, tuple[float, float]]
-Ways = list[tuple[int, list[int], dict[str, str]]]
-
-
-def osm_xml(nodes: Nodes, ways: Ways, *, node_tags: dict[int, dict[str, str]] | None = None,
-            root: str = '<osm version="0.6" generator="hand">') -> str:
-    """An OSM XML document of the nodes (id → lon, lat) and ways (id, refs, tags)."""
-    node_tags = node_tags or {}
-    lines = ['<?xml version="1.0" encoding="UTF-8"?>', root]
-    for nid, (lon, lat) in nodes.items():
-        tags = "".join(f"<tag k={quoteattr(k)} v={quoteattr(v)}/>"
-                       for k, v in node_tags.get(nid, {}).items())
-        lines.append(f'  <node id="{nid}" version="1" lat="{lat:.7f}" lon="{lon:.7f}">{tags}</node>')
-    for wid, refs, tags in ways:
-        lines.append(f'  <way id="{wid}" version="1">')
-        lines += [f'    <nd ref="{r}"/>' for r in refs]
-        lines += [f"    <tag k={quoteattr(k)} v={quoteattr(v)}/>" for k, v in tags.items()]
-        lines.append("  </way>")
-    lines.append("</osm>")
-    return "\n".join(lines) + "\n"
-
 
 NODES: Nodes = {i: (LON0 + (i % 5) * STEP, LAT0 + (i // 5) * STEP) for i in range(1, 16)}
 WAYS: Ways = [
