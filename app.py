@@ -172,12 +172,6 @@ def _step(field: str, value: float) -> float:
 # --------------------------------------------------------------------------------------
 
 
-@st.cache_data(show_spinner=False, max_entries=256)
-def _sha256(path: str, size: int, mtime_ns: int) -> str:
-    """sha256 of a file; cached per (path, size, mtime) so each file is hashed once."""
-    return file_sha256(path)
-
-
 def inputs_key(inputs: RegionInputs) -> tuple[Any, ...]:
     """Cache key of a region's inputs: every file's path and sha256, plus coords/crs."""
     paths = [inputs.sites, inputs.roads, *inputs.facilities]
@@ -185,13 +179,12 @@ def inputs_key(inputs: RegionInputs) -> tuple[Any, ...]:
         paths.append(inputs.dem)
     files = []
     for p in paths:
-        try:
-            stat = Path(p).stat()
+        try:  # file_sha256 reads a file once while its size and mtime stay the same
+            files.append((str(p), file_sha256(p)))
         except OSError as exc:
             raise DataSourceError(
                 f"{p}: cannot be read ({exc.strerror or exc}); check the file is still there"
             ) from exc
-        files.append((str(p), _sha256(str(p), stat.st_size, stat.st_mtime_ns)))
     return (tuple(files), inputs.coords, inputs.crs)
 
 
@@ -229,8 +222,7 @@ def _read_overlay(path: str, sha256: str, what: str) -> Overlay:
 def _overlay(path: Path | None, what: str) -> Overlay | None:
     if path is None or not Path(path).is_file():
         return None
-    stat = Path(path).stat()
-    return _read_overlay(str(path), _sha256(str(path), stat.st_size, stat.st_mtime_ns), what)
+    return _read_overlay(str(path), file_sha256(path), what)
 
 
 def region_townships(inputs: RegionInputs) -> Overlay | None:
@@ -251,8 +243,7 @@ def region_steep_land(inputs: RegionInputs) -> Overlay | None:
     """
     if inputs.dem is None:
         return None
-    stat = Path(inputs.dem).stat()
-    return _steep_land(str(inputs.dem), _sha256(str(inputs.dem), stat.st_size, stat.st_mtime_ns))
+    return _steep_land(str(inputs.dem), file_sha256(inputs.dem))
 
 
 @st.cache_resource(show_spinner=False, max_entries=4)
