@@ -82,6 +82,7 @@ from geo.routing import (
     OffroadLegs,
     SnapResult,
     _attachments,
+    _augmented,
     _check_access_inputs,
     _great_circle_m,
     _leg_per_m,
@@ -445,38 +446,6 @@ def _min_pairs(
     head = np.ones(len(s), dtype=bool)
     head[1:] = (s[1:] != s[:-1]) | (f[1:] != f[:-1])
     return s[head].astype(np.int64), f[head].astype(np.int64), c[head].astype(np.float64)
-
-
-def _augmented(
-    base: sp.csr_matrix, att: NDArray[np.int64], cost: NDArray[np.float64]
-) -> sp.csr_matrix:
-    """``base`` with one virtual node per row of ``att`` appended (edges to its nodes).
-
-    Virtual node ``n + r`` gets an edge to each node ``att[r, j] >= 0`` weighted
-    ``cost[r, j]`` (the cheaper one when both name the same node: scipy must not see
-    duplicate entries).  Zero weights stay explicit edges.
-    """
-    n, c = base.shape[0], len(att)
-    rows = np.repeat(np.arange(c), att.shape[1])
-    cols = att.reshape(-1)
-    vals = cost.reshape(-1)
-    keep = (cols >= 0) & np.isfinite(vals)
-    rows, cols, vals = rows[keep], cols[keep], vals[keep]
-    order = np.lexsort((vals, cols, rows))
-    rows, cols, vals = rows[order], cols[order], vals[order]
-    first = np.ones(len(rows), dtype=bool)
-    first[1:] = (rows[1:] != rows[:-1]) | (cols[1:] != cols[:-1])
-    rows, cols, vals = rows[first], cols[first], vals[first]
-    nnz = int(base.indptr[-1])
-    v_indptr = nnz + np.cumsum(np.bincount(rows, minlength=c))
-    return sp.csr_matrix(
-        (
-            np.concatenate([base.data, vals]),
-            np.concatenate([base.indices.astype(np.int64), cols]),
-            np.concatenate([base.indptr.astype(np.int64), v_indptr.astype(np.int64)]),
-        ),
-        shape=(n + c, n + c),
-    )
 
 
 def _road_blocks(

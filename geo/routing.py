@@ -456,6 +456,42 @@ def _along_edge(
     return np.where(d == 0, 0.0, np.minimum(fwd, bwd))
 
 
+def _augmented(
+    base: sp.csr_matrix, att: NDArray[np.int64], cost: NDArray[np.float64]
+) -> sp.csr_matrix:
+    """``base`` with one virtual node per row of ``att`` appended (edges to its nodes).
+
+    Virtual node ``n + r`` gets an edge to each node ``att[r, j] >= 0`` with a finite
+    ``cost[r, j]`` (the cheaper one when both name the same node: scipy must not see
+    duplicate entries).  Zero weights stay explicit edges.  The graph's own index dtype is
+    kept (int32 below 2**31 entries): no copy-and-widen of the whole graph on every call.
+    """
+    n, c = base.shape[0], len(att)
+    keep = (att >= 0) & np.isfinite(cost)
+    if att.shape[1] == 1:  # at most one edge per virtual node: nothing to merge
+        rows = np.flatnonzero(keep[:, 0])
+        cols, vals = att[rows, 0], cost[rows, 0]
+    else:
+        rows = np.repeat(np.arange(c), att.shape[1])[keep.reshape(-1)]
+        cols, vals = att[keep], cost[keep]
+        order = np.lexsort((vals, cols, rows))
+        rows, cols, vals = rows[order], cols[order], vals[order]
+        first = np.ones(len(rows), dtype=bool)
+        first[1:] = (rows[1:] != rows[:-1]) | (cols[1:] != cols[:-1])
+        rows, cols, vals = rows[first], cols[first], vals[first]
+    nnz = int(base.indptr[-1])
+    v_indptr = nnz + np.cumsum(np.bincount(rows, minlength=c))
+    idx = np.int32 if (n + c < 2**31 and nnz + len(cols) < 2**31) else np.int64
+    return sp.csr_matrix(
+        (
+            np.concatenate([base.data, vals]),
+            np.concatenate([base.indices.astype(idx, copy=False), cols.astype(idx)]),
+            np.concatenate([base.indptr.astype(idx, copy=False), v_indptr.astype(idx)]),
+        ),
+        shape=(n + c, n + c),
+    )
+
+
 def _from_facilities(
     graph: RoadGraph,
     f_nodes: NDArray[np.int64],
@@ -481,38 +517,12 @@ def _from_facilities(
         (``n_nodes + f``; ``-9999`` when unreachable).
     """
     n, k = graph.n_nodes, len(f_nodes)
-    if not (f_edge >= 0).any():  # every facility at its node: one edge each, nothing to merge
-        cols = f_nodes
-        vals = np.asarray(f_leg, dtype=np.float64)
-        counts = np.ones(k, dtype=np.int64)
+    if not (f_edge >= 0).any():  # every facility at its node: one edge each
+        att, cost = f_nodes[:, None], np.asarray(f_leg, dtype=np.float64)[:, None]
     else:
-        f_att, f_cost = _attachments(graph, f_nodes, f_edge, f_frac, weight=weight,
-                                     leaving=False)
-        rows = np.repeat(np.arange(k), 2)
-        cols = f_att.reshape(-1)
-        vals = (f_cost + np.asarray(f_leg, dtype=np.float64)[:, None]).reshape(-1)
-        keep = cols >= 0
-        rows, cols, vals = rows[keep], cols[keep], vals[keep]
-        order = np.lexsort((vals, cols, rows))  # one edge per (virtual node, node): the cheaper
-        rows, cols, vals = rows[order], cols[order], vals[order]
-        first = np.ones(len(rows), dtype=bool)
-        first[1:] = (rows[1:] != rows[:-1]) | (cols[1:] != cols[:-1])
-        rows, cols, vals = rows[first], cols[first], vals[first]
-        counts = np.bincount(rows, minlength=k)
-    rev = graph.weight_csr(weight, reverse=True)
-    nnz = int(rev.indptr[-1])
-    v_indptr = nnz + np.cumsum(counts)
-    # keep the graph's own index dtype (int32 below 2**31 entries): no copy-and-widen of the
-    # whole graph on every call
-    idx = np.int32 if (n + k < 2**31 and nnz + len(cols) < 2**31) else np.int64
-    aug = sp.csr_matrix(
-        (
-            np.concatenate([rev.data, vals]),
-            np.concatenate([rev.indices.astype(idx, copy=False), cols.astype(idx)]),
-            np.concatenate([rev.indptr.astype(idx, copy=False), v_indptr.astype(idx)]),
-        ),
-        shape=(n + k, n + k),
-    )
+        att, cost = _attachments(graph, f_nodes, f_edge, f_frac, weight=weight, leaving=False)
+        cost = cost + np.asarray(f_leg, dtype=np.float64)[:, None]
+    aug = _augmented(graph.weight_csr(weight, reverse=True), att, cost)
     dist, _, sources = dijkstra(
         aug, directed=True, indices=np.arange(n, n + k), min_only=True, return_predecessors=True
     )
@@ -988,11 +998,6 @@ class OffroadLegs:
     """Ground elevation at each site, metres (``None`` when flat; NaN where unknown)."""
     fac_z_m: NDArray[np.float64] | None = None
     """Ground elevation at each facility, metres (``None`` when flat)."""
-
-    @property
-    def sloped(self) -> bool:
-        """Whether legs are walked on their grade."""
-        return self.site_z_m is not None
 
     def direct_min(self, dist_m: NDArray[np.float64], site: NDArray[np.int64],
                    fac: NDArray[np.int64]) -> NDArray[np.float64]:
