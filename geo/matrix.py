@@ -84,6 +84,7 @@ from geo.routing import (
     _attachments,
     _augmented,
     _check_access_inputs,
+    _check_elevation,
     _great_circle_m,
     _leg_per_m,
     _offroad_legs,
@@ -934,13 +935,6 @@ def _check_weight(weight: object, pc: ProblemCollector) -> None:
     if weight not in ("length", "time"):
         pc.add("weight must be 'length' (metres) or 'time' (minutes)", value=weight,
                fix="give weight='time' or weight='length'")
-
-
-def _check_elevation(elevation_m: object, pc: ProblemCollector) -> None:
-    if elevation_m is not None and not callable(elevation_m):
-        pc.add("elevation_m must be a function elevation_m(x_m, y_m) -> metres, or None",
-               value=type(elevation_m).__name__,
-               fix="pass layers.raster.dem_elevation_sampler(dem, crs=graph.crs_metric)")
 
 
 def _region(

@@ -929,6 +929,14 @@ def _check_access_inputs(
         )
 
 
+def _check_elevation(elevation_m: object, pc: ProblemCollector) -> None:
+    """An ``elevation_m`` argument must be a function of metric x, y (or ``None``)."""
+    if elevation_m is not None and not callable(elevation_m):
+        pc.add("elevation_m must be a function elevation_m(x_m, y_m) -> metres, or None",
+               value=type(elevation_m).__name__,
+               fix="pass layers.raster.dem_elevation_sampler(dem, crs=graph.crs_metric)")
+
+
 def _is_wgs84(crs: object) -> bool:
     return crs is not None and pyproj.CRS.from_user_input(crs) == pyproj.CRS.from_epsg(4326)
 
@@ -1135,6 +1143,7 @@ def access_table(
     """
     pc = ProblemCollector()
     _check_access_inputs(graph, sites, facilities, profile, pc)
+    _check_elevation(elevation_m, pc)
     pc.raise_if_any()
 
     fac_type = facilities["facility_type"].astype(str).to_numpy()
@@ -1340,9 +1349,11 @@ def _reached_intervals(
 
 
 def _check_service_inputs(
-    graph: RoadGraph, facilities: object, minutes: float, buffer_m: float | None
+    graph: RoadGraph, facilities: object, minutes: float, buffer_m: float | None,
+    elevation_m: object = None,
 ) -> None:
     pc = ProblemCollector()
+    _check_elevation(elevation_m, pc)
     if _check_layer(facilities, "facilities", ["facility_type"], pc):
         crs = facilities.crs  # type: ignore[attr-defined]
         if not _is_wgs84(crs):
@@ -1411,7 +1422,7 @@ def reached_lines(
         EPSG:4326 (both CRSs named), a negative or non-finite ``minutes``, or an unknown
         facility type.
     """
-    _check_service_inputs(graph, facilities, minutes, None)
+    _check_service_inputs(graph, facilities, minutes, None, elevation_m)
     minutes = float(minutes)
     fac_type = facilities["facility_type"].astype(str).to_numpy()
     types = [t for t in _select_types(fac_type, facility_types) if (fac_type == t).any()]
@@ -1529,7 +1540,7 @@ def service_areas(
         EPSG:4326, a negative or non-finite ``minutes`` or ``buffer_m``, or an unknown
         facility type.
     """
-    _check_service_inputs(graph, facilities, minutes, buffer_m)
+    _check_service_inputs(graph, facilities, minutes, buffer_m, elevation_m)
     lines = reached_lines(graph, facilities, minutes=minutes, facility_types=facility_types,
                           max_snap_dist_m=max_snap_dist_m, elevation_m=elevation_m)
     geom = lines.geometry.values

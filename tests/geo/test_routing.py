@@ -665,6 +665,12 @@ def test_crs_must_be_wgs84_and_both_are_named() -> None:
     facs = facilities_at(G, [1001], ["clinic"])
     with pytest.raises(InputError, match=r"sites in EPSG:32647 and facilities in EPSG:4326"):
         table(G, sites, facs)
+    # every problem at once: the CRS and an elevation that is a file name, not a function
+    prof = PROFILES["drive"]
+    rg = RoadGraph.from_networkx(G, profile=prof)
+    with pytest.raises(InputError, match=r"(?s)EPSG:32647.*elevation_m must be a function"):
+        access_table(rg, sites, facs, profile=prof, progress=False,
+                     elevation_m="dem.tif")  # type: ignore[arg-type]
 
 
 def test_missing_columns_and_bad_geometry_are_all_reported() -> None:

@@ -250,6 +250,8 @@ def test_bad_inputs_raise_input_error() -> None:
         service_areas(rg, facs.drop(columns="facility_type"), minutes=5.0)
     with pytest.raises(InputError, match="unknown facility type"):
         service_areas(rg, facs, minutes=5.0, facility_types=["spaceport"])
+    with pytest.raises(InputError, match=r"elevation_m must be a function.*value: 'str'"):
+        service_areas(rg, facs, minutes=5.0, elevation_m="dem.tif")  # type: ignore[arg-type]
 
 
 def test_facility_leg_is_walked_on_its_grade_when_an_elevation_is_given() -> None:
