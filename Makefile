@@ -28,14 +28,14 @@ $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 
 # The map's browser libraries (Leaflet, jQuery, Bootstrap, Font Awesome, ...) come from the npm
 # registry at install time (package-lock.json) and are served by the app itself from
-# static/vendor, so the map draws with no internet (layers/webassets.py).
+# static/vendor, so the map draws with no internet (anzhi/ui/webassets.py).
 NPM    ?= npm
 ASSETS := static/vendor/manifest.json
 
-$(ASSETS): package-lock.json layers/webassets.py | $(VENV)/.installed
+$(ASSETS): package-lock.json anzhi/ui/webassets.py | $(VENV)/.installed
 	$(NPM) ci --ignore-scripts --no-audit --no-fund
 	printf '# written by make assets\n*\n' > node_modules/.gitignore
-	$(BIN)/python -m layers.webassets install node_modules
+	$(BIN)/python -m anzhi.ui.webassets install node_modules
 
 assets: $(ASSETS)
 install: $(VENV)/.installed $(ASSETS)

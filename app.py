@@ -2,7 +2,7 @@
 
 Run with ``streamlit run app.py`` (``make run``).  Widgets and rendering only: reading files,
 routing and rule evaluation come from :mod:`anzhi.pipeline`, the map from
-:func:`layers.mapping.build_map`, every label from :mod:`layers.i18n`.
+:func:`anzhi.ui.mapping.build_map`, every label from :mod:`anzhi.ui.i18n`.
 
 Costs and caching (a threshold change must answer at once):
 
@@ -22,9 +22,9 @@ Costs and caching (a threshold change must answer at once):
   (about 0.3 s on the demo county: docs/benchmarks.md, ``python -m bench.bench_app``);
 * download files are written only when asked for ("prepare the files").
 
-Uploads (:mod:`layers.uploads`) are written only into the session's own temporary folder
+Uploads (:mod:`anzhi.ui.uploads`) are written only into the session's own temporary folder
 and read with the CLI's loaders; the map's browser libraries are served by the app itself
-(:mod:`layers.webassets`), so the map draws with no internet.
+(:mod:`anzhi.ui.webassets`), so the map draws with no internet.
 
 Session-state keys (stable, used by the tests): ``lang``, ``preset``, ``profile``,
 ``thr:<rule id>.<field>`` (e.g. ``thr:police-800.min_population``), ``data_source``
@@ -52,8 +52,8 @@ from streamlit_folium import st_folium
 
 from analysis.gaps import COVERED_STATUSES, GAP_STATUSES, worst_status
 from analysis.rules import RuleSet, preset_names
-from analysis.vocabulary import FACILITY_TYPES, label
-from anzhi.errors import AnzhiError, DataSourceError
+from anzhi.core.vocabulary import FACILITY_TYPES, label
+from anzhi.core.errors import AnzhiError, DataSourceError
 from anzhi.pipeline import (
     RegionData,
     RegionInputs,
@@ -62,11 +62,12 @@ from anzhi.pipeline import (
     region_elevation,
     route_region,
 )
-from anzhi.settings import get_settings
+from anzhi.core.settings import get_settings
 from geo.roads import RoadGraph
 from geo.routing import service_areas
-from layers.export import file_sha256, write_outputs
-from layers.i18n import (
+from anzhi.core.files import file_sha256
+from layers.export import write_outputs
+from anzhi.ui.i18n import (
     COVERAGE_TABLE_COLUMNS,
     GAP_TABLE_COLUMNS,
     LANGS,
@@ -75,11 +76,12 @@ from layers.i18n import (
     status_label,
     t,
 )
-from layers.mapping import Overlay, build_map, prepare_overlay, read_polygons
+from anzhi.ui.mapping import Overlay, build_map, prepare_overlay
+from layers.boundaries import read_polygons
 from layers.rulesfile import read_rules
 from layers.terrain import read_parcels, steep_polygons, write_slope
-from layers.uploads import UPLOAD_KINDS, SessionFolder, stage_uploads
-from layers.webassets import missing_assets, vendor_url
+from anzhi.ui.uploads import UPLOAD_KINDS, SessionFolder, stage_uploads
+from anzhi.ui.webassets import missing_assets, vendor_url
 
 ROUTE_RUNS_KEY = "anzhi:route_runs"
 SERVICE_RUNS_KEY = "anzhi:service_runs"

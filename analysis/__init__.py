@@ -4,15 +4,15 @@ No file or network access (rule presets are read from package data by ``analysis
 never imports streamlit or folium.
 """
 
-from anzhi._lazy import lazy_exports
+from anzhi.core.lazy import lazy_exports
 
 _EXPORTS = {
-    "FACILITY_TYPES": "vocabulary",
-    "FacilityType": "vocabulary",
-    "OSM_TAGS": "vocabulary",
-    "facility_type_keys": "vocabulary",
-    "normalise_facility_type": "vocabulary",
-    "label": "vocabulary",
+    "FACILITY_TYPES": "anzhi.core.vocabulary",
+    "FacilityType": "anzhi.core.vocabulary",
+    "OSM_TAGS": "anzhi.core.vocabulary",
+    "facility_type_keys": "anzhi.core.vocabulary",
+    "normalise_facility_type": "anzhi.core.vocabulary",
+    "label": "anzhi.core.vocabulary",
     "Rule": "rules",
     "RuleSet": "rules",
     "load_rules": "rules",

@@ -37,7 +37,7 @@ import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike, NDArray
 
-from anzhi.errors import InputError, Problem
+from anzhi.core.errors import InputError, Problem
 from analysis.rules import Capacity
 
 __all__ = [

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from anzhi.errors import InputError, Problem
+from anzhi.core.errors import InputError, Problem
 from analysis.gaps import COVERED_STATUSES
 
 __all__ = [

@@ -44,11 +44,11 @@ import pandas as pd
 import pyproj
 from scipy.spatial import cKDTree
 
-from anzhi.errors import InputError, Problem
-from anzhi.settings import get_settings
+from anzhi.core.errors import InputError, Problem
+from anzhi.core.settings import get_settings
 from analysis.capacity import capacity_check, site_demand
 from analysis.rules import Rule, RuleSet, reach_phrase
-from analysis.vocabulary import label
+from anzhi.core.vocabulary import label
 from geo.coords import local_metric_crs
 
 __all__ = [

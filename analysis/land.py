@@ -27,7 +27,7 @@ import pyproj
 import shapely
 from numpy.typing import ArrayLike, NDArray
 
-from anzhi.errors import InputError, ProblemCollector
+from anzhi.core.errors import InputError, ProblemCollector
 from geo.terrain import GridSpec, WindowReader
 
 __all__ = [

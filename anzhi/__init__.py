@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from anzhi.errors import AnzhiError, DataSourceError, InputError, Problem
-from anzhi.settings import Settings, get_settings, override
+from anzhi.core.errors import AnzhiError, DataSourceError, InputError, Problem
+from anzhi.core.settings import Settings, get_settings, override
 
 __version__ = "0.1.0"
 

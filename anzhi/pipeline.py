@@ -26,11 +26,12 @@ from numpy.typing import NDArray
 from analysis.coverage import coverage_table
 from analysis.gaps import evaluate
 from analysis.rules import RuleSet
-from anzhi.errors import DataSourceError, InputError
+from anzhi.core.errors import DataSourceError, InputError
 from geo.roads import Profile, RoadGraph, load_profile
 from geo.routing import access_table
 from layers.demo import DemoPaths, build_demo
-from layers.export import file_sha256, write_outputs
+from anzhi.core.files import file_sha256
+from layers.export import write_outputs
 from layers.facilities import combine_facilities, facilities_from_sites, read_facilities
 from layers.osmpoi import is_osm_file
 from layers.raster import check_dem
@@ -230,9 +231,9 @@ def load_region(inputs: RegionInputs) -> RegionData:
 
     Raises
     ------
-    anzhi.errors.InputError
+    anzhi.core.errors.InputError
         Listing every problem found in the site and facility files.
-    anzhi.errors.DataSourceError
+    anzhi.core.errors.DataSourceError
         When a file cannot be opened.
     """
     sites = read_sites(inputs.sites, coords=inputs.coords, crs=inputs.crs,
@@ -314,7 +315,7 @@ def region_slope(inputs: RegionInputs) -> Path | None:
     """
     if inputs.dem is None:
         return None
-    from anzhi.settings import get_settings
+    from anzhi.core.settings import get_settings
 
     info = check_dem(inputs.dem)
     out = get_settings().cache_dir / "slope" / f"{file_sha256(inputs.dem)[:20]}.tif"

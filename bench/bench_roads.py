@@ -5,7 +5,7 @@ the cached second run.
 extract in ``../shared/data/osm`` three ways, every build in a fresh Python process so that
 its peak memory is its own:
 
-* **osmnx**: ``geo.roads.load_road_graph`` (highways filtered to a temporary OSM XML, then
+* **osmnx**: ``layers.osm.load_road_graph`` (highways filtered to a temporary OSM XML, then
   ``osmnx.graph_from_xml`` + ``osmnx.simplify_graph``) and ``RoadGraph.from_networkx`` —
   what a notebook built on osmnx does;
 * **direct**: ``layers.osm.read_osm_ways`` (pyosmium, two passes) and
@@ -62,7 +62,8 @@ def child(mode: str, path: str, profile: str, cache_dir: str) -> dict[str, Any]:
     import geo.osmgraph  # noqa: F401  (every mode imports the same stack first)
     import layers.osm  # noqa: F401
     import layers.roadcache  # noqa: F401
-    from geo.roads import RoadGraph, load_profile, load_road_graph
+    from geo.roads import RoadGraph, load_profile
+    from layers.osm import load_road_graph
 
     prof = load_profile(profile)
     base = _rss_mib()

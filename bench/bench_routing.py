@@ -12,7 +12,7 @@ Two networks, each measured in this one run with every peer:
   5,000 sites and 20,000 facilities of 8 types (2,500 each), random points within 150 m of
   a road.
 * **Andorra** (``../shared/data/osm/andorra-2020-05-01.osm.bz2`` through
-  :func:`geo.roads.load_road_graph`, drive profile): 5,000 random sites near roads and the
+  :func:`layers.osm.load_road_graph`, drive profile): 5,000 random sites near roads and the
   real amenities (hospital, doctors, clinic, school, kindergarten, police, pharmacy; nodes
   and way centroids, read with pyosmium) as facilities, one type per amenity value.
 
@@ -74,9 +74,10 @@ from numpy.typing import NDArray
 from scipy.sparse.csgraph import dijkstra
 from scipy.spatial import cKDTree
 
-from anzhi.settings import override
+from anzhi.core.settings import override
 from bench._report import REPO, timed, write_section
-from geo.roads import RoadGraph, load_profile, load_road_graph
+from geo.roads import RoadGraph, load_profile
+from layers.osm import load_road_graph
 from geo.routing import (
     nearest_facility,
     nearest_facility_index,

@@ -3,7 +3,7 @@
 Never imports streamlit or folium (``tests/test_boundaries.py``).
 """
 
-from anzhi._lazy import lazy_exports
+from anzhi.core.lazy import lazy_exports
 
 _EXPORTS = {
     # coordinates
@@ -29,7 +29,6 @@ _EXPORTS = {
     "Profile": "roads",
     "RoadGraph": "roads",
     "load_profile": "roads",
-    "load_road_graph": "roads",
     "profile_names": "roads",
     # routing
     "SnapResult": "routing",

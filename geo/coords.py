@@ -33,7 +33,7 @@ import numpy as np
 import pyproj
 from numpy.typing import ArrayLike, NDArray
 
-from anzhi.errors import InputError
+from anzhi.core.errors import InputError
 
 __all__ = [
     "COORD_SYSTEMS",

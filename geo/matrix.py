@@ -75,8 +75,9 @@ from scipy.sparse.csgraph import dijkstra
 from scipy.spatial import cKDTree
 from tqdm import tqdm
 
-from anzhi.errors import InputError, ProblemCollector
-from anzhi.settings import get_settings
+from anzhi.core.errors import InputError, ProblemCollector
+from anzhi.core.settings import get_settings
+from geo.geodesy import great_circle_m
 from geo.roads import Profile, RoadGraph
 from geo.routing import (
     OffroadLegs,
@@ -85,7 +86,6 @@ from geo.routing import (
     _augmented,
     _check_access_inputs,
     _check_elevation,
-    _great_circle_m,
     _leg_per_m,
     _offroad_legs,
     _positions,
@@ -426,7 +426,7 @@ def find_direct_legs(
         return empty
     site = np.repeat(np.arange(len(s_lon), dtype=np.int64), count)
     fac = np.concatenate([np.asarray(h, dtype=np.int64) for h in hits if len(h)])
-    dist = _great_circle_m(s_lon[site], s_lat[site], f_lon[fac], f_lat[fac])
+    dist = great_circle_m(s_lat[site], s_lon[site], f_lat[fac], f_lon[fac])
     keep = dist <= walk[site]
     site, fac, dist = site[keep], fac[keep], dist[keep]
     order = np.lexsort((fac, site))

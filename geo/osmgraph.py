@@ -8,7 +8,7 @@
   ``RoadGraph.from_networkx(load_road_graph(path), profile=...)`` but without building
   networkx graphs (much faster, a fraction of the memory);
 * :func:`ways_to_networkx` builds the osmnx-style simplified ``MultiDiGraph`` that
-  :func:`geo.roads.load_road_graph` returns, for notebooks that call osmnx functions.
+  :func:`layers.osm.load_road_graph` returns, for notebooks that call osmnx functions.
 
 What "the same graph" means
 ---------------------------
@@ -54,8 +54,10 @@ import scipy.sparse as sp
 from numpy.typing import NDArray
 from scipy.sparse.csgraph import connected_components
 
-from anzhi.errors import InputError
-from geo.roads import _NODE_TAGS, _WAY_TAGS, Profile, RoadGraph, _edge_speed
+from anzhi.core.errors import InputError
+from anzhi.core.osmtags import NODE_TAGS, WAY_TAGS
+from geo.geodesy import great_circle_m
+from geo.roads import Profile, RoadGraph, edge_speed
 
 if TYPE_CHECKING:
     import networkx as nx
@@ -66,27 +68,6 @@ __all__ = ["OsmWays", "road_graph_from_ways", "ways_to_networkx"]
 _ONEWAY_VALUES = frozenset({"yes", "true", "1", "-1", "reverse", "T", "F"})
 #: ``oneway`` values meaning "only against the node order".
 _REVERSED_VALUES = frozenset({"-1", "reverse", "T"})
-#: Earth radius of osmnx's great-circle lengths, metres (``osmnx.distance.EARTH_RADIUS_M``).
-EARTH_RADIUS_M = 6_371_009
-
-
-def great_circle_m(
-    lat1: NDArray[np.float64], lon1: NDArray[np.float64],
-    lat2: NDArray[np.float64], lon2: NDArray[np.float64],
-) -> NDArray[np.float64]:
-    """Haversine distance (m) between WGS84 points, the formula of ``osmnx.distance.great_circle``."""
-    y1 = np.deg2rad(lat1)
-    y2 = np.deg2rad(lat2)
-    delta_y = y2 - y1
-    x1 = np.deg2rad(lon1)
-    x2 = np.deg2rad(lon2)
-    delta_x = x2 - x1
-    h = np.sin(delta_y / 2) ** 2 + np.cos(y1) * np.cos(y2) * np.sin(delta_x / 2) ** 2
-    h = np.minimum(1, h)
-    arc = 2 * np.arcsin(np.sqrt(h))
-    return np.asarray(arc * EARTH_RADIUS_M, dtype=np.float64)
-
-
 # =========================================================================== the ways
 
 
@@ -114,7 +95,7 @@ class OsmWays:
     way_nodes
         Node indices into :attr:`node_ids`, ``int64`` (way_first[-1],).
     tags
-        For each key of ``geo.roads._WAY_TAGS`` (``highway``, ``oneway``, ``junction``,
+        For each key of ``anzhi.core.osmtags.WAY_TAGS`` (``highway``, ``oneway``, ``junction``,
         ``name``, ``maxspeed``...), the tag value of each piece as an ``object`` array (p,)
         of ``str``, ``None`` where the way has no such tag.
     source_file
@@ -128,7 +109,7 @@ class OsmWays:
         Number of road ways left out because fewer than two consecutive nodes of theirs are
         in the file (ways outside a clipped extract, or one-node ways).
     node_tags
-        For each key of ``geo.roads._NODE_TAGS`` (``highway``, ``junction``, ``railway``,
+        For each key of ``anzhi.core.osmtags.NODE_TAGS`` (``highway``, ``junction``, ``railway``,
         ``ref``), the tag value of each node as an ``object`` array (n,) of ``str`` or
         ``None``; empty mapping when unknown (then the nodes get no tag attributes in
         :func:`ways_to_networkx`).
@@ -449,7 +430,7 @@ def road_graph_from_ways(ways: OsmWays, *, profile: Profile) -> RoadGraph:
     used_cls: list[str] = []
     speed_of = np.full(len(s.raw.classes), np.nan)
     for i, c in enumerate(s.raw.classes.tolist()):
-        name, class_kph = _edge_speed(profile, c, cache)
+        name, class_kph = edge_speed(profile, c, cache)
         used_cls.append(name)
         if class_kph is not None:
             speed_of[i] = class_kph
@@ -511,7 +492,7 @@ def ways_to_networkx(ways: OsmWays) -> nx.MultiDiGraph:
         list of ids), the kept way tags, ``oneway`` and ``reversed`` (bool), ``length``
         (metres, great-circle) and, for simplified edges, ``geometry`` (a WGS84 shapely
         ``LineString``).  Graph attributes ``simplified``, ``source_file`` and
-        ``n_cut_ways``.  Equal to :func:`geo.roads.load_road_graph` on the same file,
+        ``n_cut_ways``.  Equal to :func:`layers.osm.load_road_graph` on the same file,
         except that the keys of parallel simplified edges may be numbered differently and
         list-valued attributes may list their values in another order.
     """
@@ -528,7 +509,7 @@ def ways_to_networkx(ways: OsmWays) -> nx.MultiDiGraph:
     keep = np.flatnonzero(s.node_keep)
     node_ids = ways.node_ids.tolist()
     lon, lat = ways.lon.tolist(), ways.lat.tolist()
-    node_tag_cols = [(k, ways.node_tags[k]) for k in _NODE_TAGS if k in ways.node_tags]
+    node_tag_cols = [(k, ways.node_tags[k]) for k in NODE_TAGS if k in ways.node_tags]
     for i in keep.tolist():
         attrs: dict[str, Any] = {"y": lat[i], "x": lon[i]}
         for k, col in node_tag_cols:
@@ -538,7 +519,7 @@ def ways_to_networkx(ways: OsmWays) -> nx.MultiDiGraph:
 
     # the attributes osmnx gives each unsimplified edge of a piece
     way_ids = ways.way_ids.tolist()
-    tag_cols = [(k, ways.tags[k].tolist()) for k in _WAY_TAGS if k in ways.tags]
+    tag_cols = [(k, ways.tags[k].tolist()) for k in WAY_TAGS if k in ways.tags]
     one_way = raw.one_way.tolist()
     piece_attrs: list[dict[str, Any]] = []
     for p in range(ways.n_pieces):

@@ -1,8 +1,8 @@
-"""The road graph: OSM files → an osmnx ``MultiDiGraph`` → CSR arrays for routing.
+"""The road graph: an osmnx ``MultiDiGraph`` (or OSM ways) → CSR arrays for routing.
 
 Three steps, each usable on its own:
 
-1. :func:`load_road_graph` reads an OSM file (``.osm``, ``.osm.bz2``, ``.osm.gz``,
+1. :func:`layers.osm.load_road_graph` reads an OSM file (``.osm``, ``.osm.bz2``, ``.osm.gz``,
    ``.osm.pbf``) into an osmnx-style :class:`networkx.MultiDiGraph` of the highways only
    (notebooks can use it with any osmnx function);
 2. :func:`load_profile` reads a travel profile (speed per highway class) from
@@ -13,7 +13,7 @@ Three steps, each usable on its own:
    *physical edges* (one line per street, with its geometry in metres and what each direction
    costs) that :func:`geo.routing.snap_points` snaps points onto.
 
-:func:`load_road_graph` is the *pure osmnx path*: the reference the fast path is checked and
+:func:`layers.osm.load_road_graph` is the *pure osmnx path*: the reference the fast path is checked and
 benchmarked against.  The fast path, :func:`layers.osm.read_osm_ways` +
 :func:`geo.osmgraph.road_graph_from_ways`, gives the same :class:`RoadGraph` straight from
 arrays (no networkx graph), several times faster and in a fraction of the memory.
@@ -32,8 +32,8 @@ physical edges.  Edges without a ``geometry`` attribute are the straight segment
 
 Which ways are roads
 --------------------
-``osmnx.graph_from_xml`` turns *every* way of the file into edges, buildings and land use
-included (277k of 473k edges in Andorra).  :func:`load_road_graph` therefore first reads the
+(Reading is in :mod:`layers.osm`; what follows describes its road filter.) ``osmnx.graph_from_xml`` turns *every* way of the file into edges, buildings and land use
+included (277k of 473k edges in Andorra).  :func:`layers.osm.load_road_graph` therefore first reads the
 file with pyosmium (:func:`layers.osm.read_osm_ways`: two streaming passes, the road ways
 and then only the nodes they use) and writes a temporary OSM XML file holding only the ways
 osmnx's own ``"all"`` network filter would download — a ``highway`` tag, not ``area=yes``,
@@ -62,17 +62,14 @@ then uses the *fastest* usable class of the list (documented, deterministic).
 
 from __future__ import annotations
 
-import contextlib
 import math
-import tempfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cached_property
 from importlib import resources
 from pathlib import Path
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any, Literal, cast
-from xml.sax.saxutils import quoteattr
+from typing import Any, Literal, cast
 
 import networkx as nx
 import numpy as np
@@ -83,56 +80,17 @@ import yaml
 from numpy.typing import NDArray
 from scipy.spatial import cKDTree
 
-from anzhi.errors import DataSourceError, InputError, ProblemCollector
-from anzhi.settings import get_settings
+from anzhi.core.errors import DataSourceError, InputError, ProblemCollector
+from anzhi.core.settings import get_settings
 from geo.coords import local_metric_crs
-
-if TYPE_CHECKING:
-    from geo.osmgraph import OsmWays
+from geo.geodesy import great_circle_m
 
 __all__ = [
     "Profile",
     "RoadGraph",
     "load_profile",
-    "load_road_graph",
     "profile_names",
 ]
-
-#: highway values osmnx's ``network_type="all"`` filter leaves out (not roads in use).
-_NOT_ROADS = frozenset(
-    {
-        "abandoned",
-        "construction",
-        "no",
-        "planned",
-        "platform",
-        "proposed",
-        "raceway",
-        "razed",
-        "rest_area",
-        "services",
-    }
-)
-
-#: way tags kept as edge attributes (osmnx ``useful_tags_way`` while reading).
-_WAY_TAGS = [
-    "access",
-    "bridge",
-    "est_width",
-    "foot",
-    "highway",
-    "junction",
-    "lanes",
-    "maxspeed",
-    "motor_vehicle",
-    "name",
-    "oneway",
-    "ref",
-    "service",
-    "tunnel",
-    "width",
-]
-_NODE_TAGS = ["highway", "junction", "railway", "ref"]
 
 Weight = Literal["length", "time"]
 
@@ -250,7 +208,7 @@ def load_profile(name_or_path: str | Path) -> Profile:
               footway: {speed: null, source: "not open to cars"}   # null = not usable
 
         Highway classes are free-form (unknown classes are allowed); ``default`` is required.
-        ``"walk"`` speeds are read from :func:`anzhi.settings.get_settings` at call time.
+        ``"walk"`` speeds are read from :func:`anzhi.core.settings.get_settings` at call time.
 
     Returns
     -------
@@ -361,154 +319,10 @@ def load_profile(name_or_path: str | Path) -> Profile:
     )
 
 
-# =========================================================================== OSM reading
-
-
-@contextlib.contextmanager
-def _osmnx_settings(**values: Any) -> Iterator[None]:
-    """Set ``osmnx.settings`` attributes for the duration of the block, then restore them.
-
-    osmnx keeps its settings as module attributes; this restores every one we touch even
-    on error, so no global change outlives a call (not safe for threads sharing osmnx).
-    """
-    import osmnx as ox
-
-    saved = {k: getattr(ox.settings, k) for k in values}
-    try:
-        for k, v in values.items():
-            setattr(ox.settings, k, v)
-        yield
-    finally:
-        for k, v in saved.items():
-            setattr(ox.settings, k, v)
-
-
-def _is_road(tags: Mapping[str, str]) -> bool:
-    """A way osmnx's ``network_type="all"`` would download: a highway in use, not an area."""
-    highway = tags.get("highway")
-    if not highway or highway in _NOT_ROADS:
-        return False
-    return tags.get("area") != "yes"
-
-
-def _write_ways_xml(ways: OsmWays, dst: Path) -> dict[int, int]:
-    """Write the road pieces and their nodes as OSM XML for ``osmnx.graph_from_xml``.
-
-    Only the tags osmnx keeps are written; coordinates are written with Python's shortest
-    round-trip repr, so osmnx reads back exactly the same floats.  osmnx keys ways by id, so
-    the pieces of a way cut at an extract boundary get temporary ids above every real one.
-
-    Returns
-    -------
-    dict
-        ``{temporary id: OSM way id}`` of the cut pieces (empty for a complete extract).
-    """
-    way_ids = ways.way_ids.tolist()
-    seen: dict[int, int] = {}
-    for wid in way_ids:
-        seen[wid] = seen.get(wid, 0) + 1
-    next_id = max([abs(w) for w in way_ids] + [0]) + 1
-    synthetic: dict[int, int] = {}
-    node_cols = [(k, ways.node_tags[k].tolist()) for k in _NODE_TAGS if k in ways.node_tags]
-    way_cols = [(k, ways.tags[k].tolist()) for k in _WAY_TAGS if k in ways.tags]
-    refs = ways.node_ids[ways.way_nodes].tolist()
-    first = ways.way_first.tolist()
-    with dst.open("w", encoding="utf-8") as out:
-        out.write('<?xml version="1.0" encoding="UTF-8"?>\n<osm version="0.6" generator="anzhi">\n')
-        for i, (nid, lat, lon) in enumerate(
-            zip(ways.node_ids.tolist(), ways.lat.tolist(), ways.lon.tolist(), strict=True)
-        ):
-            tags = "".join(f'<tag k="{k}" v={quoteattr(col[i])}/>'
-                           for k, col in node_cols if col[i] is not None)
-            head = f'<node id="{nid}" version="1" lat="{lat!r}" lon="{lon!r}"'
-            out.write(f"{head}>{tags}</node>\n" if tags else f"{head}/>\n")
-        for p, wid in enumerate(way_ids):
-            if seen[wid] > 1:
-                synthetic[next_id] = wid
-                wid = next_id
-                next_id += 1
-            nds = "".join(f'<nd ref="{r}"/>' for r in refs[first[p]:first[p + 1]])
-            tags = "".join(f'<tag k="{k}" v={quoteattr(col[p])}/>'
-                           for k, col in way_cols if col[p] is not None)
-            out.write(f'<way id="{wid}" version="1">{nds}{tags}</way>\n')
-        out.write("</osm>\n")
-    return synthetic
-
-
-def _restore_way_ids(G: nx.MultiDiGraph, synthetic: Mapping[int, int]) -> None:
-    """Give edges of cut pieces their OSM way id back (merging ids as osmnx merges them)."""
-    for _, _, data in G.edges(data=True):
-        osmid = data.get("osmid")
-        if isinstance(osmid, list):
-            ids = [synthetic.get(i, i) for i in osmid]
-            data["osmid"] = ids[0] if len(set(ids)) == 1 else list(set(ids))
-        elif osmid in synthetic:
-            data["osmid"] = synthetic[osmid]
-
-
-def load_road_graph(path: str | Path, *, progress: bool | None = None) -> nx.MultiDiGraph:
-    """Read the road network of an OSM file as an osmnx-style ``MultiDiGraph``.
-
-    This is the pure osmnx path (the reference of :func:`geo.osmgraph.road_graph_from_ways`):
-    the road ways are read with pyosmium, written to a temporary OSM XML file and read by
-    ``osmnx.graph_from_xml`` + ``osmnx.simplify_graph``.
-
-    Parameters
-    ----------
-    path
-        ``.osm``, ``.osm.bz2``, ``.osm.gz`` (OSM XML) or ``.osm.pbf`` file.  Clipped extracts
-        are read: ways are cut where they leave the file (see the module notes).
-    progress
-        Show a progress bar while reading; default ``get_settings().progress``.
-
-    Returns
-    -------
-    networkx.MultiDiGraph
-        Unprojected (EPSG:4326) osmnx graph of the highways only (see the module notes for
-        the filter), all components kept, oneway streets in one direction only (as
-        ``osmnx.graph_from_xml(..., bidirectional=False)``), simplified with class changes
-        kept as nodes.  Edge ``length`` is in metres (great-circle); nodes carry osmnx's
-        ``street_count``.  ``G.graph["source_file"]`` is the file name and
-        ``G.graph["n_cut_ways"]`` the number of ways cut at the extract boundary.
-
-    Raises
-    ------
-    DataSourceError
-        The file is missing, unreadable, corrupt or not an OSM file.
-    InputError
-        The file holds no road.
-    """
-    # imported here: osmnx is slow to import, and layers.osm builds on this module
-    import osmnx as ox
-
-    from layers.osm import read_osm_ways
-
-    src = Path(path)
-    ways = read_osm_ways(src, progress=progress)
-    with tempfile.TemporaryDirectory(prefix="anzhi-roads-") as tmp:
-        filtered = Path(tmp) / "highways.osm"
-        synthetic = _write_ways_xml(ways, filtered)
-        with _osmnx_settings(
-            useful_tags_way=list(_WAY_TAGS),
-            useful_tags_node=list(_NODE_TAGS),
-            all_oneway=False,
-            default_crs="epsg:4326",
-            cache_only_mode=False,
-        ):
-            G = ox.graph_from_xml(filtered, bidirectional=False, simplify=False, retain_all=True)
-            G = ox.simplify_graph(G, edge_attrs_differ=["highway"])
-    if synthetic:
-        _restore_way_ids(G, synthetic)
-    nx.set_node_attributes(G, ox.stats.count_streets_per_node(G), name="street_count")
-    G.graph["source_file"] = src.name
-    G.graph["n_cut_ways"] = ways.n_cut_ways
-    return G
-
-
 # =========================================================================== array core
 
 
-def _csr_min(
+def csr_min(
     u: NDArray[np.int64], v: NDArray[np.int64], w: NDArray[np.float64], n: int
 ) -> sp.csr_matrix:
     """``n × n`` CSR with ``w[i]`` at ``(u[i], v[i])``, the minimum over parallel edges.
@@ -547,7 +361,7 @@ def _class_list(value: Any) -> list[str]:
     return [str(value)]
 
 
-def _edge_speed(
+def edge_speed(
     profile: Profile, highway: Any, cache: dict[str, tuple[str, float | None]]
 ) -> tuple[str, float | None]:
     """(class used, speed km/h or None) of an edge's ``highway`` value.
@@ -719,11 +533,11 @@ class RoadGraph:
 
     @cached_property
     def _length_rev(self) -> sp.csr_matrix:
-        return _csr_min(self.edge_v, self.edge_u, self.edge_length_m, self.n_nodes)
+        return csr_min(self.edge_v, self.edge_u, self.edge_length_m, self.n_nodes)
 
     @cached_property
     def _time_rev(self) -> sp.csr_matrix:
-        return _csr_min(self.edge_v, self.edge_u, self.edge_time_min, self.n_nodes)
+        return csr_min(self.edge_v, self.edge_u, self.edge_time_min, self.n_nodes)
 
     @cached_property
     def node_tree(self) -> cKDTree:
@@ -765,9 +579,6 @@ class RoadGraph:
                                                                                   coords[:, 1]))
         same = which[1:] == which[:-1]
         step_pl = np.where(same, np.hypot(*np.diff(coords, axis=0).T), 0.0)
-        # osmnx's haversine, without importing osmnx (geo.osmgraph builds on this module)
-        from geo.osmgraph import great_circle_m
-
         step_gc = np.where(same, great_circle_m(lat[:-1], lon[:-1], lat[1:], lon[1:]), 0.0)
         cum_pl = np.concatenate([[0.0], np.cumsum(step_pl)])
         cum_gc = np.concatenate([[0.0], np.cumsum(step_gc)])
@@ -782,7 +593,7 @@ class RoadGraph:
         G
             Unprojected (EPSG:4326) ``MultiDiGraph`` with integer node ids, node ``x``
             (lon) / ``y`` (lat) and edge ``length`` (m) and ``highway`` attributes, e.g. from
-            :func:`load_road_graph`.  Oneway streets appear in one direction only.  An edge's
+            :func:`layers.osm.load_road_graph`.  Oneway streets appear in one direction only.  An edge's
             optional ``geometry`` (a WGS84 ``LineString``, as osmnx adds to simplified edges)
             is its line; without one the edge is the straight segment between its nodes.
         profile
@@ -816,7 +627,7 @@ class RoadGraph:
         cache: dict[str, tuple[str, float | None]] = {}
         n_bad_length = 0
         for u, v, data in G.edges(data=True):
-            cls_used, speed = _edge_speed(profile, data.get("highway"), cache)
+            cls_used, speed = edge_speed(profile, data.get("highway"), cache)
             if speed is None:
                 continue
             length = data.get("length")
@@ -1019,7 +830,7 @@ class RoadGraph:
             pedge_length_bwd_m=per_dir[1],
             pedge_time_fwd_min=per_dir[2],
             pedge_time_bwd_min=per_dir[3],
-            length_m=_csr_min(edge_u, edge_v, length_arr, n),
-            time_min=_csr_min(edge_u, edge_v, time_arr, n),
+            length_m=csr_min(edge_u, edge_v, length_arr, n),
+            time_min=csr_min(edge_u, edge_v, time_arr, n),
             profile=profile,
         )

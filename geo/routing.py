@@ -67,7 +67,6 @@ from typing import Literal
 
 import geopandas as gpd
 import numpy as np
-import osmnx as ox
 import pandas as pd
 import pyproj
 import scipy.sparse as sp
@@ -77,9 +76,10 @@ from scipy.sparse.csgraph import dijkstra
 from scipy.spatial import cKDTree
 from tqdm import tqdm
 
-from analysis.vocabulary import FACILITY_TYPES
-from anzhi.errors import InputError, ProblemCollector
-from anzhi.settings import get_settings
+from anzhi.core.vocabulary import FACILITY_TYPES
+from anzhi.core.errors import InputError, ProblemCollector
+from anzhi.core.settings import get_settings
+from geo.geodesy import great_circle_m
 from geo.roads import Profile, RoadGraph
 
 __all__ = [
@@ -157,21 +157,6 @@ class SnapResult:
     fraction: NDArray[np.float64]
     snap_lon: NDArray[np.float64]
     snap_lat: NDArray[np.float64]
-
-
-def _great_circle_m(
-    lon1: ArrayLike, lat1: ArrayLike, lon2: ArrayLike, lat2: ArrayLike
-) -> NDArray[np.float64]:
-    """Great-circle distance (m), the haversine osmnx uses for edge lengths."""
-    return np.asarray(
-        ox.distance.great_circle(
-            np.asarray(lat1, dtype=np.float64),
-            np.asarray(lon1, dtype=np.float64),
-            np.asarray(lat2, dtype=np.float64),
-            np.asarray(lon2, dtype=np.float64),
-        ),
-        dtype=np.float64,
-    )
 
 
 def _to_metric(
@@ -296,7 +281,7 @@ def snap_points(
     s_lon, s_lat = _to_wgs84(graph.crs_metric, shapely.get_x(on_line), shapely.get_y(on_line))
     s_lon = np.where(at_u, graph.lon[u], np.where(at_v, graph.lon[v], s_lon))
     s_lat = np.where(at_u, graph.lat[u], np.where(at_v, graph.lat[v], s_lat))
-    dist = np.where(found, _great_circle_m(x, y, s_lon, s_lat), np.nan)
+    dist = np.where(found, great_circle_m(y, x, s_lat, s_lon), np.nan)
     far = ~found | ~(dist <= limit)
     return SnapResult(
         node=np.where(far, -1, np.where(fraction <= 0.5, u, v)).astype(np.int64),
@@ -1198,7 +1183,7 @@ def access_table(
             cand = np.flatnonzero(of_type)
             _, k = cKDTree(f_xy[cand]).query(s_xy, k=1)
             best = cand[np.asarray(k, dtype=np.int64)]
-            direct_m = _great_circle_m(s_lon, s_lat, f_lon[best], f_lat[best])
+            direct_m = great_circle_m(s_lat, s_lon, f_lat[best], f_lon[best])
             walkable = direct_m <= site_walk_m
             take = walkable & (direct_m <= cost_l)
             ids_l = np.where(take, fac_ids[best], ids_l)

@@ -38,7 +38,7 @@ import pyproj
 from affine import Affine
 from numpy.typing import ArrayLike, NDArray
 
-from anzhi.errors import InputError
+from anzhi.core.errors import InputError
 
 __all__ = [
     "GridSpec",

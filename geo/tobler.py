@@ -52,8 +52,8 @@ import numpy as np
 import shapely
 from numpy.typing import ArrayLike, NDArray
 
-from anzhi.errors import InputError
-from geo.roads import RoadGraph, _csr_min
+from anzhi.core.errors import InputError
+from geo.roads import RoadGraph, csr_min
 
 __all__ = [
     "TOBLER_FLAT_KPH",
@@ -355,5 +355,5 @@ def with_slope_times(
         edge_time_min=time,
         pedge_time_fwd_min=per_dir[0],
         pedge_time_bwd_min=per_dir[1],
-        time_min=_csr_min(graph.edge_u, graph.edge_v, time, graph.n_nodes),
+        time_min=csr_min(graph.edge_u, graph.edge_v, time, graph.n_nodes),
     )

@@ -1,6 +1,10 @@
-"""All reading, writing and validation of files, the demo county, and map rendering."""
+"""All reading, writing and validation of files: sites, facilities, OSM roads and POIs, the
+road-graph cache, rasters, polygons, rule files, exports, and the demo county.
 
-from anzhi._lazy import lazy_exports
+Map rendering lives in ``anzhi.ui``; nothing here imports it (``tests/test_boundaries.py``).
+"""
+
+from anzhi.core.lazy import lazy_exports
 
 _EXPORTS = {
     "read_sites": "sites",
@@ -10,14 +14,15 @@ _EXPORTS = {
     "empty_facilities": "facilities",
     "read_rules": "rulesfile",
     "write_outputs": "export",
-    "atomic_write": "export",
+    "atomic_write": "anzhi.core.files",
     "build_demo": "demo",
     "DemoPaths": "demo",
-    "read_townships": "mapping",
-    "build_map": "mapping",
+    "read_townships": "boundaries",
+    "read_polygons": "boundaries",
     "check_dem": "raster",
     "dem_elevation_sampler": "raster",
     "read_osm_ways": "osm",
+    "load_road_graph": "osm",
     "read_osm_pois": "osmpoi",
     "cached_road_graph": "roadcache",
     "write_slope": "terrain",

@@ -12,9 +12,9 @@
 * :func:`resolve_points` turns longitude/latitude columns, Gauss-Krüger metre columns or
   the layer's geometry into WGS84 longitude/latitude, validating each row.
 
-Every problem goes into a :class:`~anzhi.errors.ProblemCollector`; nothing here raises
-:class:`~anzhi.errors.InputError` itself except through the collector's owner.  Files
-that cannot be opened raise :class:`~anzhi.errors.DataSourceError` at once.
+Every problem goes into a :class:`~anzhi.core.errors.ProblemCollector`; nothing here raises
+:class:`~anzhi.core.errors.InputError` itself except through the collector's owner.  Files
+that cannot be opened raise :class:`~anzhi.core.errors.DataSourceError` at once.
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ import pyproj
 import shapely
 from numpy.typing import NDArray
 
-from anzhi.errors import DataSourceError, InputError, ProblemCollector
+from anzhi.core.errors import DataSourceError, InputError, ProblemCollector
 from geo import coords as gc
 from layers.osmpoi import OSM_SUFFIXES, is_osm_file, read_osm_pois
 
@@ -203,11 +203,11 @@ _YES_NO_PREFIXES: Final = ("是否建有", "是否配建", "是否配套", "是�
 def facility_type_of_header(header: object) -> str | None:
     """The facility type a yes/no column header names, or None.
 
-    Accepts any label or alias of :data:`analysis.vocabulary.FACILITY_TYPES` (``卫生室``,
+    Accepts any label or alias of :data:`anzhi.core.vocabulary.FACILITY_TYPES` (``卫生室``,
     ``警务室``, ``Clinic``), also behind ``是否有``/``有无``/``has_`` and before a bracketed
     note (``卫生室(有/无)``), and the readers' own output headers (``has_clinic``).
     """
-    from analysis.vocabulary import normalise_facility_type
+    from anzhi.core.vocabulary import normalise_facility_type
 
     for key in header_keys(header):
         for cand in (key, *(key[len(p):] for p in _YES_NO_PREFIXES if key.startswith(p))):

@@ -68,10 +68,10 @@ from scipy import sparse
 from scipy.sparse.csgraph import dijkstra
 from scipy.spatial import cKDTree
 
-from analysis.vocabulary import FACILITY_TYPES, label
-from anzhi.errors import InputError, ProblemCollector
-from anzhi.settings import get_settings
-from layers.export import file_sha256
+from anzhi.core.vocabulary import FACILITY_TYPES, label
+from anzhi.core.errors import InputError, ProblemCollector
+from anzhi.core.settings import get_settings
+from anzhi.core.files import file_sha256
 
 __all__ = ["DEMO_VERSION", "DEMO_CRS", "DemoPaths", "build_demo", "default_demo_dir"]
 

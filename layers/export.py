@@ -1,7 +1,7 @@
 """Write the results of a run: ``gaps.csv``, ``gaps.xlsx``, ``coverage.csv``, ``access.csv``
 and, given the sites, ``gaps.gpkg``.
 
-Writes are atomic.  :func:`atomic_write` writes one file to a temporary name in the same
+Writes are atomic.  :func:`anzhi.core.files.atomic_write` writes one file to a temporary name in the same
 folder and renames it into place (``os.replace``), so a reader never sees half a file.
 :func:`write_outputs` writes all four files into a temporary folder next to ``out_dir``
 and only then moves them in; if anything fails, ``out_dir`` keeps exactly the files it had
@@ -16,8 +16,6 @@ has a frozen bold header, filters and fitted column widths.
 
 from __future__ import annotations
 
-import functools
-import hashlib
 import math
 import os
 import shutil
@@ -34,19 +32,18 @@ from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
-from anzhi.errors import DataSourceError, InputError, Problem
+from anzhi.core.errors import DataSourceError, InputError, Problem
+from anzhi.core.files import atomic_write
 from analysis.coverage import COVERAGE_COLUMNS
 from analysis.gaps import GAPS_COLUMNS, STATUSES, worst_status
 from analysis.rules import RuleSet
-from analysis.vocabulary import label
+from anzhi.core.vocabulary import label
 
 __all__ = [
-    "file_sha256",
     "ACCESS_COLUMNS",
     "OUTPUT_FILES",
     "GAPS_XLSX_HEADERS",
     "STATUS_LABELS",
-    "atomic_write",
     "write_outputs",
     "sort_gaps",
 ]
@@ -124,73 +121,6 @@ _SUMMARY_HEADERS: dict[str, tuple[str, str]] = {
     "share": ("覆盖率", "Share covered"),
     "total": ("合计", "Total"),
 }
-
-
-# --------------------------------------------------------------------------------------
-# Atomic single file
-# --------------------------------------------------------------------------------------
-
-
-def atomic_write(path: str | Path, writer: Callable[[Path], None]) -> Path:
-    """Write one file atomically: to a temporary file in the same folder, then rename.
-
-    Parameters
-    ----------
-    path
-        Destination file.  Its folder is created if absent.
-    writer
-        Called with the temporary path (same suffix as ``path``, so pandas/openpyxl pick
-        the right format); it must write the whole file there.
-
-    Returns
-    -------
-    pathlib.Path
-        ``path``.
-
-    Raises
-    ------
-    Exception
-        Whatever ``writer`` raises; the temporary file is removed and ``path`` (if it
-        existed) is left as it was.
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.",
-                                    suffix=f".tmp{path.suffix}")
-    os.close(fd)
-    tmp = Path(tmp_name)
-    try:
-        writer(tmp)
-        mode = (path.stat().st_mode & 0o777) if path.exists() else 0o644
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    return path
-
-
-def file_sha256(path: str | Path) -> str:
-    """Hex SHA-256 of a file's bytes (read in 1 MiB chunks): the content key of Anzhi's
-    caches (road graphs, slope rasters, the app's per-file caches).
-
-    A file is read once per process while its path, size, modification time and inode stay
-    the same (a run with a DEM keys both the road-graph cache and the slope cache on it);
-    any change to the file is a new key.
-    """
-    p = Path(path)
-    st = p.stat()
-    return _sha256_of(str(p.resolve()), st.st_size, st.st_mtime_ns, st.st_ino)
-
-
-@functools.lru_cache(maxsize=256)
-def _sha256_of(path: str, size: int, mtime_ns: int, inode: int) -> str:
-    """The hash of ``path``; the other arguments only key the memo."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 # --------------------------------------------------------------------------------------

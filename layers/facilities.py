@@ -2,12 +2,12 @@
 
 The contract (docs/schemas.md, "Facilities"): EPSG:4326 points with columns
 ``facility_id, name, facility_type, capacity, site_id, geometry``; ``facility_type`` is a
-key of :data:`analysis.vocabulary.FACILITY_TYPES`.
+key of :data:`anzhi.core.vocabulary.FACILITY_TYPES`.
 
 Facilities come from three places: a point layer or table (:func:`read_facilities`), the
 yes/no columns of the site table (:func:`facilities_from_sites`), and OSM extracts (read
 with :func:`read_facilities` too: their ``amenity``/``healthcare``/``office`` tags are
-mapped through :data:`analysis.vocabulary.OSM_TAGS`).  :func:`combine_facilities` joins
+mapped through :data:`anzhi.core.vocabulary.OSM_TAGS`).  :func:`combine_facilities` joins
 them and refuses clashing ids.
 """
 
@@ -20,8 +20,8 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from analysis.vocabulary import FACILITY_TYPES, OSM_TAGS, label, normalise_facility_type
-from anzhi.errors import ProblemCollector
+from anzhi.core.vocabulary import FACILITY_TYPES, OSM_TAGS, label, normalise_facility_type
+from anzhi.core.errors import ProblemCollector
 from layers._tables import (
     COORD_FIELDS,
     SERIAL_HEADERS,
@@ -117,7 +117,7 @@ def read_facilities(
         (类型/设施类型/type), optional capacity (容量/学位/床位/capacity), and position
         (经度/纬度, lon/lat, or Gauss-Krüger 东坐标/北坐标).  Without a type column, OSM
         tags ``amenity``/``healthcare``/``office`` are mapped through
-        :data:`analysis.vocabulary.OSM_TAGS`, and rows whose tags map to no facility type
+        :data:`anzhi.core.vocabulary.OSM_TAGS`, and rows whose tags map to no facility type
         (restaurants, banks, …) are left out: they are not public facilities.  Blank rows
         and template lines holding nothing but a 序号 are skipped.
     coords
@@ -136,7 +136,7 @@ def read_facilities(
     geopandas.GeoDataFrame
         EPSG:4326, index ``0..n-1``: ``facility_id`` (str; id column, OSM ``element/id``,
         else ``F0001…`` in file order), ``name`` (str, ``""`` when absent), ``facility_type``
-        (a key of :data:`analysis.vocabulary.FACILITY_TYPES`), ``capacity`` (float64
+        (a key of :data:`anzhi.core.vocabulary.FACILITY_TYPES`), ``capacity`` (float64
         places/beds/officers, NaN when absent), ``site_id`` (``""`` unless a ``site_id``
         column is present), ``geometry``.
 

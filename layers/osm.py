@@ -1,7 +1,7 @@
 """Road ways of an OSM extract (``.osm``, ``.osm.bz2``, ``.osm.gz``, ``.osm.pbf``) as arrays.
 
 :func:`read_osm_ways` reads the ways that are roads (the filter of
-:func:`geo.roads.load_road_graph`: a ``highway`` in use, not ``area=yes``) with pyosmium in
+:func:`load_road_graph`: a ``highway`` in use, not ``area=yes``) with pyosmium in
 two streaming passes — the road ways first, then only the nodes they use — so memory grows
 with the road network, not with the file (buildings, land use and their nodes are skipped).
 The result, a :class:`geo.osmgraph.OsmWays`, goes to
@@ -18,20 +18,26 @@ were left out (fewer than two consecutive nodes present).
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import tempfile
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
+from xml.sax.saxutils import quoteattr
 
+import networkx as nx
 import numpy as np
 from numpy.typing import NDArray
 from tqdm import tqdm
 
-from anzhi.errors import DataSourceError, InputError
-from anzhi.settings import get_settings
+from anzhi.core.errors import DataSourceError, InputError
+from anzhi.core.files import atomic_write
+from anzhi.core.osmtags import NODE_TAGS, WAY_TAGS, is_road
+from anzhi.core.settings import get_settings
 from geo.osmgraph import OsmWays
-from geo.roads import _NODE_TAGS, _WAY_TAGS, _is_road
 
-__all__ = ["read_osm_ways", "download_roads"]
+__all__ = ["read_osm_ways", "load_road_graph", "download_roads"]
 
 log = logging.getLogger(__name__)
 
@@ -99,11 +105,11 @@ class _WayPass:
         if self.n_ways % _TICK == 0:
             self.bar.update(_TICK)
         tags = w.tags
-        if "highway" not in tags or not _is_road(tags):
+        if "highway" not in tags or not is_road(tags):
             return
         self.ids.append(w.id)
         self.refs.append([n.ref for n in w.nodes])
-        self.tags.append([tags.get(k) for k in _WAY_TAGS])
+        self.tags.append([tags.get(k) for k in WAY_TAGS])
 
 
 class _NodePass:
@@ -129,7 +135,7 @@ class _NodePass:
             self.bar.update(_TICK)
         tags = n.tags
         if len(tags):
-            values = [tags.get(k) for k in _NODE_TAGS]
+            values = [tags.get(k) for k in NODE_TAGS]
             if any(v is not None for v in values):
                 self.tagged[nid] = values
 
@@ -247,18 +253,18 @@ def _assemble(name: str, ways: _WayPass, nodes: _NodePass, refs: NDArray[np.int6
     way_first = np.zeros(len(run_way) + 1, dtype=np.int64)
     np.cumsum(run_len[run_ok], out=way_first[1:])
 
-    way_tags = np.empty((n_ways, len(_WAY_TAGS)), dtype=object)
+    way_tags = np.empty((n_ways, len(WAY_TAGS)), dtype=object)
     for i, row in enumerate(ways.tags):
         way_tags[i, :] = row
-    tags = {k: way_tags[run_way, j] for j, k in enumerate(_WAY_TAGS)}
-    node_tags = {k: np.full(len(node_ids), None, dtype=object) for k in _NODE_TAGS}
+    tags = {k: way_tags[run_way, j] for j, k in enumerate(WAY_TAGS)}
+    node_tags = {k: np.full(len(node_ids), None, dtype=object) for k in NODE_TAGS}
     if nodes.tagged:
         tagged_ids = np.fromiter(nodes.tagged, dtype=np.int64, count=len(nodes.tagged))
         pos = np.searchsorted(node_ids, tagged_ids)
         pos_c = np.minimum(pos, max(len(node_ids) - 1, 0))
         hit = (pos < len(node_ids)) & (node_ids[pos_c] == tagged_ids)
         for nid, p in zip(tagged_ids[hit].tolist(), pos_c[hit].tolist(), strict=True):
-            for j, k in enumerate(_NODE_TAGS):
+            for j, k in enumerate(NODE_TAGS):
                 node_tags[k][p] = nodes.tagged[nid][j]
 
     if n_cut or n_dropped:
@@ -332,8 +338,6 @@ def download_roads(
     DataSourceError
         The servers cannot be reached or return nothing (with the offline alternative).
     """
-    from geo.roads import _osmnx_settings
-    from layers.export import atomic_write
 
     target = Path(out)
     if (place is None) == (bbox is None):
@@ -350,8 +354,8 @@ def download_roads(
     import osmnx as ox
 
     settings: dict[str, Any] = {
-        "useful_tags_way": list(_WAY_TAGS),
-        "useful_tags_node": list(_NODE_TAGS),
+        "useful_tags_way": list(WAY_TAGS),
+        "useful_tags_node": list(NODE_TAGS),
         "all_oneway": True,  # save_graph_xml needs one edge per way direction as drawn
         "requests_timeout": float(timeout_s),
         "use_cache": False,
@@ -378,3 +382,137 @@ def download_roads(
             ) from exc
         atomic_write(target, lambda tmp: ox.save_graph_xml(G, tmp))
     return target
+
+
+# =========================================================================== the osmnx reference path
+
+
+@contextlib.contextmanager
+def _osmnx_settings(**values: Any) -> Iterator[None]:
+    """Set ``osmnx.settings`` attributes for the duration of the block, then restore them.
+
+    osmnx keeps its settings as module attributes; this restores every one we touch even
+    on error, so no global change outlives a call (not safe for threads sharing osmnx).
+    """
+    import osmnx as ox
+
+    saved = {k: getattr(ox.settings, k) for k in values}
+    try:
+        for k, v in values.items():
+            setattr(ox.settings, k, v)
+        yield
+    finally:
+        for k, v in saved.items():
+            setattr(ox.settings, k, v)
+
+
+def _write_ways_xml(ways: OsmWays, dst: Path) -> dict[int, int]:
+    """Write the road pieces and their nodes as OSM XML for ``osmnx.graph_from_xml``.
+
+    Only the tags osmnx keeps are written; coordinates are written with Python's shortest
+    round-trip repr, so osmnx reads back exactly the same floats.  osmnx keys ways by id, so
+    the pieces of a way cut at an extract boundary get temporary ids above every real one.
+
+    Returns
+    -------
+    dict
+        ``{temporary id: OSM way id}`` of the cut pieces (empty for a complete extract).
+    """
+    way_ids = ways.way_ids.tolist()
+    seen: dict[int, int] = {}
+    for wid in way_ids:
+        seen[wid] = seen.get(wid, 0) + 1
+    next_id = max([abs(w) for w in way_ids] + [0]) + 1
+    synthetic: dict[int, int] = {}
+    node_cols = [(k, ways.node_tags[k].tolist()) for k in NODE_TAGS if k in ways.node_tags]
+    way_cols = [(k, ways.tags[k].tolist()) for k in WAY_TAGS if k in ways.tags]
+    refs = ways.node_ids[ways.way_nodes].tolist()
+    first = ways.way_first.tolist()
+    with dst.open("w", encoding="utf-8") as out:
+        out.write('<?xml version="1.0" encoding="UTF-8"?>\n<osm version="0.6" generator="anzhi">\n')
+        for i, (nid, lat, lon) in enumerate(
+            zip(ways.node_ids.tolist(), ways.lat.tolist(), ways.lon.tolist(), strict=True)
+        ):
+            tags = "".join(f'<tag k="{k}" v={quoteattr(col[i])}/>'
+                           for k, col in node_cols if col[i] is not None)
+            head = f'<node id="{nid}" version="1" lat="{lat!r}" lon="{lon!r}"'
+            out.write(f"{head}>{tags}</node>\n" if tags else f"{head}/>\n")
+        for p, wid in enumerate(way_ids):
+            if seen[wid] > 1:
+                synthetic[next_id] = wid
+                wid = next_id
+                next_id += 1
+            nds = "".join(f'<nd ref="{r}"/>' for r in refs[first[p]:first[p + 1]])
+            tags = "".join(f'<tag k="{k}" v={quoteattr(col[p])}/>'
+                           for k, col in way_cols if col[p] is not None)
+            out.write(f'<way id="{wid}" version="1">{nds}{tags}</way>\n')
+        out.write("</osm>\n")
+    return synthetic
+
+
+def _restore_way_ids(G: nx.MultiDiGraph, synthetic: Mapping[int, int]) -> None:
+    """Give edges of cut pieces their OSM way id back (merging ids as osmnx merges them)."""
+    for _, _, data in G.edges(data=True):
+        osmid = data.get("osmid")
+        if isinstance(osmid, list):
+            ids = [synthetic.get(i, i) for i in osmid]
+            data["osmid"] = ids[0] if len(set(ids)) == 1 else list(set(ids))
+        elif osmid in synthetic:
+            data["osmid"] = synthetic[osmid]
+
+
+def load_road_graph(path: str | Path, *, progress: bool | None = None) -> nx.MultiDiGraph:
+    """Read the road network of an OSM file as an osmnx-style ``MultiDiGraph``.
+
+    This is the pure osmnx path (the reference of :func:`geo.osmgraph.road_graph_from_ways`):
+    the road ways are read with pyosmium, written to a temporary OSM XML file and read by
+    ``osmnx.graph_from_xml`` + ``osmnx.simplify_graph``.
+
+    Parameters
+    ----------
+    path
+        ``.osm``, ``.osm.bz2``, ``.osm.gz`` (OSM XML) or ``.osm.pbf`` file.  Clipped extracts
+        are read: ways are cut where they leave the file (see the module notes).
+    progress
+        Show a progress bar while reading; default ``get_settings().progress``.
+
+    Returns
+    -------
+    networkx.MultiDiGraph
+        Unprojected (EPSG:4326) osmnx graph of the highways only (see the module notes for
+        the filter), all components kept, oneway streets in one direction only (as
+        ``osmnx.graph_from_xml(..., bidirectional=False)``), simplified with class changes
+        kept as nodes.  Edge ``length`` is in metres (great-circle); nodes carry osmnx's
+        ``street_count``.  ``G.graph["source_file"]`` is the file name and
+        ``G.graph["n_cut_ways"]`` the number of ways cut at the extract boundary.
+
+    Raises
+    ------
+    DataSourceError
+        The file is missing, unreadable, corrupt or not an OSM file.
+    InputError
+        The file holds no road.
+    """
+    # imported here: osmnx is slow to import
+    import osmnx as ox
+
+    src = Path(path)
+    ways = read_osm_ways(src, progress=progress)
+    with tempfile.TemporaryDirectory(prefix="anzhi-roads-") as tmp:
+        filtered = Path(tmp) / "highways.osm"
+        synthetic = _write_ways_xml(ways, filtered)
+        with _osmnx_settings(
+            useful_tags_way=list(WAY_TAGS),
+            useful_tags_node=list(NODE_TAGS),
+            all_oneway=False,
+            default_crs="epsg:4326",
+            cache_only_mode=False,
+        ):
+            G = ox.graph_from_xml(filtered, bidirectional=False, simplify=False, retain_all=True)
+            G = ox.simplify_graph(G, edge_attrs_differ=["highway"])
+    if synthetic:
+        _restore_way_ids(G, synthetic)
+    nx.set_node_attributes(G, ox.stats.count_streets_per_node(G), name="street_count")
+    G.graph["source_file"] = src.name
+    G.graph["n_cut_ways"] = ways.n_cut_ways
+    return G

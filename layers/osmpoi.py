@@ -3,7 +3,7 @@
 :func:`layers.facilities.read_facilities` accepts an OSM file as a facility layer: this module
 reads its ``amenity`` / ``healthcare`` / ``office`` features with pyosmium into the same
 :class:`layers._tables.RawTable` a GeoPackage gives, so the tags go through the one mapping
-of :data:`analysis.vocabulary.OSM_TAGS` and every other check of the facility loader.
+of :data:`anzhi.core.vocabulary.OSM_TAGS` and every other check of the facility loader.
 
 Which features
 --------------
@@ -31,7 +31,7 @@ import pandas as pd
 import pyproj
 import shapely
 
-from anzhi.errors import DataSourceError
+from anzhi.core.errors import DataSourceError
 
 __all__ = ["OSM_SUFFIXES", "is_osm_file", "read_osm_pois"]
 

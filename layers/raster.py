@@ -15,7 +15,7 @@ from numpy.typing import ArrayLike, NDArray
 from rasterio.errors import RasterioIOError
 from rasterio.windows import Window
 
-from anzhi.errors import DataSourceError, InputError
+from anzhi.core.errors import DataSourceError, InputError
 
 __all__ = ["DemInfo", "check_dem", "dem_elevation_sampler", "dem_uri"]
 

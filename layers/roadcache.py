@@ -30,8 +30,8 @@ import numpy as np
 import scipy.sparse as sp
 import shapely
 
-from anzhi.settings import get_settings
-from layers.export import atomic_write, file_sha256
+from anzhi.core.settings import get_settings
+from anzhi.core.files import atomic_write, file_sha256
 from geo.roads import Profile, RoadGraph
 
 __all__ = [

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from anzhi.errors import DataSourceError, InputError, Problem
+from anzhi.core.errors import DataSourceError, InputError, Problem
 from analysis.rules import RuleSet, load_rules, preset_names, rules_from_yaml
 
 __all__ = ["read_rules"]

@@ -7,7 +7,7 @@ The contract (docs/schemas.md, "Sites"): EPSG:4326 points, index ``0..n-1``, col
 County offices keep their site lists in Excel with Chinese headers, often with positions
 picked on Amap (GCJ-02) or Baidu (BD-09) maps, or surveyed in Gauss-Krüger metres.
 :func:`read_sites` reads all of these, converts positions to WGS84, and checks every row,
-raising one :class:`~anzhi.errors.InputError` that lists every problem with its file,
+raising one :class:`~anzhi.core.errors.InputError` that lists every problem with its file,
 row (as Excel shows it: header = row 1), column, value and fix.
 """
 
@@ -20,7 +20,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from anzhi.errors import ProblemCollector
+from anzhi.core.errors import ProblemCollector
 from layers._tables import (
     COORD_FIELDS,
     SERIAL_HEADERS,

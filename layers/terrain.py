@@ -39,9 +39,9 @@ from analysis.land import (
     village_land_table,
     zonal_class_areas,
 )
-from anzhi.errors import DataSourceError, InputError, ProblemCollector
+from anzhi.core.errors import DataSourceError, InputError, ProblemCollector
 from geo.terrain import GridSpec, iter_windows, slope_window
-from layers.export import atomic_write
+from anzhi.core.files import atomic_write
 from layers.raster import check_dem, dem_uri
 
 __all__ = [

@@ -76,6 +76,6 @@ def chromium_bin() -> str:
 def andorra_osmnx_graph(shared_data: Path):  # type: ignore[no-untyped-def]
     """Andorra's highways through the pure osmnx path (``load_road_graph`` on the XML
     extract), built once per session: it takes ~20 s and several test files compare with it."""
-    from geo.roads import load_road_graph
+    from layers.osm import load_road_graph
 
     return load_road_graph(shared_data / "osm" / "andorra-2020-05-01.osm.bz2")

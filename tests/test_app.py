@@ -18,8 +18,8 @@ from streamlit.testing.v1 import AppTest
 
 from anzhi.pipeline import RegionData, RegionInputs, evaluate_region, load_region, route_region
 from analysis.gaps import worst_status
-from layers.i18n import GAP_TABLE_COLUMNS, column_labels, status_label
-from layers.mapping import STATUS_COLOURS
+from anzhi.ui.i18n import GAP_TABLE_COLUMNS, column_labels, status_label
+from anzhi.ui.mapping import STATUS_COLOURS
 from layers.rulesfile import read_rules
 
 REPO = Path(__file__).resolve().parents[1]
@@ -170,7 +170,7 @@ def _error_script(repo: str) -> None:
     import sys
 
     sys.path.insert(0, repo)
-    from anzhi.errors import InputError, Problem
+    from anzhi.core.errors import InputError, Problem
     from app import show_error
 
     show_error(
@@ -220,7 +220,8 @@ def test_bad_upload_lists_the_loaders_problems(demo) -> None:
     # nothing uploaded yet: the app asks for the two required files, no map, no error
     assert any("OSM" in i.value for i in at.info)
     assert not at.get("component_instance")
-    at.file_uploader(key="up:sites").upload("安置点.xlsx", _bad_sites_xlsx())
+    bad = _bad_sites_xlsx()  # once: an xlsx carries its write time
+    at.file_uploader(key="up:sites").upload("安置点.xlsx", bad)
     at.file_uploader(key="up:roads").upload("roads.osm", Path(demo.roads).read_bytes())
     at.run()
     assert not at.exception, at.exception
@@ -232,7 +233,7 @@ def test_bad_upload_lists_the_loaders_problems(demo) -> None:
     assert "row 4, column '纬度': 251.3 is not a latitude" in text
     # the upload went into this session's own temporary folder, nowhere else
     folder = at.session_state["anzhi:folder"]
-    assert (folder.path / "sites" / "安置点.xlsx").read_bytes() == _bad_sites_xlsx()
+    assert (folder.path / "sites" / "安置点.xlsx").read_bytes() == bad
     assert folder.path.name.startswith("anzhi-upload-")
 
 
@@ -355,7 +356,7 @@ def _service_layers(args: dict[str, Any]) -> dict[str, float]:
 
 
 def test_service_areas_follow_the_road_network_and_rule_minutes(region) -> None:
-    from analysis.vocabulary import label
+    from anzhi.core.vocabulary import label
     from anzhi.pipeline import region_elevation
     from geo.routing import service_areas
 

@@ -24,7 +24,7 @@ from urllib.parse import urlparse
 
 import pytest
 
-from layers.webassets import missing_assets
+from anzhi.ui.webassets import missing_assets
 
 REPO = Path(__file__).resolve().parents[1]
 ARTIFACTS = REPO / "test-artifacts"

@@ -12,7 +12,7 @@ import pytest
 from pyproj import Geod
 
 from anzhi.cli import main, parse_set_options
-from anzhi.errors import InputError
+from anzhi.core.errors import InputError
 
 GAPS_COLUMNS = [
     "site_id", "site_name", "county", "township", "population", "households", "facility_type",

@@ -12,7 +12,8 @@ import pandas as pd
 import pytest
 
 from anzhi.cli import main
-from geo.routing import ACCESS_COLUMNS, _great_circle_m
+from geo.geodesy import great_circle_m
+from geo.routing import ACCESS_COLUMNS
 
 
 def _run(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
@@ -133,8 +134,8 @@ def test_andorra_pbf_with_real_amenities(shared_data: Path, tmp_path: Path, caps
                         "flat": f.geometry.y})
     m = routed.merge(sites.rename(columns={"lon": "slon", "lat": "slat"}), on="site_id") \
               .merge(fac, on="nearest_facility_id")
-    straight = _great_circle_m(m["slon"].to_numpy(), m["slat"].to_numpy(),
-                               m["flon"].to_numpy(), m["flat"].to_numpy())
+    straight = great_circle_m(m["slat"].to_numpy(), m["slon"].to_numpy(),
+                              m["flat"].to_numpy(), m["flon"].to_numpy())
     assert (m["dist_m"].to_numpy() >= straight - 1e-6).all()
     # the XML extract of the same data gives the same table
     out2 = tmp_path / "access_xml.csv"

@@ -13,7 +13,7 @@ from anzhi.cli import SUBCOMMAND_MODULES, main
 
 
 def test_terrain_commands_are_registered() -> None:
-    assert "anzhi._cli_terrain" in SUBCOMMAND_MODULES
+    assert "anzhi.cli.terrain" in SUBCOMMAND_MODULES
 
 
 def test_slope_command(demo, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

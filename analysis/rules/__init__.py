@@ -4,7 +4,7 @@ A rule set is a versioned YAML file (``analysis/rules/<name>.yaml``) with the to
 ``name``, ``version``, ``description`` and ``rules``.  Each rule::
 
     - id: police-800                 # unique; letters, digits, '-' and '_' (no '.')
-      facility_type: police_room     # key (or label/alias) of analysis.vocabulary
+      facility_type: police_room     # key (or label/alias) of anzhi.core.vocabulary
       applies:                       # all conditions must hold; omit for "every site"
         min_population: 800          # population >= this
         max_population: 10000        # population <  this (exclusive upper bound)
@@ -70,8 +70,8 @@ from typing import Any, cast
 
 import yaml
 
-from anzhi.errors import InputError, Problem
-from analysis.vocabulary import FACILITY_TYPES, label, normalise_facility_type
+from anzhi.core.errors import InputError, Problem
+from anzhi.core.vocabulary import FACILITY_TYPES, label, normalise_facility_type
 
 __all__ = [
     "Applies",
@@ -468,7 +468,7 @@ class RuleSet:
                                    for t in (r.facility_type, *r.satisfied_by.also_types)))
 
     def get(self, rule_id: str) -> Rule:
-        """The rule with this id; unknown ids raise :class:`~anzhi.errors.InputError`."""
+        """The rule with this id; unknown ids raise :class:`~anzhi.core.errors.InputError`."""
         for r in self.rules:
             if r.id == rule_id:
                 return r

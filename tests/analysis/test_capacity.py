@@ -11,7 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from anzhi.errors import InputError
+from anzhi.core.errors import InputError
 from analysis.capacity import capacity_check, site_demand, two_step_fca, two_step_fca_table
 from analysis.rules import Capacity
 

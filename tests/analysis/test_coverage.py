@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from shapely.geometry import Point
 
-from anzhi.errors import InputError
+from anzhi.core.errors import InputError
 from analysis.coverage import (COVERAGE_COLUMNS, SIZE_CLASSES, SIZE_COVERAGE_COLUMNS,
                                coverage_by_size, coverage_table, large_site, size_class,
                                size_class_counts)

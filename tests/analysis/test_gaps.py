@@ -16,8 +16,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from shapely.geometry import Point
 
-from anzhi.errors import InputError
-from anzhi.settings import override
+from anzhi.core.errors import InputError
+from anzhi.core.settings import override
 from analysis.gaps import GAPS_COLUMNS, evaluate, worst_status
 from analysis.rules import RuleSet, load_rules
 

@@ -30,7 +30,7 @@ from analysis.land import (
     village_land_table,
     zonal_class_areas,
 )
-from anzhi.errors import InputError
+from anzhi.core.errors import InputError
 from geo.terrain import GridSpec
 
 GK = pyproj.CRS.from_epsg(4542)

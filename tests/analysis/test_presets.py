@@ -16,7 +16,7 @@ from shapely.geometry import Point
 
 from analysis.gaps import evaluate
 from analysis.rules import RuleSet, load_rules, preset_names
-from analysis.vocabulary import FACILITY_TYPES
+from anzhi.core.vocabulary import FACILITY_TYPES
 
 LON0, LAT0 = 99.2, 24.7
 GEOD = pyproj.Geod(ellps="WGS84")

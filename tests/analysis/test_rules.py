@@ -11,10 +11,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from anzhi.errors import InputError
+from anzhi.core.errors import InputError
 from analysis.rules import (GRADES, Rule, RuleSet, load_rules, parse_rules, preset_names,
                             rules_from_yaml)
-from analysis.vocabulary import FACILITY_TYPES
+from anzhi.core.vocabulary import FACILITY_TYPES
 
 SEEDS = Path(__file__).resolve().parents[3] / "shared" / "seeds"
 SEED_FILES = ("000_dc2a9368e22ae278.txt", "001_21c1e842576cf6cd.txt",

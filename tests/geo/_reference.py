@@ -12,7 +12,7 @@ import osmnx as ox
 import pyproj
 import shapely
 
-from anzhi.settings import get_settings
+from anzhi.core.settings import get_settings
 from geo.roads import Profile, RoadGraph
 from geo.routing import SnapResult
 

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from anzhi.errors import InputError
+from anzhi.core.errors import InputError
 from geo.coords import (
     COORD_SYSTEMS,
     bd09_to_gcj02,

@@ -16,8 +16,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from analysis.capacity import two_step_fca, two_step_fca_table
-from anzhi.errors import InputError
-from anzhi.settings import get_settings
+from anzhi.core.errors import InputError
+from anzhi.core.settings import get_settings
 from geo.matrix import (
     COST_TABLE_COLUMNS,
     K_NEAREST_COLUMNS,

@@ -21,9 +21,10 @@ import shapely
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from anzhi.errors import InputError
+from anzhi.core.errors import InputError
 from geo.osmgraph import OsmWays, road_graph_from_ways, ways_to_networkx
-from geo.roads import RoadGraph, load_profile, load_road_graph
+from geo.roads import RoadGraph, load_profile
+from layers.osm import load_road_graph
 from layers.osm import read_osm_ways
 
 from tests._osmxml import Nodes, Ways, osm_xml

@@ -12,9 +12,10 @@ import pytest
 import shapely
 from scipy.sparse.csgraph import dijkstra
 
-from anzhi.errors import DataSourceError, InputError
-from anzhi.settings import override
-from geo.roads import Profile, RoadGraph, load_profile, load_road_graph, profile_names
+from anzhi.core.errors import DataSourceError, InputError
+from anzhi.core.settings import override
+from geo.roads import Profile, RoadGraph, load_profile, profile_names
+from layers.osm import load_road_graph
 
 from tests._osmxml import Nodes, Ways
 from tests._osmxml import osm_xml as _osm_xml

@@ -14,9 +14,10 @@ import shapely
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from anzhi.errors import InputError
-from anzhi.settings import override
-from geo.roads import RoadGraph, load_profile, load_road_graph
+from anzhi.core.errors import InputError
+from anzhi.core.settings import override
+from geo.roads import RoadGraph, load_profile
+from layers.osm import load_road_graph
 from geo.routing import (
     ACCESS_COLUMNS,
     access_table,

@@ -12,7 +12,7 @@ import shapely
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from anzhi.errors import InputError
+from anzhi.core.errors import InputError
 from geo.roads import Profile, RoadGraph, load_profile
 from geo.routing import (
     SERVICE_AREA_COLUMNS,

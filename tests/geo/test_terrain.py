@@ -14,7 +14,7 @@ from affine import Affine
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from anzhi.errors import InputError
+from anzhi.core.errors import InputError
 from geo.terrain import GridSpec, horn_slope, iter_windows, slope_deg
 
 WGS84 = pyproj.CRS.from_epsg(4326).to_wkt()

@@ -18,8 +18,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 from scipy.sparse.csgraph import dijkstra
 
-from anzhi.errors import InputError
-from geo.roads import RoadGraph, load_profile, load_road_graph
+from anzhi.core.errors import InputError
+from geo.roads import RoadGraph, load_profile
+from layers.osm import load_road_graph
 from geo.tobler import (
     TOBLER_FLAT_KPH,
     offroad_leg_min,

@@ -23,9 +23,9 @@ import shapely
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from analysis.vocabulary import FACILITY_TYPES
-from anzhi.errors import InputError
-from anzhi.settings import override
+from anzhi.core.vocabulary import FACILITY_TYPES
+from anzhi.core.errors import InputError
+from anzhi.core.settings import override
 from geo.coords import gcj02_to_wgs84
 from layers.demo import DEMO_VERSION, DemoPaths, build_demo, default_demo_dir
 

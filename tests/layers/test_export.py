@@ -14,11 +14,12 @@ import pandas as pd
 import pytest
 from shapely.geometry import Point
 
-from anzhi.errors import DataSourceError, InputError
+from anzhi.core.errors import DataSourceError, InputError
 from analysis.coverage import COVERAGE_COLUMNS, coverage_table
 from analysis.gaps import GAPS_COLUMNS, evaluate
 from analysis.rules import RuleSet, load_rules
-from layers.export import ACCESS_COLUMNS, OUTPUT_FILES, atomic_write, write_outputs
+from anzhi.core.files import atomic_write
+from layers.export import ACCESS_COLUMNS, OUTPUT_FILES, write_outputs
 
 LON0, LAT0 = 99.2, 24.7
 ZH_HEADERS = ["安置点编号", "安置点名称", "县", "乡镇", "人数", "户数", "设施类型", "规则", "状态",
@@ -281,14 +282,14 @@ def test_file_sha256_reads_a_file_once_and_sees_every_change(tmp_path: Path) -> 
     import hashlib
     import os
 
-    from layers.export import _sha256_of, file_sha256
+    from anzhi.core.files import file_sha256, sha256_of
 
     f = tmp_path / "dem.tif"
     f.write_bytes(b"elevation" * 1000)
     assert file_sha256(f) == hashlib.sha256(b"elevation" * 1000).hexdigest()
-    before = _sha256_of.cache_info()
+    before = sha256_of.cache_info()
     assert file_sha256(str(f)) == file_sha256(f)  # str or Path, the same key
-    after = _sha256_of.cache_info()
+    after = sha256_of.cache_info()
     assert after.hits == before.hits + 2 and after.misses == before.misses
     # rewritten with other bytes of the same size: a new key, the new hash
     st = f.stat()

@@ -12,8 +12,8 @@ import pytest
 from pyproj import Geod
 from shapely.geometry import Point, Polygon
 
-from analysis.vocabulary import FACILITY_TYPES
-from anzhi.errors import InputError
+from anzhi.core.vocabulary import FACILITY_TYPES
+from anzhi.core.errors import InputError
 from geo.coords import wgs84_to_gcj02
 from layers.facilities import (
     combine_facilities,

@@ -11,8 +11,8 @@ import numpy as np
 import osmium
 import pytest
 
-from anzhi.errors import DataSourceError, InputError
-from anzhi.settings import override
+from anzhi.core.errors import DataSourceError, InputError
+from anzhi.core.settings import override
 from geo.osmgraph import OsmWays
 from layers.osm import read_osm_ways
 

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from anzhi.cli import main
-from anzhi.errors import DataSourceError, InputError
+from anzhi.core.errors import DataSourceError, InputError
 from geo.osmgraph import road_graph_from_ways
 from geo.roads import load_profile
 from layers.osm import download_roads, read_osm_ways

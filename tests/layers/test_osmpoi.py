@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import shapely
 
-from anzhi.errors import DataSourceError, InputError
+from anzhi.core.errors import DataSourceError, InputError
 from layers.facilities import read_facilities
 from layers.osmpoi import is_osm_file, read_osm_pois
 

@@ -12,7 +12,7 @@ from affine import Affine
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from anzhi.errors import DataSourceError, InputError
+from anzhi.core.errors import DataSourceError, InputError
 from layers.raster import check_dem, dem_elevation_sampler
 
 

@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 import shapely
 
-from geo.roads import RoadGraph, load_profile, load_road_graph
+from geo.roads import RoadGraph, load_profile
+from layers.osm import load_road_graph
 from geo.routing import nearest_facility
 from layers.roadcache import (
     cached_road_graph,

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from anzhi.errors import DataSourceError, InputError
+from anzhi.core.errors import DataSourceError, InputError
 from analysis.rules import load_rules
 from layers.rulesfile import read_rules
 

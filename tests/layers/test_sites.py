@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from pyproj import Geod
 from shapely.geometry import Point, Polygon
 
-from anzhi.errors import DataSourceError, InputError
+from anzhi.core.errors import DataSourceError, InputError
 from geo.coords import wgs84_to_bd09, wgs84_to_gcj02
 from layers._tables import fold, parse_degrees, parse_number, parse_yes_no
 from layers.facilities import facilities_from_sites

@@ -15,7 +15,7 @@ from affine import Affine
 from openpyxl import load_workbook
 
 from analysis.land import CLASS_AREA_COLUMNS, HAZARD_COLUMNS, PARCEL_COLUMNS
-from anzhi.errors import DataSourceError, InputError
+from anzhi.core.errors import DataSourceError, InputError
 from geo.terrain import GridSpec, slope_deg
 from layers.terrain import (
     LAND_FILES,

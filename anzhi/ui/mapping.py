@@ -9,7 +9,7 @@ Leaflet vector (``L.circleMarker``) or a CSS ``L.divIcon`` (a coloured square pe
 type holding a Font Awesome glyph, still distinct by colour if the font is missing), and the
 legend is plain HTML.  With ``assets_url`` the Leaflet, jQuery, Bootstrap, Font Awesome and
 fullscreen libraries are linked from the app's own static folder
-(:func:`layers.webassets.localise_map`), so the map draws with no internet at all.
+(:func:`anzhi.ui.webassets.localise_map`), so the map draws with no internet at all.
 """
 
 from __future__ import annotations
@@ -19,24 +19,21 @@ import math
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
 import folium
 import geopandas as gpd
 import pandas as pd
-import pyogrio.errors
 from branca.element import Element, Figure, MacroElement
 from folium.elements import ElementAddToElement
 from folium.map import Layer
 from folium.plugins import Fullscreen
 from folium.template import Template
 
-from analysis.vocabulary import FACILITY_TYPES, label
-from anzhi.errors import DataSourceError
-from layers.i18n import STATUSES, status_label, t
-from layers.webassets import localise_map
+from anzhi.core.vocabulary import FACILITY_TYPES, label
+from anzhi.ui.i18n import STATUSES, status_label, t
+from anzhi.ui.webassets import localise_map
 
 __all__ = [
     "STATUS_COLOURS",
@@ -49,7 +46,6 @@ __all__ = [
     "site_radius_px",
     "facility_colour",
     "build_map",
-    "read_townships",
     "read_polygons",
     "Overlay",
     "prepare_overlay",
@@ -563,7 +559,7 @@ def build_map(
         "Service area (road network, N min): <type>", outlined and lightly filled in the
         type's marker colour.  Empty polygons are skipped.
     assets_url
-        URL path of the app's copy of the browser libraries (``layers.webassets.vendor_url()``,
+        URL path of the app's copy of the browser libraries (``anzhi.ui.webassets.vendor_url()``,
         e.g. ``"/app/static/vendor"``).  ``None`` keeps folium's CDN links (for notebooks
         and standalone HTML that may go online).
 
@@ -716,52 +712,3 @@ def build_map(
     if assets_url is not None:
         localise_map(m, base_url=assets_url)
     return m
-
-
-def read_polygons(path: str | Path, *, what: str, layer: str | None = None) -> gpd.GeoDataFrame:
-    """Read an overlay (township boundaries, parcels) for the map, in EPSG:4326.
-
-    Parameters
-    ----------
-    path
-        Any vector file GDAL reads (GeoPackage, GeoJSON, Shapefile).
-    what
-        What the layer is, for messages (``"township boundaries"``, ``"parcels"``).
-    layer
-        Layer name; default the first layer.
-
-    Raises
-    ------
-    DataSourceError
-        The file is missing, unreadable, or has no CRS.
-    """
-    p = Path(path)
-    try:
-        gdf = gpd.read_file(p, layer=layer)
-    except (OSError, pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError) as exc:
-        raise DataSourceError(f"{p}: cannot read {what} ({exc})") from exc
-    if gdf.crs is None:
-        raise DataSourceError(
-            f"{p}: {what} have no coordinate system; save them with a CRS "
-            "(e.g. EPSG:4326 or CGCS2000 EPSG:4490)"
-        )
-    return gdf.to_crs(4326) if gdf.crs.to_epsg() != 4326 else gdf
-
-
-def read_townships(path: str | Path, *, layer: str | None = None) -> gpd.GeoDataFrame:
-    """Read township boundary polygons for the map, in EPSG:4326.
-
-    Parameters
-    ----------
-    path
-        Any vector file GDAL reads (GeoPackage, GeoJSON, Shapefile), e.g. the demo's
-        ``townships.gpkg`` (layer ``townships``, columns ``township``, ``county``).
-    layer
-        Layer name; default the first layer.
-
-    Raises
-    ------
-    DataSourceError
-        The file is missing, unreadable, or has no CRS.
-    """
-    return read_polygons(path, what="township boundaries", layer=layer)

@@ -1,6 +1,6 @@
 """The ``anzhi`` command line: batch runs for county and prefecture planners.
 
-Every sub-command turns :class:`~anzhi.errors.AnzhiError` into a readable message on stderr
+Every sub-command turns :class:`~anzhi.core.errors.AnzhiError` into a readable message on stderr
 and exit status 2; nothing is written to ``--out`` unless the whole run succeeds.
 """
 
@@ -15,13 +15,13 @@ from pathlib import Path
 from typing import Any
 
 from anzhi import __version__
-from anzhi.errors import AnzhiError, InputError
+from anzhi.core.errors import AnzhiError, InputError
 
 __all__ = ["main", "build_parser", "parse_set_options", "SUBCOMMAND_MODULES"]
 
 #: Modules that add sub-commands: each has ``register(subparsers) -> dict[name, handler]``,
 #: a handler taking the parsed ``argparse.Namespace`` and returning the exit status.
-SUBCOMMAND_MODULES: tuple[str, ...] = ("anzhi._cli_rules", "anzhi._cli_terrain", "anzhi._cli_access")
+SUBCOMMAND_MODULES: tuple[str, ...] = ("anzhi.cli.rules", "anzhi.cli.terrain", "anzhi.cli.access")
 
 _EPILOG_GAPS = """\
 examples:
@@ -147,7 +147,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
 def _cmd_gaps(args: argparse.Namespace) -> int:
     from anzhi.pipeline import RegionInputs, run_region, write_region
-    from anzhi.settings import override
+    from anzhi.core.settings import override
 
     overrides = parse_set_options(args.overrides)
     if args.demo:

@@ -1,4 +1,4 @@
-"""layers.webassets: the map's browser libraries copied from node_modules and served locally."""
+"""anzhi.ui.webassets: the map's browser libraries copied from node_modules and served locally."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from anzhi.errors import DataSourceError
-from layers.webassets import (
+from anzhi.core.errors import DataSourceError
+from anzhi.ui.webassets import (
     LOCAL_LINKS,
     VENDOR_FILES,
     install_assets,

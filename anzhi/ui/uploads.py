@@ -6,7 +6,7 @@ against :data:`UPLOAD_KINDS`, writes it into the session's own temporary folder
 (:class:`SessionFolder`, created with :func:`tempfile.mkdtemp` and removed when the session's
 state is dropped or the process exits) and returns the :class:`anzhi.pipeline.RegionInputs`
 that the CLI's loaders then read and validate.  Every problem is collected and raised once as
-an :class:`~anzhi.errors.InputError`.  Nothing is written anywhere else.
+an :class:`~anzhi.core.errors.InputError`.  Nothing is written anywhere else.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Protocol
 
-from anzhi.errors import InputError, ProblemCollector
+from anzhi.core.errors import InputError, ProblemCollector
 from anzhi.pipeline import RegionInputs
 
 __all__ = [

@@ -13,7 +13,7 @@ from typing import Any
 
 import pandas as pd
 
-from anzhi.errors import InputError
+from anzhi.core.errors import InputError
 
 __all__ = ["register", "unroutable_summary"]
 
@@ -152,8 +152,8 @@ def unroutable_summary(access: pd.DataFrame, *, limit: int = 20) -> list[str]:
 
 def _cmd_access(args: argparse.Namespace) -> int:
     from anzhi.pipeline import RegionInputs, load_region, route_region
-    from anzhi.settings import override
-    from layers.export import atomic_write
+    from anzhi.core.settings import override
+    from anzhi.core.files import atomic_write
 
     if args.demo:
         if args.sites or args.roads:

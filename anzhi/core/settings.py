@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from anzhi.errors import InputError
+from anzhi.core.errors import InputError
 
 __all__ = ["Settings", "get_settings", "override"]
 
@@ -73,7 +73,7 @@ def get_settings() -> Settings:
 
 @contextlib.contextmanager
 def override(**changes: Any) -> Iterator[Settings]:
-    """Temporarily change settings; unknown keys raise :class:`~anzhi.errors.InputError`.
+    """Temporarily change settings; unknown keys raise :class:`~anzhi.core.errors.InputError`.
 
     Examples
     --------

@@ -72,8 +72,8 @@ def _cmd_slope(args: argparse.Namespace) -> int:
 
 
 def _cmd_land(args: argparse.Namespace) -> int:
-    from anzhi.errors import InputError
-    from layers.export import atomic_write
+    from anzhi.core.errors import InputError
+    from anzhi.core.files import atomic_write
     from layers.terrain import land_statistics, read_parcels, steep_polygons, write_land, write_slope
 
     if args.demo:

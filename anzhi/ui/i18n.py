@@ -2,7 +2,7 @@
 
 Every piece of text the Streamlit app or the folium map shows goes through :func:`t`,
 :func:`status_label` or :func:`column_labels`, so that switching 中文/English changes all of
-it at once.  Facility type names come from :mod:`analysis.vocabulary`.  The tables here are
+it at once.  Facility type names come from :mod:`anzhi.core.vocabulary`.  The tables here are
 read-only (:class:`types.MappingProxyType`).
 """
 

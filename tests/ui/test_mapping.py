@@ -1,4 +1,4 @@
-"""layers.mapping.build_map: the folium map, checked on its rendered HTML (no Streamlit)."""
+"""anzhi.ui.mapping.build_map: the folium map, checked on its rendered HTML (no Streamlit)."""
 
 from __future__ import annotations
 
@@ -14,9 +14,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 from shapely.geometry import Point, box
 
-from layers.webassets import LOCAL_LINKS, external_links, localise_map, vendor_url
+from anzhi.ui.webassets import LOCAL_LINKS, external_links, localise_map, vendor_url
 
-from layers.mapping import (
+from anzhi.ui.mapping import (
     FACILITY_COLOURS,
     FACILITY_ICONS,
     PARCEL_COLOUR,

@@ -7,7 +7,7 @@ iframe then stays empty.  Anzhi instead:
 1. takes these libraries from the npm registry at *install* time (``package.json`` and
    ``package-lock.json`` at the repository root, ``npm ci`` in ``make assets``);
 2. copies the files the map needs from ``node_modules`` into ``static/vendor/`` next to
-   ``app.py`` (:func:`install_assets`; ``python -m layers.webassets install``), a folder that
+   ``app.py`` (:func:`install_assets`; ``python -m anzhi.ui.webassets install``), a folder that
    ignores itself in git;
 3. lets Streamlit serve that folder (``[server] enableStaticServing = true`` in
    ``.streamlit/config.toml``) at ``/app/static/vendor/...``;
@@ -31,7 +31,7 @@ from branca.element import Element, MacroElement
 from folium.elements import JSCSSMixin
 from folium.template import Template
 
-from anzhi.errors import DataSourceError
+from anzhi.core.errors import DataSourceError
 
 __all__ = [
     "APP_STATIC_ROUTE",
@@ -105,7 +105,7 @@ UNUSED_LINKS: frozenset[str] = frozenset({"glyphicons_css", "awesome_rotate_css"
 
 def default_static_dir() -> Path:
     """``static/`` next to ``app.py`` (the repository root), where Streamlit serves from."""
-    return Path(__file__).resolve().parents[1] / "static"
+    return Path(__file__).resolve().parents[2] / "static"
 
 
 def vendor_url(base_url_path: str = "") -> str:
@@ -248,7 +248,7 @@ def localise_map(m: folium.Map, *, base_url: str) -> folium.Map:
     if unknown:
         raise ValueError(
             "no local copy of " + "; ".join(unknown)
-            + ": add the npm package to package.json and the file to layers.webassets"
+            + ": add the npm package to package.json and the file to anzhi.ui.webassets"
         )
     if not any(isinstance(el, _IconImagePath) for el in m._children.values()):
         icon = _IconImagePath(f"{base}/leaflet/images/")
@@ -269,7 +269,7 @@ def external_links(m: folium.Map) -> list[str]:
 
 
 def _main(argv: list[str]) -> int:
-    """``python -m layers.webassets install [NODE_MODULES]`` / ``check``."""
+    """``python -m anzhi.ui.webassets install [NODE_MODULES]`` / ``check``."""
     if argv[:1] == ["install"]:
         node_modules = Path(argv[1]) if len(argv) > 1 else Path.cwd() / "node_modules"
         try:
@@ -287,7 +287,7 @@ def _main(argv: list[str]) -> int:
             return 1
         print("anzhi: map assets complete")
         return 0
-    print("usage: python -m layers.webassets install [NODE_MODULES] | check", file=sys.stderr)
+    print("usage: python -m anzhi.ui.webassets install [NODE_MODULES] | check", file=sys.stderr)
     return 2
 
 

@@ -1,4 +1,4 @@
-"""layers.uploads: uploaded files are checked, then written only to the session's folder."""
+"""anzhi.ui.uploads: uploaded files are checked, then written only to the session's folder."""
 
 from __future__ import annotations
 
@@ -14,9 +14,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 from shapely.geometry import box
 
-from anzhi.errors import InputError
+from anzhi.core.errors import InputError
 from layers.sites import read_sites
-from layers.uploads import UPLOAD_KINDS, SessionFolder, safe_filename, stage_uploads
+from anzhi.ui.uploads import UPLOAD_KINDS, SessionFolder, safe_filename, stage_uploads
 
 
 @dataclass

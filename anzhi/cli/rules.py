@@ -9,7 +9,7 @@ import argparse
 from typing import Any
 
 from analysis.rules import RuleSet, load_rules, preset_names
-from analysis.vocabulary import label
+from anzhi.core.vocabulary import label
 
 __all__ = ["register", "format_ruleset"]
 

@@ -1,0 +1,80 @@
+"""Files written atomically and hashed once: the two file primitives every layer uses.
+
+:func:`atomic_write` writes one file to a temporary name in the same folder and renames it
+into place (``os.replace``), so a reader never sees half a file.  :func:`file_sha256` is the
+content key of Anzhi's caches (road graphs, slope rasters, the app's per-file caches).
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import os
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+__all__ = ["atomic_write", "file_sha256", "sha256_of"]
+
+
+
+def atomic_write(path: str | Path, writer: Callable[[Path], None]) -> Path:
+    """Write one file atomically: to a temporary file in the same folder, then rename.
+
+    Parameters
+    ----------
+    path
+        Destination file.  Its folder is created if absent.
+    writer
+        Called with the temporary path (same suffix as ``path``, so pandas/openpyxl pick
+        the right format); it must write the whole file there.
+
+    Returns
+    -------
+    pathlib.Path
+        ``path``.
+
+    Raises
+    ------
+    Exception
+        Whatever ``writer`` raises; the temporary file is removed and ``path`` (if it
+        existed) is left as it was.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.",
+                                    suffix=f".tmp{path.suffix}")
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        writer(tmp)
+        mode = (path.stat().st_mode & 0o777) if path.exists() else 0o644
+        os.chmod(tmp, mode)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return path
+
+
+def file_sha256(path: str | Path) -> str:
+    """Hex SHA-256 of a file's bytes (read in 1 MiB chunks): the content key of Anzhi's
+    caches (road graphs, slope rasters, the app's per-file caches).
+
+    A file is read once per process while its path, size, modification time and inode stay
+    the same (a run with a DEM keys both the road-graph cache and the slope cache on it);
+    any change to the file is a new key.
+    """
+    p = Path(path)
+    st = p.stat()
+    return sha256_of(str(p.resolve()), st.st_size, st.st_mtime_ns, st.st_ino)
+
+
+@functools.lru_cache(maxsize=256)
+def sha256_of(path: str, size: int, mtime_ns: int, inode: int) -> str:
+    """The hash of ``path``; the other arguments only key the memo."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
