@@ -38,5 +38,4 @@ _EXPORTS = {
     "size_class": "coverage",
     "large_site": "coverage",
 }
-__all__ = sorted(_EXPORTS)
-__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
+__getattr__, __dir__, __all__ = lazy_exports(__name__, _EXPORTS)

@@ -58,5 +58,4 @@ _EXPORTS = {
     "slope_deg": "terrain",
     "iter_windows": "terrain",
 }
-__all__ = sorted(_EXPORTS)
-__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
+__getattr__, __dir__, __all__ = lazy_exports(__name__, _EXPORTS)

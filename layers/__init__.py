@@ -33,5 +33,4 @@ _EXPORTS = {
     "write_land": "terrain",
     "site_hazard_from_raster": "terrain",
 }
-__all__ = sorted(_EXPORTS)
-__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
+__getattr__, __dir__, __all__ = lazy_exports(__name__, _EXPORTS)

@@ -19,8 +19,10 @@ def export_module(package: str, module: str) -> str:
     return module if "." in module else f"{package}.{module}"
 
 
-def lazy_exports(package: str, exports: Mapping[str, str]) -> tuple[Callable[[str], Any], Callable[[], list[str]]]:
-    """Return ``(__getattr__, __dir__)`` for a package exporting ``name -> module``."""
+def lazy_exports(
+    package: str, exports: Mapping[str, str]
+) -> tuple[Callable[[str], Any], Callable[[], list[str]], list[str]]:
+    """Return ``(__getattr__, __dir__, __all__)`` for a package exporting ``name -> module``."""
 
     def __getattr__(name: str) -> Any:
         module = exports.get(name)
@@ -31,4 +33,4 @@ def lazy_exports(package: str, exports: Mapping[str, str]) -> tuple[Callable[[st
     def __dir__() -> list[str]:
         return sorted(exports)
 
-    return __getattr__, __dir__
+    return __getattr__, __dir__, sorted(exports)
