@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from anzhi.core.errors import InputError, Problem
-from analysis.gaps import COVERED_STATUSES
+from analysis.statuses import COVERED_STATUSES
 
 __all__ = [
     "COVERAGE_COLUMNS",

@@ -35,8 +35,9 @@ Statuses, in the order a site is checked:
 
 from __future__ import annotations
 
-import math
+import dataclasses
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 
 import geopandas as gpd
 import numpy as np
@@ -47,19 +48,13 @@ from scipy.spatial import cKDTree
 from anzhi.core.errors import InputError, Problem
 from anzhi.core.settings import get_settings
 from analysis.capacity import capacity_check, site_demand
-from analysis.rules import Rule, RuleSet, reach_phrase
-from anzhi.core.vocabulary import label
+from analysis.rules import Rule, RuleSet
+from analysis.statuses import (COVERED_STATUSES, GAP_STATUSES, STATUSES, UNROUTABLE_REASONS,
+                               reason)
 from geo.coords import local_metric_crs
 
-__all__ = [
-    "GAPS_COLUMNS",
-    "STATUSES",
-    "GAP_STATUSES",
-    "COVERED_STATUSES",
-    "UNROUTABLE_REASONS",
-    "evaluate",
-    "worst_status",
-]
+__all__ = ["GAPS_COLUMNS", "STATUSES", "GAP_STATUSES", "COVERED_STATUSES", "UNROUTABLE_REASONS",
+           "evaluate", "worst_status"]
 
 #: Columns of the gap table, in order (docs/schemas.md).
 GAPS_COLUMNS: tuple[str, ...] = (
@@ -67,14 +62,6 @@ GAPS_COLUMNS: tuple[str, ...] = (
     "facility_type", "rule_id", "status", "nearest_facility_id", "dist_m", "time_min",
     "reason", "reason_en", "source", "clause", "grade",
 )
-#: Statuses from best to worst (the order :func:`worst_status` ranks by).
-STATUSES: tuple[str, ...] = ("ok", "ok_shared", "gap_capacity", "gap_missing", "unroutable")
-#: Statuses that are gaps.
-GAP_STATUSES: tuple[str, ...] = ("gap_missing", "gap_capacity")
-#: Statuses that count as covered (coverage tables).
-COVERED_STATUSES: tuple[str, ...] = ("ok", "ok_shared")
-#: Access-table reasons that mean routing could not place the site.
-UNROUTABLE_REASONS: tuple[str, ...] = ("no_road_nearby", "isolated_network")
 
 _ACCESS_REQUIRED = ("site_id", "facility_type", "nearest_facility_id", "dist_m", "time_min",
                     "reason")
@@ -112,6 +99,21 @@ def _keys(a: np.ndarray, b: np.ndarray) -> pd.Index:
     return pd.Index(a + "\x1f" + b, dtype=object)
 
 
+def _missing_columns(df: pd.DataFrame, name: str, columns: Sequence[str],
+                     fix: str) -> list[Problem]:
+    """One problem per column of ``columns`` that ``df`` (the input ``name``) lacks."""
+    return [Problem(f"column {col!r} is missing", file=name, column=col, fix=fix)
+            for col in columns if col not in df.columns]
+
+
+def _check_wgs84(gdf: gpd.GeoDataFrame, name: str) -> list[Problem]:
+    """A non-empty layer must be in EPSG:4326."""
+    if not len(gdf) or _is_wgs84(gdf.crs):
+        return []
+    return [Problem(f"{name} must be in EPSG:4326 (WGS84 lon/lat), got {gdf.crs}", file=name,
+                    fix=f"convert with {name}.to_crs(4326) before evaluating")]
+
+
 def _check_points(gdf: gpd.GeoDataFrame, name: str) -> list[Problem]:
     """Geometries must be points (missing/empty ones are allowed: no straight-line check)."""
     if not len(gdf) or gdf.geometry.name not in gdf.columns:
@@ -126,19 +128,12 @@ def _check_points(gdf: gpd.GeoDataFrame, name: str) -> list[Problem]:
 
 
 def _check_sites(sites: gpd.GeoDataFrame) -> list[Problem]:
-    problems: list[Problem] = []
     if not isinstance(sites, gpd.GeoDataFrame):
         return [Problem("sites must be a GeoDataFrame of points (layers.sites.read_sites)",
                         file="sites", value=type(sites).__name__)]
-    for col in ("site_id", "population"):
-        if col not in sites.columns:
-            problems.append(Problem(f"column {col!r} is missing", file="sites", column=col,
-                                    fix="read the sites with layers.sites.read_sites"))
-    if len(sites) and not _is_wgs84(sites.crs):
-        problems.append(Problem(
-            f"sites must be in EPSG:4326 (WGS84 lon/lat), got {sites.crs}", file="sites",
-            fix="convert with sites.to_crs(4326) before evaluating"))
-    problems += _check_points(sites, "sites")
+    problems = (_missing_columns(sites, "sites", ("site_id", "population"),
+                                 "read the sites with layers.sites.read_sites")
+                + _check_wgs84(sites, "sites") + _check_points(sites, "sites"))
     if "site_id" in sites.columns:
         dup = sites["site_id"].astype(str)
         dup = dup[dup.duplicated()]
@@ -150,32 +145,21 @@ def _check_sites(sites: gpd.GeoDataFrame) -> list[Problem]:
 
 
 def _check_facilities(facilities: gpd.GeoDataFrame) -> list[Problem]:
-    problems: list[Problem] = []
     if not isinstance(facilities, gpd.GeoDataFrame):
         return [Problem("facilities must be a GeoDataFrame of points", file="facilities",
                         value=type(facilities).__name__)]
-    for col in ("facility_id", "facility_type"):
-        if col not in facilities.columns:
-            problems.append(Problem(f"column {col!r} is missing", file="facilities", column=col,
-                                    fix="read facilities with layers.facilities.read_facilities"))
-    problems += _check_points(facilities, "facilities")
-    if len(facilities) and not _is_wgs84(facilities.crs):
-        problems.append(Problem(
-            f"facilities must be in EPSG:4326 (WGS84 lon/lat), got {facilities.crs}",
-            file="facilities", fix="convert with facilities.to_crs(4326) before evaluating"))
-    return problems
+    return (_missing_columns(facilities, "facilities", ("facility_id", "facility_type"),
+                             "read facilities with layers.facilities.read_facilities")
+            + _check_points(facilities, "facilities") + _check_wgs84(facilities, "facilities"))
 
 
 def _check_access(access: pd.DataFrame) -> list[Problem]:
-    problems: list[Problem] = []
     if not isinstance(access, pd.DataFrame):
         return [Problem("access must be a DataFrame (geo.routing / access.csv)", file="access",
                         value=type(access).__name__)]
-    missing = [c for c in _ACCESS_REQUIRED if c not in access.columns]
-    for col in missing:
-        problems.append(Problem(f"column {col!r} is missing", file="access", column=col,
-                                fix=f"access needs the columns {', '.join(_ACCESS_REQUIRED)}"))
-    if missing:
+    problems = _missing_columns(access, "access", _ACCESS_REQUIRED,
+                                f"access needs the columns {', '.join(_ACCESS_REQUIRED)}")
+    if problems:
         return problems
     key = _keys(_str_col(access, "site_id"), _str_col(access, "facility_type"))
     dup = key[key.duplicated()]
@@ -193,143 +177,8 @@ def _check_access(access: pd.DataFrame) -> list[Problem]:
 
 
 # --------------------------------------------------------------------------------------
-# Text
+# Capacity groups
 # --------------------------------------------------------------------------------------
-
-
-def _fmt_dist(m: float) -> str:
-    if not math.isfinite(m):
-        return "?"
-    if m < 1000:
-        return f"{m:,.0f} m"
-    return f"{m / 1000:,.1f} km"
-
-
-def _fmt_time(t: float) -> str:
-    if not math.isfinite(t):
-        return "?"
-    return f"{t:.0f} min" if round(t, 1).is_integer() else f"{t:.1f} min"
-
-
-def _fmt_num(x: float) -> str:
-    return f"{x:,.0f}" if math.isfinite(x) else "?"
-
-
-def _requirement(rule: Rule, pop: float, hh: float, lang: str) -> str:
-    """Why the rule applies to this site: "人数 3,200 ≥ 3,000,须设警务室"."""
-    a = rule.applies
-    zh = lang == "zh"
-    word = "人数" if zh else "population"
-    parts: list[str] = []
-    if a.min_population is not None and a.max_population is not None:
-        parts.append(f"{a.min_population:,} ≤ {word} {_fmt_num(pop)} < {a.max_population:,}")
-    elif a.min_population is not None:
-        parts.append(f"{word} {_fmt_num(pop)} ≥ {a.min_population:,}")
-    elif a.max_population is not None:
-        parts.append(f"{word} {_fmt_num(pop)} < {a.max_population:,}")
-    if a.min_households is not None:
-        parts.append(f"{'户数' if zh else 'households'} {_fmt_num(hh)} ≥ {a.min_households:,.0f}")
-    if a.kind != "any":
-        parts.append(f"{a.kind}安置点" if zh else ("urban site" if a.kind == "城镇" else
-                                                   "rural site"))
-    ft = label(rule.facility_type, lang)
-    if zh:
-        return ("、".join(parts) + f",须设{ft}") if parts else f"每个安置点须有{ft}"
-    ft = ft.lower()
-    return (", ".join(parts) + f": {ft} required") if parts else f"every site: {ft} required"
-
-
-def _reason(
-    status: str, rule: Rule, lang: str, *, pop: float, hh: float, by_id: bool,
-    radius_m: float, dist_m: float, time_min: float, access_reason: str | None,
-    snap_m: float, cap: tuple[float, float, bool] | None = None, served_type: str = "",
-) -> str:
-    """One-line reason for one gap row, in ``lang``."""
-    zh = lang == "zh"
-    ft = label(rule.facility_type, lang)
-    ftl = ft if zh else ft.lower()
-    wr = rule.satisfied_by.within_reach
-    if status == "gap_capacity" and cap is not None and rule.capacity is not None:
-        return f"{_requirement(rule, pop, hh, lang)}{';' if zh else '; '}" + _capacity_text(
-            rule, cap, lang)
-    if status in COVERED_STATUSES and served_type and served_type != rule.facility_type:
-        # met by one of the rule's also_types (e.g. a township health centre)
-        alt = label(served_type, lang)
-        if status == "ok":
-            return (f"安置点有{alt}({_fmt_dist(dist_m)}),可替代{ft}" if zh else
-                    f"{alt} at the site ({_fmt_dist(dist_m)}), which serves as the {ftl}")
-        reach = reach_phrase(wr, lang) if wr is not None else ""
-        return (f"安置点内无{ft},最近{alt} {_fmt_dist(dist_m)} / {_fmt_time(time_min)},在{reach},可替代"
-                if zh else
-                f"no {ftl} at the site; nearest {alt.lower()} {_fmt_dist(dist_m)} / "
-                f"{_fmt_time(time_min)}, {reach}: serves as the {ftl}")
-    if status == "ok":
-        if by_id:
-            return f"安置点内有{ft}" if zh else f"{ft} at the site"
-        if zh:
-            return f"{ft}距安置点 {_fmt_dist(dist_m)},在 {_fmt_num(radius_m)} m 范围内,视为安置点内有{ft}"
-        return f"{ft} {_fmt_dist(dist_m)} from the site, within the {_fmt_num(radius_m)} m site radius"
-    if status == "ok_shared":
-        reach = reach_phrase(wr, lang) if wr is not None else ""
-        if zh:
-            return f"安置点内无{ft},最近{ft} {_fmt_dist(dist_m)} / {_fmt_time(time_min)},在{reach},可共享"
-        return (f"no {ftl} at the site; nearest {_fmt_dist(dist_m)} / {_fmt_time(time_min)}, "
-                f"{reach}: shared")
-    if status == "unroutable":
-        if access_reason == "no_road_nearby":
-            if zh:
-                return f"安置点内无{ft};距道路 {_fmt_dist(snap_m)},无法计算路网距离"
-            return (f"no {ftl} at the site; {_fmt_dist(snap_m)} from the nearest road, "
-                    "road distance cannot be computed")
-        if zh:
-            return f"安置点内无{ft};所在道路与{ft}不连通,无法计算路网距离"
-        return (f"no {ftl} at the site; the site's road is not connected to any {ftl}, "
-                "road distance cannot be computed")
-    # gaps
-    req = _requirement(rule, pop, hh, lang)
-    if access_reason == "no_facility":
-        tail = f"数据中没有任何{ft}" if zh else f"no {ftl} in the facility data"
-    elif wr is None:
-        if math.isfinite(dist_m):
-            tail = (f"安置点内无{ft}(最近 {_fmt_dist(dist_m)} / {_fmt_time(time_min)})" if zh else
-                    f"no {ftl} at the site (nearest {_fmt_dist(dist_m)} / "
-                    f"{_fmt_time(time_min)})")
-        else:
-            tail = f"安置点内无{ft}" if zh else f"no {ftl} at the site"
-    elif access_reason is None:
-        tail = (f"安置点内无{ft},未计算到达距离" if zh else
-                f"no {ftl} at the site; travel distance not computed")
-    elif access_reason in UNROUTABLE_REASONS or not math.isfinite(dist_m):
-        tail = (f"安置点内无{ft},路网上无法到达{ft}" if zh else
-                f"no {ftl} at the site and none reachable by road")
-    else:
-        reach = reach_phrase(wr, lang)
-        tail = (f"最近{ft} {_fmt_dist(dist_m)} / {_fmt_time(time_min)},超出到达要求({reach})"
-                if zh else
-                f"nearest {_fmt_dist(dist_m)} / {_fmt_time(time_min)}, beyond reach ({reach})")
-    return f"{req};{tail}" if zh else f"{req}; {tail}"
-
-
-def _capacity_text(rule: Rule, cap: tuple[float, float, bool], lang: str) -> str:
-    """``幼儿园共 180 个学位,需服务3–5岁儿童 400 人(每个学位 ≤ 1 人),缺 220 个学位``."""
-    c = rule.capacity
-    if c is None:
-        return ""
-    g_dem, g_cap, shared = cap
-    need = math.ceil(g_dem / c.max_per_unit - 1e-9)
-    short = max(need - g_cap, 0.0)
-    ft = label(rule.facility_type, lang)
-    if lang == "zh":
-        who = "3–5岁儿童" if c.demand == "children_3_5" else "人口"
-        unit = c.unit_zh or "单位容量"
-        where = "共享的" if shared else "安置点内"
-        return (f"{where}{ft}共 {_fmt_num(g_cap)} {unit},需服务{who} {_fmt_num(g_dem)} 人"
-                f"({c.describe('zh')}),容量不足,缺 {_fmt_num(short)} {unit}")
-    who = "children aged 3–5" if c.demand == "children_3_5" else "people"
-    unit = c.unit_en or "units"
-    where = "shared " if shared else ""
-    return (f"{where}{ft.lower()} has {_fmt_num(g_cap)} {unit} for {_fmt_num(g_dem)} {who} "
-            f"({c.describe('en')}): over capacity, short of {_fmt_num(short)} {unit}")
 
 
 def _facility_groups(
@@ -375,7 +224,6 @@ def _facility_groups(
     by_id = pd.Series(groups, index=pd.Index(ids, dtype=object))
     return by_id[~by_id.index.duplicated()], g_cap
 
-
 # --------------------------------------------------------------------------------------
 # Evaluation
 # --------------------------------------------------------------------------------------
@@ -413,6 +261,382 @@ def _project(lon: np.ndarray, lat: np.ndarray, crs: pyproj.CRS) -> tuple[np.ndar
     tr = pyproj.Transformer.from_crs(4326, crs, always_xy=True)
     x, y = tr.transform(lon, lat)
     return np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+
+
+@dataclass(frozen=True)
+class _Sites:
+    """The site table as arrays, table order: ids, population (people), households (NaN
+    when unknown), kind, and WGS84 lon/lat (degrees)."""
+
+    site_id: np.ndarray
+    pop: np.ndarray
+    hh: np.ndarray
+    kind: np.ndarray
+    lon: np.ndarray
+    lat: np.ndarray
+
+
+def _site_arrays(sites: gpd.GeoDataFrame) -> _Sites:
+    n = len(sites)
+    geom = sites.geometry
+    return _Sites(
+        site_id=_str_col(sites, "site_id"),
+        pop=pd.to_numeric(sites["population"], errors="coerce").to_numpy(dtype=float),
+        hh=(pd.to_numeric(sites["households"], errors="coerce").to_numpy(dtype=float)
+            if "households" in sites.columns else np.full(n, np.nan)),
+        kind=_str_col(sites, "kind"),
+        lon=np.asarray(geom.x, dtype=float) if n else np.empty(0),
+        lat=np.asarray(geom.y, dtype=float) if n else np.empty(0),
+    )
+
+
+@dataclass(frozen=True)
+class _RuleTable:
+    """The rules as arrays, rule order: own facility type, at-site radius (m), whether a
+    facility within reach counts and its limits (m, min; inf = none), and the column of
+    each facility type the rules look for (own and ``also_types``, sorted)."""
+
+    rules: list[Rule]
+    ft: np.ndarray
+    radius_m: np.ndarray
+    has_reach: np.ndarray
+    max_dist_m: np.ndarray
+    max_time_min: np.ndarray
+    type_index: dict[str, int]
+
+
+def _reach_limit(rule: Rule, name: str) -> float:
+    """A ``within_reach`` limit of the rule, inf when it has none."""
+    wr = rule.satisfied_by.within_reach
+    value = getattr(wr, name) if wr is not None else None
+    return np.inf if value is None else float(value)
+
+
+def _rule_table(rule_list: list[Rule], default_radius: float) -> _RuleTable:
+    radius = [r.satisfied_by.at_site.radius_m
+              if r.satisfied_by.at_site is not None and r.satisfied_by.at_site.radius_m is not None
+              else default_radius for r in rule_list]
+    types = sorted({t for r in rule_list for t in (r.facility_type, *r.satisfied_by.also_types)})
+    return _RuleTable(
+        rules=rule_list,
+        ft=np.array([r.facility_type for r in rule_list], dtype=object),
+        radius_m=np.array(radius, dtype=float),
+        has_reach=np.array([r.satisfied_by.within_reach is not None for r in rule_list]),
+        max_dist_m=np.array([_reach_limit(r, "max_dist_m") for r in rule_list], dtype=float),
+        max_time_min=np.array([_reach_limit(r, "max_time_min") for r in rule_list], dtype=float),
+        type_index={t: k for k, t in enumerate(types)},
+    )
+
+
+@dataclass(frozen=True)
+class _Nearby:
+    """Straight-line evidence in a local UTM CRS (metres).
+
+    ``near_dist``/``near_fid`` (sites × types): the nearest facility of each type;
+    ``id_dist``/``id_fid``: the nearest one linked to the site by ``site_id`` (the site
+    table's yes/no columns; 0 m when it has no position).  ``fac`` are the facilities of
+    the rules' types with their types, ids and projected points; ``sx``/``sy`` the sites'.
+    """
+
+    near_dist: np.ndarray
+    near_fid: np.ndarray
+    id_dist: np.ndarray
+    id_fid: np.ndarray
+    fac: pd.DataFrame
+    f_type: np.ndarray
+    f_id: np.ndarray
+    fx: np.ndarray
+    fy: np.ndarray
+    sx: np.ndarray
+    sy: np.ndarray
+
+
+def _nearby(facilities: gpd.GeoDataFrame, s: _Sites, type_index: dict[str, int]) -> _Nearby:
+    n, n_types = len(s.site_id), len(type_index)
+    near = _Nearby(
+        near_dist=np.full((n, n_types), np.inf), near_fid=np.full((n, n_types), "", dtype=object),
+        id_dist=np.full((n, n_types), np.inf), id_fid=np.full((n, n_types), "", dtype=object),
+        fac=facilities, f_type=np.empty(0, dtype=object), f_id=np.empty(0, dtype=object),
+        fx=np.full(0, np.nan), fy=np.full(0, np.nan), sx=np.full(n, np.nan),
+        sy=np.full(n, np.nan))
+    if not len(facilities):
+        return near
+    fac = facilities[facilities["facility_type"].astype(str).isin(list(type_index))]
+    if not len(fac):
+        return dataclasses.replace(near, fac=fac)
+    f_type = fac["facility_type"].astype(str).to_numpy(dtype=object)
+    near = dataclasses.replace(near, fac=fac, f_type=f_type, f_id=_str_col(fac, "facility_id"),
+                               fx=np.full(len(fac), np.nan), fy=np.full(len(fac), np.nan))
+    ok_site = np.isfinite(s.lon) & np.isfinite(s.lat)
+    if not ok_site.any():
+        return near
+    crs = local_metric_crs(float(np.mean(s.lon[ok_site])), float(np.mean(s.lat[ok_site])))
+    sx, sy = _project(s.lon, s.lat, crs)
+    fx, fy = _project(np.asarray(fac.geometry.x, dtype=float),
+                      np.asarray(fac.geometry.y, dtype=float), crs)
+    near = dataclasses.replace(near, fx=fx, fy=fy, sx=sx, sy=sy)
+    _nearest_of_each_type(near, type_index)
+    if "site_id" in fac.columns:
+        _linked_by_site_id(near, s.site_id, type_index)
+    return near
+
+
+def _nearest_of_each_type(near: _Nearby, type_index: dict[str, int]) -> None:
+    """Fill ``near_dist``/``near_fid``: a KD-tree of each type's facilities, every site."""
+    f_ok = np.isfinite(near.fx) & np.isfinite(near.fy)
+    s_pts = np.column_stack([near.sx, near.sy])
+    s_ok = np.isfinite(near.sx) & np.isfinite(near.sy)
+    for t, k in type_index.items():
+        sel = (near.f_type == t) & f_ok
+        if not sel.any():
+            continue
+        tree = cKDTree(np.column_stack([near.fx[sel], near.fy[sel]]))
+        d, idx = tree.query(s_pts[s_ok], k=1)
+        near.near_dist[s_ok, k] = d
+        near.near_fid[s_ok, k] = near.f_id[sel][idx]
+
+
+def _linked_by_site_id(near: _Nearby, site_id: np.ndarray, type_index: dict[str, int]) -> None:
+    """Fill ``id_dist``/``id_fid``: facilities from the site table's yes/no columns."""
+    f_site = _str_col(near.fac, "site_id")
+    pos = pd.Series(np.arange(len(site_id)), index=pd.Index(site_id, dtype=object))
+    f_pos = pos.reindex(pd.Index(f_site, dtype=object)).to_numpy()
+    m = (f_site != "") & ~pd.isna(f_pos)
+    if not m.any():
+        return
+    s_of = f_pos[m].astype(np.int64)
+    by = pd.DataFrame({
+        "s": s_of,
+        "t": [type_index[t] for t in near.f_type[m]],
+        "fid": near.f_id[m],
+        "d": np.hypot(near.fx[m] - near.sx[s_of], near.fy[m] - near.sy[s_of]),
+    })
+    by["d"] = by["d"].fillna(0.0)  # same site, unknown spot: at it
+    by = by.sort_values("d", kind="stable").drop_duplicates(["s", "t"])
+    s_idx = by["s"].to_numpy(dtype=np.int64)
+    t_idx = by["t"].to_numpy(dtype=np.int64)
+    near.id_dist[s_idx, t_idx] = by["d"].to_numpy(dtype=float)
+    near.id_fid[s_idx, t_idx] = by["fid"].to_numpy(dtype=object)
+
+
+@dataclass(frozen=True)
+class _Pairs:
+    """The applicable site × rule pairs (site order, then rule order): site and rule
+    positions, the site ids, and each pair's rule limits."""
+
+    si: np.ndarray
+    ri: np.ndarray
+    site_id: np.ndarray
+    has_reach: np.ndarray
+    max_dist_m: np.ndarray
+    max_time_min: np.ndarray
+    radius_m: np.ndarray
+    ft: np.ndarray
+
+
+def _pairs(applies: np.ndarray, s: _Sites, rt: _RuleTable) -> _Pairs:
+    si, ri = np.nonzero(applies)  # row-major: site order, then rule order
+    return _Pairs(si=si, ri=ri, site_id=s.site_id[si], has_reach=rt.has_reach[ri],
+                  max_dist_m=rt.max_dist_m[ri], max_time_min=rt.max_time_min[ri],
+                  radius_m=rt.radius_m[ri], ft=rt.ft[ri])
+
+
+class _Access:
+    """The access table (pure input) looked up by site id × facility type."""
+
+    def __init__(self, access: pd.DataFrame) -> None:
+        self.n_rows = len(access)
+        self.key = _keys(_str_col(access, "site_id"), _str_col(access, "facility_type"))
+        self.text = {c: (_str_col(access, c) if c in access.columns else None)
+                     for c in ("nearest_facility_id", "reason")}
+        self.num = {c: (pd.to_numeric(access[c], errors="coerce").to_numpy(dtype=float)
+                        if c in access.columns else None)
+                    for c in ("dist_m", "time_min", "snap_dist_m")}
+
+    def rows(self, site_id: np.ndarray, t_key: np.ndarray, valid: np.ndarray
+             ) -> tuple[np.ndarray, np.ndarray]:
+        """Whether each pair has a row (``valid`` pairs only), and its position (0 if not)."""
+        pos = np.where(valid, self.key.get_indexer(_keys(site_id, t_key)), -1)
+        a_row = pos >= 0
+        return a_row, np.where(a_row, pos, 0)
+
+    def text_of(self, col: str, a_row: np.ndarray, take: np.ndarray) -> np.ndarray:
+        """A text column at the rows (``""`` without a row)."""
+        vals = self.text[col]
+        if vals is None or self.n_rows == 0:
+            return np.full(len(a_row), "", dtype=object)
+        return np.where(a_row, vals[take], "")
+
+    def num_of(self, col: str, a_row: np.ndarray, take: np.ndarray) -> np.ndarray:
+        """A numeric column at the rows (NaN without a row)."""
+        vals = self.num[col]
+        if vals is None or self.n_rows == 0:
+            return np.full(len(a_row), np.nan)
+        return np.where(a_row, vals[take], np.nan)
+
+
+def _candidate(t_key: np.ndarray, valid: np.ndarray, p: _Pairs, near: _Nearby, acc: _Access,
+               type_index: dict[str, int]) -> dict[str, np.ndarray]:
+    """At-site and within-reach evidence of each pair for facility type ``t_key``."""
+    t_idx = np.array([type_index.get(t, 0) for t in t_key], dtype=np.int64)
+    c_near_d = np.where(valid, near.near_dist[p.si, t_idx], np.inf)
+    c_id_fid = np.where(valid, near.id_fid[p.si, t_idx], "")
+    c_by_id = c_id_fid != ""
+    c_ok = c_by_id | (c_near_d <= p.radius_m)
+    a_row, take = acc.rows(p.site_id, t_key, valid)
+    a_fid = acc.text_of("nearest_facility_id", a_row, take)
+    a_dist, a_time = acc.num_of("dist_m", a_row, take), acc.num_of("time_min", a_row, take)
+    a_reason = np.where(a_row, acc.text_of("reason", a_row, take), np.array(None, dtype=object))
+    with np.errstate(invalid="ignore"):
+        dist_ok = np.where(np.isinf(p.max_dist_m), True, a_dist <= p.max_dist_m)
+        time_ok = np.where(np.isinf(p.max_time_min), True, a_time <= p.max_time_min)
+    reach = p.has_reach & a_row & (a_reason == "") & dist_ok & time_ok & (a_fid != "")
+    return {
+        "ok": c_ok, "by_id": c_by_id,
+        "at_fid": np.where(c_by_id, c_id_fid, np.where(valid, near.near_fid[p.si, t_idx], "")),
+        "at_d": np.where(c_by_id, near.id_dist[p.si, t_idx], c_near_d),
+        "reach": reach, "a_fid": a_fid, "a_dist": a_dist, "a_time": a_time,
+        "a_snap": acc.num_of("snap_dist_m", a_row, take), "a_reason": a_reason,
+        "type": np.where(valid, t_key, "").astype(object),
+    }
+
+
+def _candidates(rt: _RuleTable, p: _Pairs, near: _Nearby, acc: _Access
+                ) -> list[dict[str, np.ndarray]]:
+    """Evidence for the rule's own type first, then for each of its ``also_types``."""
+    cands = [_candidate(p.ft, np.ones(len(p.si), dtype=bool), p, near, acc, rt.type_index)]
+    n_alt = max(len(r.satisfied_by.also_types) for r in rt.rules)
+    for a in range(n_alt):
+        alt = np.array([(r.satisfied_by.also_types[a] if len(r.satisfied_by.also_types) > a
+                         else "") for r in rt.rules], dtype=object)[p.ri]
+        cands.append(_candidate(np.where(alt != "", alt, p.ft), alt != "", p, near, acc,
+                                rt.type_index))
+    return cands
+
+
+@dataclass(frozen=True)
+class _Verdicts:
+    """Per pair: status (changed in place by the capacity step), the facility named, its
+    distance (m) and time (min), whether it is at the site by ``site_id``, the type that
+    met the rule, and the access table's reason (``None``: no row) and road snap (m)."""
+
+    status: np.ndarray
+    fid: np.ndarray
+    dist_m: np.ndarray
+    time_min: np.ndarray
+    by_id: np.ndarray
+    served_type: np.ndarray
+    access_reason: np.ndarray
+    snap_m: np.ndarray
+
+
+def _verdicts(cands: list[dict[str, np.ndarray]], p: _Pairs, walk_m_per_min: float
+              ) -> _Verdicts:
+    """At the site by any type beats within reach by any type; the first type wins."""
+    base = cands[0]
+    n = len(p.si)
+    ok = np.zeros(n, dtype=bool)
+    shared = np.zeros(n, dtype=bool)
+    at_fid, at_d, by_id = base["at_fid"].copy(), base["at_d"].copy(), base["by_id"].copy()
+    a_fid, a_dist, a_time = base["a_fid"].copy(), base["a_dist"].copy(), base["a_time"].copy()
+    served_type = p.ft.copy()
+    for c in cands:  # first type at the site wins
+        take_at = c["ok"] & ~ok
+        at_fid = np.where(take_at, c["at_fid"], at_fid)
+        at_d = np.where(take_at, c["at_d"], at_d)
+        by_id = np.where(take_at, c["by_id"], by_id)
+        served_type = np.where(take_at, c["type"], served_type)
+        ok |= c["ok"]
+    for c in cands:  # else the first type within reach
+        take_sh = c["reach"] & ~ok & ~shared
+        a_fid = np.where(take_sh, c["a_fid"], a_fid)
+        a_dist = np.where(take_sh, c["a_dist"], a_dist)
+        a_time = np.where(take_sh, c["a_time"], a_time)
+        served_type = np.where(take_sh, c["type"], served_type)
+        shared |= take_sh
+    a_reason = base["a_reason"]
+    unroutable = ~ok & ~shared & p.has_reach & np.isin(a_reason.astype(str),
+                                                       UNROUTABLE_REASONS)
+    status = np.select([ok, shared, unroutable], ["ok", "ok_shared", "unroutable"],
+                       default="gap_missing").astype(object)
+    return _Verdicts(status=status, fid=np.where(ok, at_fid, a_fid),
+                     dist_m=np.where(ok, at_d, a_dist),
+                     time_min=np.where(ok, at_d / walk_m_per_min, a_time), by_id=by_id,
+                     served_type=served_type, access_reason=a_reason, snap_m=base["a_snap"])
+
+
+def _capacity_step(sites: gpd.GeoDataFrame, s: _Sites, rt: _RuleTable, p: _Pairs,
+                   near: _Nearby, v: _Verdicts) -> dict[int, tuple[float, float, bool]]:
+    """Mark served pairs whose facility group is too small ``gap_capacity`` (in place);
+    ``(demand, capacity, was shared)`` of every served pair of a rule with a norm."""
+    cap_info: dict[int, tuple[float, float, bool]] = {}
+    for j, rule in enumerate(rt.rules):
+        if rule.capacity is None:
+            continue
+        rows = np.nonzero((p.ri == j) & np.isin(v.status, COVERED_STATUSES))[0]
+        if not len(rows):
+            continue
+        groups, group_cap = _facility_groups(
+            near.fac, near.f_type, near.f_id, near.fx, near.fy, rule.facility_type, s.site_id,
+            near.sx, near.sy, radius_m=float(rt.radius_m[j]))
+        row_group = groups.reindex(pd.Index(v.fid[rows], dtype=object)).fillna("")
+        demand = site_demand(sites, rule.capacity)[p.si[rows]]
+        over, g_dem, g_cap = capacity_check(row_group.to_numpy(dtype=object), demand,
+                                            group_cap,
+                                            max_per_unit=rule.capacity.max_per_unit)
+        shared_before = v.status[rows] == "ok_shared"
+        v.status[rows[over]] = "gap_capacity"
+        for row_k, g_d, g_c, sh in zip(rows, g_dem, g_cap, shared_before, strict=True):
+            cap_info[int(row_k)] = (float(g_d), float(g_c), bool(sh))
+    return cap_info
+
+
+def _reasons(s: _Sites, rt: _RuleTable, p: _Pairs, v: _Verdicts,
+             cap_info: dict[int, tuple[float, float, bool]]) -> tuple[list[str], list[str]]:
+    """The reason of every pair in Chinese and English (per row text)."""
+    reasons_zh: list[str] = []
+    reasons_en: list[str] = []
+    pop_p, hh_p = s.pop[p.si], s.hh[p.si]
+    for k in range(len(p.si)):
+        rule = rt.rules[p.ri[k]]
+        kw = dict(pop=pop_p[k], hh=hh_p[k], by_id=bool(v.by_id[k]), radius_m=p.radius_m[k],
+                  dist_m=float(v.dist_m[k]), time_min=float(v.time_min[k]),
+                  access_reason=v.access_reason[k], snap_m=float(v.snap_m[k]),
+                  cap=cap_info.get(k), served_type=str(v.served_type[k]))
+        reasons_zh.append(reason(v.status[k], rule, "zh", **kw))  # type: ignore[arg-type]
+        reasons_en.append(reason(v.status[k], rule, "en", **kw))  # type: ignore[arg-type]
+    return reasons_zh, reasons_en
+
+
+def _gap_table(sites: gpd.GeoDataFrame, s: _Sites, rt: _RuleTable, p: _Pairs, v: _Verdicts,
+               reasons: tuple[list[str], list[str]]) -> pd.DataFrame:
+    """The gap table (:data:`GAPS_COLUMNS`) from the pairs' verdicts and reasons."""
+    population = pd.Series(s.pop[p.si])
+    if population.notna().all() and (population == population.round()).all():
+        population = population.astype("int64")
+
+    def per_rule(values: list[str]) -> np.ndarray:
+        return np.array(values, dtype=object)[p.ri]
+
+    return pd.DataFrame({
+        "site_id": p.site_id,
+        "site_name": _str_col(sites, "site_name")[p.si],
+        "county": _str_col(sites, "county")[p.si],
+        "township": _str_col(sites, "township")[p.si],
+        "population": population.to_numpy(),
+        "households": s.hh[p.si],
+        "facility_type": p.ft,
+        "rule_id": per_rule([r.id for r in rt.rules]),
+        "status": v.status,
+        "nearest_facility_id": v.fid,
+        "dist_m": v.dist_m.astype(float),
+        "time_min": v.time_min.astype(float),
+        "reason": reasons[0],
+        "reason_en": reasons[1],
+        "source": per_rule([r.source for r in rt.rules]),
+        "clause": per_rule([r.clause for r in rt.rules]),
+        "grade": per_rule([r.grade for r in rt.rules]),
+    })
 
 
 def evaluate(
@@ -471,242 +695,21 @@ def evaluate(
                                  value=at_site_radius_m))
     walk_m_per_min = settings.walk_speed_kph * 1000.0 / 60.0
     rule_list = list(rules.rules)
-    n = len(sites)
-    if n == 0 or not rule_list:
+    if len(sites) == 0 or not rule_list:
         return _empty_gaps()
-
-    # ---- sites as arrays ---------------------------------------------------------------
-    site_id = _str_col(sites, "site_id")
-    pop = pd.to_numeric(sites["population"], errors="coerce").to_numpy(dtype=float)
-    hh = (pd.to_numeric(sites["households"], errors="coerce").to_numpy(dtype=float)
-          if "households" in sites.columns else np.full(n, np.nan))
-    kind = _str_col(sites, "kind")
-    geom = sites.geometry
-    lon = np.asarray(geom.x, dtype=float) if n else np.empty(0)
-    lat = np.asarray(geom.y, dtype=float) if n else np.empty(0)
-
-    # ---- which rules apply where --------------------------------------------------------
-    applies = _applicability(rule_list, pop, hh, kind)
-    si, ri = np.nonzero(applies)  # row-major: site order, then rule order
-    if len(si) == 0:
+    s = _site_arrays(sites)
+    applies = _applicability(rule_list, s.pop, s.hh, s.kind)
+    if not applies.any():
         return _empty_gaps()
-    rule_ft = np.array([r.facility_type for r in rule_list], dtype=object)
-    rule_radius = np.array([
-        r.satisfied_by.at_site.radius_m
-        if r.satisfied_by.at_site is not None and r.satisfied_by.at_site.radius_m is not None
-        else default_radius for r in rule_list], dtype=float)
-    rule_has_reach = np.array([r.satisfied_by.within_reach is not None for r in rule_list])
-    inf = np.inf
-    rule_max_d = np.array([
-        (r.satisfied_by.within_reach.max_dist_m if r.satisfied_by.within_reach is not None
-         and r.satisfied_by.within_reach.max_dist_m is not None else inf) for r in rule_list],
-        dtype=float)
-    rule_max_t = np.array([
-        (r.satisfied_by.within_reach.max_time_min if r.satisfied_by.within_reach is not None
-         and r.satisfied_by.within_reach.max_time_min is not None else inf)
-        for r in rule_list], dtype=float)
-    types = sorted({t for r in rule_list for t in (r.facility_type,
-                                                   *r.satisfied_by.also_types)})
-    type_index = {t: k for k, t in enumerate(types)}
-
-    # ---- straight-line: nearest facility of each type to each site (local UTM) ----------
-    near_dist = np.full((n, len(types)), np.inf)
-    near_fid = np.full((n, len(types)), "", dtype=object)
-    id_dist = np.full((n, len(types)), np.inf)
-    id_fid = np.full((n, len(types)), "", dtype=object)
-    fac = facilities[facilities["facility_type"].astype(str).isin(types)] if len(facilities) \
-        else facilities
-    f_type = fac["facility_type"].astype(str).to_numpy(dtype=object) if len(fac) else \
-        np.empty(0, dtype=object)
-    f_id = _str_col(fac, "facility_id") if len(fac) else np.empty(0, dtype=object)
-    sx = sy = np.full(n, np.nan)
-    fx = fy = np.full(len(fac), np.nan)
-    if len(fac):
-        ok_site = np.isfinite(lon) & np.isfinite(lat)
-        if ok_site.any():
-            crs = local_metric_crs(float(np.mean(lon[ok_site])), float(np.mean(lat[ok_site])))
-            sx, sy = _project(lon, lat, crs)
-            f_lon = np.asarray(fac.geometry.x, dtype=float)
-            f_lat = np.asarray(fac.geometry.y, dtype=float)
-            fx, fy = _project(f_lon, f_lat, crs)
-            f_ok = np.isfinite(fx) & np.isfinite(fy)
-            s_pts = np.column_stack([sx, sy])
-            s_ok = np.isfinite(sx) & np.isfinite(sy)
-            for t, k in type_index.items():
-                sel = (f_type == t) & f_ok
-                if not sel.any():
-                    continue
-                tree = cKDTree(np.column_stack([fx[sel], fy[sel]]))
-                d, idx = tree.query(s_pts[s_ok], k=1)
-                near_dist[s_ok, k] = d
-                near_fid[s_ok, k] = f_id[sel][idx]
-            # by site_id: facilities from the site table's yes/no columns
-            if "site_id" in fac.columns:
-                f_site = _str_col(fac, "site_id")
-                pos = pd.Series(np.arange(n), index=pd.Index(site_id, dtype=object))
-                f_pos = pos.reindex(pd.Index(f_site, dtype=object)).to_numpy()
-                m = (f_site != "") & ~pd.isna(f_pos)
-                if m.any():
-                    by = pd.DataFrame({
-                        "s": f_pos[m].astype(np.int64),
-                        "t": [type_index[t] for t in f_type[m]],
-                        "fid": f_id[m],
-                        "d": np.hypot(fx[m] - sx[f_pos[m].astype(np.int64)],
-                                      fy[m] - sy[f_pos[m].astype(np.int64)]),
-                    })
-                    by["d"] = by["d"].fillna(0.0)  # same site, unknown spot: at it
-                    by = by.sort_values("d", kind="stable").drop_duplicates(["s", "t"])
-                    s_idx = by["s"].to_numpy(dtype=np.int64)
-                    t_idx = by["t"].to_numpy(dtype=np.int64)
-                    id_dist[s_idx, t_idx] = by["d"].to_numpy(dtype=float)
-                    id_fid[s_idx, t_idx] = by["fid"].to_numpy(dtype=object)
-
-    # ---- access table (pure input) -----------------------------------------------------
-    acc_key = _keys(_str_col(access, "site_id"), _str_col(access, "facility_type"))
-    acc_text = {c: (_str_col(access, c) if c in access.columns else None)
-                for c in ("nearest_facility_id", "reason")}
-    acc_num = {c: (pd.to_numeric(access[c], errors="coerce").to_numpy(dtype=float)
-                   if c in access.columns else None)
-               for c in ("dist_m", "time_min", "snap_dist_m")}
-    has_reach = rule_has_reach[ri]
-    max_d, max_t, radius_p = rule_max_d[ri], rule_max_t[ri], rule_radius[ri]
-
-    def candidate(t_key: np.ndarray, valid: np.ndarray) -> dict[str, np.ndarray]:
-        """At-site and within-reach evidence of each pair for facility type ``t_key``."""
-        t_idx = np.array([type_index.get(t, 0) for t in t_key], dtype=np.int64)
-        c_near_d = np.where(valid, near_dist[si, t_idx], np.inf)
-        c_id_fid = np.where(valid, id_fid[si, t_idx], "")
-        c_by_id = c_id_fid != ""
-        c_ok = c_by_id | (c_near_d <= radius_p)
-        pos = np.where(valid, acc_key.get_indexer(_keys(site_id[si], t_key)), -1)
-        a_row = pos >= 0
-        take = np.where(a_row, pos, 0)
-
-        def text(col: str) -> np.ndarray:
-            vals = acc_text[col]
-            if vals is None or len(access) == 0:
-                return np.full(len(si), "", dtype=object)
-            return np.where(a_row, vals[take], "")
-
-        def num(col: str) -> np.ndarray:
-            vals = acc_num[col]
-            if vals is None or len(access) == 0:
-                return np.full(len(si), np.nan)
-            return np.where(a_row, vals[take], np.nan)
-
-        a_fid, a_dist, a_time = text("nearest_facility_id"), num("dist_m"), num("time_min")
-        a_reason = np.where(a_row, text("reason"), np.array(None, dtype=object))
-        with np.errstate(invalid="ignore"):
-            dist_ok = np.where(np.isinf(max_d), True, a_dist <= max_d)
-            time_ok = np.where(np.isinf(max_t), True, a_time <= max_t)
-        reach = has_reach & a_row & (a_reason == "") & dist_ok & time_ok & (a_fid != "")
-        return {
-            "ok": c_ok, "by_id": c_by_id,
-            "at_fid": np.where(c_by_id, c_id_fid, np.where(valid, near_fid[si, t_idx], "")),
-            "at_d": np.where(c_by_id, id_dist[si, t_idx], c_near_d),
-            "reach": reach, "a_fid": a_fid, "a_dist": a_dist, "a_time": a_time,
-            "a_snap": num("snap_dist_m"), "a_reason": a_reason,
-            "type": np.where(valid, t_key, "").astype(object),
-        }
-
+    rt = _rule_table(rule_list, default_radius)
+    p = _pairs(applies, s, rt)
+    near = _nearby(facilities, s, rt.type_index)
     # the rule's own type first, then its also_types (a township health centre for a
     # clinic rule): at the site by any type beats within reach by any type
-    cands = [candidate(rule_ft[ri], np.ones(len(si), dtype=bool))]
-    n_alt = max(len(r.satisfied_by.also_types) for r in rule_list)
-    for a in range(n_alt):
-        alt = np.array([(r.satisfied_by.also_types[a] if len(r.satisfied_by.also_types) > a
-                         else "") for r in rule_list], dtype=object)[ri]
-        cands.append(candidate(np.where(alt != "", alt, rule_ft[ri]), alt != ""))
-    base = cands[0]
-    ok = np.zeros(len(si), dtype=bool)
-    shared = np.zeros(len(si), dtype=bool)
-    at_fid = base["at_fid"].copy()
-    at_d = base["at_d"].copy()
-    by_id = base["by_id"].copy()
-    a_fid, a_dist, a_time = base["a_fid"].copy(), base["a_dist"].copy(), base["a_time"].copy()
-    served_type = rule_ft[ri].copy()
-    for c in cands:  # first type at the site wins
-        take_at = c["ok"] & ~ok
-        at_fid = np.where(take_at, c["at_fid"], at_fid)
-        at_d = np.where(take_at, c["at_d"], at_d)
-        by_id = np.where(take_at, c["by_id"], by_id)
-        served_type = np.where(take_at, c["type"], served_type)
-        ok |= c["ok"]
-    for c in cands:  # else the first type within reach
-        take_sh = c["reach"] & ~ok & ~shared
-        a_fid = np.where(take_sh, c["a_fid"], a_fid)
-        a_dist = np.where(take_sh, c["a_dist"], a_dist)
-        a_time = np.where(take_sh, c["a_time"], a_time)
-        served_type = np.where(take_sh, c["type"], served_type)
-        shared |= take_sh
-    a_snap, a_reason = base["a_snap"], base["a_reason"]
-    unroutable = ~ok & ~shared & has_reach & np.isin(a_reason.astype(str),
-                                                     UNROUTABLE_REASONS)
-    status = np.select([ok, shared, unroutable], ["ok", "ok_shared", "unroutable"],
-                       default="gap_missing").astype(object)
-
-    out_fid = np.where(ok, at_fid, a_fid)
-    out_dist = np.where(ok, at_d, a_dist)
-    out_time = np.where(ok, at_d / walk_m_per_min, a_time)
-
-    # ---- capacity norms: served rows whose facility group is too small -----------------
-    cap_info: dict[int, tuple[float, float, bool]] = {}
-    for j, rule in enumerate(rule_list):
-        if rule.capacity is None:
-            continue
-        rows = np.nonzero((ri == j) & np.isin(status, COVERED_STATUSES))[0]
-        if not len(rows):
-            continue
-        groups, group_cap = _facility_groups(
-            fac, f_type, f_id, fx, fy, rule.facility_type, site_id, sx, sy,
-            radius_m=float(rule_radius[j]))
-        row_group = groups.reindex(pd.Index(out_fid[rows], dtype=object)).fillna("")
-        demand = site_demand(sites, rule.capacity)[si[rows]]
-        over, g_dem, g_cap = capacity_check(row_group.to_numpy(dtype=object), demand,
-                                            group_cap,
-                                            max_per_unit=rule.capacity.max_per_unit)
-        shared_before = status[rows] == "ok_shared"
-        status[rows[over]] = "gap_capacity"
-        for row_k, g_d, g_c, sh in zip(rows, g_dem, g_cap, shared_before, strict=True):
-            cap_info[int(row_k)] = (float(g_d), float(g_c), bool(sh))
-
-    # ---- reasons (per row text; the rest is array work) ---------------------------------
-    reasons_zh: list[str] = []
-    reasons_en: list[str] = []
-    pop_p, hh_p = pop[si], hh[si]
-    for k in range(len(si)):
-        rule = rule_list[ri[k]]
-        kw = dict(pop=pop_p[k], hh=hh_p[k], by_id=bool(by_id[k]), radius_m=radius_p[k],
-                  dist_m=float(out_dist[k]), time_min=float(out_time[k]),
-                  access_reason=a_reason[k], snap_m=float(a_snap[k]),
-                  cap=cap_info.get(k), served_type=str(served_type[k]))
-        reasons_zh.append(_reason(status[k], rule, "zh", **kw))  # type: ignore[arg-type]
-        reasons_en.append(_reason(status[k], rule, "en", **kw))  # type: ignore[arg-type]
-
-    population = pd.Series(pop_p)
-    if population.notna().all() and (population == population.round()).all():
-        population = population.astype("int64")
-    rid = np.array([r.id for r in rule_list], dtype=object)
-    out = pd.DataFrame({
-        "site_id": site_id[si],
-        "site_name": _str_col(sites, "site_name")[si],
-        "county": _str_col(sites, "county")[si],
-        "township": _str_col(sites, "township")[si],
-        "population": population.to_numpy(),
-        "households": hh_p,
-        "facility_type": rule_ft[ri],
-        "rule_id": rid[ri],
-        "status": status,
-        "nearest_facility_id": out_fid,
-        "dist_m": out_dist.astype(float),
-        "time_min": out_time.astype(float),
-        "reason": reasons_zh,
-        "reason_en": reasons_en,
-        "source": np.array([r.source for r in rule_list], dtype=object)[ri],
-        "clause": np.array([r.clause for r in rule_list], dtype=object)[ri],
-        "grade": np.array([r.grade for r in rule_list], dtype=object)[ri],
-    })
-    return out
+    cands = _candidates(rt, p, near, _Access(access))
+    v = _verdicts(cands, p, walk_m_per_min)
+    cap_info = _capacity_step(sites, s, rt, p, near, v)
+    return _gap_table(sites, s, rt, p, v, _reasons(s, rt, p, v, cap_info))
 
 
 def worst_status(gaps: pd.DataFrame, *, site_ids: Iterable[str] | None = None) -> pd.DataFrame:
