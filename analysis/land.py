@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from collections.abc import Callable
 from typing import Any, cast
 
 import geopandas as gpd
@@ -165,7 +166,15 @@ def _sources(read: WindowReader, grid: GridSpec) -> tuple[Any, Any]:
     res = (abs(t.a), abs(t.e))
     wkt = grid.crs_wkt
 
-    class _Base(RasterSource):  # type: ignore[misc]
+    class _Source(RasterSource):  # type: ignore[misc]
+        """One named layer of the grid, read window by window through ``window``."""
+
+        def __init__(self, name: str, window: Callable[[int, int, int, int], NDArray[Any]]
+                     ) -> None:
+            super().__init__()
+            self.set_name(name)
+            self._window = window
+
         def res(self) -> tuple[float, float]:
             return res
 
@@ -178,26 +187,19 @@ def _sources(read: WindowReader, grid: GridSpec) -> tuple[Any, Any]:
         def nodata_value(self) -> None:
             return None
 
-    class _Classes(_Base):
-        def __init__(self) -> None:
-            super().__init__()
-            self.set_name("slope_class")
+        def read_window(self, x0: int, y0: int, nx: int, ny: int) -> NDArray[Any]:
+            return self._window(x0, y0, nx, ny)
 
-        def read_window(self, x0: int, y0: int, nx: int, ny: int) -> NDArray[np.float32]:
-            codes = slope_class(np.asarray(read(y0, y0 + ny, x0, x0 + nx), dtype=np.float32))
-            out = codes.astype(np.float32)
-            out[codes == 0] = np.nan
-            return out
+    def classes(x0: int, y0: int, nx: int, ny: int) -> NDArray[np.float32]:
+        codes = slope_class(np.asarray(read(y0, y0 + ny, x0, x0 + nx), dtype=np.float32))
+        out = codes.astype(np.float32)
+        out[codes == 0] = np.nan
+        return out
 
-    class _Area(_Base):
-        def __init__(self) -> None:
-            super().__init__()
-            self.set_name("cell_area")
+    def areas(x0: int, y0: int, nx: int, ny: int) -> NDArray[np.float64]:
+        return grid.cell_area_m2(y0, y0 + ny, x0, x0 + nx)
 
-        def read_window(self, x0: int, y0: int, nx: int, ny: int) -> NDArray[np.float64]:
-            return grid.cell_area_m2(y0, y0 + ny, x0, x0 + nx)
-
-    return _Classes(), _Area()
+    return _Source("slope_class", classes), _Source("cell_area", areas)
 
 
 def _to_grid_crs(zones: gpd.GeoDataFrame, grid: GridSpec, what: str) -> gpd.GeoDataFrame:
