@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
-
 from typing import Any
 
 import geopandas as gpd
@@ -19,19 +17,8 @@ from analysis.coverage import (COVERAGE_COLUMNS, SIZE_CLASSES, SIZE_COVERAGE_COL
                                coverage_by_size, coverage_table, large_site, size_class,
                                size_class_counts)
 from analysis.gaps import evaluate
-from analysis.rules import RuleSet, load_rules, parse_rules
-
-LON0, LAT0 = 99.2, 24.7
-
-
-#: The foundation rules of the default set, which these worked cases were written for.
-FOUNDATION_IDS = ("health-every-site", "police-800", "police-3000")
-
-
-def foundation() -> RuleSet:
-    """The default rule set cut down to the foundation rules (the union adds many more)."""
-    rs = load_rules()
-    return dataclasses.replace(rs, rules=tuple(r for r in rs if r.id in FOUNDATION_IDS))
+from analysis.rules import parse_rules
+from tests.analysis.builders import LAT0, LON0, foundation
 
 
 def gaps_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:

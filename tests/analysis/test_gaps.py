@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-import dataclasses
-
-import math
 from typing import Any
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-import pyproj
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -19,70 +15,11 @@ from shapely.geometry import Point
 from anzhi.core.errors import InputError
 from anzhi.core.settings import override
 from analysis.gaps import GAPS_COLUMNS, evaluate, worst_status
-from analysis.rules import RuleSet, load_rules
+from tests.analysis.builders import (LAT0, LON0, acc, draw_facility_rows, draw_site_rows,
+                                     expected_pairs, foundation, make_access, make_facilities,
+                                     make_sites, offset)
 
-LON0, LAT0 = 99.2, 24.7
-GEOD = pyproj.Geod(ellps="WGS84")
 TYPES = ("clinic", "police_room")
-
-
-#: The foundation rules of the default set, which these worked cases were written for.
-FOUNDATION_IDS = ("health-every-site", "police-800", "police-3000")
-
-
-def foundation() -> RuleSet:
-    """The default rule set cut down to the foundation rules (the union adds many more)."""
-    rs = load_rules()
-    return dataclasses.replace(rs, rules=tuple(r for r in rs if r.id in FOUNDATION_IDS))
-
-
-def offset(north_m: float = 0.0, east_m: float = 0.0, *, lon: float = LON0,
-           lat: float = LAT0) -> tuple[float, float]:
-    """Point ``north_m`` north and ``east_m`` east of (lon, lat), on the ellipsoid."""
-    lon1, lat1, _ = GEOD.fwd(lon, lat, 0.0, north_m)
-    lon2, lat2, _ = GEOD.fwd(lon1, lat1, 90.0, east_m)
-    return lon2, lat2
-
-
-def make_sites(rows: list[dict[str, Any]]) -> gpd.GeoDataFrame:
-    df = pd.DataFrame([{k: v for k, v in r.items() if k not in ("lon", "lat")} for r in rows])
-    for col, default in (("site_name", "安置点"), ("county", "隆阳区"), ("township", "板桥镇"),
-                         ("households", np.nan), ("kind", "")):
-        if col not in df.columns:
-            df[col] = default
-    df["households"] = df["households"].astype(float)
-    return gpd.GeoDataFrame(df, geometry=[Point(r["lon"], r["lat"]) for r in rows], crs=4326)
-
-
-def make_facilities(rows: list[dict[str, Any]]) -> gpd.GeoDataFrame:
-    if not rows:
-        return gpd.GeoDataFrame({"facility_id": pd.Series(dtype=str),
-                                 "facility_type": pd.Series(dtype=str),
-                                 "site_id": pd.Series(dtype=str)},
-                                geometry=gpd.GeoSeries([], crs=4326), crs=4326)
-    df = pd.DataFrame([{k: v for k, v in r.items() if k not in ("lon", "lat")} for r in rows])
-    if "site_id" not in df.columns:
-        df["site_id"] = ""
-    df["site_id"] = df["site_id"].fillna("")
-    return gpd.GeoDataFrame(df, geometry=[Point(r["lon"], r["lat"]) for r in rows], crs=4326)
-
-
-def make_access(rows: list[dict[str, Any]]) -> pd.DataFrame:
-    cols = ["site_id", "facility_type", "nearest_facility_id", "dist_m", "time_min",
-            "snap_dist_m", "reason"]
-    df = pd.DataFrame(rows, columns=cols)
-    df["nearest_facility_id"] = df["nearest_facility_id"].fillna("")
-    df["reason"] = df["reason"].fillna("")
-    for c in ("dist_m", "time_min", "snap_dist_m"):
-        df[c] = df[c].astype(float)
-    return df
-
-
-def acc(site_id: str, ftype: str, fid: str = "", dist_m: float = math.nan,
-        time_min: float = math.nan, reason: str = "", snap_dist_m: float = 20.0
-        ) -> dict[str, Any]:
-    return dict(site_id=site_id, facility_type=ftype, nearest_facility_id=fid, dist_m=dist_m,
-                time_min=time_min, snap_dist_m=snap_dist_m, reason=reason)
 
 
 def status_of(gaps: pd.DataFrame, site_id: str, rule_id: str) -> str:
@@ -332,19 +269,8 @@ REASONS = ("", "", "", "no_road_nearby", "isolated_network", "no_facility")
 
 @st.composite
 def worlds(draw: st.DrawFn) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame, pd.DataFrame]:
-    n = draw(st.integers(1, 8))
-    site_rows = []
-    for i in range(n):
-        lon, lat = offset(draw(st.floats(-1500, 1500)), draw(st.floats(-1500, 1500)))
-        site_rows.append(dict(site_id=f"S{i}", population=draw(st.integers(0, 6000)),
-                              households=float(draw(st.integers(0, 1500))),
-                              kind=draw(st.sampled_from(["", "城镇", "农村"])), lon=lon, lat=lat))
-    fac_rows = []
-    for j in range(draw(st.integers(0, 5))):
-        lon, lat = offset(draw(st.floats(-1500, 1500)), draw(st.floats(-1500, 1500)))
-        link = draw(st.sampled_from(["", *[r["site_id"] for r in site_rows]]))
-        fac_rows.append(dict(facility_id=f"F{j}", facility_type=draw(st.sampled_from(TYPES)),
-                             site_id=link, lon=lon, lat=lat))
+    site_rows = draw_site_rows(draw, n_max=8, spread_m=1500, pop_max=6000, hh_max=1500)
+    fac_rows = draw_facility_rows(draw, site_rows, n_max=5, spread_m=1500, types=TYPES)
     acc_rows = []
     for r in site_rows:
         for t in TYPES:
@@ -399,23 +325,6 @@ def test_adding_a_facility_at_a_site_never_adds_gaps(world: Any, pick: int, ftyp
     assert problem_rows(after) <= problem_rows(before)
     mine = after[(after["site_id"] == site["site_id"]) & (after["facility_type"] == ftype)]
     assert (mine["status"] == "ok").all()
-
-
-def expected_pairs(sites: gpd.GeoDataFrame, rules: RuleSet) -> list[tuple[str, str]]:
-    out = []
-    for s in sites.itertuples():
-        for r in rules:
-            a = r.applies
-            if a.min_population is not None and not s.population >= a.min_population:
-                continue
-            if a.max_population is not None and not s.population < a.max_population:
-                continue
-            if a.min_households is not None and not s.households >= a.min_households:
-                continue
-            if a.kind != "any" and s.kind != a.kind:
-                continue
-            out.append((s.site_id, r.id))
-    return out
 
 
 @PROP

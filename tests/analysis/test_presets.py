@@ -8,56 +8,26 @@ from typing import Any
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-import pyproj
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from shapely.geometry import Point
 
 from analysis.gaps import evaluate
 from analysis.rules import RuleSet, load_rules, preset_names
 from anzhi.core.vocabulary import FACILITY_TYPES
+from tests.analysis import builders
+from tests.analysis.builders import (draw_facility_rows, draw_site_rows, expected_pairs,
+                                     make_sites, offset)
 
-LON0, LAT0 = 99.2, 24.7
-GEOD = pyproj.Geod(ellps="WGS84")
 PRESETS = ("guizhou-2019", "baoshan-2023", "gb50180-2018", "default")
 SIX_ONES = {"six-ones-community-service", "six-ones-civilisation-practice",
             "six-ones-culture-sports", "six-ones-elderly-care", "six-ones-children-centre",
             "six-ones-affordable-shop"}
 
 
-def offset(north_m: float = 0.0, east_m: float = 0.0) -> tuple[float, float]:
-    lon1, lat1, _ = GEOD.fwd(LON0, LAT0, 0.0, north_m)
-    lon2, lat2, _ = GEOD.fwd(lon1, lat1, 90.0, east_m)
-    return lon2, lat2
-
-
-def make_sites(rows: list[dict[str, Any]]) -> gpd.GeoDataFrame:
-    df = pd.DataFrame([{k: v for k, v in r.items() if k not in ("lon", "lat")} for r in rows])
-    for col, default in (("site_name", "安置点"), ("county", "隆阳区"), ("township", "板桥镇"),
-                         ("households", np.nan), ("kind", "")):
-        if col not in df.columns:
-            df[col] = default
-    df["households"] = df["households"].astype(float)
-    pts = [Point(r.get("lon", LON0), r.get("lat", LAT0)) for r in rows]
-    return gpd.GeoDataFrame(df, geometry=pts, crs=4326)
-
-
 def make_facilities(rows: list[dict[str, Any]]) -> gpd.GeoDataFrame:
-    if not rows:
-        return gpd.GeoDataFrame({"facility_id": pd.Series(dtype=str),
-                                 "facility_type": pd.Series(dtype=str),
-                                 "capacity": pd.Series(dtype=float),
-                                 "site_id": pd.Series(dtype=str)},
-                                geometry=gpd.GeoSeries([], crs=4326), crs=4326)
-    df = pd.DataFrame([{k: v for k, v in r.items() if k not in ("lon", "lat")} for r in rows])
-    for col, default in (("site_id", ""), ("capacity", np.nan)):
-        if col not in df.columns:
-            df[col] = default
-    df["site_id"] = df["site_id"].fillna("")
-    df["capacity"] = df["capacity"].astype(float)
-    pts = [Point(r.get("lon", LON0), r.get("lat", LAT0)) for r in rows]
-    return gpd.GeoDataFrame(df, geometry=pts, crs=4326)
+    """Facilities with a ``capacity`` column (NaN = unknown)."""
+    return builders.make_facilities(rows, capacity=True)
 
 
 def no_access(site_ids: list[str], types: tuple[str, ...]) -> pd.DataFrame:
@@ -317,20 +287,9 @@ ALL_TYPES = tuple(dict.fromkeys(t for p in PRESETS for t in load_rules(p).facili
 
 @st.composite
 def worlds(draw: st.DrawFn) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame, pd.DataFrame]:
-    n = draw(st.integers(1, 6))
-    site_rows = []
-    for i in range(n):
-        lon, lat = offset(draw(st.floats(-1200, 1200)), draw(st.floats(-1200, 1200)))
-        site_rows.append(dict(site_id=f"S{i}", population=draw(st.integers(0, 12000)),
-                              households=float(draw(st.integers(0, 3000))),
-                              kind=draw(st.sampled_from(["", "城镇", "农村"])), lon=lon, lat=lat))
-    fac_rows = []
-    for j in range(draw(st.integers(0, 6))):
-        lon, lat = offset(draw(st.floats(-1200, 1200)), draw(st.floats(-1200, 1200)))
-        link = draw(st.sampled_from(["", *[r["site_id"] for r in site_rows]]))
-        cap = draw(st.sampled_from([np.nan, 0.0, 1.0, 2.0, 60.0, 180.0, 400.0]))
-        fac_rows.append(dict(facility_id=f"F{j}", facility_type=draw(st.sampled_from(ALL_TYPES)),
-                             site_id=link, capacity=cap, lon=lon, lat=lat))
+    site_rows = draw_site_rows(draw, n_max=6, spread_m=1200, pop_max=12000, hh_max=3000)
+    fac_rows = draw_facility_rows(draw, site_rows, n_max=6, spread_m=1200, types=ALL_TYPES,
+                                  capacities=[np.nan, 0.0, 1.0, 2.0, 60.0, 180.0, 400.0])
     acc_rows = []
     ids = [f["facility_id"] for f in fac_rows]
     for r in site_rows:
@@ -403,19 +362,7 @@ def test_every_site_and_applicable_rule_exactly_once(world: Any, preset: str) ->
     sites, facs, access = world
     rules = load_rules(preset)
     gaps = evaluate(sites, facs, access, rules)
-    expected = set()
-    for s in sites.itertuples():
-        for r in rules:
-            a = r.applies
-            if a.min_population is not None and not s.population >= a.min_population:
-                continue
-            if a.max_population is not None and not s.population < a.max_population:
-                continue
-            if a.min_households is not None and not s.households >= a.min_households:
-                continue
-            if a.kind != "any" and s.kind != a.kind:
-                continue
-            expected.add((s.site_id, r.id))
+    expected = set(expected_pairs(sites, rules))
     pairs = list(zip(gaps["site_id"], gaps["rule_id"], strict=True))
     assert len(pairs) == len(set(pairs)) and set(pairs) == expected
     assert set(gaps["status"]) <= {"ok", "ok_shared", "gap_missing", "gap_capacity",
