@@ -8,10 +8,16 @@ state):
 2. :func:`route_region` — nearest facility of each type for every site (routing, expensive);
 3. :func:`evaluate_region` — apply a rule set to the access table (pure, milliseconds), which
    is all a threshold change in the app recomputes.
+
+The app reaches files and the road network only through this module: besides the three
+steps it reads rule sets (:func:`read_rules`), map overlays (:func:`read_polygon_layer`,
+:func:`steep_land`) and computes service areas (:func:`region_service_areas`); it caches
+each of them itself.
 """
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -27,30 +33,24 @@ from analysis.coverage import coverage_table
 from analysis.gaps import evaluate
 from analysis.rules import RuleSet
 from anzhi.core.errors import DataSourceError, InputError
-from geo.roads import Profile, RoadGraph, load_profile
-from geo.routing import access_table
-from layers.demo import DemoPaths, build_demo
 from anzhi.core.files import file_sha256
+from geo.roads import Profile, RoadGraph, load_profile
+from geo.routing import access_table, service_areas
+from layers.boundaries import read_polygons
+from layers.demo import DemoPaths, build_demo
 from layers.export import write_outputs
 from layers.facilities import combine_facilities, facilities_from_sites, read_facilities
 from layers.osmpoi import is_osm_file
 from layers.raster import check_dem
 from layers.rulesfile import read_rules
 from layers.sites import read_sites
-from layers.terrain import site_hazard_from_raster, write_slope
+from layers.terrain import read_parcels, site_hazard_from_raster, steep_polygons, write_slope
 
 __all__ = [
-    "RegionData",
-    "RegionInputs",
-    "RegionResults",
-    "evaluate_region",
-    "load_region",
-    "region_road_graph",
-    "region_slope",
-    "route_region",
-    "run_region",
-    "screen_hazards",
-    "write_region",
+    "RegionData", "RegionInputs", "RegionResults", "RoadGraph",
+    "add_hazard_columns", "evaluate_region", "load_region", "read_polygon_layer", "read_rules",
+    "region_elevation", "region_road_graph", "region_service_areas", "region_slope",
+    "route_region", "run_region", "screen_hazards", "steep_land", "write_region",
 ]
 
 
@@ -307,6 +307,49 @@ def evaluate_region(
     return gaps, coverage_table(gaps)
 
 
+def region_service_areas(
+    data: RegionData,
+    *,
+    profile: str | Profile = "walk",
+    minutes: float,
+    facility_types: Sequence[str] | None = None,
+    slope: bool = True,
+    graph: RoadGraph | None = None,
+) -> gpd.GeoDataFrame:
+    """Road-network service areas of the region's facilities (:func:`geo.routing.service_areas`).
+
+    The facilities' off-road legs are walked on their slope exactly when the access table's
+    are (:func:`region_elevation`).
+
+    Parameters
+    ----------
+    data
+        A loaded region.
+    profile
+        Travel profile name or path, or a loaded :class:`geo.roads.Profile`.
+    minutes
+        Travel time limit of the areas, in minutes.
+    facility_types
+        Types to draw areas for; default every type present in the facilities.
+    slope
+        ``False`` walks roads and legs flat.
+    graph
+        The region's road graph for this profile and ``slope`` when the caller holds it
+        already; default :func:`region_road_graph`.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        One row per facility type (columns ``facility_type``, ``minutes``, ``area_km2``),
+        polygons in EPSG:4326.
+    """
+    prof = profile if isinstance(profile, Profile) else load_profile(profile)
+    road = graph if graph is not None else region_road_graph(data.inputs, profile=prof, slope=slope)
+    elevation = region_elevation(data.inputs, profile=prof, crs=road.crs_metric, slope=slope)
+    return service_areas(road, data.facilities, minutes=minutes, facility_types=facility_types,
+                         elevation_m=elevation)
+
+
 def region_slope(inputs: RegionInputs) -> Path | None:
     """The slope GeoTIFF of the region's DEM, computed once per DEM content.
 
@@ -323,6 +366,29 @@ def region_slope(inputs: RegionInputs) -> Path | None:
         out.parent.mkdir(parents=True, exist_ok=True)
         write_slope(info.path, out)  # atomic: a half-written slope never appears
     return out
+
+
+def steep_land(dem: str | Path, *, threshold_deg: float = 25.0) -> gpd.GeoDataFrame:
+    """Polygons of land steeper than ``threshold_deg`` on a DEM, EPSG:4326, for a map.
+
+    :func:`layers.terrain.write_slope` then :func:`layers.terrain.steep_polygons`; the slope
+    raster lives only in a temporary folder deleted at once, so nothing is left behind (an
+    uploaded DEM stays inside its session's folder; :func:`region_slope` keeps one instead).
+    """
+    with tempfile.TemporaryDirectory(prefix="anzhi-slope-") as tmp:
+        slope = write_slope(dem, Path(tmp) / "slope.tif")
+        return steep_polygons(slope, threshold_deg=threshold_deg)
+
+
+def read_polygon_layer(path: str | Path, *, what: str) -> gpd.GeoDataFrame:
+    """A region's polygon layer for the map: ``what`` is ``"parcels"`` or a label such as
+    ``"township boundaries"`` (used in messages).
+
+    Parcels go through the parcel loader (:func:`layers.terrain.read_parcels`, whose
+    validation problems reach the user); other layers through
+    :func:`layers.boundaries.read_polygons` (EPSG:4326).
+    """
+    return read_parcels(path) if what == "parcels" else read_polygons(path, what=what)
 
 
 def screen_hazards(data: RegionData, slope: Path | None) -> pd.DataFrame | None:
