@@ -9,7 +9,9 @@ Leaflet vector (``L.circleMarker``) or a CSS ``L.divIcon`` (a coloured square pe
 type holding a Font Awesome glyph, still distinct by colour if the font is missing), and the
 legend is plain HTML.  With ``assets_url`` the Leaflet, jQuery, Bootstrap, Font Awesome and
 fullscreen libraries are linked from the app's own static folder
-(:func:`anzhi.ui.webassets.localise_map`), so the map draws with no internet at all.
+(:func:`anzhi.ui.webassets.localise_map`), so the map draws with no internet at all.  The
+layers themselves are Anzhi's own Leaflet elements (:mod:`anzhi.ui.leaflet`); this module
+decides what goes in them: colours, icons, tooltips, the legend and the drawing order.
 """
 
 from __future__ import annotations
@@ -25,14 +27,11 @@ from typing import Any
 import folium
 import geopandas as gpd
 import pandas as pd
-from branca.element import Element, Figure, MacroElement
-from folium.elements import ElementAddToElement
-from folium.map import Layer
 from folium.plugins import Fullscreen
-from folium.template import Template
 
 from anzhi.core.vocabulary import FACILITY_TYPES, label
 from anzhi.ui.i18n import STATUSES, status_label, t
+from anzhi.ui.leaflet import FACILITY_ICON_PX, Attribution, Legend, Overlay, OverlayLayer, PointLayer
 from anzhi.ui.webassets import localise_map
 
 __all__ = [
@@ -46,7 +45,6 @@ __all__ = [
     "site_radius_px",
     "facility_colour",
     "build_map",
-    "read_polygons",
     "Overlay",
     "prepare_overlay",
 ]
@@ -111,174 +109,6 @@ SERVICE_AREA_COLOUR = "#bdbdbd"
 _TOOLTIP_COLUMNS = ("site_id", "site_name", "township", "population")
 _SITE_MIN_RADIUS_PX = 3.0
 _SITE_MAX_RADIUS_PX = 20.0
-_FACILITY_ICON_PX = 14
-
-
-class _Raw(Element):
-    """Script text added to the page as it is."""
-
-    def __init__(self, text: str) -> None:
-        super().__init__()
-        self.text = text
-
-    def render(self, **kwargs: object) -> str:
-        return self.text
-
-
-class _RawScriptMixin(MacroElement):
-    """Render an element's ``script`` macro straight into the page.
-
-    branca wraps every rendered script in ``Element(text)``, which compiles the text as a
-    Jinja template: seconds for megabytes of GeoJSON on every rerun, and ``{{ }}`` or
-    ``{% %}`` in a user's site name would be evaluated (or crash the page).  Anzhi's own
-    elements bypass that; for layers the "add to map" step of :class:`folium.map.Layer` is
-    kept.  Listed before ``MacroElement`` or ``Layer`` in a subclass's bases.
-    """
-
-    # Like MacroElement.render it returns None; branca annotates Element.render -> str.
-    def render(self, **kwargs: Any) -> None:  # type: ignore[override]
-        if isinstance(self, Layer) and self.show:
-            parent = self._parent
-            assert parent is not None, "a layer is rendered as a child of its map"
-            self.add_child(
-                ElementAddToElement(element_name=self.get_name(), element_parent_name=parent.get_name()),
-                name=self.get_name() + "_add",
-            )
-        figure = self.get_root()
-        assert isinstance(figure, Figure), "You cannot render this Element if it is not in a Figure."
-        script = self._template.module.__dict__["script"]
-        figure.script.add_child(_Raw(str(script(self, kwargs))), name=self.get_name())
-        for child in self._children.values():
-            child.render(**kwargs)
-
-
-class _Legend(_RawScriptMixin, MacroElement):
-    """A Leaflet control holding static HTML (bottom right)."""
-
-    _template = Template(
-        """
-        {% macro script(this, kwargs) %}
-            var {{ this.get_name() }} = L.control({position: "bottomright"});
-            {{ this.get_name() }}.onAdd = function (map) {
-                var div = L.DomUtil.create("div", "anzhi-legend");
-                div.innerHTML = {{ this.legend_html|tojson }};
-                L.DomEvent.disableClickPropagation(div);
-                return div;
-            };
-            {{ this.get_name() }}.addTo({{ this._parent.get_name() }});
-        {% endmacro %}
-        """
-    )
-
-    def __init__(self, legend_html: str) -> None:
-        super().__init__()
-        self._name = "AnzhiLegend"
-        self.legend_html = legend_html
-
-
-class _Attribution(_RawScriptMixin, MacroElement):
-    """Adds a line to Leaflet's attribution control (bottom right)."""
-
-    _template = Template(
-        """
-        {% macro script(this, kwargs) %}
-            {{ this._parent.get_name() }}.attributionControl.addAttribution({{ this.text|tojson }});
-        {% endmacro %}
-        """
-    )
-
-    def __init__(self, text: str) -> None:
-        super().__init__()
-        self._name = "AnzhiAttribution"
-        self.text = text
-
-
-class _PointLayer(_RawScriptMixin, Layer):
-    """Many points as one Leaflet GeoJSON layer (one template render for the whole layer).
-
-    Folium renders a Jinja template per marker and per tooltip, which costs about a
-    millisecond each; a county's few hundred facilities then take seconds on every rerun.
-    Here the points travel as GeoJSON (properties ``tooltip`` and, for circles, ``radius``
-    and ``colour``) and ``pointToLayer`` builds ``L.circleMarker`` or ``L.marker`` with a CSS
-    ``L.divIcon`` in the browser.
-    """
-
-    _template = Template(
-        """
-        {% macro script(this, kwargs) %}
-            var {{ this.get_name() }}_data = {{ this.data|tojson }};
-            {%- if not this.icon_html %}
-            // site circles get their own pane above the facility markers (600), below
-            // tooltips (650), so every site's status colour stays visible
-            if (!{{ this._parent.get_name() }}.getPane("anzhiSites")) {
-                {{ this._parent.get_name() }}.createPane("anzhiSites").style.zIndex = 640;
-            }
-            {%- endif %}
-            {%- if this.icon_html %}
-            var {{ this.get_name() }}_icon = L.divIcon({
-                html: {{ this.icon_html|tojson }},
-                iconSize: [{{ this.icon_px }}, {{ this.icon_px }}],
-                iconAnchor: [{{ this.icon_px // 2 }}, {{ this.icon_px // 2 }}],
-                className: "anzhi-facility"
-            });
-            {%- endif %}
-            var {{ this.get_name() }} = L.geoJson({{ this.get_name() }}_data, {
-                pointToLayer: function (feature, latlng) {
-                    var p = feature.properties;
-                    {%- if this.icon_html %}
-                    var layer = L.marker(latlng, {icon: {{ this.get_name() }}_icon});
-                    {%- else %}
-                    var layer = L.circleMarker(latlng, {
-                        radius: p.radius, color: "#252525", weight: 1, className: "anzhi-site",
-                        pane: "anzhiSites",
-                        fill: true, fillColor: p.colour, fillOpacity: 0.85
-                    });
-                    {%- endif %}
-                    layer.bindTooltip(p.tooltip, {sticky: true});
-                    return layer;
-                }
-            });
-        {% endmacro %}
-        """
-    )
-
-    def __init__(
-        self,
-        data: dict[str, object],
-        *,
-        name: str,
-        icon_html: str | None = None,
-        icon_px: int = _FACILITY_ICON_PX,
-        show: bool = True,
-    ) -> None:
-        super().__init__(name=name, overlay=True, control=True, show=show)
-        self._name = "AnzhiPoints"
-        self.data = data
-        self.icon_html = icon_html
-        self.icon_px = int(icon_px)
-
-
-@dataclass(frozen=True)
-class Overlay:
-    """Polygons ready for the map: compact GeoJSON text in EPSG:4326.
-
-    Made once per input file by :func:`prepare_overlay` (the app caches it), so that a
-    rerun only pastes the text into the page instead of serialising thousands of
-    polygons again.
-
-    Attributes
-    ----------
-    geojson
-        A GeoJSON FeatureCollection (coordinates cut to ``precision`` decimals).
-    n_features
-        Number of features.
-    tooltip_field
-        Property shown as the tooltip, if any.
-    """
-
-    geojson: str
-    n_features: int
-    tooltip_field: str | None = None
 
 
 _NUMBER_RE = re.compile(r"(-?\d+\.\d{%d})\d+")
@@ -319,34 +149,6 @@ def prepare_overlay(
     text = gdf.to_json(drop_id=True, separators=(",", ":"))
     text = re.sub(_NUMBER_RE.pattern % precision, r"\1", text)
     return Overlay(geojson=text, n_features=len(gdf), tooltip_field=field)
-
-
-class _OverlayLayer(_RawScriptMixin, Layer):
-    """An :class:`Overlay` as one Leaflet GeoJSON layer with a fixed style."""
-
-    _template = Template(
-        """
-        {% macro script(this, kwargs) %}
-            var {{ this.get_name() }} = L.geoJson({{ this.overlay_data.geojson }}, {
-                style: function (feature) { return {{ this.style|tojson }}; }
-                {%- if not this.overlay_data.tooltip_field %}, interactive: false{% endif %}
-            });
-            {%- if this.overlay_data.tooltip_field %}
-            {{ this.get_name() }}.bindTooltip(function (layer) {
-                return String(layer.feature.properties[{{ this.overlay_data.tooltip_field|tojson }}]);
-            }, {sticky: true});
-            {%- endif %}
-        {% endmacro %}
-        """
-    )
-
-    def __init__(self, overlay: Overlay, *, name: str, style: Mapping[str, object],
-                 show: bool = True) -> None:
-        super().__init__(name=name, overlay=True, control=True, show=show)
-        self._name = "AnzhiOverlay"
-        # Not ``self.overlay``: folium's Layer keeps its overlay-or-base-layer flag there.
-        self.overlay_data = overlay
-        self.style = dict(style)
 
 
 def _as_overlay(
@@ -435,7 +237,7 @@ def _site_tooltip(row: Mapping[str, object], status: str | None, reasons: list[s
 
 
 def _facility_icon_html(colour: str, icon: str = _DEFAULT_ICON) -> str:
-    s = _FACILITY_ICON_PX
+    s = FACILITY_ICON_PX
     return (
         f"<div style='width:{s}px;height:{s}px;background:{colour};box-sizing:border-box;"
         "border:1.5px solid #ffffff;outline:1px solid #333333;border-radius:3px;"
@@ -501,6 +303,188 @@ def _check_crs(gdf: gpd.GeoDataFrame, what: str) -> gpd.GeoDataFrame:
     if gdf.crs.to_epsg() != 4326:
         return gdf.to_crs(4326)
     return gdf
+
+
+def _located(gdf: gpd.GeoDataFrame) -> pd.Series:
+    """Rows with a non-empty geometry."""
+    geoms = gdf.geometry
+    return geoms.notna() & ~geoms.is_empty
+
+
+def _map_bounds(
+    sites: gpd.GeoDataFrame, has_xy: pd.Series, facilities: gpd.GeoDataFrame
+) -> tuple[float, float, float, float]:
+    """(left, bottom, right, top) of the located sites, else of the facilities, else zeros."""
+    if has_xy.any():
+        minx, miny, maxx, maxy = sites[has_xy].total_bounds
+    elif len(facilities):
+        minx, miny, maxx, maxy = facilities.total_bounds
+    else:
+        minx = miny = maxx = maxy = 0.0
+    return minx, miny, maxx, maxy
+
+
+def _base_map(
+    bounds: tuple[float, float, float, float], *, lang: str, tiles: str | None,
+    attribution: str | None, height_px: int | None,
+) -> folium.Map:
+    """The map centred on ``bounds``, with its fullscreen button, basemap and attribution."""
+    minx, miny, maxx, maxy = bounds
+    kwargs: dict[str, Any] = {}
+    if height_px is not None:
+        kwargs["height"] = f"{int(height_px)}px"
+    m = folium.Map(
+        location=[(miny + maxy) / 2, (minx + maxx) / 2], zoom_start=10, tiles=None,
+        control_scale=True, zoom_snap=0.25, zoom_delta=0.5, **kwargs,
+    )
+    Fullscreen(
+        position="topleft",
+        title=t("fullscreen", lang),
+        title_cancel=t("fullscreen_exit", lang),
+    ).add_to(m)
+    if tiles:
+        folium.TileLayer(tiles, name=t("basemap", lang), control=False).add_to(m)
+    if attribution:
+        m.add_child(Attribution(attribution))
+    return m
+
+
+@dataclass(frozen=True)
+class _OverlayKind:
+    """How one of the map's polygon overlays is drawn."""
+
+    layer_label: str  # label key of the layer's name
+    tooltip_columns: tuple[str, ...]
+    style: Mapping[str, object]
+
+
+#: The polygon overlays in drawing order: steep land, parcels, township outlines.
+_OVERLAY_KINDS: Mapping[str, _OverlayKind] = MappingProxyType({
+    "steep": _OverlayKind("steep_layer", (), {
+        "stroke": False, "fillColor": STEEP_COLOUR, "fillOpacity": 0.3,
+    }),
+    "parcels": _OverlayKind("parcels_layer", ("name", "parcel_id", "名称", "地块编号"), {
+        "color": PARCEL_COLOUR, "weight": 1.5, "fillColor": PARCEL_COLOUR, "fillOpacity": 0.15,
+    }),
+    "townships": _OverlayKind("townships_layer", ("township", "乡镇", "name", "名称", "township_name"), {
+        "color": "#525252", "weight": 1.5, "dashArray": "6 4", "fill": False,
+    }),
+})
+
+
+def _add_overlays(
+    m: folium.Map, layers: Mapping[str, gpd.GeoDataFrame | Overlay | None], lang: str
+) -> set[str]:
+    """Draw the given :data:`_OVERLAY_KINDS` layers that have features; the names drawn."""
+    prepared = {name: _as_overlay(layer, _OVERLAY_KINDS[name].tooltip_columns)
+                for name, layer in layers.items() if layer is not None}
+    drawn: set[str] = set()
+    for name, kind in _OVERLAY_KINDS.items():
+        overlay = prepared.get(name)
+        if overlay is not None and overlay.n_features:
+            OverlayLayer(overlay, name=t(kind.layer_label, lang), style=kind.style).add_to(m)
+            drawn.add(name)
+    return drawn
+
+
+def _add_facility_layers(m: folium.Map, facilities: gpd.GeoDataFrame, lang: str) -> list[str]:
+    """One layer of CSS markers per facility type (vocabulary order, then others); the types
+    present."""
+    if not len(facilities):
+        return []
+    ftypes = facilities["facility_type"].astype(str)
+    order = [k for k in FACILITY_TYPES if (ftypes == k).any()]
+    order += sorted(set(ftypes) - set(order))
+    geoms = facilities.geometry
+    located = _located(facilities).to_numpy()
+    names = facilities["name"].astype(str) if "name" in facilities else pd.Series("", index=facilities.index)
+    caps = (pd.to_numeric(facilities["capacity"], errors="coerce")
+            if "capacity" in facilities else pd.Series(math.nan, index=facilities.index))
+    cap_word = "容量" if lang == "zh" else "Capacity"
+    for ft in order:
+        sel = (ftypes == ft).to_numpy() & located
+        if not sel.any():
+            continue
+        sub_g = geoms[sel]
+        ft_label = _esc(label(ft, lang))
+        tips = [
+            f"<b>{_esc(n)}</b><br>{ft_label}"
+            + (f"<br>{cap_word}: {_fmt_int(c)}" if pd.notna(c) else "")
+            for n, c in zip(names[sel], caps[sel], strict=True)
+        ]
+        PointLayer(
+            _feature_collection(sub_g.x, sub_g.y, [{"tooltip": tip} for tip in tips]),
+            name=f"{t('facilities_layer', lang)}: {label(ft, lang)}",
+            icon_html=_facility_icon_html(facility_colour(ft), FACILITY_ICONS.get(ft, _DEFAULT_ICON)),
+        ).add_to(m)
+    return order
+
+
+def _site_features(
+    sites: gpd.GeoDataFrame, status: str | None, colour: str, max_pop: float,
+    reasons: Mapping[str, list[str]], lang: str,
+) -> dict[str, object]:
+    """The sites of one status as GeoJSON points, big circles first (drawn below small)."""
+    pop = (pd.to_numeric(sites["population"], errors="coerce") if "population" in sites
+           else pd.Series(math.nan, index=sites.index))
+    order_idx = pop.fillna(0).sort_values(ascending=False, kind="stable").index
+    sites, pop = sites.loc[order_idx], pop.loc[order_idx]
+    props = [
+        {
+            "site_id": str(row.site_id),
+            "radius": round(site_radius_px(float(p), max_pop), 2),
+            "colour": colour,
+            "tooltip": _site_tooltip(row._asdict(), status, reasons.get(str(row.site_id), []), lang),
+        }
+        for row, p in zip(sites[[c for c in _TOOLTIP_COLUMNS if c in sites.columns]].itertuples(index=False),
+                          pop, strict=True)
+    ]
+    return _feature_collection(sites.geometry.x, sites.geometry.y, props)
+
+
+def _add_site_layers(
+    m: folium.Map, sites: gpd.GeoDataFrame, has_xy: pd.Series, worst: Mapping[str, str],
+    reasons: Mapping[str, list[str]], lang: str,
+) -> None:
+    """One layer of circles per worst status of the located sites (``has_xy``), worse
+    statuses drawn last (on top); circle area by population, the largest of all sites
+    20 px."""
+    pop = pd.to_numeric(sites["population"], errors="coerce") if "population" in sites else None
+    max_pop = float(pop.max()) if pop is not None and pop.notna().any() else 0.0
+    status_of = sites["site_id"].astype(str).map(lambda s: worst.get(s))
+    for status in [None, *STATUSES, *sorted(set(status_of.dropna()) - set(STATUSES))]:
+        mask = ((status_of.isna() if status is None else status_of == status) & has_xy).to_numpy()
+        if not mask.any():
+            continue
+        name = status_label(status, lang) if status else t("no_rule", lang)
+        colour = STATUS_COLOURS.get(status, NO_RULE_COLOUR) if status else NO_RULE_COLOUR
+        PointLayer(
+            _site_features(sites[mask], status, colour, max_pop, reasons, lang),
+            name=f"{t('sites_layer', lang)}: {name}",
+        ).add_to(m)
+
+
+def _add_service_areas(m: folium.Map, service_areas: gpd.GeoDataFrame | None, lang: str) -> bool:
+    """One outlined, lightly filled layer per non-empty service area, in its type's colour;
+    whether any was drawn."""
+    if service_areas is None or not len(service_areas):
+        return False
+    drawn = False
+    areas = _check_crs(service_areas, "service areas")
+    for row in areas.itertuples(index=False):
+        geom = getattr(row, areas.geometry.name)
+        if geom is None or geom.is_empty:
+            continue
+        ft = str(row.facility_type)
+        minutes = f"{float(row.minutes):g}"
+        name = f"{t('service_layer', lang).format(minutes=minutes)}: {label(ft, lang)}"
+        one = gpd.GeoDataFrame({"name": [name]}, geometry=[geom], crs=areas.crs)
+        colour = facility_colour(ft)
+        OverlayLayer(prepare_overlay(one, tooltip_columns=("name",)), name=name, style={
+            "color": colour, "weight": 1.5, "fillColor": colour, "fillOpacity": 0.12,
+        }).add_to(m)
+        drawn = True
+    return drawn
 
 
 def build_map(
@@ -576,137 +560,19 @@ def build_map(
     sites = _check_crs(sites, "sites")
     facilities = _check_crs(facilities, "facilities")
     worst_map = _worst_mapping(worst)
-
-    geoms = sites.geometry
-    has_xy = geoms.notna() & ~geoms.is_empty
-    if has_xy.any():
-        minx, miny, maxx, maxy = sites[has_xy].total_bounds
-    elif len(facilities):
-        minx, miny, maxx, maxy = facilities.total_bounds
-    else:
-        minx = miny = maxx = maxy = 0.0
-    centre = [(miny + maxy) / 2, (minx + maxx) / 2]
-
-    kwargs: dict[str, Any] = {}
-    if height_px is not None:
-        kwargs["height"] = f"{int(height_px)}px"
-    m = folium.Map(
-        location=centre, zoom_start=10, tiles=None, control_scale=True, zoom_snap=0.25,
-        zoom_delta=0.5, **kwargs,
-    )
-    Fullscreen(
-        position="topleft",
-        title=t("fullscreen", lang),
-        title_cancel=t("fullscreen_exit", lang),
-    ).add_to(m)
-    if tiles:
-        folium.TileLayer(tiles, name=t("basemap", lang), control=False).add_to(m)
-    if attribution:
-        m.add_child(_Attribution(attribution))
-
-    steep_ov = _as_overlay(steep, ()) if steep is not None else None
-    parcels_ov = (_as_overlay(parcels, ("name", "parcel_id", "名称", "地块编号"))
-                  if parcels is not None else None)
-    towns_ov = (_as_overlay(townships, ("township", "乡镇", "name", "名称", "township_name"))
-                if townships is not None else None)
-    if steep_ov is not None and steep_ov.n_features:
-        _OverlayLayer(steep_ov, name=t("steep_layer", lang), style={
-            "stroke": False, "fillColor": STEEP_COLOUR, "fillOpacity": 0.3,
-        }).add_to(m)
-    if parcels_ov is not None and parcels_ov.n_features:
-        _OverlayLayer(parcels_ov, name=t("parcels_layer", lang), style={
-            "color": PARCEL_COLOUR, "weight": 1.5, "fillColor": PARCEL_COLOUR, "fillOpacity": 0.15,
-        }).add_to(m)
-    if towns_ov is not None and towns_ov.n_features:
-        _OverlayLayer(towns_ov, name=t("townships_layer", lang), style={
-            "color": "#525252", "weight": 1.5, "dashArray": "6 4", "fill": False,
-        }).add_to(m)
-
-    # Facilities: one layer per type, CSS markers.
-    present_types: list[str] = []
-    if len(facilities):
-        ftypes = facilities["facility_type"].astype(str)
-        order = [k for k in FACILITY_TYPES if (ftypes == k).any()]
-        order += sorted(set(ftypes) - set(order))
-        present_types = order
-        geoms = facilities.geometry
-        located = (geoms.notna() & ~geoms.is_empty).to_numpy()
-        names = facilities["name"].astype(str) if "name" in facilities else pd.Series("", index=facilities.index)
-        caps = (pd.to_numeric(facilities["capacity"], errors="coerce")
-                if "capacity" in facilities else pd.Series(math.nan, index=facilities.index))
-        cap_word = "容量" if lang == "zh" else "Capacity"
-        for ft in order:
-            sel = (ftypes == ft).to_numpy() & located
-            if not sel.any():
-                continue
-            sub_g = geoms[sel]
-            ft_label = _esc(label(ft, lang))
-            tips = [
-                f"<b>{_esc(n)}</b><br>{ft_label}"
-                + (f"<br>{cap_word}: {_fmt_int(c)}" if pd.notna(c) else "")
-                for n, c in zip(names[sel], caps[sel], strict=True)
-            ]
-            _PointLayer(
-                _feature_collection(sub_g.x, sub_g.y, [{"tooltip": tip} for tip in tips]),
-                name=f"{t('facilities_layer', lang)}: {label(ft, lang)}",
-                icon_html=_facility_icon_html(facility_colour(ft), FACILITY_ICONS.get(ft, _DEFAULT_ICON)),
-            ).add_to(m)
-
-    # Sites: one layer per worst status, worse statuses drawn last (on top), big circles first.
-    reasons = _site_reasons(gaps, lang)
-    pop = pd.to_numeric(sites["population"], errors="coerce") if "population" in sites else None
-    max_pop = float(pop.max()) if pop is not None and pop.notna().any() else 0.0
-    site_ids = sites["site_id"].astype(str)
-    status_of = site_ids.map(lambda s: worst_map.get(s))
-    for status in [None, *STATUSES, *sorted(set(status_of.dropna()) - set(STATUSES))]:
-        mask = ((status_of.isna() if status is None else status_of == status) & has_xy).to_numpy()
-        if not mask.any():
-            continue
-        name = status_label(status, lang) if status else t("no_rule", lang)
-        colour = STATUS_COLOURS.get(status, NO_RULE_COLOUR) if status else NO_RULE_COLOUR
-        sub = sites[mask]
-        sub_pop = pop[mask] if pop is not None else pd.Series(math.nan, index=sub.index)
-        order_idx = sub_pop.fillna(0).sort_values(ascending=False, kind="stable").index
-        sub, sub_pop = sub.loc[order_idx], sub_pop.loc[order_idx]  # big circles below small
-        props = [
-            {
-                "site_id": str(row.site_id),
-                "radius": round(site_radius_px(float(p), max_pop), 2),
-                "colour": colour,
-                "tooltip": _site_tooltip(
-                    row._asdict(), status, reasons.get(str(row.site_id), []), lang
-                ),
-            }
-            for row, p in zip(sub[[c for c in _TOOLTIP_COLUMNS if c in sub.columns]].itertuples(index=False),
-                              sub_pop, strict=True)
-        ]
-        _PointLayer(
-            _feature_collection(sub.geometry.x, sub.geometry.y, props),
-            name=f"{t('sites_layer', lang)}: {name}",
-        ).add_to(m)
-
-    service_drawn = False
-    if service_areas is not None and len(service_areas):
-        areas = _check_crs(service_areas, "service areas")
-        for row in areas.itertuples(index=False):
-            geom = getattr(row, areas.geometry.name)
-            if geom is None or geom.is_empty:
-                continue
-            ft = str(row.facility_type)
-            minutes = f"{float(row.minutes):g}"
-            name = f"{t('service_layer', lang).format(minutes=minutes)}: {label(ft, lang)}"
-            one = gpd.GeoDataFrame({"name": [name]}, geometry=[geom], crs=areas.crs)
-            colour = facility_colour(ft)
-            _OverlayLayer(prepare_overlay(one, tooltip_columns=("name",)), name=name, style={
-                "color": colour, "weight": 1.5, "fillColor": colour, "fillOpacity": 0.12,
-            }).add_to(m)
-            service_drawn = True
-
-    m.add_child(_Legend(_legend_html(
-        lang, present_types, steep=bool(steep_ov and steep_ov.n_features),
-        parcels=bool(parcels_ov and parcels_ov.n_features), service=service_drawn,
+    has_xy = _located(sites)
+    bounds = _map_bounds(sites, has_xy, facilities)
+    m = _base_map(bounds, lang=lang, tiles=tiles, attribution=attribution, height_px=height_px)
+    overlays = _add_overlays(m, {"steep": steep, "parcels": parcels, "townships": townships}, lang)
+    present_types = _add_facility_layers(m, facilities, lang)
+    _add_site_layers(m, sites, has_xy, worst_map, _site_reasons(gaps, lang), lang)
+    service_drawn = _add_service_areas(m, service_areas, lang)
+    m.add_child(Legend(_legend_html(
+        lang, present_types, steep="steep" in overlays, parcels="parcels" in overlays,
+        service=service_drawn,
     )))
     folium.LayerControl(collapsed=True).add_to(m)
+    minx, miny, maxx, maxy = bounds
     if has_xy.any() and (maxx > minx or maxy > miny):
         m.fit_bounds([[miny, minx], [maxy, maxx]], padding=(20, 20))
     if assets_url is not None:
