@@ -1,8 +1,10 @@
 """Anzhi (安置) Streamlit app: relocation sites, their facilities and gaps on a map.
 
-Run with ``streamlit run app.py`` (``make run``).  Widgets and rendering only: reading files,
-routing and rule evaluation come from :mod:`anzhi.pipeline`, the map from
-:func:`anzhi.ui.mapping.build_map`, every label from :mod:`anzhi.ui.i18n`.
+Run with ``streamlit run app.py`` (``make run``).  The page and its caches only: reading files,
+routing, service areas and rule evaluation come from :mod:`anzhi.pipeline`, the sidebar's
+widgets from :mod:`anzhi.ui.controls` (what they edit from :mod:`anzhi.ui.thresholds`), the
+map from :func:`anzhi.ui.mapping.build_map`, the tables from :mod:`anzhi.ui.tables`, the
+download files from :mod:`anzhi.ui.downloads`, every label from :mod:`anzhi.ui.i18n`.
 
 Costs and caching (a threshold change must answer at once):
 
@@ -11,12 +13,12 @@ Costs and caching (a threshold change must answer at once):
   path/size/mtime);
 * ``route_region`` is cached the same way, keyed by the inputs, the travel profile and the
   facility types routed;
-* road-network service areas (:func:`geo.routing.service_areas`) are cached with
+* road-network service areas (:func:`anzhi.pipeline.region_service_areas`) are cached with
   ``st.cache_resource`` per inputs × profile × minutes × facility type (the road graph per
   inputs × profile), so a threshold change of one rule recomputes at most the areas whose
   minutes it changes;
-* township boundaries, parcels and the slope > 25° polygons (``layers.terrain``, from the
-  DEM) are read and serialised to GeoJSON once per file content (``st.cache_resource``);
+* township boundaries, parcels and the slope > 25° polygons (:func:`anzhi.pipeline.steep_land`,
+  from the DEM) are read and serialised to GeoJSON once per file content (``st.cache_resource``);
 * a rerun after a threshold, filter or language change only runs
   ``RuleSet.with_overrides(...)`` and ``evaluate_region`` and draws the map and tables
   (about 0.3 s on the demo county: docs/benchmarks.md, ``python -m bench.bench_app``);
@@ -38,8 +40,6 @@ Session-state keys (stable, used by the tests): ``lang``, ``preset``, ``profile`
 
 from __future__ import annotations
 
-import math
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -50,123 +50,59 @@ import pandas as pd
 import streamlit as st
 from streamlit_folium import st_folium
 
-from analysis.gaps import COVERED_STATUSES, GAP_STATUSES, worst_status
-from analysis.rules import RuleSet, preset_names
-from anzhi.core.vocabulary import FACILITY_TYPES, label
+from analysis.gaps import worst_status
+from analysis.rules import RuleSet
 from anzhi.core.errors import AnzhiError, DataSourceError
+from anzhi.core.files import file_sha256
+from anzhi.core.settings import get_settings
+from anzhi.core.vocabulary import FACILITY_TYPES
 from anzhi.pipeline import (
     RegionData,
     RegionInputs,
+    RegionResults,
+    RoadGraph,
     evaluate_region,
     load_region,
-    region_elevation,
+    read_polygon_layer,
+    read_rules,
+    region_service_areas,
     route_region,
+    steep_land,
 )
-from anzhi.core.settings import get_settings
-from geo.roads import RoadGraph
-from geo.routing import service_areas
-from anzhi.core.files import file_sha256
-from layers.export import write_outputs
-from anzhi.ui.i18n import (
-    COVERAGE_TABLE_COLUMNS,
-    GAP_TABLE_COLUMNS,
-    LANGS,
-    STATUSES,
-    column_labels,
-    status_label,
-    t,
+from anzhi.ui.controls import (
+    area_filter,
+    display_controls,
+    language_switch,
+    rule_controls,
+    threshold_controls,
+    type_filter,
+    upload_widgets,
 )
+from anzhi.ui.downloads import download_files, mime_type
+from anzhi.ui.i18n import STATUSES, status_label, t
 from anzhi.ui.mapping import Overlay, build_map, prepare_overlay
-from layers.boundaries import read_polygons
-from layers.rulesfile import read_rules
-from layers.terrain import read_parcels, steep_polygons, write_slope
-from anzhi.ui.uploads import UPLOAD_KINDS, SessionFolder, stage_uploads
+from anzhi.ui.tables import (
+    METRICS,
+    coverage_by_township,
+    coverage_chart_data,
+    error_markdown,
+    filter_rows,
+    gap_table,
+    metric_values,
+    site_at,
+)
+from anzhi.ui.thresholds import profile_overrides, service_minutes
+from anzhi.ui.uploads import SessionFolder, stage_uploads
 from anzhi.ui.webassets import missing_assets, vendor_url
 
 ROUTE_RUNS_KEY = "anzhi:route_runs"
 SERVICE_RUNS_KEY = "anzhi:service_runs"
-#: Minutes of the service areas of types whose rules set no time limit (the control's default).
-DEFAULT_SERVICE_MIN = 15.0
 FOLDER_KEY = "anzhi:folder"  # the session's SessionFolder (uploads, downloads)
 STAGED_KEY = "anzhi:staged"  # (upload signature, RegionInputs)
 DOWNLOADS_KEY = "anzhi:downloads"  # (result signature, {file name: bytes})
 CLICK_KEY = "anzhi:last_click"  # the map click already turned into a selection
 SELECTED_KEY = "sel:site"
-#: Files offered for download, in this order (those write_outputs produces).
-DOWNLOAD_FILES: tuple[str, ...] = ("gaps.xlsx", "gaps.csv", "coverage.csv", "gaps.gpkg", "access.csv")
-_MIME = {
-    ".xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-    ".csv": "text/csv",
-    ".gpkg": "application/geopackage+sqlite3",
-}
-COORDS_CHOICES: tuple[str, ...] = ("", "wgs84", "cgcs2000", "gcj02", "bd09")
 MAP_HEIGHT_PX = 600
-PROFILES: tuple[str, ...] = ("walk", "drive", "motorbike")
-BASEMAPS: tuple[str, ...] = ("none", "OpenStreetMap")
-_ALL = ""  # filter value meaning "all counties / townships"
-_LANG_NAMES = {"zh": "中文", "en": "English"}
-
-
-# --------------------------------------------------------------------------------------
-# Thresholds of a rule set (which widgets to show)
-# --------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Threshold:
-    """One editable figure of a rule: ``<rule_id>.<field>`` as :meth:`RuleSet.with_overrides`
-    takes it."""
-
-    rule_id: str
-    field: str
-    value: float
-    integer: bool
-
-    @property
-    def override_key(self) -> str:
-        """``police-800.min_population``."""
-        return f"{self.rule_id}.{self.field}"
-
-    @property
-    def widget_key(self) -> str:
-        """``thr:police-800.min_population``."""
-        return f"thr:{self.override_key}"
-
-
-def rule_thresholds(ruleset: RuleSet) -> list[Threshold]:
-    """The population/household thresholds, reach limits and capacity norms each rule has,
-    in rule order."""
-    out: list[Threshold] = []
-    for rule in ruleset:
-        a = rule.applies
-        for fld in ("min_population", "max_population", "min_households"):
-            v = getattr(a, fld)
-            if v is not None:
-                out.append(Threshold(rule.id, fld, v, integer=True))
-        wr = rule.satisfied_by.within_reach
-        if wr is not None:
-            for fld in ("max_time_min", "max_dist_m"):
-                v = getattr(wr, fld)
-                if v is not None:
-                    out.append(Threshold(rule.id, fld, v, integer=False))
-        cap = rule.capacity
-        if cap is not None:
-            for fld in ("max_per_unit", "child_share"):
-                v = getattr(cap, fld)
-                if v is not None and v < 1e6:  # 1e9 encodes "any staffing" (一室一警), not a figure
-                    out.append(Threshold(rule.id, fld, v, integer=False))
-    return out
-
-
-def _step(field: str, value: float) -> float:
-    """Sensible increment of a threshold's number input."""
-    if field == "max_time_min":
-        return 5.0
-    if field == "child_share":
-        return 0.005
-    if field == "max_per_unit":
-        return 500.0 if value >= 1000 else 0.1
-    return 100.0
 
 
 # --------------------------------------------------------------------------------------
@@ -215,9 +151,9 @@ _TOOLTIPS: dict[str, tuple[str, ...]] = {
 @st.cache_resource(show_spinner=False, max_entries=8)
 def _read_overlay(path: str, sha256: str, what: str) -> Overlay:
     """Overlay polygons for the map, read and serialised once per file content.  Parcels
-    go through the CLI's parcel loader (``layers.terrain.read_parcels``: its validation
-    problems reach the user)."""
-    gdf = read_parcels(path) if what == "parcels" else read_polygons(path, what=what)
+    go through the CLI's parcel loader (:func:`anzhi.pipeline.read_polygon_layer`: its
+    validation problems reach the user)."""
+    gdf = read_polygon_layer(path, what=what)
     return prepare_overlay(gdf, tooltip_columns=_TOOLTIPS.get(what, ()))
 
 
@@ -240,8 +176,8 @@ def region_parcels(inputs: RegionInputs) -> Overlay | None:
 def region_steep_land(inputs: RegionInputs) -> Overlay | None:
     """Polygons of land steeper than 25° for the map, or ``None`` without a DEM.
 
-    ``layers.terrain.write_slope`` (DEM → slope GeoTIFF) then ``steep_polygons`` (slope > 25°
-    → EPSG:4326 polygons); cached per DEM content.
+    :func:`anzhi.pipeline.steep_land` (DEM → slope → slope > 25° → EPSG:4326 polygons);
+    cached per DEM content.
     """
     if inputs.dem is None:
         return None
@@ -253,9 +189,7 @@ def _steep_land(dem: str, sha256: str) -> Overlay:
     """Slope > 25° polygons of a DEM, once per DEM content (read-only result).  The slope
     raster lives only in a temporary folder deleted at once (an uploaded DEM leaves nothing
     behind outside the session folder)."""
-    with tempfile.TemporaryDirectory(prefix="anzhi-slope-") as tmp:
-        slope = write_slope(dem, Path(tmp) / "slope.tif")
-        return prepare_overlay(steep_polygons(slope, threshold_deg=25.0))
+    return prepare_overlay(steep_land(dem, threshold_deg=25.0))
 
 
 @st.cache_resource(show_spinner=False, max_entries=16)
@@ -294,27 +228,12 @@ def _service_areas(
 ) -> gpd.GeoDataFrame:
     """Road-network service areas once per inputs × profile × minutes × types (read-only)."""
     st.session_state[SERVICE_RUNS_KEY] = st.session_state.get(SERVICE_RUNS_KEY, 0) + 1
-    graph = _road_graph(key, profile, _data)
-    # facility legs walked on their slope exactly when the access table's are
-    elevation = region_elevation(_data.inputs, profile=profile, crs=graph.crs_metric)
-    return service_areas(graph, _data.facilities, minutes=minutes,
-                         facility_types=list(facility_types), elevation_m=elevation)
+    return region_service_areas(_data, profile=profile, minutes=minutes,
+                                facility_types=list(facility_types),
+                                graph=_road_graph(key, profile, _data))
 
 
-def service_minutes(ruleset: RuleSet, types: Sequence[str], default_min: float) -> dict[str, float]:
-    """Minutes of each type's service area: the largest time limit of its reach rules, or
-    ``default_min`` when none of its rules has one."""
-    out = {ft: float(default_min) for ft in types}
-    limits: dict[str, float] = {}
-    for rule in ruleset:
-        wr = rule.satisfied_by.within_reach
-        if wr is not None and wr.max_time_min and rule.facility_type in out:
-            limits[rule.facility_type] = max(limits.get(rule.facility_type, 0.0), float(wr.max_time_min))
-    out.update(limits)
-    return out
-
-
-def region_service_areas(
+def service_area_layers(
     key: tuple[Any, ...], profile: str, minutes: dict[str, float], data: RegionData
 ) -> gpd.GeoDataFrame:
     """Service areas of the given types (one cached computation per type and minutes)."""
@@ -326,166 +245,8 @@ def region_service_areas(
 
 
 # --------------------------------------------------------------------------------------
-# Widgets
+# Data source: the demo county or this session's uploads
 # --------------------------------------------------------------------------------------
-
-
-def _clear_keys(prefixes: Sequence[str]) -> None:
-    for k in list(st.session_state.keys()):
-        if any(str(k).startswith(p) for p in prefixes):
-            del st.session_state[k]
-
-
-#: Widgets whose option labels are translated (``format_func`` depends on the language).
-LANG_DEPENDENT_KEYS: tuple[str, ...] = (
-    "profile", "data_source", "basemap", "filter:county", "filter:township", "show_types",
-    "gap:status", "up:coords",
-)
-
-
-def _keep_values_across_language() -> None:
-    """Language change callback: re-state the translated widgets' values.
-
-    Streamlit keeps a radio/selectbox/multiselect value as its *formatted* label, so after
-    a language switch the browser sends the old language's label, which matches no option
-    (the widget would return that label instead of the option).  Assigning each value
-    (still decoded with the old labels here) back to session state carries it over.
-    """
-    for key in LANG_DEPENDENT_KEYS:
-        if key in st.session_state:
-            st.session_state[key] = st.session_state[key]
-
-
-def language_switch() -> str:
-    """中文/English radio in the sidebar; returns ``"zh"`` or ``"en"``."""
-    lang = st.sidebar.radio(
-        "语言 / Language",
-        LANGS,
-        format_func=lambda code: _LANG_NAMES[code],
-        key="lang",
-        horizontal=True,
-        on_change=_keep_values_across_language,
-    )
-    return lang if lang in LANGS else "zh"
-
-
-def rule_controls(lang: str) -> tuple[str, str]:
-    """Rule preset and travel profile selectors; returns ``(preset, profile)``."""
-    st.sidebar.subheader(t("rules", lang))
-    presets = preset_names()
-    preset = st.sidebar.selectbox(
-        t("preset", lang),
-        presets,
-        index=presets.index("default") if "default" in presets else 0,
-        key="preset",
-        # a different preset has different figures: drop the edited ones
-        on_change=_clear_keys,
-        args=(("thr:",),),
-    )
-    profile = st.sidebar.radio(
-        t("profile", lang),
-        PROFILES,
-        format_func=lambda p: t(f"profile_{p}", lang),
-        key="profile",
-        horizontal=True,
-    )
-    return str(preset), (str(profile) if profile in PROFILES else PROFILES[0])
-
-
-def threshold_controls(ruleset: RuleSet, lang: str) -> dict[str, float]:
-    """A number input per threshold; returns the overrides that differ from the preset."""
-    overrides: dict[str, float] = {}
-    with st.sidebar.expander(t("thresholds", lang), expanded=True):
-        for thr in rule_thresholds(ruleset):
-            rule = ruleset.get(thr.rule_id)
-            text = f"{rule.label(lang)} · {t(thr.field, lang)}"
-            help_ = f"{thr.rule_id}: {rule.source} {rule.clause} ({rule.grade})"
-            value: float | None
-            if thr.integer:
-                value = st.number_input(
-                    text, min_value=0, value=int(thr.value), step=100, key=thr.widget_key,
-                    help=help_,
-                )
-            else:
-                step = _step(thr.field, float(thr.value))
-                value = st.number_input(
-                    text, min_value=step / 10, value=float(thr.value), step=step,
-                    key=thr.widget_key, help=help_,
-                )
-            if value is not None and value != thr.value:
-                overrides[thr.override_key] = value
-    return overrides
-
-
-def area_filter(sites: pd.DataFrame, lang: str) -> tuple[str, str]:
-    """County and township selectors; returns ``(county, township)`` ("" = all)."""
-    st.sidebar.subheader(t("filter", lang))
-    counties = sorted({c for c in sites["county"].astype(str) if c})
-    county = _ALL
-    if counties:
-        county = st.sidebar.selectbox(
-            t("county", lang),
-            [_ALL, *counties],
-            format_func=lambda c: c or t("all", lang),
-            key="filter:county",
-            on_change=_clear_keys,
-            args=(("filter:township",),),
-        )
-    in_county = sites if not county else sites[sites["county"].astype(str) == county]
-    towns = sorted({x for x in in_county["township"].astype(str) if x})
-    township = _ALL
-    if towns:
-        township = st.sidebar.selectbox(
-            t("township", lang),
-            [_ALL, *towns],
-            format_func=lambda x: x or t("all", lang),
-            key="filter:township",
-        )
-    return str(county or _ALL), str(township or _ALL)
-
-
-def type_filter(types: Sequence[str], lang: str) -> list[str]:
-    """Facility types shown on the map and in the tables (default: the region's ``types``).
-
-    The options are the whole vocabulary, so a choice survives switching regions; sites
-    are then coloured by their worst status among the types shown.
-    """
-    chosen = st.sidebar.multiselect(
-        t("show_types", lang),
-        list(FACILITY_TYPES),
-        # the default only on first use: afterwards the session state holds the choice
-        default=None if "show_types" in st.session_state else list(types),
-        format_func=lambda k: label(k, lang),
-        key="show_types",
-    )
-    return [str(k) for k in chosen]
-
-
-def display_controls(lang: str) -> tuple[str | None, float | None, bool, bool]:
-    """Basemap choice, service areas, steep land and "show all checks"; returns
-    ``(tiles, service_min, show_steep, show_all)`` where ``service_min`` is ``None`` when the
-    service areas are off, else the minutes for types whose rules set no time limit."""
-    basemap = st.sidebar.radio(
-        t("basemap", lang),
-        BASEMAPS,
-        format_func=lambda b: t("basemap_none", lang) if b == "none" else t("basemap_osm", lang),
-        key="basemap",
-    )
-    show_areas = st.sidebar.checkbox(
-        t("service_toggle", lang), value=False, key="show_areas", help=t("service_note", lang)
-    )
-    service_min: float | None = None
-    if show_areas:
-        service_min = float(st.sidebar.number_input(
-            t("service_minutes", lang), min_value=1.0, max_value=240.0, value=DEFAULT_SERVICE_MIN,
-            step=5.0, key="sa:minutes",
-        ))
-    show_steep = st.sidebar.checkbox(
-        t("steep_toggle", lang), value=True, key="show_steep", help=t("steep_note", lang)
-    )
-    show_all = st.sidebar.checkbox(t("show_all_checks", lang), value=False, key="show_all")
-    tiles = str(basemap) if basemap in BASEMAPS and basemap != "none" else None
-    return tiles, service_min, bool(show_steep), bool(show_all)
 
 
 def session_folder() -> SessionFolder:
@@ -513,24 +274,7 @@ def upload_controls(lang: str) -> RegionInputs | None:
     InputError
         Every problem with the uploaded files (type, size, zip content).
     """
-    files: dict[str, Any] = {}
-    with st.sidebar.expander(t("upload_files", lang), expanded=True):
-        st.caption(t("upload_limits", lang))
-        for key, kind in UPLOAD_KINDS.items():
-            limit = t("up_limit", lang).format(mb=kind.max_mb)
-            files[key] = st.file_uploader(
-                f"{t('up_' + key, lang)} ({', '.join(kind.suffixes)}; {limit})",
-                type=[sfx.lstrip(".") for sfx in kind.suffixes],
-                accept_multiple_files=kind.multiple,
-                key=f"up:{key}",
-            )
-        coords = st.selectbox(
-            t("up_coords", lang),
-            COORDS_CHOICES,
-            format_func=lambda c: c.upper() if c else t("up_coords_auto", lang),
-            key="up:coords",
-        )
-        crs = st.text_input(t("up_crs", lang), key="up:crs").strip()
+    files, coords, crs = upload_widgets(lang)
     if not files["sites"] or not files["roads"]:
         st.info(t("upload_needed", lang))
         return None
@@ -567,189 +311,73 @@ def data_controls(lang: str) -> tuple[RegionInputs | None, bool]:
 
 
 # --------------------------------------------------------------------------------------
-# Rendering
+# The page's steps
 # --------------------------------------------------------------------------------------
 
 
-def _md_escape(text: str) -> str:
-    out = str(text)
-    for ch in "\\`*_[]<>#|~$":
-        out = out.replace(ch, "\\" + ch)
-    return out
+@dataclass(frozen=True)
+class Region:
+    """A loaded region: its cache key (:func:`inputs_key`), data and map outlines."""
+
+    inputs: RegionInputs
+    key: tuple[Any, ...]
+    data: RegionData
+    townships: Overlay | None
+    parcels: Overlay | None
+
+    def facility_types(self, rules: RuleSet) -> set[str]:
+        """Types the region's facilities have or ``rules`` check (those routed, as
+        :func:`anzhi.pipeline.run_region` does)."""
+        return set(self.data.facilities["facility_type"].astype(str)) | set(rules.facility_types)
 
 
-def show_error(exc: AnzhiError, lang: str) -> None:
-    """An :class:`AnzhiError` as ``st.error``, one bullet per problem."""
-    problems = getattr(exc, "problems", None)
-    lines = [str(p) for p in problems] if problems else [str(exc)]
-    st.error(t("input_error", lang) + "\n\n" + "\n".join(f"- {_md_escape(x)}" for x in lines))
+@dataclass(frozen=True)
+class View:
+    """The part of a run the area and type filters show."""
+
+    sites: gpd.GeoDataFrame
+    facilities: gpd.GeoDataFrame
+    gaps: pd.DataFrame
+    county: str
+    township: str
+    types: list[str]
 
 
-def _filter_rows(df: pd.DataFrame, county: str, township: str) -> pd.DataFrame:
-    mask = pd.Series(True, index=df.index)
-    if county:
-        mask &= df["county"].astype(str) == county
-    if township:
-        mask &= df["township"].astype(str) == township
-    return df[mask]
+def load_inputs(inputs: RegionInputs, lang: str) -> Region:
+    """Read (cached) the region's files and its township and parcel outlines."""
+    with st.spinner(t("loading", lang)):
+        key = inputs_key(inputs)
+        data = _load_region(key, inputs)
+        return Region(inputs, key, data, region_townships(inputs), region_parcels(inputs))
 
 
-def show_metrics(sites: pd.DataFrame, gaps: pd.DataFrame, lang: str) -> None:
-    """Sites, sites with a gap, gaps, unroutable sites, coverage of checks."""
-    status = gaps["status"].astype(str)
-    is_gap = status.isin(GAP_STATUSES)
-    n_checks = len(gaps)
-    covered = int(status.isin(COVERED_STATUSES).sum())
-    share = covered / n_checks if n_checks else math.nan
-    cols = st.columns(5)
-    cols[0].metric(t("metric_sites", lang), f"{len(sites):,}")
-    cols[1].metric(t("metric_sites_gap", lang), f"{gaps.loc[is_gap, 'site_id'].nunique():,}")
-    cols[2].metric(t("metric_gaps", lang), f"{int(is_gap.sum()):,}")
-    cols[3].metric(
-        t("metric_unroutable", lang), f"{gaps.loc[status == 'unroutable', 'site_id'].nunique():,}"
-    )
-    cols[4].metric(
-        t("metric_coverage", lang),
-        "—" if math.isnan(share) else f"{share:.1%}",
-        help=t("metric_coverage_help", lang),
-    )
+def run_rules(region: Region, ruleset: RuleSet, profile: str, lang: str) -> RegionResults:
+    """Route the region (cached per profile) and apply the rule set: the run's results."""
+    types = tuple(sorted(region.facility_types(ruleset)))
+    with st.spinner(t("routing", lang)):
+        access = _route_region(region.key, profile, types, region.data)
+    gaps, coverage = evaluate_region(region.data, access, ruleset)
+    return RegionResults(data=region.data, rules=ruleset, profile=profile, access=access,
+                         gaps=gaps, coverage=coverage)
 
 
-def site_at(sites: gpd.GeoDataFrame, clicked: Any, *, tol_deg: float = 1e-6) -> str | None:
-    """The ``site_id`` of the site drawn at a clicked map object (``{"lat": .., "lng": ..}``,
-    as streamlit-folium's ``last_object_clicked``), or ``None`` if no site is there."""
-    if not isinstance(clicked, dict):
-        return None
-    try:
-        lat, lng = float(clicked["lat"]), float(clicked["lng"])
-    except (KeyError, TypeError, ValueError):
-        return None
-    geoms = sites.geometry
-    ok = (geoms.notna() & ~geoms.is_empty).to_numpy()
-    if not ok.any():
-        return None
-    xs, ys = geoms[ok].x.to_numpy(), geoms[ok].y.to_numpy()
-    d = abs(xs - lng) + abs(ys - lat)
-    i = int(d.argmin())
-    return str(sites["site_id"].to_numpy()[ok][i]) if d[i] <= 2 * tol_deg else None
+def filtered_view(results: RegionResults, county: str, township: str, types: list[str]) -> View:
+    """The sites, facilities and gap rows of one area and the facility types shown."""
+    data = results.data
+    gaps = filter_rows(results.gaps, county, township)
+    gaps = gaps[gaps["facility_type"].astype(str).isin(types)]
+    facilities = data.facilities[data.facilities["facility_type"].astype(str).isin(types)]
+    return View(filter_rows(data.sites, county, township), facilities, gaps, county, township, types)
 
 
-def gap_table(gaps: pd.DataFrame, lang: str, *, show_all: bool) -> pd.DataFrame:
-    """The gap list as shown: unsatisfied checks (or all), localised values and headers."""
-    rows = gaps if show_all else gaps[~gaps["status"].astype(str).isin(COVERED_STATUSES)]
-    reason_col = "reason_en" if lang == "en" else "reason"
-    out = pd.DataFrame(
-        {
-            "site_name": rows["site_name"].astype(str),
-            "township": rows["township"].astype(str),
-            "population": rows["population"],
-            "facility_type": rows["facility_type"].astype(str).map(lambda k: label(k, lang)),
-            "rule_id": rows["rule_id"].astype(str),
-            "status": rows["status"].astype(str).map(lambda s: status_label(s, lang)),
-            "dist_m": pd.to_numeric(rows["dist_m"], errors="coerce").round(0),
-            "time_min": pd.to_numeric(rows["time_min"], errors="coerce").round(1),
-            "reason": rows[reason_col].astype(str),
-        }
-    )
-    return out.rename(columns=column_labels(GAP_TABLE_COLUMNS, lang)).reset_index(drop=True)
-
-
-def coverage_by_township(
-    coverage: pd.DataFrame, lang: str, county: str, township: str, *, level: str = "township"
-) -> pd.DataFrame:
-    """Rows of one level (``township`` or ``county``) of the coverage table, shares in %,
-    localised."""
-    rows = coverage[coverage["level"].astype(str) == level]
-    rows = _filter_rows(rows, county, "" if level == "county" else township)
-    out = pd.DataFrame(
-        {
-            "county": rows["county"].astype(str),
-            "township": rows["township"].astype(str),
-            "facility_type": rows["facility_type"].astype(str).map(lambda k: label(k, lang)),
-            "rule_id": rows["rule_id"].astype(str),
-            "sites_required": rows["sites_required"],
-            "sites_covered": rows["sites_covered"],
-            "share_sites": (pd.to_numeric(rows["share_sites"], errors="coerce") * 100).round(1),
-            "pop_required": rows["pop_required"],
-            "pop_covered": rows["pop_covered"],
-            "share_pop": (pd.to_numeric(rows["share_pop"], errors="coerce") * 100).round(1),
-        }
-    )
-    return out.rename(columns=column_labels(COVERAGE_TABLE_COLUMNS, lang)).reset_index(drop=True)
-
-
-def coverage_chart_data(
-    coverage: pd.DataFrame, lang: str, county: str, township: str, types: Sequence[str]
-) -> pd.DataFrame:
-    """Share of sites covered (%) per rule for the area in view (the whole region, the
-    county or the township), indexed by "facility type · rule id"."""
-    if township:
-        rows = _filter_rows(coverage[coverage["level"].astype(str) == "township"], county, township)
-    elif county:
-        rows = _filter_rows(coverage[coverage["level"].astype(str) == "county"], county, "")
-    else:
-        rows = coverage[coverage["level"].astype(str) == "all"]
-    rows = rows[rows["facility_type"].astype(str).isin(list(types))]
-    share = (pd.to_numeric(rows["share_sites"], errors="coerce") * 100).round(1)
-    index = [f"{label(ft, lang)} · {rid}" for ft, rid in
-             zip(rows["facility_type"].astype(str), rows["rule_id"].astype(str), strict=True)]
-    return pd.DataFrame({t("coverage_chart", lang): share.to_numpy()}, index=pd.Index(index))
-
-
-def gap_filters(gaps: pd.DataFrame, lang: str) -> pd.DataFrame:
-    """Status and name filters above the gap list; the rows that pass."""
-    cols = st.columns([2, 1])
-    statuses = cols[0].multiselect(
-        t("gap_status_filter", lang), list(STATUSES),
-        format_func=lambda s: status_label(s, lang), key="gap:status",
-    )
-    text = cols[1].text_input(t("gap_search", lang), key="gap:search").strip()
-    rows = gaps
-    if statuses:
-        rows = rows[rows["status"].astype(str).isin(statuses)]
-    if text:
-        rows = rows[rows["site_name"].astype(str).str.contains(text, case=False, regex=False)]
-    return rows
-
-
-def downloads(
-    signature: tuple[Any, ...],
-    gaps: pd.DataFrame,
-    coverage: pd.DataFrame,
-    access: pd.DataFrame,
-    ruleset: RuleSet,
-    lang: str,
-    sites: gpd.GeoDataFrame,
-) -> None:
-    """"Prepare the files" (the CLI's writers, into the session folder), then one download
-    button per file.  Files are only written on request, so reruns stay fast."""
-    st.subheader(t("downloads", lang))
-    st.caption(t("downloads_note", lang))
-    if st.button(t("prepare_downloads", lang), key="dl:prepare"):
-        out_dir = session_folder().fresh_subdir("downloads")
-        written = write_outputs(
-            out_dir, gaps=gaps, coverage=coverage, access=access, rules=ruleset, lang=lang,
-            sites=sites,
-        )
-        files = {name: written[name].read_bytes() for name in DOWNLOAD_FILES if name in written}
-        st.session_state[DOWNLOADS_KEY] = (signature, files)
-    ready = st.session_state.get(DOWNLOADS_KEY)
-    if ready is None:
-        return
-    if ready[0] != signature:
-        st.caption(t("downloads_stale", lang))
-        return
-    files = ready[1]
-    for col, (name, data) in zip(st.columns(len(files)), files.items(), strict=True):
-        col.download_button(
-            name, data, file_name=name, mime=_MIME.get(Path(name).suffix, "application/octet-stream"),
-            key=f"dl:{name}", on_click="ignore",
-        )
-
-
-# --------------------------------------------------------------------------------------
-# Page
-# --------------------------------------------------------------------------------------
+def view_service_areas(
+    region: Region, results: RegionResults, view: View, default_min: float, lang: str
+) -> gpd.GeoDataFrame:
+    """Service areas of the types shown that have facilities, at their rules' minutes."""
+    present = set(view.facilities["facility_type"].astype(str))
+    minutes = service_minutes(results.rules, [ft for ft in view.types if ft in present], default_min)
+    with st.spinner(t("loading_service", lang)):
+        return service_area_layers(region.key, results.profile, minutes, region.data)
 
 
 def map_assets_url(lang: str) -> str | None:
@@ -761,71 +389,23 @@ def map_assets_url(lang: str) -> str | None:
     return None
 
 
-def page(lang: str) -> None:
-    """Everything below the title; AnzhiErrors propagate to :func:`main`."""
-    preset, profile = rule_controls(lang)
-    base = preset_rules(preset)
-    overrides: dict[str, Any] = dict(threshold_controls(base, lang))
-
-    inputs, is_demo = data_controls(lang)
-    if inputs is None:
-        return
-    with st.spinner(t("loading", lang)):
-        key = inputs_key(inputs)
-        data = _load_region(key, inputs)
-        townships = region_townships(inputs)
-        parcels = region_parcels(inputs)
-
-    county, township = area_filter(data.sites, lang)
-    all_types = [k for k in FACILITY_TYPES
-                 if k in set(data.facilities["facility_type"].astype(str)) | set(base.facility_types)]
-    shown_types = type_filter(all_types, lang)
-    tiles, service_min, show_steep, show_all = display_controls(lang)
-    steep = None
-    if show_steep:
-        with st.spinner(t("loading_terrain", lang)):
-            steep = region_steep_land(inputs)
-
-    # The access table is computed with the chosen profile: reach limits then apply to it.
-    for rule in base:
-        wr = rule.satisfied_by.within_reach
-        if wr is not None and wr.profile != profile:
-            overrides[f"{rule.id}.profile"] = profile
-    ruleset = base.with_overrides(overrides) if overrides else base
-
-    # the same types as pipeline.run_region routes
-    types = tuple(sorted(set(data.facilities["facility_type"].astype(str)) | set(base.facility_types)))
-    with st.spinner(t("routing", lang)):
-        access = _route_region(key, profile, types, data)
-    gaps, coverage = evaluate_region(data, access, ruleset)
-
-    sites = _filter_rows(data.sites, county, township)
-    gaps_f = _filter_rows(gaps, county, township)
-    gaps_f = gaps_f[gaps_f["facility_type"].astype(str).isin(shown_types)]
-    facilities = data.facilities[data.facilities["facility_type"].astype(str).isin(shown_types)]
-
-    areas = None
-    if service_min is not None:
-        present = set(facilities["facility_type"].astype(str))
-        with st.spinner(t("loading_service", lang)):
-            areas = region_service_areas(
-                key, profile,
-                service_minutes(ruleset, [ft for ft in shown_types if ft in present], service_min),
-                data,
-            )
-
+def show_map(
+    view: View, region: Region, lang: str, *, tiles: str | None, steep: Overlay | None,
+    areas: gpd.GeoDataFrame | None, is_demo: bool,
+) -> None:
+    """The map of the view; a click on a site circle selects that site (``sel:site``)."""
     note = t("attr_synthetic" if is_demo else "attr_user", lang)
     fmap = build_map(
-        sites,
-        facilities,
-        worst_status(gaps_f),
+        view.sites,
+        view.facilities,
+        worst_status(view.gaps),
         lang=lang,
         tiles=tiles,
-        townships=townships,
-        gaps=gaps_f,
+        townships=region.townships,
+        gaps=view.gaps,
         attribution=note,
         steep=steep,
-        parcels=parcels,
+        parcels=region.parcels,
         service_areas=areas,
         assets_url=map_assets_url(lang),
     )
@@ -845,39 +425,125 @@ def page(lang: str) -> None:
     click = (clicked or {}).get("last_object_clicked") if isinstance(clicked, dict) else None
     if click and click != st.session_state.get(CLICK_KEY):
         st.session_state[CLICK_KEY] = click
-        hit = site_at(sites, click)
+        hit = site_at(view.sites, click)
         if hit is not None:
             st.session_state[SELECTED_KEY] = hit
 
-    show_metrics(sites, gaps_f, lang)
 
+def show_error(exc: AnzhiError, lang: str) -> None:
+    """An :class:`AnzhiError` as ``st.error``, one bullet per problem."""
+    st.error(error_markdown(exc, lang))
+
+
+def show_metrics(sites: pd.DataFrame, gaps: pd.DataFrame, lang: str) -> None:
+    """Sites, sites with a gap, gaps, unroutable sites, coverage of checks."""
+    values = metric_values(sites, gaps)
+    for col, name in zip(st.columns(len(METRICS)), METRICS, strict=True):
+        help_ = t("metric_coverage_help", lang) if name == "metric_coverage" else None
+        col.metric(t(name, lang), values[name], help=help_)
+
+
+def gap_filters(gaps: pd.DataFrame, lang: str) -> pd.DataFrame:
+    """Status and name filters above the gap list; the rows that pass."""
+    cols = st.columns([2, 1])
+    statuses = cols[0].multiselect(
+        t("gap_status_filter", lang), list(STATUSES),
+        format_func=lambda s: status_label(s, lang), key="gap:status",
+    )
+    text = cols[1].text_input(t("gap_search", lang), key="gap:search").strip()
+    rows = gaps
+    if statuses:
+        rows = rows[rows["status"].astype(str).isin(statuses)]
+    if text:
+        rows = rows[rows["site_name"].astype(str).str.contains(text, case=False, regex=False)]
+    return rows
+
+
+def show_gap_list(gaps: pd.DataFrame, lang: str, *, show_all: bool) -> None:
+    """The gap list of the view: the selected site's rows only while one is selected, then
+    the status and name filters."""
     st.subheader(t("gap_table", lang))
     selected = st.session_state.get(SELECTED_KEY)
-    rows = gaps_f
-    if selected is not None and (gaps_f["site_id"].astype(str) == selected).any():
-        name = str(gaps_f.loc[gaps_f["site_id"].astype(str) == selected, "site_name"].iloc[0])
+    rows = gaps
+    if selected is not None and (gaps["site_id"].astype(str) == selected).any():
+        name = str(gaps.loc[gaps["site_id"].astype(str) == selected, "site_name"].iloc[0])
         cols = st.columns([4, 1])
         cols[0].info(t("selected_site", lang).format(name=name))
         cols[1].button(t("clear_selection", lang), key="sel:clear",
                        on_click=lambda: st.session_state.pop(SELECTED_KEY, None))
-        rows = gaps_f[gaps_f["site_id"].astype(str) == selected]
+        rows = gaps[gaps["site_id"].astype(str) == selected]
     rows = gap_filters(rows, lang)
     table = gap_table(rows, lang, show_all=show_all)
     st.dataframe(table, hide_index=True)
     st.caption(t("no_rows", lang) if table.empty else t("gap_sort_note", lang))
 
+
+def show_coverage(coverage: pd.DataFrame, view: View, lang: str) -> None:
+    """Coverage by township (and by county when no township is chosen) with the chart."""
+    county, township = view.county, view.township
     st.subheader(t("coverage_table", lang))
-    cov = coverage[coverage["facility_type"].astype(str).isin(shown_types)]
+    cov = coverage[coverage["facility_type"].astype(str).isin(view.types)]
     st.dataframe(coverage_by_township(cov, lang, county, township), hide_index=True)
-    chart = coverage_chart_data(coverage, lang, county, township, shown_types)
+    chart = coverage_chart_data(coverage, lang, county, township, view.types)
     if not chart.empty:
         st.bar_chart(chart, horizontal=True, y_label="", x_label=t("coverage_chart", lang))
     if not township:
         st.subheader(t("coverage_by_county", lang))
         st.dataframe(coverage_by_township(cov, lang, county, township, level="county"), hide_index=True)
 
-    signature = (key, preset, tuple(sorted(overrides.items())), profile, lang)
-    downloads(signature, gaps, coverage, access, ruleset, lang, data.sites)
+
+def downloads(signature: tuple[Any, ...], results: RegionResults, lang: str) -> None:
+    """"Prepare the files" (the CLI's writers, into the session folder), then one download
+    button per file.  Files are only written on request, so reruns stay fast."""
+    st.subheader(t("downloads", lang))
+    st.caption(t("downloads_note", lang))
+    if st.button(t("prepare_downloads", lang), key="dl:prepare"):
+        out_dir = session_folder().fresh_subdir("downloads")
+        st.session_state[DOWNLOADS_KEY] = (signature, download_files(results, out_dir, lang=lang))
+    ready = st.session_state.get(DOWNLOADS_KEY)
+    if ready is None:
+        return
+    if ready[0] != signature:
+        st.caption(t("downloads_stale", lang))
+        return
+    files = ready[1]
+    for col, (name, data) in zip(st.columns(len(files)), files.items(), strict=True):
+        col.download_button(name, data, file_name=name, mime=mime_type(name), key=f"dl:{name}",
+                            on_click="ignore")
+
+
+def vocabulary_order(types: Sequence[str] | set[str]) -> list[str]:
+    """``types`` in the vocabulary's order (the type filter's default)."""
+    return [k for k in FACILITY_TYPES if k in set(types)]
+
+
+def page(lang: str) -> None:
+    """Everything below the title; AnzhiErrors propagate to :func:`main`."""
+    preset, profile = rule_controls(lang)
+    base = preset_rules(preset)
+    overrides: dict[str, Any] = dict(threshold_controls(base, lang))
+    inputs, is_demo = data_controls(lang)
+    if inputs is None:
+        return
+    region = load_inputs(inputs, lang)
+    county, township = area_filter(region.data.sites, lang)
+    shown_types = type_filter(vocabulary_order(region.facility_types(base)), lang)
+    tiles, service_min, show_steep, show_all = display_controls(lang)
+    steep = None
+    if show_steep:
+        with st.spinner(t("loading_terrain", lang)):
+            steep = region_steep_land(inputs)
+    # The access table is computed with the chosen profile: reach limits then apply to it.
+    overrides.update(profile_overrides(base, profile))
+    results = run_rules(region, base.with_overrides(overrides) if overrides else base, profile, lang)
+    view = filtered_view(results, county, township, shown_types)
+    areas = (None if service_min is None
+             else view_service_areas(region, results, view, service_min, lang))
+    show_map(view, region, lang, tiles=tiles, steep=steep, areas=areas, is_demo=is_demo)
+    show_metrics(view.sites, view.gaps, lang)
+    show_gap_list(view.gaps, lang, show_all=show_all)
+    show_coverage(results.coverage, view, lang)
+    downloads((region.key, preset, tuple(sorted(overrides.items())), profile, lang), results, lang)
 
 
 def main() -> None:

@@ -266,7 +266,7 @@ def test_good_upload_runs_like_the_demo(demo, region, tmp_path) -> None:
 
 
 def test_map_click_selects_the_sites_rows(region) -> None:
-    from app import site_at
+    from anzhi.ui.tables import site_at
 
     data, _ = region
     row = data.sites.iloc[3]
@@ -306,7 +306,7 @@ def test_gap_filters_types_and_presets(region) -> None:
     other = [n for n in preset_names() if n != "default"][0]
     at.selectbox(key="preset").set_value(other).run()
     assert not at.exception, (other, at.exception)
-    from app import rule_thresholds
+    from anzhi.ui.thresholds import rule_thresholds
 
     expected = {f"thr:{x.override_key}" for x in rule_thresholds(read_rules(other))}
     assert {w.key for w in at.number_input} == expected and expected
@@ -424,3 +424,24 @@ def test_capacity_norms_are_editable_and_follow_the_rule_engine(region) -> None:
     assert len(at.dataframe[0].value) == expected
     # "any staffing" (一室一警 encoded as 1e9 per officer) is not offered as a figure
     assert not [w for w in at.number_input if w.key == "thr:police-3000.max_per_unit"]
+
+
+def test_first_load_imports_no_osmnx_sklearn_or_matplotlib(demo) -> None:  # type: ignore[no-untyped-def]
+    """The app's first run (load, route, steep land, map) in a fresh interpreter pulls in
+    neither osmnx nor scikit-learn (nor matplotlib): they are imported only where used."""
+    import subprocess
+    import sys
+
+    probe = (
+        "import sys\n"
+        "from streamlit.testing.v1 import AppTest\n"
+        f"at = AppTest.from_file({APP!r}, default_timeout=120)\n"
+        "at.run()\n"
+        "assert not at.exception and not at.error, (at.exception, at.error)\n"
+        "print(' '.join(sorted({m.split('.')[0] for m in sys.modules})))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                         check=True, cwd=REPO)
+    loaded = set(out.stdout.split())
+    assert {"streamlit", "folium", "anzhi"} <= loaded  # the probe really ran the app
+    assert loaded & {"osmnx", "sklearn", "matplotlib"} == set()

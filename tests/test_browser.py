@@ -127,6 +127,7 @@ def test_map_draws_offline_with_sites_and_gap_table(served_app: str, chromium_bi
             page.goto(served_app, wait_until="domcontentloaded")
             frame_el = page.wait_for_selector('iframe[title="streamlit_folium.st_folium"]',
                                               timeout=MAP_TIMEOUT_MS)
+            assert frame_el is not None
             frame = frame_el.content_frame()
             assert frame is not None
             frame.wait_for_selector("div.leaflet-container", timeout=MAP_TIMEOUT_MS)
@@ -164,8 +165,10 @@ def test_map_draws_offline_with_sites_and_gap_table(served_app: str, chromium_bi
             page.get_by_role("radio", name="Walk").wait_for(timeout=MAP_TIMEOUT_MS)
             assert page.get_by_role("radio", name="Walk").is_checked()
             assert page.get_by_role("radio", name="None (offline)").is_checked()
-            frame = page.wait_for_selector('iframe[title="streamlit_folium.st_folium"]',
-                                           timeout=MAP_TIMEOUT_MS).content_frame()
+            frame_el = page.wait_for_selector('iframe[title="streamlit_folium.st_folium"]',
+                                              timeout=MAP_TIMEOUT_MS)
+            assert frame_el is not None
+            frame = frame_el.content_frame()
             assert frame is not None
             frame.wait_for_function(
                 "n => document.querySelectorAll('path.anzhi-site').length >= n",

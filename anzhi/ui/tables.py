@@ -1,0 +1,170 @@
+"""What the app's page shows besides the map, computed from a region's results (no Streamlit).
+
+The gap list and the coverage tables as shown (localised values and headers), the chart of
+covered shares, the headline figures, the site under a map click and an error's problem
+list as Markdown.  The app only draws them.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import geopandas as gpd
+import pandas as pd
+
+from analysis.gaps import COVERED_STATUSES, GAP_STATUSES
+from anzhi.core.errors import AnzhiError
+from anzhi.core.vocabulary import label
+from anzhi.ui.i18n import COVERAGE_TABLE_COLUMNS, GAP_TABLE_COLUMNS, column_labels, status_label, t
+
+__all__ = [
+    "METRICS",
+    "filter_rows",
+    "metric_values",
+    "site_at",
+    "gap_table",
+    "coverage_by_township",
+    "coverage_chart_data",
+    "markdown_escape",
+    "error_markdown",
+]
+
+#: The headline figures, in the order the page shows them (label keys of :mod:`anzhi.ui.i18n`).
+METRICS: tuple[str, ...] = (
+    "metric_sites", "metric_sites_gap", "metric_gaps", "metric_unroutable", "metric_coverage",
+)
+
+
+def filter_rows(df: pd.DataFrame, county: str, township: str) -> pd.DataFrame:
+    """Rows of one county and township (``""`` = all) of a table with those columns."""
+    mask = pd.Series(True, index=df.index)
+    if county:
+        mask &= df["county"].astype(str) == county
+    if township:
+        mask &= df["township"].astype(str) == township
+    return df[mask]
+
+
+def metric_values(sites: pd.DataFrame, gaps: pd.DataFrame) -> dict[str, str]:
+    """The :data:`METRICS` as shown: sites, sites with a gap, gaps, unroutable sites and the
+    share of checks covered (``—`` without checks)."""
+    status = gaps["status"].astype(str)
+    is_gap = status.isin(GAP_STATUSES)
+    n_checks = len(gaps)
+    covered = int(status.isin(COVERED_STATUSES).sum())
+    share = covered / n_checks if n_checks else math.nan
+    return {
+        "metric_sites": f"{len(sites):,}",
+        "metric_sites_gap": f"{gaps.loc[is_gap, 'site_id'].nunique():,}",
+        "metric_gaps": f"{int(is_gap.sum()):,}",
+        "metric_unroutable": f"{gaps.loc[status == 'unroutable', 'site_id'].nunique():,}",
+        "metric_coverage": "—" if math.isnan(share) else f"{share:.1%}",
+    }
+
+
+def site_at(sites: gpd.GeoDataFrame, clicked: Any, *, tol_deg: float = 1e-6) -> str | None:
+    """The ``site_id`` of the site drawn at a clicked map object (``{"lat": .., "lng": ..}``,
+    as streamlit-folium's ``last_object_clicked``), or ``None`` if no site is there."""
+    if not isinstance(clicked, dict):
+        return None
+    try:
+        lat, lng = float(clicked["lat"]), float(clicked["lng"])
+    except (KeyError, TypeError, ValueError):
+        return None
+    geoms = sites.geometry
+    ok = (geoms.notna() & ~geoms.is_empty).to_numpy()
+    if not ok.any():
+        return None
+    xs, ys = geoms[ok].x.to_numpy(), geoms[ok].y.to_numpy()
+    d = abs(xs - lng) + abs(ys - lat)
+    i = int(d.argmin())
+    return str(sites["site_id"].to_numpy()[ok][i]) if d[i] <= 2 * tol_deg else None
+
+
+def _labels(values: pd.Series, lang: str) -> pd.Series:
+    """Facility type keys as their names in ``lang``."""
+    return values.astype(str).map(lambda k: label(k, lang))
+
+
+def _percent(values: pd.Series) -> pd.Series:
+    """Shares (0–1) as percentages with one decimal."""
+    return (pd.to_numeric(values, errors="coerce") * 100).round(1)
+
+
+def gap_table(gaps: pd.DataFrame, lang: str, *, show_all: bool) -> pd.DataFrame:
+    """The gap list as shown: unsatisfied checks (or all), localised values and headers."""
+    rows = gaps if show_all else gaps[~gaps["status"].astype(str).isin(COVERED_STATUSES)]
+    reason_col = "reason_en" if lang == "en" else "reason"
+    out = pd.DataFrame(
+        {
+            "site_name": rows["site_name"].astype(str),
+            "township": rows["township"].astype(str),
+            "population": rows["population"],
+            "facility_type": _labels(rows["facility_type"], lang),
+            "rule_id": rows["rule_id"].astype(str),
+            "status": rows["status"].astype(str).map(lambda s: status_label(s, lang)),
+            "dist_m": pd.to_numeric(rows["dist_m"], errors="coerce").round(0),
+            "time_min": pd.to_numeric(rows["time_min"], errors="coerce").round(1),
+            "reason": rows[reason_col].astype(str),
+        }
+    )
+    return out.rename(columns=column_labels(GAP_TABLE_COLUMNS, lang)).reset_index(drop=True)
+
+
+def coverage_by_township(
+    coverage: pd.DataFrame, lang: str, county: str, township: str, *, level: str = "township"
+) -> pd.DataFrame:
+    """Rows of one level (``township`` or ``county``) of the coverage table, shares in %,
+    localised."""
+    rows = coverage[coverage["level"].astype(str) == level]
+    rows = filter_rows(rows, county, "" if level == "county" else township)
+    out = pd.DataFrame(
+        {
+            "county": rows["county"].astype(str),
+            "township": rows["township"].astype(str),
+            "facility_type": _labels(rows["facility_type"], lang),
+            "rule_id": rows["rule_id"].astype(str),
+            "sites_required": rows["sites_required"],
+            "sites_covered": rows["sites_covered"],
+            "share_sites": _percent(rows["share_sites"]),
+            "pop_required": rows["pop_required"],
+            "pop_covered": rows["pop_covered"],
+            "share_pop": _percent(rows["share_pop"]),
+        }
+    )
+    return out.rename(columns=column_labels(COVERAGE_TABLE_COLUMNS, lang)).reset_index(drop=True)
+
+
+def coverage_chart_data(
+    coverage: pd.DataFrame, lang: str, county: str, township: str, types: Sequence[str]
+) -> pd.DataFrame:
+    """Share of sites covered (%) per rule for the area in view (the whole region, the
+    county or the township), indexed by "facility type · rule id"."""
+    if township:
+        rows = filter_rows(coverage[coverage["level"].astype(str) == "township"], county, township)
+    elif county:
+        rows = filter_rows(coverage[coverage["level"].astype(str) == "county"], county, "")
+    else:
+        rows = coverage[coverage["level"].astype(str) == "all"]
+    rows = rows[rows["facility_type"].astype(str).isin(list(types))]
+    share = _percent(rows["share_sites"])
+    index = [f"{label(ft, lang)} · {rid}" for ft, rid in
+             zip(rows["facility_type"].astype(str), rows["rule_id"].astype(str), strict=True)]
+    return pd.DataFrame({t("coverage_chart", lang): share.to_numpy()}, index=pd.Index(index))
+
+
+def markdown_escape(text: str) -> str:
+    """``text`` with Markdown's special characters backslash-escaped (user text shown as is)."""
+    out = str(text)
+    for ch in "\\`*_[]<>#|~$":
+        out = out.replace(ch, "\\" + ch)
+    return out
+
+
+def error_markdown(exc: AnzhiError, lang: str) -> str:
+    """An :class:`AnzhiError` as Markdown: the heading, then one bullet per problem."""
+    problems = getattr(exc, "problems", None)
+    lines = [str(p) for p in problems] if problems else [str(exc)]
+    return t("input_error", lang) + "\n\n" + "\n".join(f"- {markdown_escape(x)}" for x in lines)
