@@ -57,7 +57,7 @@ from scipy.sparse.csgraph import connected_components
 from anzhi.core.errors import InputError
 from anzhi.core.osmtags import NODE_TAGS, WAY_TAGS
 from geo.geodesy import great_circle_m
-from geo.roads import Profile, RoadGraph, edge_speed
+from geo.roads import Profile, RoadGraph, concat_ranges, edge_speed
 
 if TYPE_CHECKING:
     import networkx as nx
@@ -373,27 +373,14 @@ def _simplify(ways: OsmWays) -> _Simplified:
     if not ek.all():
         sel = np.flatnonzero(ek)
         g_cnt, s_cnt = np.diff(geom_first)[sel], np.diff(seg_first)[sel]
-        geom_nodes = geom_nodes[_ranges(geom_first[sel], g_cnt)]
-        seg_list = seg_list[_ranges(seg_first[sel], s_cnt)]
+        geom_nodes = geom_nodes[concat_ranges(geom_first[sel], g_cnt)]
+        seg_list = seg_list[concat_ranges(seg_first[sel], s_cnt)]
         geom_first = np.concatenate([[0], np.cumsum(g_cnt)]).astype(np.int64)
         seg_first = np.concatenate([[0], np.cumsum(s_cnt)]).astype(np.int64)
         su, sv, slen, scls, raw_edge = su[sel], sv[sel], slen[sel], scls[sel], raw_edge[sel]
     return _Simplified(raw=raw, node_keep=node_keep, u=su, v=sv, length_m=slen, cls=scls,
                        raw_edge=raw_edge, geom_first=geom_first, geom_nodes=geom_nodes,
                        seg_first=seg_first, seg_edges=seg_list)
-
-
-def _ranges(starts: NDArray[np.int64], counts: NDArray[np.int64]) -> NDArray[np.int64]:
-    """Concatenation of ``arange(s, s + c)`` for every (start, count), vectorised."""
-    total = int(counts.sum())
-    if total == 0:
-        return np.zeros(0, dtype=np.int64)
-    steps = np.ones(total, dtype=np.int64)
-    nz = counts > 0
-    s, c = starts[nz], counts[nz]
-    firsts = np.concatenate([[0], np.cumsum(c)[:-1]])
-    steps[firsts] = s - np.concatenate([[0], s[:-1] + c[:-1] - 1])
-    return np.cumsum(steps)
 
 
 # =========================================================================== RoadGraph
@@ -448,8 +435,8 @@ def road_graph_from_ways(ways: OsmWays, *, profile: Profile) -> RoadGraph:
     time = length / (speed_kph * 1000.0 / 60.0)
     cls_names = np.asarray(used_cls, dtype=object)[s.cls[usable]]
     g_cnt = np.diff(s.geom_first)[usable]
-    vert = s.geom_nodes[_ranges(s.geom_first[usable], g_cnt)]
-    return RoadGraph._from_arrays(
+    vert = s.geom_nodes[concat_ranges(s.geom_first[usable], g_cnt)]
+    return RoadGraph.from_arrays(
         node_ids=ways.node_ids[nodes],
         lon=ways.lon[nodes],
         lat=ways.lat[nodes],

@@ -5,8 +5,8 @@ Three steps, each usable on its own:
 1. :func:`layers.osm.load_road_graph` reads an OSM file (``.osm``, ``.osm.bz2``, ``.osm.gz``,
    ``.osm.pbf``) into an osmnx-style :class:`networkx.MultiDiGraph` of the highways only
    (notebooks can use it with any osmnx function);
-2. :func:`load_profile` reads a travel profile (speed per highway class) from
-   ``geo/profiles/<name>.yaml`` or a user's YAML file;
+2. :func:`geo.travel.load_profile` (also importable from here) reads a travel profile
+   (speed per highway class) from ``geo/profiles/<name>.yaml`` or a user's YAML file;
 3. :meth:`RoadGraph.from_networkx` turns the graph into the array core for one profile:
    node arrays, edge arrays and ``n × n`` CSR matrices of edge length (m) and travel time
    (min) that :mod:`geo.routing` hands to :func:`scipy.sparse.csgraph.dijkstra`, plus the
@@ -63,260 +63,34 @@ then uses the *fastest* usable class of the list (documented, deterministic).
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cached_property
-from importlib import resources
-from pathlib import Path
-from types import MappingProxyType
-from typing import Any, Literal, cast
+from typing import Any, Literal, NamedTuple, cast
 
 import networkx as nx
 import numpy as np
 import pyproj
 import scipy.sparse as sp
 import shapely
-import yaml
 from numpy.typing import NDArray
 from scipy.spatial import cKDTree
 
-from anzhi.core.errors import DataSourceError, InputError, ProblemCollector
-from anzhi.core.settings import get_settings
+from anzhi.core.errors import InputError, ProblemCollector
 from geo.coords import local_metric_crs
 from geo.geodesy import great_circle_m
+from geo.travel import Profile, load_profile, profile_names
 
 __all__ = [
     "Profile",
     "RoadGraph",
+    "concat_ranges",
+    "csr_min",
+    "edge_speed",
     "load_profile",
     "profile_names",
 ]
 
 Weight = Literal["length", "time"]
-
-
-# =========================================================================== profiles
-
-
-@dataclass(frozen=True)
-class Profile:
-    """A travel profile: speed per OSM highway class.
-
-    Attributes
-    ----------
-    name
-        Profile name, e.g. ``"walk"``.
-    speeds_kph
-        Speed in km/h per highway class; ``None`` means the class is not usable by this
-        profile (e.g. footways when driving).  Always has a usable ``"default"`` entry for
-        classes not listed.
-    offroad_speed_kph
-        Speed (km/h) of the off-road legs between a point and the road; walked in every
-        shipped profile.
-    respect_oneway
-        ``True`` to travel oneway streets in their direction only (driving); ``False`` to
-        use every road both ways (walking).
-    sources
-        Source note per highway class (``"default: …"`` marks a planning default).
-    grades
-        Evidence grade per highway class (A/B/C as in POLICY-RULES.md).
-    description
-        One line for people.
-    slope_aware
-        ``True`` for walking profiles whose road times may be scaled by Tobler's hiking
-        function from a DEM (:func:`geo.tobler.with_slope_times`); ``False`` (default) for
-        profiles whose speeds do not depend on slope (driving).
-    """
-
-    name: str
-    speeds_kph: Mapping[str, float | None]
-    offroad_speed_kph: float
-    respect_oneway: bool
-    sources: Mapping[str, str]
-    grades: Mapping[str, str]
-    description: str = ""
-    slope_aware: bool = False
-
-    def speed_kph(self, highway: str) -> float | None:
-        """Speed (km/h) on one highway class, the ``default`` entry for unlisted classes.
-
-        Returns ``None`` when the class is not usable by this profile.
-        """
-        if highway in self.speeds_kph:
-            return self.speeds_kph[highway]
-        return self.speeds_kph["default"]
-
-    def __hash__(self) -> int:
-        return hash(
-            (
-                self.name,
-                tuple(sorted(self.speeds_kph.items())),
-                self.offroad_speed_kph,
-                self.respect_oneway,
-                self.slope_aware,
-            )
-        )
-
-
-def profile_names() -> list[str]:
-    """Names of the profiles shipped in ``geo/profiles`` (e.g. ``["drive", "walk"]``)."""
-    folder = resources.files("geo.profiles")
-    return sorted(p.name[: -len(".yaml")] for p in folder.iterdir() if p.name.endswith(".yaml"))
-
-
-_PROFILE_KEYS = {
-    "name", "description", "respect_oneway", "offroad_speed_kph", "speeds_kph", "slope_aware",
-}
-
-
-def _speed_value(
-    value: Any, *, where: str, pc: ProblemCollector, walk_kph: float, allow_none: bool
-) -> float | None:
-    """Validate one speed: a positive number, ``"walk"`` or (if allowed) ``None``."""
-    if value is None and allow_none:
-        return None
-    if isinstance(value, str) and value.strip().lower() == "walk":
-        return float(walk_kph)
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        allowed = 'a positive number of km/h, "walk"' + (" or null" if allow_none else "")
-        pc.add(f"{where} must be {allowed}", value=value, fix=f"write {allowed}")
-        return None
-    if not (math.isfinite(value) and value > 0):
-        pc.add(f"{where} must be a positive speed in km/h", value=value,
-               fix="write a speed > 0, or null to forbid the class")
-        return None
-    return float(value)
-
-
-def load_profile(name_or_path: str | Path) -> Profile:
-    """Read and validate a travel profile.
-
-    Parameters
-    ----------
-    name_or_path
-        A shipped profile name (see :func:`profile_names`: ``"walk"``, ``"drive"``) or the
-        path of a YAML file with the same layout::
-
-            name: walk
-            description: ...
-            respect_oneway: false
-            slope_aware: true                # optional, default false: Tobler on a DEM
-            offroad_speed_kph: walk          # km/h, or "walk" = settings.walk_speed_kph
-            speeds_kph:
-              default: {speed: walk, source: "default: ...", grade: C}
-              steps:   {speed: 2.0, source: "default: ...", grade: C}
-              footway: {speed: null, source: "not open to cars"}   # null = not usable
-
-        Highway classes are free-form (unknown classes are allowed); ``default`` is required.
-        ``"walk"`` speeds are read from :func:`anzhi.core.settings.get_settings` at call time.
-
-    Returns
-    -------
-    Profile
-
-    Raises
-    ------
-    InputError
-        Unknown profile name, or every problem in the file at once (missing ``default``,
-        non-positive speeds, missing source notes, unknown top-level keys...).
-    DataSourceError
-        When the file cannot be read or is not YAML.
-    """
-    text_name = str(name_or_path)
-    shipped = profile_names()
-    if isinstance(name_or_path, str) and text_name in shipped:
-        label = f"profile {text_name!r}"
-        text = (resources.files("geo.profiles") / f"{text_name}.yaml").read_text(encoding="utf-8")
-    else:
-        path = Path(name_or_path)
-        label = path.name
-        if not path.is_file():
-            raise InputError(
-                f"unknown travel profile {text_name!r}: not a shipped profile "
-                f"({', '.join(shipped)}) and no such file; give one of those names or the "
-                "path of a profile YAML file"
-            )
-        try:
-            text = path.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise DataSourceError(f"cannot read profile file {path}: {exc}") from exc
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise DataSourceError(f"{label} is not valid YAML: {exc}") from exc
-
-    pc = ProblemCollector(file=label)
-    if not isinstance(data, dict):
-        pc.add("a profile must be a mapping with name, speeds_kph, ...", value=type(data).__name__,
-               fix="see geo/profiles/walk.yaml for the layout")
-        pc.raise_if_any()
-    unknown = sorted(set(map(str, data)) - _PROFILE_KEYS)
-    if unknown:
-        pc.add(f"unknown key(s) {', '.join(unknown)}",
-               fix=f"allowed keys: {', '.join(sorted(_PROFILE_KEYS))}")
-    walk_kph = get_settings().walk_speed_kph
-
-    name = data.get("name")
-    if not isinstance(name, str) or not name.strip():
-        pc.add("'name' is missing or empty", value=name, fix="add e.g. name: walk")
-        name = ""
-    respect_oneway = data.get("respect_oneway", False)
-    if not isinstance(respect_oneway, bool):
-        pc.add("'respect_oneway' must be true or false", value=respect_oneway,
-               fix="write respect_oneway: true (driving) or false (walking)")
-        respect_oneway = False
-    slope_aware = data.get("slope_aware", False)
-    if not isinstance(slope_aware, bool):
-        pc.add("'slope_aware' must be true or false", value=slope_aware,
-               fix="write slope_aware: true (walking, Tobler's hiking function on a DEM) or false")
-        slope_aware = False
-    offroad = _speed_value(data.get("offroad_speed_kph", "walk"), where="'offroad_speed_kph'",
-                           pc=pc, walk_kph=walk_kph, allow_none=False)
-
-    speeds: dict[str, float | None] = {}
-    sources: dict[str, str] = {}
-    grades: dict[str, str] = {}
-    table = data.get("speeds_kph")
-    if not isinstance(table, dict) or not table:
-        pc.add("'speeds_kph' is missing or not a mapping of highway class → {speed, source}",
-               value=table, fix="see geo/profiles/walk.yaml for the layout")
-        table = {}
-    for key, entry in table.items():
-        cls = str(key)
-        where = f"speeds_kph.{cls}"
-        if not isinstance(entry, dict):
-            pc.add(f"{where} must be a mapping {{speed: ..., source: ...}}", value=entry,
-                   fix=f"write {cls}: {{speed: 20, source: \"default\"}}")
-            continue
-        extra = sorted(set(map(str, entry)) - {"speed", "source", "grade"})
-        if extra:
-            pc.add(f"{where} has unknown key(s) {', '.join(extra)}", fix="allowed: speed, source, grade")
-        if "speed" not in entry:
-            pc.add(f"{where} has no 'speed'", fix="add speed: <km/h>, \"walk\" or null")
-            continue
-        speeds[cls] = _speed_value(entry["speed"], where=f"{where}.speed", pc=pc, walk_kph=walk_kph,
-                                   allow_none=cls != "default")
-        source = entry.get("source")
-        if not isinstance(source, str) or not source.strip():
-            pc.add(f"{where} has no 'source' note", value=source,
-                   fix='add source: "default" for a planning default, or cite the document')
-        else:
-            sources[cls] = source
-        grades[cls] = str(entry.get("grade", "C"))
-    if table and "default" not in table:
-        pc.add("speeds_kph has no 'default' entry (used for every class not listed)",
-               fix='add default: {speed: 20, source: "default"}')
-    pc.raise_if_any()
-    return Profile(
-        name=name,
-        speeds_kph=MappingProxyType(speeds),
-        offroad_speed_kph=float(offroad),  # type: ignore[arg-type]
-        respect_oneway=respect_oneway,
-        sources=MappingProxyType(sources),
-        grades=MappingProxyType(grades),
-        description=str(data.get("description", "")),
-        slope_aware=slope_aware,
-    )
 
 
 # =========================================================================== array core
@@ -340,7 +114,7 @@ def csr_min(
     return sp.csr_matrix((w.astype(np.float64), v.astype(np.int32), indptr), shape=(n, n))
 
 
-def _concat_ranges(starts: NDArray[np.int64], counts: NDArray[np.int64]) -> NDArray[np.int64]:
+def concat_ranges(starts: NDArray[np.int64], counts: NDArray[np.int64]) -> NDArray[np.int64]:
     """Concatenation of ``arange(s, s + c)`` for every (start, count) pair, vectorised."""
     total = int(counts.sum())
     if total == 0:
@@ -611,110 +385,28 @@ class RoadGraph:
             Projected graph, non-integer node ids, missing coordinates or lengths, an edge
             geometry that is not a line, or no edge usable by the profile.
         """
-        crs = G.graph.get("crs")
-        if crs is not None and pyproj.CRS.from_user_input(crs) != pyproj.CRS.from_epsg(4326):
-            raise InputError(
-                f"the road graph is in {crs}, expected unprojected EPSG:4326; pass the graph "
-                "from load_road_graph (or osmnx before ox.project_graph)"
-            )
+        _check_unprojected(G)
         pc = ProblemCollector(file=str(G.graph.get("source_file", "road graph")))
-        us: list[int] = []
-        vs: list[int] = []
-        lengths: list[float] = []
-        times: list[float] = []
-        classes: list[str] = []
-        geometries: list[Any] = []
-        cache: dict[str, tuple[str, float | None]] = {}
-        n_bad_length = 0
-        for u, v, data in G.edges(data=True):
-            cls_used, speed = edge_speed(profile, data.get("highway"), cache)
-            if speed is None:
-                continue
-            length = data.get("length")
-            try:
-                length_f = float(length)  # type: ignore[arg-type]
-            except (TypeError, ValueError):
-                length_f = math.nan
-            if not (math.isfinite(length_f) and length_f >= 0):
-                n_bad_length += 1
-                if n_bad_length <= 5:
-                    pc.add(f"edge {u}→{v} has no valid 'length' in metres", value=length,
-                           fix="build the graph with osmnx (it adds lengths) or add them")
-                continue
-            us.append(u)
-            vs.append(v)
-            lengths.append(length_f)
-            times.append(length_f / (speed * 1000.0 / 60.0))
-            classes.append(cls_used)
-            geometries.append(data.get("geometry"))
-        if n_bad_length > 5:
-            pc.add(f"{n_bad_length - 5} more edges without a valid length")
-        pc.raise_if_any()
-        if not us:
-            raise InputError(
-                f"no road in the graph is usable by travel profile {profile.name!r} "
-                f"({G.number_of_edges()} edges, none of a class with a speed); use another "
-                "profile or give speeds for these classes in a profile file"
-            )
-        try:
-            u_ids = np.asarray(us, dtype=np.int64)
-            v_ids = np.asarray(vs, dtype=np.int64)
-        except (TypeError, ValueError, OverflowError) as exc:
-            raise InputError(
-                f"road graph node ids must be integers (OSM ids): {exc}; relabel the nodes"
-            ) from None
-        length_arr = np.asarray(lengths, dtype=np.float64)
-        time_arr = np.asarray(times, dtype=np.float64)
-        cls_arr = np.asarray(classes, dtype=str)
-
-        node_ids = np.unique(np.concatenate([u_ids, v_ids]))
-        one_u = np.searchsorted(node_ids, u_ids).astype(np.int64)
-        one_v = np.searchsorted(node_ids, v_ids).astype(np.int64)
-        lon = np.empty(len(node_ids))
-        lat = np.empty(len(node_ids))
-        nodes = G.nodes
-        for i, nid in enumerate(node_ids.tolist()):
-            attrs = nodes[nid]
-            try:
-                lon[i] = float(attrs["x"])
-                lat[i] = float(attrs["y"])
-            except (KeyError, TypeError, ValueError):
-                pc.add(f"node {nid} has no x (lon) / y (lat) coordinates", value=dict(attrs),
-                       fix="build the graph with osmnx from a complete (unclipped) extract")
-                lon[i] = lat[i] = math.nan
-                if len(pc.problems) >= 5:
-                    break
-        pc.raise_if_any()
-        # each usable edge's line, oriented u → v (WGS84)
-        lines: list[NDArray[np.float64]] = []
-        for j, (a, b, geom) in enumerate(zip(one_u.tolist(), one_v.tolist(), geometries,
-                                             strict=True)):
-            coords = _edge_coords(geom, u=a, v=b, lon=lon, lat=lat)
-            if coords is None:
-                pc.add(f"edge {us[j]}→{vs[j]} has a 'geometry' that is not a line of at least "
-                       "two points", value=str(geom)[:80],
-                       fix="give a WGS84 LineString from node u to node v, or drop the attribute")
-                if len(pc.problems) >= 5:
-                    break
-                continue
-            lines.append(coords)
-        pc.raise_if_any()
-        return cls._from_arrays(
+        edges = _nx_usable_edges(G, profile, pc)
+        node_ids, one_u, one_v = _node_indices(edges.u, edges.v)
+        lon, lat = _nx_node_lonlat(G, node_ids, pc)
+        lines = _nx_edge_lines(edges, one_u, one_v, lon, lat, pc)
+        return cls.from_arrays(
             node_ids=node_ids,
             lon=lon,
             lat=lat,
             one_u=one_u,
             one_v=one_v,
-            length_m=length_arr,
-            time_min=time_arr,
-            highway=cls_arr,
+            length_m=np.asarray(edges.length_m, dtype=np.float64),
+            time_min=np.asarray(edges.time_min, dtype=np.float64),
+            highway=np.asarray(edges.highway, dtype=str),
             vert_lonlat=np.concatenate(lines),
             vert_count=np.fromiter((len(c) for c in lines), dtype=np.int64, count=len(lines)),
             profile=profile,
         )
 
     @classmethod
-    def _from_arrays(
+    def from_arrays(
         cls,
         *,
         node_ids: NDArray[np.int64],
@@ -729,7 +421,11 @@ class RoadGraph:
         vert_count: NDArray[np.int64],
         profile: Profile,
     ) -> RoadGraph:
-        """The shared tail of :meth:`from_networkx` and ``geo.osmgraph.road_graph_from_ways``.
+        """The array core from the usable edges as arrays (the shared tail of both builders).
+
+        :meth:`from_networkx` and :func:`geo.osmgraph.road_graph_from_ways` end here: this
+        projects the nodes, merges the directed edges into physical edges, adds the reverse
+        edges for a profile that ignores oneway and builds the CSR matrices.
 
         Parameters
         ----------
@@ -744,70 +440,27 @@ class RoadGraph:
             all edges concatenated ``(V, 2)`` and the count per edge.
         profile
             The travel profile (``respect_oneway=False`` adds every edge in reverse).
+
+        Returns
+        -------
+        RoadGraph
         """
         crs_metric = local_metric_crs(lon, lat)
         to_metric = pyproj.Transformer.from_crs("EPSG:4326", crs_metric, always_xy=True)
         x_m, y_m = to_metric.transform(lon, lat)
-
-        # physical edges: one per unordered node pair and line (see the module notes), the
-        # line oriented from the smaller node index; a loop the lexicographically smaller way
-        m = len(one_u)
-        first = np.zeros(m + 1, dtype=np.int64)
-        np.cumsum(vert_count, out=first[1:])
-        one_rev = one_u > one_v
-        for j in np.flatnonzero(one_u == one_v).tolist():
-            coords = vert_lonlat[first[j]:first[j + 1]]
-            back = coords[::-1]
-            one_rev[j] = tuple(back.ravel().tolist()) < tuple(coords.ravel().tolist())
-        edge_of = np.repeat(np.arange(m, dtype=np.int64), vert_count)
-        pos = np.arange(int(first[-1]), dtype=np.int64)
-        src = np.where(one_rev[edge_of], first[edge_of] + first[edge_of + 1] - 1 - pos, pos)
-        canon = np.ascontiguousarray(vert_lonlat[src], dtype=np.float64)
-        end_a, end_b = np.minimum(one_u, one_v), np.maximum(one_u, one_v)
-        buf = canon.tobytes()
-        step = canon.itemsize * 2
-        pedge_of: dict[tuple[int, int, bytes], int] = {}
-        pedge_edge: list[int] = []
-        one_pedge = np.empty(m, dtype=np.int64)
-        for j, (a, b, s0, s1) in enumerate(zip(end_a.tolist(), end_b.tolist(),
-                                               first[:-1].tolist(), first[1:].tolist(),
-                                               strict=True)):
-            key = (a, b, buf[s0 * step:s1 * step])
-            k = pedge_of.get(key)
-            if k is None:
-                k = pedge_of[key] = len(pedge_edge)
-                pedge_edge.append(j)
-            one_pedge[j] = k
-        del pedge_of, buf
-        rep = np.asarray(pedge_edge, dtype=np.int64)
-        n_p = len(rep)
-        counts = vert_count[rep]
-        all_ll = canon[_concat_ranges(first[rep], counts)]
-        gx, gy = to_metric.transform(all_ll[:, 0], all_ll[:, 1])
-        # With ``indices`` the result is always an array; shapely's stubs say
-        # ``LineString | ndarray``.
-        pedge_geometry = cast(NDArray[np.object_], shapely.linestrings(
-            np.column_stack([np.asarray(gx, dtype=np.float64), np.asarray(gy, dtype=np.float64)]),
-            indices=np.repeat(np.arange(n_p), counts),
-        ))
-
-        length_arr, time_arr, cls_arr = length_m, time_min, highway
+        pedges = _physical_edges(one_u, one_v, vert_lonlat, vert_count, to_metric)
         edge_u, edge_v = one_u, one_v
-        edge_pedge, edge_rev = one_pedge, one_rev
+        length_arr, time_arr, cls_arr = length_m, time_min, highway
+        edge_pedge, edge_rev = pedges.of_edge, pedges.rev
         if not profile.respect_oneway:
             edge_u, edge_v = np.concatenate([one_u, one_v]), np.concatenate([one_v, one_u])
-            length_arr = np.concatenate([length_arr, length_arr])
-            time_arr = np.concatenate([time_arr, time_arr])
-            cls_arr = np.concatenate([cls_arr, cls_arr])
-            edge_pedge = np.concatenate([one_pedge, one_pedge])
-            edge_rev = np.concatenate([one_rev, ~one_rev])
-        per_dir: list[NDArray[np.float64]] = []
-        for values in (length_arr, time_arr):
-            for backward in (False, True):
-                arr = np.full(n_p, np.inf)
-                sel = edge_rev == backward
-                np.minimum.at(arr, edge_pedge[sel], values[sel])
-                per_dir.append(arr)
+            length_arr, time_arr, cls_arr, edge_pedge = (
+                np.concatenate([a, a]) for a in (length_m, time_min, highway, pedges.of_edge)
+            )
+            edge_rev = np.concatenate([pedges.rev, ~pedges.rev])
+        n_p = len(pedges.u)
+        length_fwd, length_bwd = _per_direction_min(edge_pedge, edge_rev, length_arr, n_p)
+        time_fwd, time_bwd = _per_direction_min(edge_pedge, edge_rev, time_arr, n_p)
         n = len(node_ids)
         return cls(
             node_ids=node_ids,
@@ -823,14 +476,226 @@ class RoadGraph:
             edge_highway=cls_arr,
             edge_pedge=edge_pedge,
             edge_pedge_reversed=edge_rev,
-            pedge_u=end_a[rep].copy(),
-            pedge_v=end_b[rep].copy(),
-            pedge_geometry=pedge_geometry,
-            pedge_length_fwd_m=per_dir[0],
-            pedge_length_bwd_m=per_dir[1],
-            pedge_time_fwd_min=per_dir[2],
-            pedge_time_bwd_min=per_dir[3],
+            pedge_u=pedges.u,
+            pedge_v=pedges.v,
+            pedge_geometry=pedges.geometry,
+            pedge_length_fwd_m=length_fwd,
+            pedge_length_bwd_m=length_bwd,
+            pedge_time_fwd_min=time_fwd,
+            pedge_time_bwd_min=time_bwd,
             length_m=csr_min(edge_u, edge_v, length_arr, n),
             time_min=csr_min(edge_u, edge_v, time_arr, n),
             profile=profile,
         )
+
+
+# =========================================================================== from networkx
+
+
+class _NxEdges(NamedTuple):
+    """The edges of a networkx graph usable by a profile, in graph order (OSM node ids)."""
+
+    u: list[int]
+    v: list[int]
+    length_m: list[float]
+    time_min: list[float]
+    highway: list[str]
+    geometry: list[Any]
+
+
+def _check_unprojected(G: nx.MultiDiGraph) -> None:
+    """Refuse a graph whose ``crs`` is not EPSG:4326 (a graph without one is taken as such)."""
+    crs = G.graph.get("crs")
+    if crs is not None and pyproj.CRS.from_user_input(crs) != pyproj.CRS.from_epsg(4326):
+        raise InputError(
+            f"the road graph is in {crs}, expected unprojected EPSG:4326; pass the graph "
+            "from load_road_graph (or osmnx before ox.project_graph)"
+        )
+
+
+def _nx_usable_edges(G: nx.MultiDiGraph, profile: Profile, pc: ProblemCollector) -> _NxEdges:
+    """The edges with a speed in ``profile`` and a valid length; raises on bad lengths or none."""
+    edges = _NxEdges([], [], [], [], [], [])
+    cache: dict[str, tuple[str, float | None]] = {}
+    n_bad_length = 0
+    for u, v, data in G.edges(data=True):
+        cls_used, speed = edge_speed(profile, data.get("highway"), cache)
+        if speed is None:
+            continue
+        length = data.get("length")
+        try:
+            length_f = float(length)  # type: ignore[arg-type]
+        except (TypeError, ValueError):
+            length_f = math.nan
+        if not (math.isfinite(length_f) and length_f >= 0):
+            n_bad_length += 1
+            if n_bad_length <= 5:
+                pc.add(f"edge {u}→{v} has no valid 'length' in metres", value=length,
+                       fix="build the graph with osmnx (it adds lengths) or add them")
+            continue
+        edges.u.append(u)
+        edges.v.append(v)
+        edges.length_m.append(length_f)
+        edges.time_min.append(length_f / (speed * 1000.0 / 60.0))
+        edges.highway.append(cls_used)
+        edges.geometry.append(data.get("geometry"))
+    if n_bad_length > 5:
+        pc.add(f"{n_bad_length - 5} more edges without a valid length")
+    pc.raise_if_any()
+    if not edges.u:
+        raise InputError(
+            f"no road in the graph is usable by travel profile {profile.name!r} "
+            f"({G.number_of_edges()} edges, none of a class with a speed); use another "
+            "profile or give speeds for these classes in a profile file"
+        )
+    return edges
+
+
+def _node_indices(
+    us: list[int], vs: list[int]
+) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.int64]]:
+    """(sorted node ids used by the edges, edge ends as indices into them); ids must be ints."""
+    try:
+        u_ids = np.asarray(us, dtype=np.int64)
+        v_ids = np.asarray(vs, dtype=np.int64)
+    except (TypeError, ValueError, OverflowError) as exc:
+        raise InputError(
+            f"road graph node ids must be integers (OSM ids): {exc}; relabel the nodes"
+        ) from None
+    node_ids = np.unique(np.concatenate([u_ids, v_ids]))
+    one_u = np.searchsorted(node_ids, u_ids).astype(np.int64)
+    one_v = np.searchsorted(node_ids, v_ids).astype(np.int64)
+    return node_ids, one_u, one_v
+
+
+def _nx_node_lonlat(
+    G: nx.MultiDiGraph, node_ids: NDArray[np.int64], pc: ProblemCollector
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """Longitude and latitude (node ``x`` / ``y``, degrees) of the nodes; raises when missing."""
+    lon = np.empty(len(node_ids))
+    lat = np.empty(len(node_ids))
+    nodes = G.nodes
+    for i, nid in enumerate(node_ids.tolist()):
+        attrs = nodes[nid]
+        try:
+            lon[i] = float(attrs["x"])
+            lat[i] = float(attrs["y"])
+        except (KeyError, TypeError, ValueError):
+            pc.add(f"node {nid} has no x (lon) / y (lat) coordinates", value=dict(attrs),
+                   fix="build the graph with osmnx from a complete (unclipped) extract")
+            lon[i] = lat[i] = math.nan
+            if len(pc.problems) >= 5:
+                break
+    pc.raise_if_any()
+    return lon, lat
+
+
+def _nx_edge_lines(
+    edges: _NxEdges,
+    one_u: NDArray[np.int64],
+    one_v: NDArray[np.int64],
+    lon: NDArray[np.float64],
+    lat: NDArray[np.float64],
+    pc: ProblemCollector,
+) -> list[NDArray[np.float64]]:
+    """Each usable edge's line, WGS84 ``(k, 2)``, oriented u → v; raises on non-line geometry."""
+    lines: list[NDArray[np.float64]] = []
+    for j, (a, b, geom) in enumerate(zip(one_u.tolist(), one_v.tolist(), edges.geometry,
+                                         strict=True)):
+        coords = _edge_coords(geom, u=a, v=b, lon=lon, lat=lat)
+        if coords is None:
+            pc.add(f"edge {edges.u[j]}→{edges.v[j]} has a 'geometry' that is not a line of at "
+                   "least two points", value=str(geom)[:80],
+                   fix="give a WGS84 LineString from node u to node v, or drop the attribute")
+            if len(pc.problems) >= 5:
+                break
+            continue
+        lines.append(coords)
+    pc.raise_if_any()
+    return lines
+
+
+# =========================================================================== physical edges
+
+
+class _PhysicalEdges(NamedTuple):
+    """The physical edges of the usable directed edges (see the module notes)."""
+
+    of_edge: NDArray[np.int64]  # physical edge of each directed edge (m,)
+    rev: NDArray[np.bool_]  # the directed edge runs pedge_v → pedge_u (m,)
+    u: NDArray[np.int64]  # end nodes, u <= v (p,)
+    v: NDArray[np.int64]
+    geometry: NDArray[np.object_]  # lines in the metric CRS, oriented u → v (p,)
+
+
+def _physical_edges(
+    one_u: NDArray[np.int64],
+    one_v: NDArray[np.int64],
+    vert_lonlat: NDArray[np.float64],
+    vert_count: NDArray[np.int64],
+    to_metric: pyproj.Transformer,
+) -> _PhysicalEdges:
+    """One physical edge per unordered node pair and line (arguments as :meth:`RoadGraph.from_arrays`).
+
+    The line is oriented from the smaller node index; a loop the lexicographically smaller
+    way round.
+    """
+    m = len(one_u)
+    first = np.zeros(m + 1, dtype=np.int64)
+    np.cumsum(vert_count, out=first[1:])
+    one_rev = one_u > one_v
+    for j in np.flatnonzero(one_u == one_v).tolist():
+        coords = vert_lonlat[first[j]:first[j + 1]]
+        back = coords[::-1]
+        one_rev[j] = tuple(back.ravel().tolist()) < tuple(coords.ravel().tolist())
+    edge_of = np.repeat(np.arange(m, dtype=np.int64), vert_count)
+    pos = np.arange(int(first[-1]), dtype=np.int64)
+    src = np.where(one_rev[edge_of], first[edge_of] + first[edge_of + 1] - 1 - pos, pos)
+    canon = np.ascontiguousarray(vert_lonlat[src], dtype=np.float64)
+    end_a, end_b = np.minimum(one_u, one_v), np.maximum(one_u, one_v)
+    buf = canon.tobytes()
+    step = canon.itemsize * 2
+    pedge_of: dict[tuple[int, int, bytes], int] = {}
+    pedge_edge: list[int] = []
+    one_pedge = np.empty(m, dtype=np.int64)
+    for j, (a, b, s0, s1) in enumerate(zip(end_a.tolist(), end_b.tolist(),
+                                           first[:-1].tolist(), first[1:].tolist(),
+                                           strict=True)):
+        key = (a, b, buf[s0 * step:s1 * step])
+        k = pedge_of.get(key)
+        if k is None:
+            k = pedge_of[key] = len(pedge_edge)
+            pedge_edge.append(j)
+        one_pedge[j] = k
+    del pedge_of, buf
+    rep = np.asarray(pedge_edge, dtype=np.int64)
+    counts = vert_count[rep]
+    all_ll = canon[concat_ranges(first[rep], counts)]
+    gx, gy = to_metric.transform(all_ll[:, 0], all_ll[:, 1])
+    # With ``indices`` the result is always an array; shapely's stubs say
+    # ``LineString | ndarray``.
+    geometry = cast(NDArray[np.object_], shapely.linestrings(
+        np.column_stack([np.asarray(gx, dtype=np.float64), np.asarray(gy, dtype=np.float64)]),
+        indices=np.repeat(np.arange(len(rep)), counts),
+    ))
+    return _PhysicalEdges(of_edge=one_pedge, rev=one_rev, u=end_a[rep].copy(),
+                          v=end_b[rep].copy(), geometry=geometry)
+
+
+def _per_direction_min(
+    edge_pedge: NDArray[np.int64],
+    edge_rev: NDArray[np.bool_],
+    values: NDArray[np.float64],
+    n_pedges: int,
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """(forward, backward) minimum of ``values`` over the directed edges of each physical edge.
+
+    ``inf`` where no directed edge runs that way.
+    """
+    per_dir: list[NDArray[np.float64]] = []
+    for backward in (False, True):
+        arr = np.full(n_pedges, np.inf)
+        sel = edge_rev == backward
+        np.minimum.at(arr, edge_pedge[sel], values[sel])
+        per_dir.append(arr)
+    return per_dir[0], per_dir[1]

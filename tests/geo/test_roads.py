@@ -1,281 +1,45 @@
-"""Road graph: OSM XML → highway-only osmnx graph → CSR core; travel profiles."""
+"""Road graph (geo.roads): osmnx-style graph → CSR core and physical edges.
+
+(Reading OSM files into that graph, :func:`layers.osm.load_road_graph`, is tested in
+``tests/layers/test_osm.py``; the travel profiles in ``test_travel.py``.)
+"""
 
 from __future__ import annotations
 
-import bz2
 from pathlib import Path
+from typing import Any
 
 import networkx as nx
 import numpy as np
-import osmnx as ox
 import pytest
 import shapely
 from scipy.sparse.csgraph import dijkstra
 
-from anzhi.core.errors import DataSourceError, InputError
-from anzhi.core.settings import override
-from geo.roads import Profile, RoadGraph, load_profile, profile_names
+import geo.roads
+import geo.travel
+from anzhi.core.errors import InputError
+from geo.roads import RoadGraph, load_profile
 from layers.osm import load_road_graph
 
-from tests._osmxml import Nodes, Ways
-from tests._osmxml import osm_xml as _osm_xml
+from tests._osmxml import LAT0, LON0, STEP, Nodes, write_grid
 
-LON0, LAT0, STEP = 99.2, 24.7, 0.001  # ~100 m grid near Shidian, Yunnan
-
-# 3 × 3 street grid (nodes 1..9, row by row from the south-west) plus node 20 inside the
-# 3-6 street, which simplification removes.
-GRID_NODES = {i + 1: (LON0 + (i % 3) * STEP, LAT0 + (i // 3) * STEP) for i in range(9)}
-GRID_NODES[20] = (LON0 + 2 * STEP, LAT0 + 0.5 * STEP)
-OTHER_NODES = {
-    # building outline
-    10: (LON0 + 0.0005, LAT0 + 0.0005), 11: (LON0 + 0.0007, LAT0 + 0.0005),
-    12: (LON0 + 0.0007, LAT0 + 0.0007), 13: (LON0 + 0.0005, LAT0 + 0.0007),
-    # pedestrian square mapped as an area
-    14: (LON0 + 0.0012, LAT0 + 0.0012), 15: (LON0 + 0.0018, LAT0 + 0.0012),
-    16: (LON0 + 0.0018, LAT0 + 0.0018), 17: (LON0 + 0.0012, LAT0 + 0.0018),
-    # disconnected track
-    18: (LON0 + 0.01, LAT0 + 0.01), 19: (LON0 + 0.011, LAT0 + 0.01),
-    # a proposed road (not a road yet)
-    30: (LON0 - 0.002, LAT0), 31: (LON0 - 0.003, LAT0),
-    # a lone node used by nothing
-    40: (LON0 + 0.05, LAT0 + 0.05),
-}
-WAYS: list[tuple[int, list[int], dict[str, str]]] = [
-    (101, [1, 2, 3], {"highway": "residential", "name": "南街"}),
-    (102, [4, 5, 6], {"highway": "residential"}),
-    (103, [7, 8, 9], {"highway": "residential", "oneway": "yes"}),
-    (104, [1, 4, 7], {"highway": "tertiary"}),
-    (105, [2, 5, 8], {"highway": "residential"}),
-    (106, [3, 20, 6, 9], {"highway": "unclassified"}),
-    (107, [10, 11, 12, 13, 10], {"building": "yes"}),
-    (108, [14, 15, 16, 17, 14], {"highway": "pedestrian", "area": "yes"}),
-    (109, [18, 19], {"highway": "track"}),
-    (110, [30, 31], {"highway": "proposed"}),
-]
-
-
-BOUNDS = ['  <bounds minlat="24.6" minlon="99.1" maxlat="24.8" maxlon="99.3"/>']
-RELATION = ['  <relation id="900" version="1">', '    <member type="way" ref="107" role="outer"/>',
-            '    <tag k="type" v="multipolygon"/>', "  </relation>"]
-
-
-def osm_xml(nodes: Nodes, ways: Ways, *, relation: bool = True) -> str:
-    """The grid's OSM XML document, with bounds and optionally a multipolygon relation."""
-    return _osm_xml(nodes, ways, head=BOUNDS, tail=RELATION if relation else ())
+#: Two nodes one STEP apart west → east.
+TWO_NODES: Nodes = {1: (LON0, LAT0), 2: (LON0 + STEP, LAT0)}
 
 
 @pytest.fixture
 def grid_file(tmp_path: Path) -> Path:
-    path = tmp_path / "grid.osm"
-    path.write_text(osm_xml({**GRID_NODES, **OTHER_NODES}, WAYS), encoding="utf-8")
-    return path
+    return write_grid(tmp_path)
 
 
-# --------------------------------------------------------------------------- load_road_graph
-
-
-def test_load_keeps_only_highways(grid_file: Path) -> None:
-    G = load_road_graph(grid_file)
-    # grid nodes (20 simplified away) + the two track ends; no building, area, proposed or lone node
-    assert set(G.nodes) == set(range(1, 10)) | {18, 19}
-    # 10 two-way grid streets → 20 edges, the oneway street 7→8→9 → 2, the track → 2
-    assert G.number_of_edges() == 24
-    ways = {d["osmid"] for *_, d in G.edges(data=True)}
-    assert ways == {101, 102, 103, 104, 105, 106, 109}
-    assert G.graph["crs"].lower() == "epsg:4326"
-
-
-def test_load_respects_oneway_and_simplifies(grid_file: Path) -> None:
-    G = load_road_graph(grid_file)
-    assert G.has_edge(7, 8) and G.has_edge(8, 9)
-    assert not G.has_edge(8, 7) and not G.has_edge(9, 8)
-    assert G.has_edge(4, 5) and G.has_edge(5, 4)
-    # the 3-20-6 street became one edge whose length is the sum of its two segments
-    length = G.edges[3, 6, 0]["length"]
-    seg = ox.distance.great_circle(GRID_NODES[3][1], GRID_NODES[3][0], GRID_NODES[20][1], GRID_NODES[20][0])
-    seg += ox.distance.great_circle(GRID_NODES[20][1], GRID_NODES[20][0], GRID_NODES[6][1], GRID_NODES[6][0])
-    assert length == pytest.approx(seg, rel=1e-9)
-    # every edge has exactly one highway class (class changes are kept as nodes)
-    assert all(isinstance(d["highway"], str) for *_, d in G.edges(data=True))
-
-
-def test_class_change_is_kept_as_a_node(tmp_path: Path) -> None:
-    nodes = {i: (LON0 + i * STEP, LAT0) for i in range(1, 5)}
-    ways = [(1, [1, 2, 3], {"highway": "tertiary"}), (2, [3, 4], {"highway": "track"})]
-    path = tmp_path / "change.osm"
-    path.write_text(osm_xml(nodes, ways, relation=False), encoding="utf-8")
-    G = load_road_graph(path)
-    assert set(G.nodes) == {1, 3, 4}  # 2 merged away, 3 kept where tertiary becomes track
-    assert G.edges[3, 4, 0]["highway"] == "track"
-
-
-def test_load_bz2_equals_plain(grid_file: Path, tmp_path: Path) -> None:
-    packed = tmp_path / "grid.osm.bz2"
-    packed.write_bytes(bz2.compress(grid_file.read_bytes()))
-    a, b = load_road_graph(grid_file), load_road_graph(packed)
-    assert set(a.nodes) == set(b.nodes)
-    assert sorted(a.edges(keys=True)) == sorted(b.edges(keys=True))
-
-
-def test_load_leaves_osmnx_settings_alone(grid_file: Path) -> None:
-    before = (list(ox.settings.useful_tags_way), ox.settings.all_oneway, ox.settings.default_crs)
-    load_road_graph(grid_file)
-    after = (list(ox.settings.useful_tags_way), ox.settings.all_oneway, ox.settings.default_crs)
-    assert after == before
-
-
-def test_load_missing_file(tmp_path: Path) -> None:
-    with pytest.raises(DataSourceError, match="does not exist"):
-        load_road_graph(tmp_path / "nowhere.osm")
-
-
-def test_load_garbage_file(tmp_path: Path) -> None:
-    path = tmp_path / "bad.osm"
-    path.write_text("<osm><node id='1' lat='1' lon='1'></osm", encoding="utf-8")
-    with pytest.raises(DataSourceError, match="not well-formed"):
-        load_road_graph(path)
-
-
-def test_load_corrupt_bz2(tmp_path: Path) -> None:
-    path = tmp_path / "bad.osm.bz2"
-    path.write_bytes(b"BZh9 definitely not bzip2 data")
-    with pytest.raises(DataSourceError, match="cannot read road file"):
-        load_road_graph(path)
-
-
-def test_load_not_osm(tmp_path: Path) -> None:
-    path = tmp_path / "doc.xml"
-    path.write_text("<html><body/></html>", encoding="utf-8")
-    with pytest.raises(DataSourceError, match="not an OSM XML file"):
-        load_road_graph(path)
-
-
-def test_load_no_highways(tmp_path: Path) -> None:
-    path = tmp_path / "buildings.osm"
-    ways = [w for w in WAYS if w[0] in (107, 108, 110)]
-    path.write_text(osm_xml(OTHER_NODES, ways), encoding="utf-8")
-    with pytest.raises(InputError, match=r"no road in the file.*3 ways"):
-        load_road_graph(path)
-
-
-def test_load_clipped_extract_cuts_ways(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
-    path = tmp_path / "clipped.osm"
-    nodes = {k: v for k, v in GRID_NODES.items() if k != 3}  # way 101 and 106 use node 3
-    path.write_text(osm_xml(nodes, WAYS[:6], relation=False), encoding="utf-8")
-    with caplog.at_level("WARNING"):
-        G = load_road_graph(path, progress=False)
-    assert G.graph["n_cut_ways"] == 2
-    assert "2 road way(s) were cut at the extract boundary" in caplog.text
-    assert 3 not in G
-    # 101 (1-2-3) keeps 1-2, which now simply continues 105 (2-5-8): node 2 is merged away;
-    # 106 (3-20-6-9) keeps 20-6-9, so 20 is now a dead end
-    assert 2 not in G and sorted(G.edges[1, 5, 0]["osmid"]) == [101, 105]
-    assert G.has_edge(20, 6) and G.edges[20, 6, 0]["osmid"] == 106
-
-
-def test_load_pbf_equals_xml(grid_file: Path, tmp_path: Path) -> None:
-    import osmium
-
-    pbf = tmp_path / "grid.osm.pbf"
-    with osmium.SimpleWriter(str(pbf)) as writer:
-        osmium.apply(str(grid_file), writer)
-    a, b = load_road_graph(grid_file), load_road_graph(pbf)
-    assert set(a.nodes) == set(b.nodes) and len(a) == 11
-    assert sorted(a.edges(keys=True)) == sorted(b.edges(keys=True))
-    assert b.graph["source_file"] == "grid.osm.pbf" and b.graph["n_cut_ways"] == 0
-
-
-def test_load_broken_pbf_is_refused_clearly(tmp_path: Path) -> None:
-    path = tmp_path / "x.osm.pbf"
-    path.write_bytes(b"\x00 not a protocol buffer")
-    with pytest.raises(DataSourceError, match="x.osm.pbf.*not a valid OSM PBF file.*download"):
-        load_road_graph(path)
-
-
-# --------------------------------------------------------------------------- profiles
-
-
-def test_shipped_profiles() -> None:
-    assert {"walk", "drive", "motorbike"} <= set(profile_names())
-    walk, drive, moto = load_profile("walk"), load_profile("drive"), load_profile("motorbike")
-    assert walk.respect_oneway is False and drive.respect_oneway is True
-    assert walk.speed_kph("residential") == pytest.approx(4.5)
-    assert walk.speed_kph("motorway") is None
-    assert walk.speed_kph("some_new_class") == pytest.approx(4.5)  # default
-    assert drive.speed_kph("footway") is None
-    assert drive.speed_kph("primary") == pytest.approx(60.0)
-    assert drive.offroad_speed_kph == pytest.approx(4.5)
-    # a motorbike keeps off expressways and footpaths, respects oneway, rides tracks faster
-    # than a car and walks its off-road legs
-    assert moto.respect_oneway is True and moto.slope_aware is False
-    assert moto.speed_kph("motorway") is None and moto.speed_kph("footway") is None
-    assert moto.speed_kph("track") > drive.speed_kph("track")
-    assert moto.speed_kph("primary") <= drive.speed_kph("primary")
-    assert moto.offroad_speed_kph == pytest.approx(4.5)
-    for prof in (walk, drive, moto):
-        assert set(prof.sources) == set(prof.speeds_kph)  # every class cites its source
-        for cls, speed in prof.speeds_kph.items():
-            assert speed is None or speed > 0, cls
-            if prof.grades[cls] == "C":
-                assert "default" in prof.sources[cls] or speed is None, cls
-    assert "JTG B01-2014" in drive.sources["tertiary"]
-
-
-def test_walk_speed_follows_settings() -> None:
-    with override(walk_speed_kph=3.6):
-        walk = load_profile("walk")
-        drive = load_profile("drive")
-    assert walk.speed_kph("track") == pytest.approx(3.6)
-    assert walk.offroad_speed_kph == pytest.approx(3.6)
-    assert drive.offroad_speed_kph == pytest.approx(3.6)
-    assert walk != load_profile("walk")
-
-
-def test_profile_from_file_allows_unknown_classes(tmp_path: Path) -> None:
-    path = tmp_path / "moto.yaml"
-    path.write_text(
-        "name: motorbike\nrespect_oneway: true\noffroad_speed_kph: 4\nspeeds_kph:\n"
-        "  default: {speed: 25, source: default}\n  hovercraft_lane: {speed: 7, source: default}\n",
-        encoding="utf-8",
-    )
-    prof = load_profile(path)
-    assert prof.name == "motorbike" and prof.speed_kph("hovercraft_lane") == 7.0
-    assert prof.offroad_speed_kph == 4.0 and hash(prof) == hash(load_profile(str(path)))
-
-
-def test_profile_missing_default(tmp_path: Path) -> None:
-    path = tmp_path / "p.yaml"
-    path.write_text("name: x\nspeeds_kph:\n  primary: {speed: 50, source: default}\n", encoding="utf-8")
-    with pytest.raises(InputError, match="no 'default' entry"):
-        load_profile(path)
-
-
-def test_profile_collects_every_problem(tmp_path: Path) -> None:
-    path = tmp_path / "p.yaml"
-    path.write_text(
-        "name: x\nspeed: 3\noffroad_speed_kph: -1\nspeeds_kph:\n"
-        "  default: {speed: null, source: default}\n  primary: {speed: fast, source: default}\n"
-        "  track: {speed: 10}\n",
-        encoding="utf-8",
-    )
-    with pytest.raises(InputError, match="5 problems") as info:
-        load_profile(path)
-    text = str(info.value)
-    for part in ("unknown key(s) speed", "offroad_speed_kph", "speeds_kph.default.speed",
-                 "speeds_kph.primary.speed", "speeds_kph.track has no 'source'"):
-        assert part in text
-
-
-def test_profile_unknown_name() -> None:
-    with pytest.raises(InputError, match="unknown travel profile 'bicycle'.*drive, motorbike, walk"):
-        load_profile("bicycle")
-
-
-def test_profile_bad_yaml(tmp_path: Path) -> None:
-    path = tmp_path / "p.yaml"
-    path.write_text("name: [unclosed\n", encoding="utf-8")
-    with pytest.raises(DataSourceError, match="not valid YAML"):
-        load_profile(path)
+def graph(*edges: tuple[int, int, dict[str, Any]], nodes: Nodes = TWO_NODES) -> nx.MultiDiGraph:
+    """An unprojected osmnx-style graph of ``nodes`` (id → lon, lat) and ``(u, v, attrs)`` edges."""
+    G = nx.MultiDiGraph(crs="epsg:4326")
+    for nid, (lon, lat) in nodes.items():
+        G.add_node(nid, x=lon, y=lat)
+    for u, v, attrs in edges:
+        G.add_edge(u, v, **attrs)
+    return G
 
 
 # --------------------------------------------------------------------------- RoadGraph
@@ -307,13 +71,10 @@ def test_roadgraph_distances_match_networkx(grid_file: Path) -> None:
 
 
 def test_roadgraph_parallel_edges_take_the_shortest_and_zero_length_is_an_edge() -> None:
-    G = nx.MultiDiGraph(crs="epsg:4326")
-    G.add_node(1, x=LON0, y=LAT0)
-    G.add_node(2, x=LON0 + STEP, y=LAT0)
-    G.add_node(3, x=LON0 + STEP, y=LAT0)
-    G.add_edge(1, 2, length=150.0, highway="primary")
-    G.add_edge(1, 2, length=120.0, highway="track")
-    G.add_edge(2, 3, length=0.0, highway="primary")
+    G = graph((1, 2, {"length": 150.0, "highway": "primary"}),
+              (1, 2, {"length": 120.0, "highway": "track"}),
+              (2, 3, {"length": 0.0, "highway": "primary"}),
+              nodes={**TWO_NODES, 3: (LON0 + STEP, LAT0)})
     rg = RoadGraph.from_networkx(G, profile=load_profile("drive"))
     assert rg.length_m[0, 1] == 120.0
     assert rg.time_min[0, 1] == pytest.approx(150.0 / (60_000 / 60))  # primary is quicker
@@ -322,21 +83,16 @@ def test_roadgraph_parallel_edges_take_the_shortest_and_zero_length_is_an_edge()
 
 
 def test_roadgraph_list_highway_uses_fastest_usable_class() -> None:
-    G = nx.MultiDiGraph(crs="epsg:4326")
-    G.add_node(1, x=LON0, y=LAT0)
-    G.add_node(2, x=LON0 + STEP, y=LAT0)
-    G.add_edge(1, 2, length=600.0, highway=["track", "footway", "secondary"])
+    G = graph((1, 2, {"length": 600.0, "highway": ["track", "footway", "secondary"]}))
     rg = RoadGraph.from_networkx(G, profile=load_profile("drive"))
     assert rg.edge_highway.tolist() == ["secondary"]
     assert rg.time_min[0, 1] == pytest.approx(600.0 / (40_000 / 60))
 
 
 def test_roadgraph_drops_unusable_classes_and_their_nodes() -> None:
-    G = nx.MultiDiGraph(crs="epsg:4326")
-    for i in range(3):
-        G.add_node(i + 1, x=LON0 + i * STEP, y=LAT0)
-    G.add_edge(1, 2, length=100.0, highway="residential")
-    G.add_edge(2, 3, length=100.0, highway="footway")
+    G = graph((1, 2, {"length": 100.0, "highway": "residential"}),
+              (2, 3, {"length": 100.0, "highway": "footway"}),
+              nodes={i + 1: (LON0 + i * STEP, LAT0) for i in range(3)})
     drive = RoadGraph.from_networkx(G, profile=load_profile("drive"))
     assert drive.node_ids.tolist() == [1, 2]
     walk = RoadGraph.from_networkx(G, profile=load_profile("walk"))
@@ -344,10 +100,7 @@ def test_roadgraph_drops_unusable_classes_and_their_nodes() -> None:
 
 
 def test_roadgraph_refuses_bad_graphs() -> None:
-    G = nx.MultiDiGraph(crs="epsg:4326")
-    G.add_node(1, x=LON0, y=LAT0)
-    G.add_node(2, x=LON0 + STEP, y=LAT0)
-    G.add_edge(1, 2, highway="residential")
+    G = graph((1, 2, {"highway": "residential"}))
     with pytest.raises(InputError, match="edge 1→2 has no valid 'length'"):
         RoadGraph.from_networkx(G, profile=load_profile("walk"))
     G.edges[1, 2, 0]["highway"] = "footway"
@@ -359,10 +112,11 @@ def test_roadgraph_refuses_bad_graphs() -> None:
         RoadGraph.from_networkx(P, profile=load_profile("walk"))
 
 
-def test_profile_is_a_value() -> None:
-    assert isinstance(load_profile("walk"), Profile)
-    assert load_profile("walk") == load_profile("walk")
-    assert load_profile("walk") != load_profile("drive")
+def test_profiles_are_exported_from_roads() -> None:
+    # geo.roads stays an import of the travel profiles (pipeline, notebooks, geo/__init__)
+    for name in geo.travel.__all__:
+        assert getattr(geo.roads, name) is getattr(geo.travel, name), name
+        assert name in geo.roads.__all__, name
 
 
 # --------------------------------------------------------------------------- physical edges
@@ -409,15 +163,14 @@ def test_physical_edges_merge_both_directions_of_a_street(grid_file: Path) -> No
 
 
 def test_physical_edges_parallel_streets() -> None:
-    G = nx.MultiDiGraph(crs="epsg:4326")
-    G.add_node(1, x=LON0, y=LAT0)
-    G.add_node(2, x=LON0 + STEP, y=LAT0)
-    # the same straight line twice (two classes): one physical edge, each direction its minimum
-    G.add_edge(1, 2, length=150.0, highway="primary")
-    G.add_edge(1, 2, length=120.0, highway="track")
-    # a bent street the other way: its own physical edge, usable 2 → 1 only when driving
     bent = shapely.LineString([(LON0 + STEP, LAT0), (LON0 + STEP / 2, LAT0 + STEP), (LON0, LAT0)])
-    G.add_edge(2, 1, length=300.0, highway="residential", geometry=bent)
+    G = graph(
+        # the same straight line twice (two classes): one physical edge, each direction its minimum
+        (1, 2, {"length": 150.0, "highway": "primary"}),
+        (1, 2, {"length": 120.0, "highway": "track"}),
+        # a bent street the other way: its own physical edge, usable 2 → 1 only when driving
+        (2, 1, {"length": 300.0, "highway": "residential", "geometry": bent}),
+    )
     rg = RoadGraph.from_networkx(G, profile=load_profile("drive"))
     assert rg.n_pedges == 2
     straight, curved = sorted(range(2), key=lambda e: shapely.get_num_points(rg.pedge_geometry[e]))
@@ -430,11 +183,8 @@ def test_physical_edges_parallel_streets() -> None:
 
 
 def test_geometry_drawn_backwards_is_turned_round() -> None:
-    G = nx.MultiDiGraph(crs="epsg:4326")
-    G.add_node(1, x=LON0, y=LAT0)
-    G.add_node(2, x=LON0 + STEP, y=LAT0)
     backwards = shapely.LineString([(LON0 + STEP, LAT0), (LON0 + STEP / 2, LAT0 + STEP / 4), (LON0, LAT0)])
-    G.add_edge(1, 2, length=130.0, highway="residential", geometry=backwards)
+    G = graph((1, 2, {"length": 130.0, "highway": "residential", "geometry": backwards}))
     rg = RoadGraph.from_networkx(G, profile=load_profile("drive"))
     start = shapely.get_coordinates(rg.pedge_geometry[0])[0]
     assert np.allclose(start, [rg.x_m[0], rg.y_m[0]], atol=1e-6)
@@ -442,9 +192,7 @@ def test_geometry_drawn_backwards_is_turned_round() -> None:
 
 
 def test_bad_edge_geometry_is_refused() -> None:
-    G = nx.MultiDiGraph(crs="epsg:4326")
-    G.add_node(1, x=LON0, y=LAT0)
-    G.add_node(2, x=LON0 + STEP, y=LAT0)
-    G.add_edge(1, 2, length=100.0, highway="residential", geometry=shapely.Point(LON0, LAT0))
+    G = graph((1, 2, {"length": 100.0, "highway": "residential",
+                      "geometry": shapely.Point(LON0, LAT0)}))
     with pytest.raises(InputError, match="edge 1→2 has a 'geometry' that is not a line"):
         RoadGraph.from_networkx(G, profile=load_profile("walk"))
