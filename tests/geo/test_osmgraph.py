@@ -27,9 +27,8 @@ from geo.roads import RoadGraph, load_profile
 from layers.osm import load_road_graph
 from layers.osm import read_osm_ways
 
-from tests._osmxml import Nodes, Ways, osm_xml
+from tests._osmxml import LAT0, LON0, STEP, Nodes, Ways, osm_xml
 
-LON0, LAT0, STEP = 99.2, 24.7, 0.001  # ~100 m steps near Shidian, Yunnan
 
 def write_osm(folder: Path, nodes: Nodes, ways: Ways, name: str = "roads.osm") -> Path:
     path = folder / name

@@ -1,4 +1,4 @@
-"""Reading the road ways of OSM files with pyosmium (layers.osm.read_osm_ways)."""
+"""Reading OSM files: the road ways with pyosmium (read_osm_ways), the osmnx graph (load_road_graph)."""
 
 from __future__ import annotations
 
@@ -9,16 +9,27 @@ from pathlib import Path
 
 import numpy as np
 import osmium
+import osmnx as ox
 import pytest
 
 from anzhi.core.errors import DataSourceError, InputError
 from anzhi.core.settings import override
 from geo.osmgraph import OsmWays
-from layers.osm import read_osm_ways
+from layers.osm import load_road_graph, read_osm_ways
 
-from tests._osmxml import Nodes, Ways, osm_xml
-
-LON0, LAT0, STEP = 99.2, 24.7, 0.001
+from tests._osmxml import (
+    GRID_NODES,
+    GRID_OTHER_NODES,
+    GRID_WAYS,
+    LAT0,
+    LON0,
+    STEP,
+    Nodes,
+    Ways,
+    grid_xml,
+    osm_xml,
+    write_grid,
+)
 
 NODES: Nodes = {i: (LON0 + (i % 5) * STEP, LAT0 + (i // 5) * STEP) for i in range(1, 16)}
 WAYS: Ways = [
@@ -196,6 +207,119 @@ def test_corrupt_bz2(tmp_path: Path) -> None:
     path.write_bytes(b"BZh9 definitely not bzip2 data")
     with pytest.raises(DataSourceError, match=r"roads\.osm\.bz2: the compressed data is corrupt"):
         read_osm_ways(path, progress=False)
+
+
+# --------------------------------------------------------------------------- load_road_graph
+
+
+@pytest.fixture
+def grid_file(tmp_path: Path) -> Path:
+    return write_grid(tmp_path)
+
+
+def test_load_keeps_only_highways(grid_file: Path) -> None:
+    G = load_road_graph(grid_file)
+    # grid nodes (20 simplified away) + the two track ends; no building, area, proposed or lone node
+    assert set(G.nodes) == set(range(1, 10)) | {18, 19}
+    # 10 two-way grid streets → 20 edges, the oneway street 7→8→9 → 2, the track → 2
+    assert G.number_of_edges() == 24
+    ways = {d["osmid"] for *_, d in G.edges(data=True)}
+    assert ways == {101, 102, 103, 104, 105, 106, 109}
+    assert G.graph["crs"].lower() == "epsg:4326"
+
+
+def test_load_respects_oneway_and_simplifies(grid_file: Path) -> None:
+    G = load_road_graph(grid_file)
+    assert G.has_edge(7, 8) and G.has_edge(8, 9)
+    assert not G.has_edge(8, 7) and not G.has_edge(9, 8)
+    assert G.has_edge(4, 5) and G.has_edge(5, 4)
+    # the 3-20-6 street became one edge whose length is the sum of its two segments
+    length = G.edges[3, 6, 0]["length"]
+    seg = ox.distance.great_circle(GRID_NODES[3][1], GRID_NODES[3][0], GRID_NODES[20][1], GRID_NODES[20][0])
+    seg += ox.distance.great_circle(GRID_NODES[20][1], GRID_NODES[20][0], GRID_NODES[6][1], GRID_NODES[6][0])
+    assert length == pytest.approx(seg, rel=1e-9)
+    # every edge has exactly one highway class (class changes are kept as nodes)
+    assert all(isinstance(d["highway"], str) for *_, d in G.edges(data=True))
+
+
+def test_class_change_is_kept_as_a_node(tmp_path: Path) -> None:
+    nodes = {i: (LON0 + i * STEP, LAT0) for i in range(1, 5)}
+    ways = [(1, [1, 2, 3], {"highway": "tertiary"}), (2, [3, 4], {"highway": "track"})]
+    path = tmp_path / "change.osm"
+    path.write_text(grid_xml(nodes, ways, relation=False), encoding="utf-8")
+    G = load_road_graph(path)
+    assert set(G.nodes) == {1, 3, 4}  # 2 merged away, 3 kept where tertiary becomes track
+    assert G.edges[3, 4, 0]["highway"] == "track"
+
+
+def test_load_bz2_equals_plain(grid_file: Path, tmp_path: Path) -> None:
+    packed = tmp_path / "grid.osm.bz2"
+    packed.write_bytes(bz2.compress(grid_file.read_bytes()))
+    a, b = load_road_graph(grid_file), load_road_graph(packed)
+    assert set(a.nodes) == set(b.nodes)
+    assert sorted(a.edges(keys=True)) == sorted(b.edges(keys=True))
+
+
+def test_load_leaves_osmnx_settings_alone(grid_file: Path) -> None:
+    before = (list(ox.settings.useful_tags_way), ox.settings.all_oneway, ox.settings.default_crs)
+    load_road_graph(grid_file)
+    after = (list(ox.settings.useful_tags_way), ox.settings.all_oneway, ox.settings.default_crs)
+    assert after == before
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "match"),
+    [
+        ("nowhere.osm", None, "does not exist"),
+        ("bad.osm", b"<osm><node id='1' lat='1' lon='1'></osm", "not well-formed"),
+        ("bad.osm.bz2", b"BZh9 definitely not bzip2 data", "cannot read road file"),
+        ("doc.xml", b"<html><body/></html>", "not an OSM XML file"),
+        ("x.osm.pbf", b"\x00 not a protocol buffer",
+         "x.osm.pbf.*not a valid OSM PBF file.*download"),
+    ],
+    ids=["missing", "not-well-formed", "corrupt-bz2", "not-osm", "broken-pbf"],
+)
+def test_load_refuses_unreadable_files(
+    tmp_path: Path, name: str, content: bytes | None, match: str
+) -> None:
+    path = tmp_path / name
+    if content is not None:
+        path.write_bytes(content)
+    with pytest.raises(DataSourceError, match=match):
+        load_road_graph(path)
+
+
+def test_load_no_highways(tmp_path: Path) -> None:
+    path = tmp_path / "buildings.osm"
+    ways = [w for w in GRID_WAYS if w[0] in (107, 108, 110)]
+    path.write_text(grid_xml(GRID_OTHER_NODES, ways), encoding="utf-8")
+    with pytest.raises(InputError, match=r"no road in the file.*3 ways"):
+        load_road_graph(path)
+
+
+def test_load_clipped_extract_cuts_ways(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    path = tmp_path / "clipped.osm"
+    nodes = {k: v for k, v in GRID_NODES.items() if k != 3}  # way 101 and 106 use node 3
+    path.write_text(grid_xml(nodes, GRID_WAYS[:6], relation=False), encoding="utf-8")
+    with caplog.at_level("WARNING"):
+        G = load_road_graph(path, progress=False)
+    assert G.graph["n_cut_ways"] == 2
+    assert "2 road way(s) were cut at the extract boundary" in caplog.text
+    assert 3 not in G
+    # 101 (1-2-3) keeps 1-2, which now simply continues 105 (2-5-8): node 2 is merged away;
+    # 106 (3-20-6-9) keeps 20-6-9, so 20 is now a dead end
+    assert 2 not in G and sorted(G.edges[1, 5, 0]["osmid"]) == [101, 105]
+    assert G.has_edge(20, 6) and G.edges[20, 6, 0]["osmid"] == 106
+
+
+def test_load_pbf_equals_xml(grid_file: Path, tmp_path: Path) -> None:
+    pbf = tmp_path / "grid.osm.pbf"
+    with osmium.SimpleWriter(str(pbf)) as writer:
+        osmium.apply(str(grid_file), writer)
+    a, b = load_road_graph(grid_file), load_road_graph(pbf)
+    assert set(a.nodes) == set(b.nodes) and len(a) == 11
+    assert sorted(a.edges(keys=True)) == sorted(b.edges(keys=True))
+    assert b.graph["source_file"] == "grid.osm.pbf" and b.graph["n_cut_ways"] == 0
 
 
 # --------------------------------------------------------------------------- real data
