@@ -35,7 +35,8 @@ from analysis.rules import RuleSet
 from anzhi.core.errors import DataSourceError, InputError
 from anzhi.core.files import file_sha256
 from geo.roads import Profile, RoadGraph, load_profile
-from geo.routing import access_table, service_areas
+from geo.routing import access_table
+from geo.service import service_areas
 from layers.boundaries import read_polygons
 from layers.demo import DemoPaths, build_demo
 from layers.export import write_outputs

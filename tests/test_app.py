@@ -358,7 +358,7 @@ def _service_layers(args: dict[str, Any]) -> dict[str, float]:
 def test_service_areas_follow_the_road_network_and_rule_minutes(region) -> None:
     from anzhi.core.vocabulary import label
     from anzhi.pipeline import region_elevation
-    from geo.routing import service_areas
+    from geo.service import service_areas
 
     data, _ = region
     at = _run_app()

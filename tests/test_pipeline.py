@@ -19,7 +19,7 @@ from anzhi.pipeline import (
     region_slope,
     steep_land,
 )
-from geo.routing import service_areas
+from geo.service import service_areas
 
 
 def test_region_slope_is_cached_by_dem_content(demo) -> None:  # type: ignore[no-untyped-def]
