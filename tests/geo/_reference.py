@@ -1,6 +1,6 @@
 """The independent reference the routing tests compare with: networkx on the same roads,
-with every snapped edge literally split at the snapped points (shared by test_routing.py and
-test_matrix.py)."""
+with every snapped edge literally split at the snapped points (shared by the routing, network,
+pair-core and matrix tests)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ import shapely
 
 from anzhi.core.settings import get_settings
 from geo.roads import Profile, RoadGraph
-from geo.routing import SnapResult
+from geo.network import SnapResult
 
 
 def gc(lon1: float, lat1: float, lon2: float, lat2: float) -> float:
@@ -123,6 +123,16 @@ def split_reference(G: nx.MultiDiGraph, prof: Profile, rg: RoadGraph,
         leg = gc(f_lon[j], f_lat[j], f_snap.snap_lon[j], f_snap.snap_lat[j])
         H.add_edge(road_node(f_snap, j), ("F", j), length=leg, time=leg / per_min)
     return H
+
+
+def reference_matrix(H: nx.MultiDiGraph, n_s: int, n_f: int, weight: str) -> np.ndarray:
+    """Every site → facility cost on a :func:`split_reference` graph (``inf`` = unreachable)."""
+    out = np.full((n_s, n_f), np.inf)
+    for i in range(n_s):
+        reached = nx.single_source_dijkstra_path_length(H, ("S", i), weight=weight)
+        for j in range(n_f):
+            out[i, j] = reached.get(("F", j), np.inf)
+    return out
 
 
 def points_beside_edge(rg: RoadGraph, e: int, fractions: list[float], offsets_m: list[float]

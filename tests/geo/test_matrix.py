@@ -1,8 +1,8 @@
-"""Cost matrix and k nearest facilities (geo.matrix) — against networkx on split edges."""
+"""The geo adapters of the pair core (geo.matrix: k nearest table, cost table) — against the
+access table, the brute-force matrix and one facility at a time, flat and on slopes."""
 
 from __future__ import annotations
 
-import itertools
 import math
 
 import geopandas as gpd
@@ -11,304 +11,25 @@ import numpy as np
 import pandas as pd
 import pyproj
 import pytest
-import shapely
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
 from analysis.capacity import two_step_fca, two_step_fca_table
 from anzhi.core.errors import InputError
-from anzhi.core.settings import get_settings
 from geo.matrix import (
     COST_TABLE_COLUMNS,
     K_NEAREST_COLUMNS,
-    PairCosts,
     cost_matrix,
     cost_table,
-    find_direct_legs,
-    k_nearest,
     k_nearest_table,
 )
-from geo.roads import Profile, RoadGraph, load_profile
-from geo.routing import (
-    OffroadLegs,
-    SnapResult,
-    _offroad_legs,
-    access_table,
-    nearest_facility,
-    snap_points,
-)
+from geo.network import OffroadLegs, SnapResult, offroad_legs, snap_points
+from geo.roads import Profile, RoadGraph
+from geo.routing import access_table, nearest_facility
 from geo.tobler import offroad_leg_min, tobler_factor, with_slope_times
 from layers.raster import dem_elevation_sampler
-from tests.geo._reference import gc, points_beside_edge, split_reference
+from tests.geo._networks import LAT0, LON0, PROFILES, STEP, core_inputs, grid_case, random_grid
+from tests.geo._reference import gc
 
-LON0, LAT0, STEP = 99.2, 24.7, 0.002  # ~200 m grid near Shidian, Yunnan
-CLASSES = ["primary", "secondary", "tertiary", "residential", "track", "service", "footway"]
-PROFILES = {"walk": load_profile("walk"), "drive": load_profile("drive")}
 WEIGHTS = ("length", "time")
-
-
-# --------------------------------------------------------------------------- generated graphs
-
-
-def random_grid(seed: int, n: int = 7, *, oneway_share: float = 0.3, curved_share: float = 0.4
-                ) -> nx.MultiDiGraph:
-    """An osmnx-style MultiDiGraph built by hand: a jittered n × n grid of streets.
-
-    Random classes (footways are closed to cars), about ``oneway_share`` oneway streets,
-    some missing streets, some bent ones (a WGS84 ``geometry`` from u to v, reversed on the
-    way back, as osmnx draws simplified edges) and some parallel longer tracks.  Lengths are
-    the haversine length of the line times 1–1.3 (roads wind).
-    """
-    rng = np.random.default_rng(seed)
-    G = nx.MultiDiGraph(crs="epsg:4326")
-    for r in range(n):
-        for c in range(n):
-            G.add_node(1000 + r * n + c,
-                       x=LON0 + (c + rng.uniform(-0.3, 0.3)) * STEP,
-                       y=LAT0 + (r + rng.uniform(-0.3, 0.3)) * STEP)
-    for r in range(n):
-        for c in range(n):
-            u = 1000 + r * n + c
-            for v in ([u + 1] if c < n - 1 else []) + ([u + n] if r < n - 1 else []):
-                if rng.random() < 0.08:
-                    continue
-                a, b = (u, v) if rng.random() < 0.5 else (v, u)
-                pa = (G.nodes[a]["x"], G.nodes[a]["y"])
-                pb = (G.nodes[b]["x"], G.nodes[b]["y"])
-                line = [pa, pb]
-                if rng.random() < curved_share:
-                    bend = rng.uniform(-0.3, 0.3)
-                    line = [pa, ((pa[0] + pb[0]) / 2 - (pb[1] - pa[1]) * bend,
-                                 (pa[1] + pb[1]) / 2 + (pb[0] - pa[0]) * bend), pb]
-                gc_len = sum(gc(*p, *q) for p, q in itertools.pairwise(line))
-                attrs = {"length": gc_len * rng.uniform(1.0, 1.3), "highway": str(rng.choice(CLASSES))}
-                fwd, bwd = dict(attrs), dict(attrs)
-                if len(line) > 2:
-                    fwd["geometry"] = shapely.LineString(line)
-                    bwd["geometry"] = shapely.LineString(line[::-1])
-                G.add_edge(a, b, **fwd, oneway=True)
-                if rng.random() >= oneway_share:
-                    G.add_edge(b, a, **bwd, oneway=False)
-                if rng.random() < 0.08:
-                    G.add_edge(a, b, length=attrs["length"] * 1.5, highway="track")
-    return G
-
-
-def reference_matrix(H: nx.MultiDiGraph, n_s: int, n_f: int, weight: str) -> np.ndarray:
-    out = np.full((n_s, n_f), np.inf)
-    for i in range(n_s):
-        reached = nx.single_source_dijkstra_path_length(H, ("S", i), weight=weight)
-        for j in range(n_f):
-            out[i, j] = reached.get(("F", j), np.inf)
-    return out
-
-
-def scatter(rng: np.random.Generator, k: int, n: int = 7) -> tuple[np.ndarray, np.ndarray]:
-    span = (n - 1) * STEP
-    return LON0 + rng.uniform(-0.1, 1.1, k) * span, LAT0 + rng.uniform(-0.1, 1.1, k) * span
-
-
-def core_inputs(rg: RoadGraph, s_lon: np.ndarray, s_lat: np.ndarray, f_lon: np.ndarray, f_lat: np.ndarray
-                ) -> tuple[SnapResult, SnapResult, dict[str, object]]:
-    """Snap both sides and find the direct legs, as the adapters do."""
-    ss, fs = snap_points(rg, s_lon, s_lat), snap_points(rg, f_lon, f_lat)
-    walk = np.where(ss.edge >= 0, ss.snap_dist_m, get_settings().at_site_radius_m)
-    kw = {"site_edge": ss.edge, "site_fraction": ss.fraction, "site_snap_m": ss.snap_dist_m,
-          "fac_edge": fs.edge, "fac_fraction": fs.fraction, "fac_snap_m": fs.snap_dist_m,
-          "direct": find_direct_legs(rg, s_lon, s_lat, f_lon, f_lat, site_walk_m=walk)}
-    return ss, fs, kw
-
-
-def grid_case(seed: int, profile: str, n_s: int, n_f: int):  # type: ignore[no-untyped-def]
-    """A random grid with sites and facilities scattered over it, a few on one long edge
-    (same-edge pairs) and a site far from every road with its own facility (direct leg)."""
-    prof = PROFILES[profile]
-    G = random_grid(seed)
-    rg = RoadGraph.from_networkx(G, profile=prof)
-    rng = np.random.default_rng(seed)
-    long_edges = np.flatnonzero(rg.pedge_geom_length_m > 150)
-    e_star = int(long_edges[rng.integers(len(long_edges))])
-    es_lon, es_lat = points_beside_edge(rg, e_star, [0.2, 0.6], [4.0, -6.0])
-    ef_lon, ef_lat = points_beside_edge(rg, e_star, [0.4, 0.8], [-5.0, 7.0])
-    far = (LON0 + 0.05, LAT0)  # ~5 km east of the grid; a facility 120 m from it
-    s_lon, s_lat = scatter(rng, n_s - 3)
-    f_lon, f_lat = scatter(rng, n_f - 3)
-    s_lon = np.concatenate([s_lon, es_lon, [far[0]]])
-    s_lat = np.concatenate([s_lat, es_lat, [far[1]]])
-    f_lon = np.concatenate([f_lon, ef_lon, [far[0] + 0.0012]])
-    f_lat = np.concatenate([f_lat, ef_lat, [far[1]]])
-    return G, prof, rg, (s_lon, s_lat), (f_lon, f_lat), e_star
-
-
-# --------------------------------------------------------------------------- cost_matrix
-
-
-@pytest.mark.parametrize("seed", [41, 42])
-@pytest.mark.parametrize("profile", ["walk", "drive"])
-@pytest.mark.parametrize("sizes", [(24, 9), (6, 14)], ids=["from-facilities", "from-sites"])
-def test_cost_matrix_equals_networkx_on_split_edges(seed: int, profile: str, sizes: tuple[int, int]) -> None:
-    n_s, n_f = sizes
-    G, prof, rg, (s_lon, s_lat), (f_lon, f_lat), e_star = grid_case(seed, profile, n_s, n_f)
-    ss, fs, kw = core_inputs(rg, s_lon, s_lat, f_lon, f_lat)
-    assert (ss.edge[n_s - 3:n_s - 1] == e_star).all() and (fs.edge[n_f - 3:n_f - 1] == e_star).all()
-    assert ss.reason[-1] == "no_road_nearby" and fs.reason[-1] == "no_road_nearby"
-    H = split_reference(G, prof, rg, (s_lon, s_lat, ss), (f_lon, f_lat, fs))
-    for weight in WEIGHTS:
-        ref = reference_matrix(H, n_s, n_f, weight)
-        got = cost_matrix(rg, weight=weight, **kw)  # type: ignore[arg-type]
-        assert isinstance(got, PairCosts) and got.shape == (n_s, n_f)
-        dense = got.to_dense()
-        assert np.array_equal(np.isfinite(dense), np.isfinite(ref))
-        fin = np.isfinite(ref)
-        assert np.abs(dense[fin] - ref[fin]).max() < 1e-6
-        assert fin.sum() > 0.3 * n_s * n_f  # not vacuous (drive: oneways, no footways)
-        # the far site reaches only its own facility, straight (direct leg)
-        assert np.isfinite(dense[-1]).sum() == 1
-        assert dense[-1, -1] == pytest.approx(gc(s_lon[-1], s_lat[-1], f_lon[-1], f_lat[-1])
-                                              * (1.0 if weight == "length" else 60 / 4500), abs=1e-9)
-        # the cutoff drops exactly the pairs above it; a pair at the cutoff stays
-        cut = float(np.median(dense[fin]))
-        part = cost_matrix(rg, weight=weight, max_cost=cut, chunk=3, **kw)  # type: ignore[arg-type]
-        kept = np.zeros((n_s, n_f), dtype=bool)
-        kept[part.site, part.fac] = True
-        assert np.array_equal(kept, fin & (dense <= cut))
-        assert np.array_equal(part.cost, dense[part.site, part.fac])
-        assert (ref[fin & ~kept] > cut - 1e-6).all() and (ref[kept] <= cut + 1e-6).all()
-        # pairs sorted by site then facility, each once
-        key = part.site * n_f + part.fac
-        assert (np.diff(key) > 0).all()
-
-
-def test_cost_matrix_keeps_exact_zeros_and_the_cost_equal_to_the_cutoff() -> None:
-    # a straight two-way street 1 → 2 of exactly 250 m; a site and a facility on node 1, a
-    # facility on node 2
-    G = nx.MultiDiGraph(crs="epsg:4326")
-    G.add_node(1, x=LON0, y=LAT0)
-    G.add_node(2, x=LON0 + STEP, y=LAT0)
-    G.add_edge(1, 2, length=250.0, highway="residential")
-    G.add_edge(2, 1, length=250.0, highway="residential")
-    rg = RoadGraph.from_networkx(G, profile=PROFILES["walk"])
-    _, _, kw = core_inputs(rg, np.array([LON0]), np.array([LAT0]),
-                           np.array([LON0, LON0 + STEP]), np.array([LAT0, LAT0]))
-    full = cost_matrix(rg, weight="length", **kw)  # type: ignore[arg-type]
-    assert full.site.tolist() == [0, 0] and full.fac.tolist() == [0, 1]
-    assert full.cost.tolist() == pytest.approx([0.0, 250.0], abs=1e-9)
-    csr = full.to_csr()
-    assert csr.nnz == 2 and csr.indices.tolist() == [0, 1] and csr.data[0] == 0.0  # zero stored
-    assert full.to_dense().ravel().tolist() == pytest.approx([0.0, 250.0], abs=1e-9)
-    assert len(cost_matrix(rg, weight="length", max_cost=250.0, **kw)) == 2  # type: ignore[arg-type]
-    at = cost_matrix(rg, weight="length", max_cost=249.999, **kw)  # type: ignore[arg-type]
-    assert at.fac.tolist() == [0] and np.isinf(at.to_dense()[0, 1])
-    assert len(cost_matrix(rg, weight="length", max_cost=0.0, **kw)) == 1  # type: ignore[arg-type]
-
-
-def test_cost_matrix_input_errors() -> None:
-    G = random_grid(3)
-    rg = RoadGraph.from_networkx(G, profile=PROFILES["walk"])
-    _, _, kw = core_inputs(rg, *scatter(np.random.default_rng(3), 4), *scatter(np.random.default_rng(4), 3))
-    with pytest.raises(InputError, match="max_cost must be a number >= 0.*-1"):
-        cost_matrix(rg, weight="time", max_cost=-1.0, **kw)  # type: ignore[arg-type]
-    with pytest.raises(InputError, match="max_cost must be a number >= 0.*nan"):
-        cost_matrix(rg, weight="time", max_cost=math.nan, **kw)  # type: ignore[arg-type]
-    with pytest.raises(InputError, match="chunk must be a whole number.*0"):
-        cost_matrix(rg, weight="time", chunk=0, **kw)  # type: ignore[arg-type]
-    with pytest.raises(InputError, match="unknown routing weight 'speed'"):
-        cost_matrix(rg, weight="speed", **kw)  # type: ignore[arg-type]
-    bad = dict(kw, site_fraction=np.full(4, 1.5))
-    with pytest.raises(InputError, match=r"site position\(s\) are not on the graph"):
-        cost_matrix(rg, weight="time", **bad)  # type: ignore[arg-type]
-    with pytest.raises(InputError, match="direct leg.*name no site/facility"):
-        cost_matrix(rg, weight="time", **dict(kw, direct=([0], [7], [1.0])))  # type: ignore[arg-type]
-
-
-# --------------------------------------------------------------------------- k_nearest
-
-
-@pytest.mark.parametrize("seed", [5, 6, 7])
-@pytest.mark.parametrize("profile", ["walk", "drive"])
-def test_k1_equals_nearest_facility(seed: int, profile: str) -> None:
-    _, _, rg, (s_lon, s_lat), (f_lon, f_lat), _ = grid_case(seed, profile, 30, 10)
-    ss, fs, kw = core_inputs(rg, s_lon, s_lat, f_lon, f_lat)
-    kw.pop("direct")  # nearest_facility has no direct legs (access_table adds them)
-    for weight in WEIGHTS:
-        fac, cost = k_nearest(rg, k=1, weight=weight, **kw)  # type: ignore[arg-type]
-        assert fac.shape == (30, 1) and fac.dtype == np.int64 and cost.dtype == np.float64
-        ids, ref = nearest_facility(rg, ss.node, ss.snap_dist_m, fs.node, fs.snap_dist_m,
-                                    [str(j) for j in range(10)], weight=weight,
-                                    site_edge=ss.edge, site_fraction=ss.fraction,
-                                    fac_edge=fs.edge, fac_fraction=fs.fraction)
-        reached = np.isfinite(ref)
-        assert reached.sum() >= 20
-        assert np.array_equal(np.isfinite(cost[:, 0]), reached)
-        assert np.array_equal(fac[:, 0] >= 0, reached)
-        assert np.abs(cost[reached, 0] - ref[reached]).max() < 1e-9
-        assert [str(j) for j in fac[reached, 0]] == ids[reached].tolist()
-
-
-@pytest.mark.parametrize("seed", [8, 9])
-@pytest.mark.parametrize("profile", ["walk", "drive"])
-def test_k_nearest_equals_the_sorted_rows_of_the_full_matrix(seed: int, profile: str) -> None:
-    _, _, rg, (s_lon, s_lat), (f_lon, f_lat), _ = grid_case(seed, profile, 25, 12)
-    _, _, kw = core_inputs(rg, s_lon, s_lat, f_lon, f_lat)
-    for weight in WEIGHTS:
-        dense = cost_matrix(rg, weight=weight, **kw).to_dense()  # type: ignore[arg-type]
-        order = np.lexsort((np.broadcast_to(np.arange(12), dense.shape), dense), axis=1)
-        for k in range(2, 6):
-            fac, cost = k_nearest(rg, k=k, weight=weight, **kw)  # type: ignore[arg-type]
-            assert fac.shape == cost.shape == (25, k)
-            exp_f = order[:, :k]
-            exp_c = np.take_along_axis(dense, exp_f, axis=1)
-            exp_f = np.where(np.isfinite(exp_c), exp_f, -1)
-            assert np.array_equal(np.isfinite(cost), np.isfinite(exp_c))
-            assert np.array_equal(fac >= 0, exp_f >= 0)
-            fin = np.isfinite(exp_c)
-            assert np.abs(cost[fin] - exp_c[fin]).max() < 1e-9
-            # the facility named has that cost in the matrix (ties may swap equal facilities)
-            rows = np.nonzero(fin)[0]
-            assert np.abs(dense[rows, fac[fin]] - cost[fin]).max() < 1e-9
-            assert (cost[:, :-1] <= cost[:, 1:]).all()  # sorted, inf padding last
-            # with a cutoff: the same, truncated
-            cut = float(np.nanmedian(np.where(fin, exp_c, np.nan)))
-            fc, cc = k_nearest(rg, k=k, weight=weight, max_cost=cut, **kw)  # type: ignore[arg-type]
-            assert np.array_equal(fc >= 0, inside := fin & (exp_c <= cut))
-            assert np.array_equal(np.isfinite(cc), inside)
-            assert np.abs(cc[inside] - exp_c[inside]).max(initial=0.0) < 1e-9
-
-
-def test_k_must_be_1_to_5() -> None:
-    G = random_grid(3)
-    rg = RoadGraph.from_networkx(G, profile=PROFILES["walk"])
-    _, _, kw = core_inputs(rg, *scatter(np.random.default_rng(3), 4), *scatter(np.random.default_rng(4), 3))
-    for bad in (0, 6, 2.5, True):
-        with pytest.raises(InputError, match=r"k must be a whole number from 1 to 5.*" + str(bad)):
-            k_nearest(rg, k=bad, weight="time", **kw)  # type: ignore[arg-type]
-    fac, cost = k_nearest(rg, k=5, weight="time", **kw)  # type: ignore[arg-type]
-    assert (fac[:, 3:] == -1).all() and np.isinf(cost[:, 3:]).all()  # 3 facilities: padded
-
-
-@settings(max_examples=20, deadline=None)
-@given(seed=st.integers(0, 10_000), n_fac=st.integers(1, 7), profile=st.sampled_from(["walk", "drive"]),
-       weight=st.sampled_from(WEIGHTS))
-def test_adding_a_facility_never_increases_any_jth_nearest_cost(seed: int, n_fac: int, profile: str,
-                                                                weight: str) -> None:
-    G = random_grid(seed % 40)
-    rg = RoadGraph.from_networkx(G, profile=PROFILES[profile])
-    rng = np.random.default_rng(seed)
-    s_lon, s_lat = scatter(rng, 12)
-    f_lon, f_lat = scatter(rng, n_fac + 1)
-    _, _, kw = core_inputs(rg, s_lon, s_lat, f_lon, f_lat)
-    d_s, d_f, d_m = kw["direct"]  # type: ignore[misc]
-    old = d_f < n_fac
-    before_kw = {key: (val[:n_fac] if key.startswith("fac_") else val) for key, val in kw.items()}
-    before_kw["direct"] = (d_s[old], d_f[old], d_m[old])
-    _, before = k_nearest(rg, k=5, weight=weight, **before_kw)  # type: ignore[arg-type]
-    _, after = k_nearest(rg, k=5, weight=weight, **kw)  # type: ignore[arg-type]
-    assert (after <= before + 1e-9).all()
-    assert (after[:, :-1] <= after[:, 1:]).all()
-    # and a pair's cost does not depend on the other facilities
-    m_before = cost_matrix(rg, weight=weight, **before_kw).to_dense()  # type: ignore[arg-type]
-    m_after = cost_matrix(rg, weight=weight, **kw).to_dense()  # type: ignore[arg-type]
-    assert np.array_equal(m_after[:, :n_fac], m_before)
 
 
 # --------------------------------------------------------------------------- adapters: the demo county
@@ -494,7 +215,7 @@ def sloped_inputs(rg: RoadGraph, prof: Profile, s_lon: np.ndarray, s_lat: np.nda
                   f_lat: np.ndarray, elevation_m) -> tuple[SnapResult, SnapResult, OffroadLegs, dict, dict]:  # type: ignore[no-untyped-def,type-arg]
     """The core's inputs as the adapters build them: metres (``kw``) and sloped minutes (``kw_t``)."""
     ss, fs, kw = core_inputs(rg, s_lon, s_lat, f_lon, f_lat)
-    legs = _offroad_legs(rg, prof, metric_xy(rg, s_lon, s_lat), ss, metric_xy(rg, f_lon, f_lat), fs, elevation_m)
+    legs = offroad_legs(rg, prof, metric_xy(rg, s_lon, s_lat), ss, metric_xy(rg, f_lon, f_lat), fs, elevation_m)
     d_s, d_f, d_m = kw["direct"]  # type: ignore[misc]
     kw_t = dict(kw, site_leg=legs.site_min, fac_leg=legs.fac_min,
                 direct=(d_s, d_f, d_m, np.atleast_1d(legs.direct_min(d_m, d_s, d_f))))
@@ -792,43 +513,6 @@ def test_flat_elevation_gives_the_flat_result(seed: int) -> None:
         cost_table(rd, sites, facs, profile=drive, max_cost=20.0, progress=False, elevation_m=hill))
 
 
-def test_leg_costs_of_the_core_are_checked_and_used() -> None:
-    G = random_grid(3)
-    rg = RoadGraph.from_networkx(G, profile=PROFILES["walk"])
-    _, _, kw = core_inputs(rg, *scatter(np.random.default_rng(3), 4), *scatter(np.random.default_rng(4), 3))
-    d_s, d_f, d_m = kw["direct"]  # type: ignore[misc]
-    for fn, extra in ((cost_matrix, {}), (k_nearest, {"k": 2})):
-        def call(fn=fn, extra=extra, **over):  # type: ignore[no-untyped-def]
-            return fn(rg, weight="time", **extra, **dict(kw, **over))
-        with pytest.raises(InputError, match=r"site_leg must hold one off-road leg cost per site \(4\), got 3"):
-            call(site_leg=[1.0, 2.0, 3.0])
-        with pytest.raises(InputError, match=r"fac_leg holds 1 negative off-road leg cost\(s\) \(first at position 1: -0.5\)"):
-            call(fac_leg=[1.0, -0.5, 2.0])
-        with pytest.raises(InputError, match="site_leg must be numbers"):
-            call(site_leg=["a", "b", "c", "d"])
-        with pytest.raises(InputError, match=r"direct leg costs \(the 4th array of direct\) need one value per direct "
-                                             rf"leg \({len(d_m)}\), got {len(d_m) + 1}"):
-            call(direct=(d_s, d_f, d_m, np.ones(len(d_m) + 1)))
-        with pytest.raises(InputError, match=r"1 direct leg cost\(s\) are not finite numbers >= 0.*nan"):
-            call(direct=([0], [0], [5.0], [math.nan]))
-        with pytest.raises(InputError, match="direct must be .*got 5 array"):
-            call(direct=([0], [0], [5.0], [1.0], [2.0]))
-    # explicit flat legs are the default; doubled legs add exactly the extra legs to road pairs
-    flat = cost_matrix(rg, weight="time", **kw).to_dense()  # type: ignore[arg-type]
-    per_m = 60 / (PROFILES["walk"].offroad_speed_kph * 1000)
-    s_leg, f_leg = kw["site_snap_m"] * per_m, kw["fac_snap_m"] * per_m  # type: ignore[operator]
-    same = cost_matrix(rg, weight="time", **dict(kw, site_leg=s_leg, fac_leg=f_leg,  # type: ignore[arg-type]
-                                                 direct=(d_s, d_f, d_m, d_m * per_m))).to_dense()
-    assert np.array_equal(same, flat)
-    slow = cost_matrix(rg, weight="time", **dict(kw, site_leg=2 * s_leg, fac_leg=2 * f_leg, direct=None)).to_dense()  # type: ignore[arg-type]
-    no_direct = cost_matrix(rg, weight="time", **dict(kw, direct=None)).to_dense()  # type: ignore[arg-type]
-    fin = np.isfinite(no_direct)
-    assert fin.sum() >= 6
-    assert np.allclose(slow[fin], (no_direct + s_leg[:, None] + f_leg[None, :])[fin], rtol=0, atol=1e-9)
-    # a site whose leg is NaN is off the network: only its direct legs remain
-    off = cost_matrix(rg, weight="time", **dict(kw, site_leg=np.where(np.arange(4) == 0, np.nan, s_leg))).to_dense()  # type: ignore[arg-type]
-    assert np.isinf(off[0, np.setdiff1d(np.arange(3), d_f[d_s == 0])]).all() and np.array_equal(off[1:], flat[1:])
-
 
 def test_adapters_refuse_an_elevation_that_is_not_a_function() -> None:
     rg = RoadGraph.from_networkx(random_grid(11), profile=PROFILES["walk"])
@@ -839,35 +523,3 @@ def test_adapters_refuse_an_elevation_that_is_not_a_function() -> None:
         k_nearest_table(rg, sites, facs, profile=PROFILES["walk"], elevation_m="dem.tif")  # type: ignore[arg-type]
     with pytest.raises(InputError, match=r"(?s)2 problems.*elevation_m must be a function.*max_cost must be"):
         cost_table(rg, sites, facs, profile=PROFILES["walk"], max_cost=-1.0, elevation_m=3.0)  # type: ignore[arg-type]
-
-
-# --------------------------------------------------------------------------- real data: Andorra
-
-
-@pytest.mark.realdata
-@pytest.mark.parametrize(("profile", "weight"), [("walk", "length"), ("drive", "time")])
-def test_andorra_cost_matrix_equals_networkx_on_split_edges(andorra_osmnx_graph, profile: str,  # type: ignore[no-untyped-def]
-                                                            weight: str) -> None:
-    G = andorra_osmnx_graph
-    prof = PROFILES[profile]
-    rg = RoadGraph.from_networkx(G, profile=prof)
-    rng = np.random.default_rng(2020)
-    # points up to ~150 m from random road nodes: most snap somewhere along an edge
-    pick = rng.integers(rg.n_nodes, size=50)
-    lon = rg.lon[pick] + rng.uniform(-0.0015, 0.0015, 50)
-    lat = rg.lat[pick] + rng.uniform(-0.0012, 0.0012, 50)
-    s_lon, s_lat, f_lon, f_lat = lon[:20], lat[:20], lon[20:], lat[20:]
-    ss, fs, kw = core_inputs(rg, s_lon, s_lat, f_lon, f_lat)
-    assert ((ss.fraction > 0) & (ss.fraction < 1)).sum() >= 10
-    H = split_reference(G, prof, rg, (s_lon, s_lat, ss), (f_lon, f_lat, fs))
-    ref = reference_matrix(H, 20, 30, weight)
-    got = cost_matrix(rg, weight=weight, **kw).to_dense()  # type: ignore[arg-type]
-    assert np.array_equal(np.isfinite(got), np.isfinite(ref))
-    fin = np.isfinite(ref)
-    assert fin.mean() > 0.5
-    assert np.abs(got[fin] - ref[fin]).max() < 1e-6
-    fac, cost = k_nearest(rg, k=5, weight=weight, **kw)  # type: ignore[arg-type]
-    assert np.allclose(np.nan_to_num(cost, posinf=-1.0), np.nan_to_num(np.sort(ref, axis=1)[:, :5], posinf=-1.0),
-                       rtol=0, atol=1e-6)
-    named = fac >= 0
-    assert np.abs(ref[np.nonzero(named)[0], fac[named]] - cost[named]).max() < 1e-6

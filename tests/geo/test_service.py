@@ -1,11 +1,9 @@
-"""Service areas by road (geo.routing.service_areas / reached_lines) against networkx."""
+"""Service areas by road (geo.service: service_areas / reached_lines) against networkx."""
 
 from __future__ import annotations
 
-import geopandas as gpd
 import networkx as nx
 import numpy as np
-import osmnx as ox
 import pyproj
 import pytest
 import shapely
@@ -13,47 +11,17 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from anzhi.core.errors import InputError
+from geo.network import snap_points
 from geo.roads import Profile, RoadGraph, load_profile
-from geo.routing import (
-    SERVICE_AREA_COLUMNS,
-    SERVICE_AREA_METHOD,
-    reached_lines,
-    service_areas,
-    snap_points,
-)
+from geo.service import SERVICE_AREA_COLUMNS, SERVICE_AREA_METHOD, reached_lines, service_areas
+from tests.geo._networks import LAT0, LON0, PROFILES, facilities_at, jittered_grid, points
 
-LON0, LAT0, STEP = 99.2, 24.7, 0.002  # ~200 m grid near Shidian, Yunnan
-CLASSES = ["primary", "secondary", "tertiary", "residential", "track", "service"]
-PROFILES = {"walk": load_profile("walk"), "drive": load_profile("drive")}
 BUFFER_M = 50.0
 
 
-def gc(lon1: float, lat1: float, lon2: float, lat2: float) -> float:
-    return float(ox.distance.great_circle(lat1, lon1, lat2, lon2))
-
-
-def grid(seed: int, n: int = 7, *, oneway_share: float = 0.2) -> nx.MultiDiGraph:
-    """Jittered n × n grid of straight streets (as tests/geo/test_routing.py), some oneway."""
-    rng = np.random.default_rng(seed)
-    G = nx.MultiDiGraph(crs="epsg:4326")
-    for r in range(n):
-        for c in range(n):
-            G.add_node(1000 + r * n + c,
-                       x=LON0 + c * STEP + rng.uniform(-0.3, 0.3) * STEP,
-                       y=LAT0 + r * STEP + rng.uniform(-0.3, 0.3) * STEP)
-    for r in range(n):
-        for c in range(n):
-            u = 1000 + r * n + c
-            for v in ([u + 1] if c < n - 1 else []) + ([u + n] if r < n - 1 else []):
-                if rng.random() < 0.1:
-                    continue
-                a, b = (u, v) if rng.random() < 0.5 else (v, u)
-                d = gc(G.nodes[a]["x"], G.nodes[a]["y"], G.nodes[b]["x"], G.nodes[b]["y"])
-                attrs = {"length": d * rng.uniform(1.0, 1.3), "highway": str(rng.choice(CLASSES))}
-                G.add_edge(a, b, **attrs)
-                if rng.random() >= oneway_share:
-                    G.add_edge(b, a, **attrs)
-    return G
+def grid(seed: int, n: int = 7) -> nx.MultiDiGraph:
+    """A jittered n × n grid of straight streets, 20 % oneway, without parallel tracks."""
+    return jittered_grid(seed, n, parallel_share=0.0)
 
 
 def reference_times(G: nx.MultiDiGraph, profile: Profile, sources: list[int]) -> dict[int, float]:
@@ -70,15 +38,6 @@ def reference_times(G: nx.MultiDiGraph, profile: Profile, sources: list[int]) ->
             if not H.has_edge(a, b) or H[a][b]["time"] > t:
                 H.add_edge(a, b, time=t)
     return dict(nx.multi_source_dijkstra_path_length(H.reverse(copy=True), sources, weight="time"))
-
-
-def points(lon: list[float], lat: list[float], **cols: object) -> gpd.GeoDataFrame:
-    return gpd.GeoDataFrame(cols, geometry=gpd.points_from_xy(lon, lat), crs="EPSG:4326")
-
-
-def facilities_at(G: nx.MultiDiGraph, nodes: list[int], types: list[str]) -> gpd.GeoDataFrame:
-    return points([G.nodes[k]["x"] for k in nodes], [G.nodes[k]["y"] for k in nodes],
-                  facility_id=[f"F{k}" for k in nodes], facility_type=types)
 
 
 def to_metric(rg: RoadGraph, lon: list[float], lat: list[float]) -> np.ndarray:
