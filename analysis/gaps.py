@@ -51,7 +51,7 @@ from analysis.capacity import capacity_check, site_demand
 from analysis.rules import Rule, RuleSet
 from analysis.statuses import (COVERED_STATUSES, GAP_STATUSES, STATUSES, UNROUTABLE_REASONS,
                                reason)
-from geo.coords import local_metric_crs
+from geo.crs import local_metric_crs
 
 __all__ = ["GAPS_COLUMNS", "STATUSES", "GAP_STATUSES", "COVERED_STATUSES", "UNROUTABLE_REASONS",
            "evaluate", "worst_status"]

@@ -13,10 +13,7 @@ Contents
   :func:`wgs84_to_bd09`, :func:`bd09_to_wgs84`.
 * Names: :data:`COORD_SYSTEMS`, :func:`normalise_coord_system`, :func:`to_wgs84`,
   :func:`in_china`.
-* From :mod:`geo.crs` (re-exported here), CGCS2000 3-degree Gauss-Krüger zones:
-  :func:`gk_zone_from_lon`, :func:`gk_central_meridian`, :func:`gk_epsg`,
-  :func:`gk_zone_from_easting`, :func:`gk_to_wgs84`, :func:`wgs84_to_gk`; and metric work:
-  :func:`utm_epsg`, :func:`local_metric_crs`.
+* CGCS2000 Gauss-Krüger and UTM zones are in :mod:`geo.crs`.
 
 All array functions are vectorised: they accept scalars, lists or NumPy arrays (broadcast
 against each other) and return ``float64`` arrays (0-d for scalar input).  NaN passes
@@ -33,16 +30,6 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from anzhi.core.errors import InputError
-from geo.crs import (
-    gk_central_meridian,
-    gk_epsg,
-    gk_to_wgs84,
-    gk_zone_from_easting,
-    gk_zone_from_lon,
-    local_metric_crs,
-    utm_epsg,
-    wgs84_to_gk,
-)
 from geo.lonlat import FloatArray, lonlat_arrays
 
 __all__ = [
@@ -56,14 +43,6 @@ __all__ = [
     "bd09_to_gcj02",
     "wgs84_to_bd09",
     "bd09_to_wgs84",
-    "gk_zone_from_lon",
-    "gk_central_meridian",
-    "gk_epsg",
-    "gk_zone_from_easting",
-    "gk_to_wgs84",
-    "wgs84_to_gk",
-    "utm_epsg",
-    "local_metric_crs",
 ]
 
 _Transform = Callable[[FloatArray, FloatArray], tuple[FloatArray, FloatArray]]

@@ -3,7 +3,7 @@
 Site tables surveyed in CGCS2000 Gauss-Krüger metres are converted to WGS84 here
 (:func:`gk_to_wgs84`, the zone read from an EPSG code, a zone number or the eastings'
 prefix); metric work (buffers, snapping, the road graph) uses the UTM zone of the data
-(:func:`local_metric_crs`).  All names are also importable from :mod:`geo.coords`.
+(:func:`local_metric_crs`).
 
 Contents
 --------

@@ -76,7 +76,7 @@ from numpy.typing import NDArray
 from scipy.spatial import cKDTree
 
 from anzhi.core.errors import InputError, ProblemCollector
-from geo.coords import local_metric_crs
+from geo.crs import local_metric_crs
 from geo.geodesy import great_circle_m
 from geo.travel import Profile, load_profile, profile_names
 

@@ -271,8 +271,9 @@ def test_in_china() -> None:
     assert got.dtype == np.bool_
 
 
-def test_crs_names_are_exported_from_coords() -> None:
-    # geo.coords stays the one import of every coordinate helper (geo/__init__ _EXPORTS)
+def test_crs_names_are_exported_from_geo() -> None:
+    # the package exports every coordinate helper, wherever it is defined (geo/__init__ _EXPORTS)
+    for name in geo.crs.__all__ + geo.coords.__all__:
+        assert name in geo.__all__, name
     for name in geo.crs.__all__:
-        assert getattr(geo.coords, name) is getattr(geo.crs, name), name
-        assert name in geo.coords.__all__, name
+        assert getattr(geo, name) is getattr(geo.crs, name), name

@@ -1,4 +1,4 @@
-"""Tests of geo.crs: CGCS2000 Gauss-Krüger zones and UTM zones (also exported by geo.coords)."""
+"""Tests of geo.crs: CGCS2000 Gauss-Krüger zones and UTM zones."""
 
 from __future__ import annotations
 
