@@ -48,17 +48,8 @@ def read_polygons(path: str | Path, *, what: str, layer: str | None = None) -> g
 def read_townships(path: str | Path, *, layer: str | None = None) -> gpd.GeoDataFrame:
     """Read township boundary polygons for the map, in EPSG:4326.
 
-    Parameters
-    ----------
-    path
-        Any vector file GDAL reads (GeoPackage, GeoJSON, Shapefile), e.g. the demo's
-        ``townships.gpkg`` (layer ``townships``, columns ``township``, ``county``).
-    layer
-        Layer name; default the first layer.
-
-    Raises
-    ------
-    DataSourceError
-        The file is missing, unreadable, or has no CRS.
+    :func:`read_polygons` with ``what="township boundaries"``, e.g. for the demo's
+    ``townships.gpkg`` (layer ``townships``, columns ``township``, ``county``); the same
+    ``path``, ``layer`` and errors.
     """
     return read_polygons(path, what="township boundaries", layer=layer)

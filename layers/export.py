@@ -55,72 +55,85 @@ ACCESS_COLUMNS: tuple[str, ...] = ("site_id", "facility_type", "nearest_facility
 #: (``gaps.gpkg`` follows when ``sites`` is given).
 OUTPUT_FILES: tuple[str, ...] = ("gaps.csv", "gaps.xlsx", "coverage.csv", "access.csv")
 
+
+def _bilingual(table: str) -> dict[str, tuple[str, str]]:
+    """``key | 中文 | English`` lines as ``{key: (中文, English)}``, in order."""
+    out: dict[str, tuple[str, str]] = {}
+    for line in table.strip().splitlines():
+        key, zh, en = (cell.strip() for cell in line.split("|"))
+        out[key] = (zh, en)
+    return out
+
+
 #: Gap-table column -> (Chinese header, English header) of the xlsx "Gaps" sheet, in order.
 #: ``reason`` shows the Chinese reason with lang="zh" and ``reason_en`` with lang="en".
-GAPS_XLSX_HEADERS: dict[str, tuple[str, str]] = {
-    "site_id": ("安置点编号", "Site ID"),
-    "site_name": ("安置点名称", "Site name"),
-    "county": ("县", "County"),
-    "township": ("乡镇", "Township"),
-    "population": ("人数", "Population"),
-    "households": ("户数", "Households"),
-    "facility_type": ("设施类型", "Facility type"),
-    "rule_id": ("规则", "Rule"),
-    "status": ("状态", "Status"),
-    "nearest_facility_id": ("最近设施", "Nearest facility"),
-    "dist_m": ("距离(米)", "Distance (m)"),
-    "time_min": ("时间(分钟)", "Time (min)"),
-    "reason": ("原因", "Reason"),
-    "source": ("依据文件", "Source"),
-    "clause": ("条款", "Clause"),
-    "grade": ("等级", "Grade"),
-}
+GAPS_XLSX_HEADERS: dict[str, tuple[str, str]] = _bilingual("""
+    site_id             | 安置点编号 | Site ID
+    site_name           | 安置点名称 | Site name
+    county              | 县         | County
+    township            | 乡镇       | Township
+    population          | 人数       | Population
+    households          | 户数       | Households
+    facility_type       | 设施类型   | Facility type
+    rule_id             | 规则       | Rule
+    status              | 状态       | Status
+    nearest_facility_id | 最近设施   | Nearest facility
+    dist_m              | 距离(米)   | Distance (m)
+    time_min            | 时间(分钟) | Time (min)
+    reason              | 原因       | Reason
+    source              | 依据文件   | Source
+    clause              | 条款       | Clause
+    grade               | 等级       | Grade
+""")
 
 #: Per-site hazard-screen columns (``analysis.land.site_hazard``), present when the run had a
 #: DEM; written after the schema columns of gaps.csv and as extra columns of the Gaps sheet.
-HAZARD_XLSX_HEADERS: dict[str, tuple[str, str]] = {
-    "slope_deg": ("坡度(度)", "Slope (°)"),
-    "share_gt25": ("周边>25°占比", "Share > 25° nearby"),
-    "hazard": ("地灾筛查", "Hazard screen"),
-    "hazard_reason": ("筛查原因", "Screen reason"),
-}
+HAZARD_XLSX_HEADERS: dict[str, tuple[str, str]] = _bilingual("""
+    slope_deg     | 坡度(度)     | Slope (°)
+    share_gt25    | 周边>25°占比 | Share > 25° nearby
+    hazard        | 地灾筛查     | Hazard screen
+    hazard_reason | 筛查原因     | Screen reason
+""")
 HAZARD_COLUMNS: tuple[str, ...] = ("slope_deg", "share_gt25", "hazard", "hazard_reason",
                                    "hazard_reason_en")
 
 #: Status -> (Chinese, English) as shown in gaps.xlsx.
-STATUS_LABELS: dict[str, tuple[str, str]] = {
-    "ok": ("达标", "OK"),
-    "ok_shared": ("共享达标", "OK (shared)"),
-    "gap_missing": ("缺失", "Missing"),
-    "gap_capacity": ("容量不足", "Over capacity"),
-    "unroutable": ("无法到达", "Unroutable"),
-}
+STATUS_LABELS: dict[str, tuple[str, str]] = _bilingual("""
+    ok           | 达标     | OK
+    ok_shared    | 共享达标 | OK (shared)
+    gap_missing  | 缺失     | Missing
+    gap_capacity | 容量不足 | Over capacity
+    unroutable   | 无法到达 | Unroutable
+""")
 
-_SHEETS = {"summary": ("汇总", "Summary"), "gaps": ("缺口清单", "Gaps"),
-           "rules": ("规则", "Rules")}
-_RULE_HEADERS: dict[str, tuple[str, str]] = {
-    "rule_id": ("规则", "Rule"),
-    "label": ("名称", "Name"),
-    "facility_type": ("设施类型", "Facility type"),
-    "applies": ("适用条件", "Applies to"),
-    "satisfied_by": ("满足方式", "Satisfied by"),
-    "capacity": ("容量标准", "Capacity norm"),
-    "source": ("依据文件", "Source"),
-    "clause": ("条款", "Clause"),
-    "grade": ("等级", "Grade"),
-    "adjustable": ("可调整(默认值)", "Adjustable (default)"),
-    "reach_source": ("到达要求依据", "Reach source"),
-    "reach_grade": ("到达要求等级", "Reach grade"),
-    "overridden": ("本次调整", "Changed for this run"),
-    "rule_set": ("规则集", "Rule set"),
-}
-_SUMMARY_HEADERS: dict[str, tuple[str, str]] = {
-    "facility_type": ("设施类型", "Facility type"),
-    "rule_id": ("规则", "Rule"),
-    "label": ("名称", "Name"),
-    "share": ("覆盖率", "Share covered"),
-    "total": ("合计", "Total"),
-}
+_SHEETS: dict[str, tuple[str, str]] = _bilingual("""
+    summary | 汇总     | Summary
+    gaps    | 缺口清单 | Gaps
+    rules   | 规则     | Rules
+""")
+_RULE_HEADERS: dict[str, tuple[str, str]] = _bilingual("""
+    rule_id       | 规则           | Rule
+    label         | 名称           | Name
+    facility_type | 设施类型       | Facility type
+    applies       | 适用条件       | Applies to
+    satisfied_by  | 满足方式       | Satisfied by
+    capacity      | 容量标准       | Capacity norm
+    source        | 依据文件       | Source
+    clause        | 条款           | Clause
+    grade         | 等级           | Grade
+    adjustable    | 可调整(默认值) | Adjustable (default)
+    reach_source  | 到达要求依据   | Reach source
+    reach_grade   | 到达要求等级   | Reach grade
+    overridden    | 本次调整       | Changed for this run
+    rule_set      | 规则集         | Rule set
+""")
+_SUMMARY_HEADERS: dict[str, tuple[str, str]] = _bilingual("""
+    facility_type | 设施类型 | Facility type
+    rule_id       | 规则     | Rule
+    label         | 名称     | Name
+    share         | 覆盖率   | Share covered
+    total         | 合计     | Total
+""")
 
 
 # --------------------------------------------------------------------------------------

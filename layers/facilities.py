@@ -13,34 +13,21 @@ them and refuses clashing ids.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Final
+from typing import Any, Final, cast
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+from numpy.typing import NDArray
 
 from anzhi.core.vocabulary import FACILITY_TYPES, OSM_TAGS, label, normalise_facility_type
 from anzhi.core.errors import ProblemCollector
-from layers._tables import (
-    COORD_FIELDS,
-    SERIAL_HEADERS,
-    Field,
-    RawTable,
-    cell_text,
-    coord_columns,
-    fold,
-    header_keys,
-    id_text,
-    is_blank,
-    match_fields,
-    parse_number,
-    raise_sorted,
-    read_table,
-    resolve_points,
-    shown,
-    unique_ids,
-)
+from layers.cells import cell_text, id_text, is_blank, shown
+from layers.points import COORD_FIELDS, check_coordinate_columns, coord_columns, resolve_points
+from layers.tables import (SERIAL_HEADERS, Field, RawTable, fold, header_matcher, match_fields,
+                           non_negative_numbers, raise_sorted, read_table, unique_ids)
 
 __all__ = [
     "FACILITY_FIELDS",
@@ -71,32 +58,44 @@ FACILITY_FIELDS: Final[tuple[Field, ...]] = (
 )
 
 _OSM_KEYS: Final = ("amenity", "healthcare", "office")
-_FIELDS_BY_KEY: Final = {f.key: f for f in FACILITY_FIELDS + COORD_FIELDS}
-_KNOWN_HEADERS: Final = frozenset(
-    fold(a) for f in FACILITY_FIELDS + COORD_FIELDS for a in f.aliases
-)
-
-
-def _is_known_header(text: str) -> bool:
-    return any(k in _KNOWN_HEADERS for k in header_keys(text))
+_FIELDS_BY_KEY: Final = {f.key: f for f in FACILITY_FIELDS}
+_is_known_header: Final = header_matcher(FACILITY_FIELDS + COORD_FIELDS)
 
 
 def _known_types_text() -> str:
     return ", ".join(f"{k} ({ft.zh})" for k, ft in FACILITY_TYPES.items())
 
 
-def empty_facilities() -> gpd.GeoDataFrame:
-    """A facilities table with no rows (the contract's columns, EPSG:4326)."""
+def _facility_frame(
+    ids: Sequence[str],
+    names: Sequence[str],
+    types: Sequence[str],
+    capacity: Sequence[float] | NDArray[np.float64],
+    site_ids: Sequence[str],
+    geometry: Any,
+    *,
+    source: str | None = None,
+) -> gpd.GeoDataFrame:
+    """The facilities contract from its columns (index ``0..n-1``, EPSG:4326)."""
     frame = pd.DataFrame(
         {
-            "facility_id": pd.Series([], dtype="str"),
-            "name": pd.Series([], dtype="str"),
-            "facility_type": pd.Series([], dtype="str"),
-            "capacity": pd.Series([], dtype="float64"),
-            "site_id": pd.Series([], dtype="str"),
-        }
+            "facility_id": pd.Series(ids, dtype="str"),
+            "name": pd.Series(names, dtype="str"),
+            "facility_type": pd.Series(types, dtype="str"),
+            "capacity": pd.Series(capacity, dtype="float64"),
+            "site_id": pd.Series(site_ids, dtype="str"),
+        },
+        index=pd.RangeIndex(len(ids)),
     )
-    return gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries([], crs="EPSG:4326"), crs="EPSG:4326")
+    gdf = gpd.GeoDataFrame(frame, geometry=geometry, crs="EPSG:4326")
+    if source is not None:
+        gdf.attrs["source"] = source
+    return gdf
+
+
+def empty_facilities() -> gpd.GeoDataFrame:
+    """A facilities table with no rows (the contract's columns, EPSG:4326)."""
+    return _facility_frame([], [], [], [], [], gpd.GeoSeries([], crs="EPSG:4326"))
 
 
 def read_facilities(
@@ -165,23 +164,13 @@ def read_facilities(
             "no facility type column",
             fix=f"add a column headed one of {_FIELDS_BY_KEY['facility_type'].accepted()} "
             f"holding e.g. 卫生室 or clinic, or OSM tag columns amenity/healthcare/office "
-            f"(columns now: {_header_list(table)})",
+            f"(columns now: {table.header_list()})",
         )
-    if table.geometry is None and not (cols.has_lonlat or cols.has_gk):
-        pc.add(
-            "no coordinate columns",
-            fix=f"add longitude/latitude columns ({_FIELDS_BY_KEY['lon'].accepted()} and "
-            f"{_FIELDS_BY_KEY['lat'].accepted()}) or Gauss-Krüger metres "
-            f"({_FIELDS_BY_KEY['east'].accepted()} and {_FIELDS_BY_KEY['north'].accepted()}) "
-            f"(columns now: {_header_list(table)})",
-        )
+    check_coordinate_columns(table, cols, pc)
 
     types = _facility_types(table, found, osm_present, pc)
     if "facility_type" not in found and osm_present:
-        keep = np.array([t is not None for t in types], dtype=bool)
-        table.cells = table.cells.loc[keep]
-        if table.geometry is not None:
-            table.geometry = table.geometry.loc[keep]
+        table.keep_rows(np.array([t is not None for t in types], dtype=bool))
         types = [t for t in types if t is not None]
 
     lon, lat = resolve_points(
@@ -197,19 +186,8 @@ def read_facilities(
 
     if not rows:
         return empty_facilities()
-    frame = pd.DataFrame(
-        {
-            "facility_id": pd.Series(ids, dtype="str"),
-            "name": pd.Series(names, dtype="str"),
-            "facility_type": pd.Series(types, dtype="str"),
-            "capacity": pd.Series(capacity, dtype="float64"),
-            "site_id": pd.Series(site_ids, dtype="str"),
-        },
-        index=pd.RangeIndex(len(rows)),
-    )
-    gdf = gpd.GeoDataFrame(frame, geometry=gpd.points_from_xy(lon, lat), crs="EPSG:4326")
-    gdf.attrs["source"] = table.label
-    return gdf
+    return _facility_frame(ids, names, cast(list[str], types), capacity, site_ids,
+                           gpd.points_from_xy(lon, lat), source=table.label)
 
 
 def facilities_from_sites(sites: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
@@ -280,19 +258,9 @@ def facilities_from_sites(sites: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
                 geoms.append(geometry.iloc[i])
     if not ids:
         return empty_facilities()
-    frame = pd.DataFrame(
-        {
-            "facility_id": pd.Series(ids, dtype="str"),
-            "name": pd.Series(names, dtype="str"),
-            "facility_type": pd.Series(types, dtype="str"),
-            "capacity": pd.Series(np.full(len(ids), np.nan), dtype="float64"),
-            "site_id": pd.Series(site_ids, dtype="str"),
-        }
-    )
-    gdf = gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries(geoms, crs="EPSG:4326"),
-                           crs="EPSG:4326")
-    gdf.attrs["source"] = "site table yes/no columns"
-    return gdf
+    return _facility_frame(ids, names, types, np.full(len(ids), np.nan), site_ids,
+                           gpd.GeoSeries(geoms, crs="EPSG:4326"),
+                           source="site table yes/no columns")
 
 
 def combine_facilities(*layers: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
@@ -365,11 +333,6 @@ def combine_facilities(*layers: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
 # --------------------------------------------------------------------------- helpers
 
 
-def _header_list(table: RawTable) -> str:
-    names = [repr(h) for h in table.headers if h]
-    return ", ".join(names) if names else "none"
-
-
 def _facility_types(
     table: RawTable, found: dict[str, int], osm_present: list[str], pc: ProblemCollector
 ) -> list[str | None]:
@@ -436,24 +399,8 @@ def _texts(table: RawTable, pos: int | None, rows: list[int]) -> list[str]:
 def _capacity(
     table: RawTable, pos: int | None, rows: list[int], pc: ProblemCollector
 ) -> np.ndarray:
-    out = np.full(len(rows), np.nan)
-    if pos is None:
-        return out
-    header = table.headers[pos]
-    col = table.column(pos)
-    for k, r in enumerate(rows):
-        raw = col[r]
-        try:
-            v = parse_number(raw)
-        except ValueError:
-            pc.add("capacity is not a number", row=r, column=header, value=shown(raw),
-                   fix="write the places/beds/officers as a number, or leave it blank")
-            continue
-        if v is None:
-            continue
-        if v < 0:
-            pc.add("capacity is negative", row=r, column=header, value=shown(raw),
-                   fix="write a capacity of 0 or more, or leave it blank")
-            continue
-        out[k] = v
-    return out
+    return non_negative_numbers(
+        table, pos, rows, pc, label="capacity",
+        fix_number="write the places/beds/officers as a number, or leave it blank",
+        fix_negative="write a capacity of 0 or more, or leave it blank",
+    )

@@ -2,7 +2,7 @@
 
 :func:`layers.facilities.read_facilities` accepts an OSM file as a facility layer: this module
 reads its ``amenity`` / ``healthcare`` / ``office`` features with pyosmium into the same
-:class:`layers._tables.RawTable` a GeoPackage gives, so the tags go through the one mapping
+:class:`layers.tables.RawTable` a GeoPackage gives, so the tags go through the one mapping
 of :data:`anzhi.core.vocabulary.OSM_TAGS` and every other check of the facility loader.
 
 Which features

@@ -21,29 +21,11 @@ import numpy as np
 import pandas as pd
 
 from anzhi.core.errors import ProblemCollector
-from layers._tables import (
-    COORD_FIELDS,
-    SERIAL_HEADERS,
-    TOTAL_WORDS,
-    YES_NO_HELP,
-    Field,
-    RawTable,
-    cell_text,
-    coord_columns,
-    facility_type_of_header,
-    fold,
-    header_keys,
-    id_text,
-    is_blank,
-    match_fields,
-    parse_number,
-    parse_yes_no,
-    raise_sorted,
-    read_table,
-    resolve_points,
-    shown,
-    unique_ids,
-)
+from layers.cells import YES_NO_HELP, cell_text, id_text, is_blank, parse_yes_no, shown
+from layers.points import COORD_FIELDS, check_coordinate_columns, coord_columns, resolve_points
+from layers.tables import (SERIAL_HEADERS, TOTAL_WORDS, Field, RawTable, facility_type_of_header,
+                           fold, header_matcher, match_fields, non_negative_numbers, raise_sorted,
+                           read_table, unique_ids)
 
 __all__ = ["SITE_FIELDS", "SITE_COLUMNS", "KIND_VALUES", "read_sites"]
 
@@ -80,14 +62,10 @@ KIND_VALUES: Final[dict[str, str]] = {
     for v in values
 }
 
-_FIELDS_BY_KEY: Final = {f.key: f for f in SITE_FIELDS + COORD_FIELDS}
-_KNOWN_HEADERS: Final = frozenset(fold(a) for f in SITE_FIELDS + COORD_FIELDS for a in f.aliases)
-
-
-def _is_known_header(text: str) -> bool:
-    return any(k in _KNOWN_HEADERS for k in header_keys(text)) or (
-        facility_type_of_header(text) is not None
-    )
+_FIELDS_BY_KEY: Final = {f.key: f for f in SITE_FIELDS}
+_is_known_header: Final = header_matcher(
+    SITE_FIELDS + COORD_FIELDS, also=lambda text: facility_type_of_header(text) is not None
+)
 
 
 def read_sites(
@@ -168,20 +146,13 @@ def read_sites(
             pc.add(
                 f"no {key} column",
                 fix=f"add a column headed one of {_FIELDS_BY_KEY[key].accepted()} "
-                f"(columns now: {_header_list(table)})",
+                f"(columns now: {table.header_list()})",
             )
     cols = coord_columns(found)
     serial = found.get("site_id")
     if serial is not None and fold(table.headers[serial]) in SERIAL_HEADERS:
         table.drop_rows_blank_except(serial)  # unused pre-numbered lines of a template
-    if table.geometry is None and not (cols.has_lonlat or cols.has_gk):
-        pc.add(
-            "no coordinate columns",
-            fix=f"add longitude/latitude columns ({_FIELDS_BY_KEY['lon'].accepted()} and "
-            f"{_FIELDS_BY_KEY['lat'].accepted()}) or Gauss-Krüger metres "
-            f"({_FIELDS_BY_KEY['east'].accepted()} and {_FIELDS_BY_KEY['north'].accepted()}) "
-            f"(columns now: {_header_list(table)})",
-        )
+    check_coordinate_columns(table, cols, pc)
 
     _drop_total_rows(table, found, pc)
     if table.cells.empty and not pc:
@@ -255,11 +226,6 @@ def read_sites(
 # --------------------------------------------------------------------------- helpers
 
 
-def _header_list(table: RawTable) -> str:
-    names = [repr(h) for h in table.headers if h]
-    return ", ".join(names) if names else "none"
-
-
 def _facility_columns(
     table: RawTable, used: set[int], pc: ProblemCollector
 ) -> list[tuple[int, str]]:
@@ -305,10 +271,7 @@ def _drop_total_rows(table: RawTable, found: dict[str, int], pc: ProblemCollecto
                 drop.append(r)
                 break
     if drop:
-        keep = ~table.cells.index.isin(drop)
-        table.cells = table.cells.loc[keep]
-        if table.geometry is not None:
-            table.geometry = table.geometry.loc[keep]
+        table.keep_rows(~table.cells.index.isin(drop))
 
 
 def _site_ids(
@@ -352,35 +315,14 @@ def _counts(
     label: str,
 ) -> np.ndarray:
     """Whole non-negative counts as float64 (NaN when blank or bad)."""
-    out = np.full(len(rows), np.nan)
-    if pos is None:
-        return out
-    header = table.headers[pos]
-    col = table.column(pos)
     unit = {"population": "people", "households": "households"}.get(label, "children")
-    for k, r in enumerate(rows):
-        raw = col[r]
-        try:
-            v = parse_number(raw)
-        except ValueError:
-            pc.add(f"{label} is not a number", row=r, column=header, value=shown(raw),
-                   fix=f"write the number of {unit} as digits, e.g. 1250")
-            continue
-        if v is None:
-            if required:
-                pc.add(f"{label} is missing", row=r, column=header,
-                       fix=f"fill in the number of {unit}")
-            continue
-        if v < 0:
-            pc.add(f"{label} is negative", row=r, column=header, value=shown(raw),
-                   fix=f"write the number of {unit} (0 or more)")
-            continue
-        if not float(v).is_integer():
-            pc.add(f"{label} is not a whole number", row=r, column=header, value=shown(raw),
-                   fix=f"write a whole number of {unit}")
-            continue
-        out[k] = v
-    return out
+    return non_negative_numbers(
+        table, pos, rows, pc, label=label,
+        fix_number=f"write the number of {unit} as digits, e.g. 1250",
+        fix_negative=f"write the number of {unit} (0 or more)",
+        fix_missing=f"fill in the number of {unit}" if required else None,
+        fix_whole=f"write a whole number of {unit}",
+    )
 
 
 def _kinds(

@@ -17,9 +17,10 @@ from shapely.geometry import Point, Polygon
 
 from anzhi.core.errors import DataSourceError, InputError
 from geo.coords import wgs84_to_bd09, wgs84_to_gcj02
-from layers._tables import fold, parse_degrees, parse_number, parse_yes_no
+from layers.cells import parse_degrees, parse_number, parse_yes_no
 from layers.facilities import facilities_from_sites
 from layers.sites import read_sites
+from layers.tables import fold
 
 GEOD = Geod(ellps="WGS84")
 
