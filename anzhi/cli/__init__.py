@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from anzhi import __version__
+from anzhi.cli.common import add_command, add_options, region_inputs
 from anzhi.core.errors import AnzhiError, InputError
 
 __all__ = ["main", "build_parser", "parse_set_options", "SUBCOMMAND_MODULES"]
@@ -78,52 +79,43 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, Any]]:
     parser.add_argument("--version", action="version", version=f"anzhi {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
-    g = sub.add_parser(
-        "gaps",
+    g = add_command(
+        sub, "gaps",
         help="gap list and coverage for one region (缺口清单与覆盖率)",
         description="Route every site to the nearest facility of each type on the road "
         "network, apply a rule set, and write the gap list (缺口清单) and coverage tables.",
         epilog=_EPILOG_GAPS,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    src = g.add_argument_group("inputs (give --demo, or --sites and --roads)")
-    src.add_argument("--demo", action="store_true", help="use the synthetic demo county (built on first use)")
-    src.add_argument("--sites", type=Path, help="site table: xlsx, csv, GeoJSON, GeoPackage or Shapefile (安置点表)")
-    src.add_argument(
-        "--facilities", type=Path, action="append", default=[],
-        help="facility layer (GeoPackage, GeoJSON, Shapefile, csv/xlsx with id,name,type,lon,lat); repeatable",
-    )
-    src.add_argument("--roads", type=Path, help="OSM road file (.osm, .osm.bz2 or .osm.pbf)")
-    src.add_argument("--dem", type=Path, help="DEM GeoTIFF or SRTM .hgt (optional): slope-aware walking "
-                     "(Tobler) and the site hazard screen")
-    src.add_argument(
-        "--coords", choices=["wgs84", "cgcs2000", "gcj02", "bd09"],
-        help="coordinate system of lon/lat columns (default: the 坐标系 column, else wgs84); "
-        "gcj02 = Amap/Tencent, bd09 = Baidu",
-    )
-    src.add_argument(
-        "--facility-coords", choices=["wgs84", "cgcs2000", "gcj02", "bd09"],
-        help="coordinate system of facility tables when it differs from --coords",
-    )
-    src.add_argument("--townships", type=Path, help="township polygons (optional, for the map)")
-    src.add_argument("--crs", help="EPSG code of Gauss-Krüger metre coordinates, e.g. EPSG:4542")
-    src.add_argument("--outside-china", action="store_true",
-                     help="accept sites outside China (test extracts, neighbouring regions)")
+    add_options(g.add_argument_group("inputs (give --demo, or --sites and --roads)"), {
+        "--demo": "use the synthetic demo county (built on first use)",
+        "--sites": "site table: xlsx, csv, GeoJSON, GeoPackage or Shapefile (安置点表)",
+        "--facilities": "facility layer (GeoPackage, GeoJSON, Shapefile, csv/xlsx with "
+                        "id,name,type,lon,lat); repeatable",
+        "--roads": "OSM road file (.osm, .osm.bz2 or .osm.pbf)",
+        "--dem": "DEM GeoTIFF or SRTM .hgt (optional): slope-aware walking (Tobler) and the "
+                 "site hazard screen",
+        "--coords": "coordinate system of lon/lat columns (default: the 坐标系 column, else "
+                    "wgs84); gcj02 = Amap/Tencent, bd09 = Baidu",
+        "--facility-coords": None,
+        "--townships": "township polygons (optional, for the map)",
+        "--crs": None,
+        "--outside-china": None,
+    })
     opt = g.add_argument_group("analysis")
     opt.add_argument("--rules", default="default", help="rule preset name or YAML file (default: %(default)s)")
     opt.add_argument(
         "--set", dest="overrides", action="append", default=[], metavar="RULE.FIELD=VALUE",
         help="override a threshold, e.g. --set police-800.min_population=1000; repeatable",
     )
-    opt.add_argument("--profile", default="walk", help="travel profile: walk, drive, motorbike, or a profile YAML "
-                     "(default: %(default)s)")
-    out = g.add_argument_group("output")
-    out.add_argument("--out", type=Path, required=True, help="output folder (created if absent)")
-    out.add_argument("--lang", choices=["zh", "en"], default="zh", help="headers of gaps.xlsx (default: %(default)s)")
-    out.add_argument("--quiet", action="store_true", help="no progress bars")
+    add_options(opt, {"--profile": None})
+    add_options(g.add_argument_group("output"), {
+        "--out": "output folder (created if absent)",
+        "--lang": "headers of gaps.xlsx (default: %(default)s)",
+        "--quiet": None,
+    })
 
-    d = sub.add_parser(
-        "demo",
+    d = add_command(
+        sub, "demo",
         help="build the synthetic demo county and print its folder",
         description="Build (once) the synthetic demo county near Shidian, Yunnan: DEM, OSM roads, "
         "sites (GCJ-02, Chinese headers), facilities, townships and parcels. All data are synthetic.",
@@ -146,32 +138,13 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
 
 def _cmd_gaps(args: argparse.Namespace) -> int:
-    from anzhi.pipeline import RegionInputs, run_region, write_region
+    from anzhi.pipeline import run_region, write_region
     from anzhi.core.settings import override
 
     overrides = parse_set_options(args.overrides)
-    if args.demo:
-        if args.sites or args.roads:
-            raise InputError("give either --demo or --sites/--roads, not both")
-        inputs = RegionInputs.demo()
-    else:
-        missing = [flag for flag, v in (("--sites", args.sites), ("--roads", args.roads)) if v is None]
-        if missing:
-            raise InputError(
-                f"missing {' and '.join(missing)}: give the site table and the OSM road file, "
-                "or --demo for the demo county"
-            )
-        inputs = RegionInputs(
-            sites=args.sites,
-            roads=args.roads,
-            facilities=tuple(args.facilities),
-            dem=args.dem,
-            townships=args.townships,
-            coords=args.coords,
-            facility_coords=args.facility_coords,
-            crs=args.crs,
-            china_only=not args.outside_china,
-        )
+    inputs = region_inputs(args, ("--sites", "--roads"),
+                           "give the site table and the OSM road file, or --demo for the demo "
+                           "county")
     t0 = time.perf_counter()
     with override(progress=not args.quiet):
         results = run_region(inputs, rules=args.rules, overrides=overrides, profile=args.profile)

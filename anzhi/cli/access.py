@@ -13,6 +13,7 @@ from typing import Any
 
 import pandas as pd
 
+from anzhi.cli.common import add_command, add_options, region_inputs
 from anzhi.core.errors import InputError
 
 __all__ = ["register", "unroutable_summary"]
@@ -52,51 +53,43 @@ _REASON_TEXT = {
 
 def register(subparsers: Any) -> dict[str, Any]:
     """Add ``access`` to the ``anzhi`` sub-command parsers; return its handler."""
-    a = subparsers.add_parser(
-        "access",
+    a = add_command(
+        subparsers, "access",
         help="road distance and time from each site to the nearest facility of each type (可达性)",
         description="Snap sites and facilities to the road network (nearest point of the "
         "nearest road, with the off-road leg), then find the nearest facility of each type for "
         "every site by road distance and by travel time; unroutable sites are listed with "
         "their reason, never dropped.",
         epilog=_EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    src = a.add_argument_group("inputs (give --demo, or --roads and --sites)")
-    src.add_argument("--demo", action="store_true", help="the synthetic demo county")
-    src.add_argument("--roads", type=Path, help="OSM road file: .osm, .osm.bz2 or .osm.pbf")
-    src.add_argument("--sites", type=Path, help="site table: xlsx, csv, GeoJSON, GeoPackage, Shapefile")
-    src.add_argument("--facilities", type=Path, action="append", default=[],
-                     help="facility layer (GeoPackage, GeoJSON, Shapefile, csv/xlsx, or an OSM "
-                     "file's amenities); repeatable; the site table's yes/no columns count too")
-    src.add_argument("--dem", type=Path, help="DEM GeoTIFF: slope-aware walking (Tobler)")
-    src.add_argument("--coords", choices=["wgs84", "cgcs2000", "gcj02", "bd09"],
-                     help="coordinate system of lon/lat columns (default: 坐标系 column, else wgs84)")
-    src.add_argument("--facility-coords", choices=["wgs84", "cgcs2000", "gcj02", "bd09"],
-                     help="coordinate system of facility tables when it differs from --coords")
-    src.add_argument("--crs", help="EPSG code of Gauss-Krüger metre coordinates, e.g. EPSG:4542")
-    src.add_argument("--outside-china", action="store_true",
-                     help="accept sites outside China (test extracts, neighbouring regions)")
+    add_options(a.add_argument_group("inputs (give --demo, or --roads and --sites)"), {
+        "--demo": "the synthetic demo county",
+        "--roads": "OSM road file: .osm, .osm.bz2 or .osm.pbf",
+        "--sites": "site table: xlsx, csv, GeoJSON, GeoPackage, Shapefile",
+        "--facilities": "facility layer (GeoPackage, GeoJSON, Shapefile, csv/xlsx, or an OSM "
+                        "file's amenities); repeatable; the site table's yes/no columns count too",
+        "--dem": "DEM GeoTIFF: slope-aware walking (Tobler)",
+        "--coords": "coordinate system of lon/lat columns (default: 坐标系 column, else wgs84)",
+        "--facility-coords": None,
+        "--crs": None,
+        "--outside-china": None,
+    })
     opt = a.add_argument_group("routing")
-    opt.add_argument("--profile", default="walk",
-                     help="travel profile: walk, drive, motorbike, or a profile YAML "
-                          "(default: %(default)s)")
+    add_options(opt, {"--profile": None})
     opt.add_argument("--types", default=None,
                      help="facility types to route, comma-separated (default: all present)")
     opt.add_argument("--max-snap-m", type=float, default=None,
                      help="farthest a site may be from a road, m (default: settings, 2000)")
     opt.add_argument("--flat", action="store_true", help="ignore the DEM's slopes (flat walking)")
     opt.add_argument("--no-cache", action="store_true", help="rebuild the road graph, no cache")
-    out = a.add_argument_group("output")
-    out.add_argument("--out", type=Path, required=True, help="access.csv to write (atomically)")
-    out.add_argument("--quiet", action="store_true", help="no progress bars")
-    r = subparsers.add_parser(
-        "roads",
+    add_options(a.add_argument_group("output"),
+                {"--out": "access.csv to write (atomically)", "--quiet": None})
+    r = add_command(
+        subparsers, "roads",
         help="download a region's roads from OpenStreetMap into an .osm file (needs internet)",
         description="Optional online step: fetch the roads of a bounding box or place from "
         "OpenStreetMap (Overpass, through osmnx) and save them as OSM XML for --roads.",
         epilog=_EPILOG_ROADS,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     where = r.add_mutually_exclusive_group(required=True)
     where.add_argument("--bbox", help="west,south,east,north in WGS84 degrees")
@@ -151,24 +144,12 @@ def unroutable_summary(access: pd.DataFrame, *, limit: int = 20) -> list[str]:
 
 
 def _cmd_access(args: argparse.Namespace) -> int:
-    from anzhi.pipeline import RegionInputs, load_region, route_region
+    from anzhi.pipeline import load_region, route_region
     from anzhi.core.settings import override
     from anzhi.core.files import atomic_write
 
-    if args.demo:
-        if args.sites or args.roads:
-            raise InputError("give either --demo or --roads/--sites, not both")
-        inputs = RegionInputs.demo()
-    else:
-        missing = [f for f, v in (("--roads", args.roads), ("--sites", args.sites)) if v is None]
-        if missing:
-            raise InputError(f"missing {' and '.join(missing)}: give the OSM road file and the "
-                             "site table, or --demo")
-        inputs = RegionInputs(
-            sites=args.sites, roads=args.roads, facilities=tuple(args.facilities), dem=args.dem,
-            coords=args.coords, facility_coords=args.facility_coords, crs=args.crs,
-            china_only=not args.outside_china,
-        )
+    inputs = region_inputs(args, ("--roads", "--sites"),
+                           "give the OSM road file and the site table, or --demo")
     types = [t.strip() for t in args.types.split(",") if t.strip()] if args.types else None
     if args.out.suffix.lower() != ".csv":
         raise InputError(f"--out {args.out}: give a .csv file name, e.g. --out access.csv")

@@ -9,20 +9,22 @@ import argparse
 from typing import Any
 
 from analysis.rules import RuleSet, load_rules, preset_names
+from anzhi.cli.common import add_command
 from anzhi.core.vocabulary import label
 
 __all__ = ["register", "format_ruleset"]
 
+_HELP = "list the packaged rule sets or show one with its sources (规则集)"
+_DESCRIPTION = (
+    "List the packaged rule sets (presets), or print the rules of one preset or YAML file "
+    "with their thresholds, source, clause and grade. C-grade figures are planning defaults "
+    "marked (可调整 / adjustable)."
+)
+
 
 def register(subparsers: Any) -> dict[str, Any]:
     """Add the ``rules`` sub-command; return ``{"rules": handler}``."""
-    p = subparsers.add_parser(
-        "rules",
-        help="list the packaged rule sets or show one with its sources (规则集)",
-        description="List the packaged rule sets (presets), or print the rules of one preset "
-        "or YAML file with their thresholds, source, clause and grade. C-grade figures are "
-        "planning defaults marked (可调整 / adjustable).",
-    )
+    p = add_command(subparsers, "rules", help=_HELP, description=_DESCRIPTION)
     sub = p.add_subparsers(dest="rules_command", metavar="ACTION", required=True)
     sub.add_parser("list", help="the packaged rule sets")
     show = sub.add_parser("show", help="the rules of a preset or YAML file, with sources")

@@ -11,6 +11,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from anzhi.cli.common import add_command, demo_or_required
+
 __all__ = ["register"]
 
 _EPILOG_SLOPE = """\
@@ -34,23 +36,23 @@ land.gpkg (parcels + candidates), steep_gt25.gpkg (land > 25° for the map), slo
 
 def register(subparsers: Any) -> dict[str, Any]:
     """Add ``slope`` and ``land`` to the ``anzhi`` sub-command parsers; return their handlers."""
-    s = subparsers.add_parser(
-        "slope", help="slope raster from a DEM (坡度图)",
+    s = add_command(
+        subparsers, "slope", help="slope raster from a DEM (坡度图)",
         description="Compute the slope (degrees, Horn) of a DEM window by window and write a "
         "tiled, compressed GeoTIFF with nodata.",
-        epilog=_EPILOG_SLOPE, formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=_EPILOG_SLOPE,
     )
     s.add_argument("--dem", type=Path, required=True, help="DEM GeoTIFF, SRTM .hgt or .hgt.zip")
     s.add_argument("--out", type=Path, required=True, help="slope GeoTIFF to write")
     s.add_argument("--aspect", type=Path, default=None, help="also write the aspect GeoTIFF here")
     s.add_argument("--overviews", action="store_true", help="add internal overviews (COG-style)")
 
-    la = subparsers.add_parser(
-        "land", help="steep out-migration land per parcel and village (迁出地坡度统计)",
+    la = add_command(
+        subparsers, "land", help="steep out-migration land per parcel and village (迁出地坡度统计)",
         description="Area of each slope class (≤2°, 2–6°, 6–15°, 15–25°, >25°; Third National "
         "Land Survey) per parcel and per village, and the candidate list for 退耕还林 / "
         "储备林 / 油茶 (cropland > 25° first).",
-        epilog=_EPILOG_LAND, formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=_EPILOG_LAND,
     )
     la.add_argument("--demo", action="store_true", help="use the synthetic demo county's DEM and parcels")
     la.add_argument("--dem", type=Path, help="DEM GeoTIFF, SRTM .hgt or .hgt.zip")
@@ -72,22 +74,16 @@ def _cmd_slope(args: argparse.Namespace) -> int:
 
 
 def _cmd_land(args: argparse.Namespace) -> int:
-    from anzhi.core.errors import InputError
     from anzhi.core.files import atomic_write
     from layers.terrain import land_statistics, read_parcels, steep_polygons, write_land, write_slope
 
-    if args.demo:
-        if args.dem or args.parcels:
-            raise InputError("give either --demo or --dem/--parcels, not both")
+    if demo_or_required(args, ("--dem", "--parcels"),
+                        "give the DEM and the parcel layer, or --demo for the demo county"):
         from layers.demo import build_demo
 
         demo = build_demo()
         dem, parcels_path = demo.dem, demo.parcels
     else:
-        missing = [f for f, v in (("--dem", args.dem), ("--parcels", args.parcels)) if v is None]
-        if missing:
-            raise InputError(f"missing {' and '.join(missing)}: give the DEM and the parcel layer, "
-                             "or --demo for the demo county")
         dem, parcels_path = args.dem, args.parcels
     t0 = time.perf_counter()
     parcels = read_parcels(parcels_path)
