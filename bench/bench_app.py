@@ -17,13 +17,11 @@ polling the script thread.  The section ``app`` of docs/benchmarks.md is rewritt
 
 from __future__ import annotations
 
-import argparse
 import statistics
 import time
 import warnings
-from pathlib import Path
 
-from bench._report import REPO, write_section
+from bench.report import REPO, bench_args, publish
 
 POLICE_KEY = "thr:police-800.min_population"
 TARGET_FIRST_S = 20.0
@@ -136,17 +134,12 @@ def report(times: dict[str, list[float]]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeat", type=int, default=10, help="threshold changes to time")
-    parser.add_argument("--no-write", action="store_true", help="print, do not touch docs/")
-    args = parser.parse_args(argv)
+    args = bench_args(__doc__, argv, {
+        "--repeat": {"type": int, "default": 10, "help": "threshold changes to time"},
+    })
     warnings.simplefilter("ignore")
     times = measure(args.repeat)
-    body = report(times)
-    print(body)
-    if not args.no_write:
-        doc = write_section("app", body, command="python -m bench.bench_app")
-        print(f"written to {Path(doc).relative_to(REPO)}")
+    publish("app", report(times), command="python -m bench.bench_app", write=not args.no_write)
     return 0
 
 

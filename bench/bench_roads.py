@@ -32,9 +32,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench._report import REPO, write_section
+from bench.report import REPO, SHARED_DATA, bench_args, publish
 
-SHARED = REPO.parent / "shared" / "data" / "osm"
+SHARED = SHARED_DATA / "osm"
 #: (label, file for the osmnx path, file for the direct path)
 EXTRACTS = (
     ("Andorra 2020 (.osm.bz2 / .osm.pbf)", "andorra-2020-05-01.osm.bz2", "andorra-2020-05-01.osm.pbf"),
@@ -45,6 +45,13 @@ EXTRACTS = (
 TARGET_SPEED = 5.0  # direct at least 5x faster than osmnx
 TARGET_MEMORY = 1 / 3  # direct at most 1/3 of osmnx's memory
 TARGET_CACHE = 10.0  # cached second run at least 10x faster than the first
+
+_PATHS_NOTE = (
+    "The osmnx path reads `.osm.pbf` through the same pyosmium highway filter into a "
+    "temporary OSM XML (osmnx cannot read PBF), so the second Andorra row compares the "
+    "parsers on the same input file. The cached second run hashes the file (SHA-256) and "
+    "loads the stored arrays; it never parses the file."
+)
 
 
 def _rss_mib() -> float:
@@ -163,24 +170,16 @@ def report(rows: list[dict[str, Any]], profile: str, repeat: int) -> str:
             f"{d['above_base_mib']:.0f} ({d['peak_mib']:.0f}) | "
             f"{mem:.2f} {verdict(mem <= TARGET_MEMORY)} | {c['wall_s']:.2f} | {w['wall_s']:.3f} | "
             f"{cache:.0f}× {verdict(cache >= TARGET_CACHE)} |")
-    lines += [
-        "",
-        "The osmnx path reads `.osm.pbf` through the same pyosmium highway filter into a "
-        "temporary OSM XML (osmnx cannot read PBF), so the second Andorra row compares the "
-        "parsers on the same input file. The cached second run hashes the file (SHA-256) and "
-        "loads the stored arrays; it never parses the file.",
-    ]
-    return "\n".join(lines)
+    return "\n".join([*lines, "", _PATHS_NOTE])
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--profile", default="walk", help="travel profile (default: %(default)s)")
-    parser.add_argument("--repeat", type=int, default=3, help="builds per path (default: %(default)s)")
-    parser.add_argument("--no-write", action="store_true", help="print, do not touch docs/")
-    parser.add_argument("--child", nargs=4, metavar=("MODE", "FILE", "PROFILE", "CACHE"),
-                        help=argparse.SUPPRESS)
-    args = parser.parse_args(argv)
+    args = bench_args(__doc__, argv, {
+        "--profile": {"default": "walk", "help": "travel profile (default: %(default)s)"},
+        "--repeat": {"type": int, "default": 3, "help": "builds per path (default: %(default)s)"},
+        "--child": {"nargs": 4, "metavar": ("MODE", "FILE", "PROFILE", "CACHE"),
+                    "help": argparse.SUPPRESS},
+    })
     if args.child:
         print(json.dumps(child(*args.child)))
         return 0
@@ -188,11 +187,8 @@ def main(argv: list[str] | None = None) -> int:
     if not rows:
         print("no extract found in ../shared/data/osm; nothing measured", file=sys.stderr)
         return 1
-    body = report(rows, args.profile, args.repeat)
-    print(body)
-    if not args.no_write:
-        doc = write_section("roads", body, command=f"python -m bench.bench_roads --repeat {args.repeat}")
-        print(f"written to {Path(doc).relative_to(REPO)}")
+    publish("roads", report(rows, args.profile, args.repeat),
+            command=f"python -m bench.bench_roads --repeat {args.repeat}", write=not args.no_write)
     return 0
 
 

@@ -34,7 +34,7 @@ from typing import Any
 
 import numpy as np
 
-from bench._report import REPO, write_section
+from bench.report import REPO, publish
 
 _CO = ["TILED=YES", "BLOCKXSIZE=512", "BLOCKYSIZE=512", "COMPRESS=DEFLATE", "ZLEVEL=1",
        "NUM_THREADS=ALL_CPUS", "BIGTIFF=IF_SAFER"]
@@ -276,10 +276,8 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("ANZHI_CACHE_DIR", str(work / "cache"))
     body = run(big=args.big, repeat=args.repeat, work=work, n=args.size, n_parcels=args.parcels_count,
                rasterstats=not args.no_rasterstats)
-    print(body)
-    if not args.no_write:
-        cmd = "python -m bench.bench_terrain" + (" --big" if args.big else "")
-        write_section("terrain", body, command=cmd)
+    publish("terrain", body, command="python -m bench.bench_terrain" + (" --big" if args.big else ""),
+            write=not args.no_write)
     return 0
 
 

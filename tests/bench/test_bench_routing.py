@@ -1,5 +1,6 @@
-"""Smoke test of the routing benchmark (``bench/bench_routing.py``): no timing is asserted,
-only that it runs, that every peer's answers agree with scipy's, and its data helpers."""
+"""Smoke test of the routing benchmark (``bench/bench_routing.py`` with
+``bench/routing_cases.py`` and ``bench/routing_queries.py``): no timing is asserted, only that
+it runs, that every peer's answers agree with scipy's, and its data helpers."""
 
 from __future__ import annotations
 
@@ -10,8 +11,10 @@ import numpy as np
 import osmnx as ox
 import pytest
 
-from bench._report import DOC
-from bench.bench_routing import _mismatches, main, make_road_graph, read_amenities
+from bench.bench_routing import main
+from bench.report import DOC
+from bench.routing_cases import make_road_graph, read_amenities
+from bench.routing_queries import mismatches
 
 
 def test_quick_run_answers_agree(capsys: pytest.CaptureFixture[str]) -> None:
@@ -55,12 +58,12 @@ def test_generated_graph_is_road_like_and_seeded() -> None:
 
 def test_mismatches_counts_reachability_and_tolerance() -> None:
     ref = np.array([0.0, 10.0, np.inf, 5.0])
-    assert _mismatches(ref.copy(), ref, 1e-6) == (0, 0.0)
+    assert mismatches(ref.copy(), ref, 1e-6) == (0, 0.0)
     got = np.array([0.0, 10.5, 3.0, np.inf])
-    bad, worst = _mismatches(got, ref, 1e-6)
+    bad, worst = mismatches(got, ref, 1e-6)
     assert bad == 3  # 10.5 vs 10, reached vs unreachable twice
     assert worst == pytest.approx(0.5)
-    assert _mismatches(got[:2], ref[:2], 1.0) == (0, pytest.approx(0.5))
+    assert mismatches(got[:2], ref[:2], 1.0) == (0, pytest.approx(0.5))
 
 
 @pytest.mark.realdata
