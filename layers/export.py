@@ -46,6 +46,9 @@ __all__ = [
     "STATUS_LABELS",
     "write_outputs",
     "sort_gaps",
+    "csv_safe",
+    "text_not_formulas",
+    "FORMULA_STARTS",
 ]
 
 #: Columns of access.csv, in order (docs/schemas.md "Access").
@@ -179,9 +182,44 @@ _CSV_DECIMALS = {"dist_m": 1, "snap_dist_m": 1, "time_min": 2, "share_sites": 4,
                  "share_pop": 4}
 
 
+#: First characters that make a spreadsheet read a csv cell as a formula (OWASP "CSV injection").
+FORMULA_STARTS: tuple[str, ...] = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_safe(df: pd.DataFrame) -> pd.DataFrame:
+    """A copy of ``df`` whose text cells cannot run as formulas when the csv is opened.
+
+    A text cell starting with one of :data:`FORMULA_STARTS` gets a leading ``'`` (the OWASP
+    recommendation), so Excel/WPS show it as text; numbers, including negative ones, stay numbers.
+    """
+    out = df.copy()
+    for col in out.columns:
+        if out[col].dtype == object or pd.api.types.is_string_dtype(out[col]):
+            values = out[col]
+            risky = values.map(lambda v: isinstance(v, str) and v.startswith(FORMULA_STARTS))
+            if risky.any():
+                out[col] = [f"'{v}" if r else v for v, r in zip(values, risky, strict=True)]
+    return out
+
+
+def text_not_formulas(ws: Worksheet, *, min_row: int = 1) -> int:
+    """Store every cell of ``ws`` that openpyxl took for a formula as the text it is.
+
+    Anzhi never writes formulas: a site name such as ``=HYPERLINK(...)`` is text.  Returns the
+    number of cells changed.
+    """
+    changed = 0
+    for row in ws.iter_rows(min_row=min_row):
+        for c in row:
+            if c.data_type == "f":
+                c.data_type = "s"
+                changed += 1
+    return changed
+
+
 def _csv_writer(df: pd.DataFrame) -> Callable[[Path], None]:
     def write(p: Path) -> None:
-        out = df.copy()
+        out = csv_safe(df)
         for col, nd in _CSV_DECIMALS.items():
             if col in out.columns:
                 out[col] = pd.to_numeric(out[col], errors="coerce").round(nd)
@@ -223,7 +261,12 @@ def _write_table(ws: Worksheet, headers: list[str], rows: list[list[Any]], *,
         c.font = Font(bold=True)
         c.alignment = Alignment(vertical="center")
     for row in rows:
-        ws.append([_cell(v) for v in row])
+        values = [_cell(v) for v in row]
+        ws.append(values)
+        if any(isinstance(v, str) and v.startswith("=") for v in values):
+            for c in ws[ws.max_row]:  # text, never a formula
+                if c.data_type == "f":
+                    c.data_type = "s"
     ws.freeze_panes = "A2"
     ws.auto_filter.ref = f"A1:{get_column_letter(len(headers))}{max(len(rows) + 1, 1)}"
     widths = [_text_width(h) + 4 for h in headers]  # room for the filter button

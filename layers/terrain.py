@@ -42,6 +42,7 @@ from analysis.land import (
 from anzhi.core.errors import DataSourceError, InputError, ProblemCollector
 from geo.terrain import GridSpec, iter_windows, slope_window
 from anzhi.core.files import atomic_write
+from layers.export import csv_safe, text_not_formulas
 from layers.raster import check_dem, dem_uri
 
 __all__ = [
@@ -474,10 +475,10 @@ def write_land(result: LandResult, out_dir: str | Path) -> dict[str, Path]:
     written: dict[str, Path] = {}
     written["land_parcels.csv"] = atomic_write(
         out / "land_parcels.csv",
-        lambda t: result.parcels.to_csv(t, index=False, encoding="utf-8-sig"))
+        lambda t: csv_safe(result.parcels).to_csv(t, index=False, encoding="utf-8-sig"))
     written["land_villages.csv"] = atomic_write(
         out / "land_villages.csv",
-        lambda t: result.villages.to_csv(t, index=False, encoding="utf-8-sig"))
+        lambda t: csv_safe(result.villages).to_csv(t, index=False, encoding="utf-8-sig"))
 
     def xlsx(tmp: Path) -> None:
         notes = pd.DataFrame({"说明": [
@@ -490,6 +491,7 @@ def write_land(result: LandResult, out_dir: str | Path) -> dict[str, Path]:
             for sheet, df in (("地块", result.parcels), ("村", result.villages),
                               ("候选地块", result.candidates), ("说明", notes)):
                 df.rename(columns=LAND_XLSX_HEADERS).to_excel(xw, sheet_name=sheet, index=False)
+                text_not_formulas(xw.sheets[sheet])  # parcel ids and names are text
 
     written["land.xlsx"] = atomic_write(out / "land.xlsx", xlsx)
 

