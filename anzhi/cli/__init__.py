@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from anzhi import __version__
-from anzhi.cli.common import add_command, add_options, region_inputs
+from anzhi.cli.common import add_command, add_options, region_files, region_inputs
 from anzhi.core.errors import AnzhiError, InputError
 
 __all__ = ["main", "build_parser", "parse_set_options", "SUBCOMMAND_MODULES"]
@@ -138,13 +138,17 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
 
 def _cmd_gaps(args: argparse.Namespace) -> int:
-    from anzhi.pipeline import run_region, write_region
+    from anzhi.core.files import check_outputs_apart
     from anzhi.core.settings import override
+    from anzhi.pipeline import run_region, write_region
+    from layers.export import OUTPUT_FILES
 
     overrides = parse_set_options(args.overrides)
     inputs = region_inputs(args, ("--sites", "--roads"),
                            "give the site table and the OSM road file, or --demo for the demo "
                            "county")
+    check_outputs_apart([], region_files(inputs),
+                        folder_files={args.out: (*OUTPUT_FILES, "gaps.gpkg")})
     t0 = time.perf_counter()
     with override(progress=not args.quiet):
         results = run_region(inputs, rules=args.rules, overrides=overrides, profile=args.profile)

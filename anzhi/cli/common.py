@@ -101,6 +101,12 @@ def demo_or_required(args: argparse.Namespace, flags: Sequence[str], fix: str) -
     return False
 
 
+def region_files(inputs: RegionInputs) -> list[Path]:
+    """Every input file of a region (what an output must never replace)."""
+    return [p for p in (inputs.sites, inputs.roads, *inputs.facilities, inputs.dem,
+                        inputs.townships, inputs.parcels) if p is not None]
+
+
 def region_inputs(args: argparse.Namespace, flags: Sequence[str], fix: str) -> RegionInputs:
     """The region of a ``gaps`` or ``access`` run: the demo county, or the inputs given
     (checked with :func:`demo_or_required`)."""

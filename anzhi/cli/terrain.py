@@ -63,8 +63,10 @@ def register(subparsers: Any) -> dict[str, Any]:
 
 
 def _cmd_slope(args: argparse.Namespace) -> int:
+    from anzhi.core.files import check_outputs_apart
     from layers.terrain import write_slope
 
+    check_outputs_apart([args.out, *([args.aspect] if args.aspect else [])], [args.dem])
     t0 = time.perf_counter()
     out = write_slope(args.dem, args.out, aspect_out=args.aspect, overviews=args.overviews)
     print(f"slope: {out} ({time.perf_counter() - t0:.1f} s)")
@@ -74,8 +76,8 @@ def _cmd_slope(args: argparse.Namespace) -> int:
 
 
 def _cmd_land(args: argparse.Namespace) -> int:
-    from anzhi.core.files import atomic_write
-    from layers.terrain import land_statistics, read_parcels, steep_polygons, write_land, write_slope
+    from anzhi.core.files import atomic_write, check_outputs_apart
+    from layers.terrain import LAND_FILES, land_statistics, read_parcels, steep_polygons, write_land, write_slope
 
     if demo_or_required(args, ("--dem", "--parcels"),
                         "give the DEM and the parcel layer, or --demo for the demo county"):
@@ -85,9 +87,11 @@ def _cmd_land(args: argparse.Namespace) -> int:
         dem, parcels_path = demo.dem, demo.parcels
     else:
         dem, parcels_path = args.dem, args.parcels
+    out = Path(args.out)
+    check_outputs_apart([], [dem, parcels_path],
+                        folder_files={out: (*LAND_FILES, "slope.tif", "steep_gt25.gpkg")})
     t0 = time.perf_counter()
     parcels = read_parcels(parcels_path)
-    out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     slope_path = write_slope(dem, out / "slope.tif")
     result = land_statistics(parcels, slope_path)

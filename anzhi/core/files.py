@@ -11,10 +11,12 @@ import functools
 import hashlib
 import os
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 
-__all__ = ["atomic_write", "file_sha256", "sha256_of"]
+from anzhi.core.errors import InputError
+
+__all__ = ["atomic_write", "check_outputs_apart", "file_sha256", "sha256_of"]
 
 
 
@@ -78,3 +80,47 @@ def sha256_of(path: str, size: int, mtime_ns: int, inode: int) -> str:
         for chunk in iter(lambda: fh.read(1 << 20), b""):
             digest.update(chunk)
     return digest.hexdigest()
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return a.resolve() == b.resolve()
+
+
+def check_outputs_apart(
+    outputs: Iterable[str | Path],
+    inputs: Iterable[str | Path | None],
+    *,
+    folder_files: Mapping[str | Path, Iterable[str]] | None = None,
+) -> None:
+    """Refuse, before anything runs, a run whose outputs would replace one of its inputs.
+
+    Parameters
+    ----------
+    outputs
+        Output files (``--out`` of a single-file command).
+    inputs
+        The run's input files (``None`` entries are skipped).
+    folder_files
+        Output folder → the file names the run writes inside it (``--out DIR`` commands):
+        each ``DIR/name`` counts as an output file.
+
+    Raises
+    ------
+    InputError
+        An output file is (or links to) an input file; the message names both and the fix.
+    """
+    ins = [Path(p) for p in inputs if p is not None]
+    outs = [Path(p) for p in outputs]
+    for folder, names in (folder_files or {}).items():
+        outs.extend(Path(folder) / n for n in names)
+    clashes = [(o, i) for o in outs for i in ins if _same_file(o, i)]
+    if clashes:
+        o, i = clashes[0]
+        raise InputError(
+            f"output {o} is also an input ({i}): writing it would replace the input; "
+            "choose another --out path (inputs are never modified)"
+        )
+
