@@ -47,6 +47,7 @@ __all__ = [
     "write_outputs",
     "sort_gaps",
     "csv_safe",
+    "remove_stale_temps",
     "text_not_formulas",
     "FORMULA_STARTS",
 ]
@@ -470,6 +471,32 @@ def _commit(tmp_dir: Path, out_dir: Path, names: Sequence[str]) -> None:
             f"{out_dir} was left as it was") from exc
 
 
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process
+        return True
+    return True
+
+
+def remove_stale_temps(parent: Path, name: str) -> list[Path]:
+    """Remove the temporary folders ``.NAME.tmp-PID-*`` that killed runs left in ``parent``.
+
+    A run writes its outputs into such a folder and renames it into place; a run killed
+    (SIGKILL, power loss) leaves it behind.  Folders of processes still running are kept.
+    Returns the folders removed.
+    """
+    removed = []
+    for tmp in parent.glob(f".{name}.tmp-*"):
+        pid = tmp.name[len(f".{name}.tmp-"):].split("-", 1)[0]
+        if tmp.is_dir() and pid.isdigit() and not _alive(int(pid)):
+            shutil.rmtree(tmp, ignore_errors=True)
+            removed.append(tmp)
+    return removed
+
+
 def write_outputs(
     out_dir: str | Path,
     *,
@@ -559,7 +586,8 @@ def write_outputs(
     parent = out_dir.parent
     try:
         parent.mkdir(parents=True, exist_ok=True)
-        tmp_dir = Path(tempfile.mkdtemp(dir=parent, prefix=f".{out_dir.name}.tmp-"))
+        remove_stale_temps(parent, out_dir.name)
+        tmp_dir = Path(tempfile.mkdtemp(dir=parent, prefix=f".{out_dir.name}.tmp-{os.getpid()}-"))
     except OSError as exc:
         raise DataSourceError(f"cannot write into {parent} ({exc.strerror or exc})") from exc
     try:

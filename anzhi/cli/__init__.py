@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
+import signal
 import sys
+import threading
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -166,15 +169,45 @@ def _cmd_gaps(args: argparse.Namespace) -> int:
     return 0
 
 
+class Terminated(BaseException):
+    """SIGTERM, raised in the main thread so that every ``finally`` (temp files) runs."""
+
+
+def _terminate(signum: int, frame: Any) -> None:
+    raise Terminated
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``anzhi`` console script; returns the exit status."""
+    """Entry point of the ``anzhi`` console script; returns the exit status.
+
+    Exit codes: 0 done, 2 bad input (the message says what and how to fix it), 130 interrupted
+    (Ctrl-C), 143 terminated (SIGTERM), 141 the reader of the output went away (``| head``).
+    Temporary files are removed in every case; outputs are complete or absent.
+    """
     parser, handlers = build_parser()
     args = parser.parse_args(argv)
+    in_main = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, _terminate) if in_main else None
     try:
         return handlers[args.command](args)
     except AnzhiError as exc:
         print(f"anzhi {args.command}: error: {exc}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print(f"anzhi {args.command}: 已中断 / interrupted", file=sys.stderr)
+        return 130
+    except Terminated:
+        print(f"anzhi {args.command}: 已终止 / terminated", file=sys.stderr)
+        return 143
+    except BrokenPipeError:
+        # the reader closed the pipe (``anzhi rules show default | head``): stop quietly, and
+        # keep Python from failing again when it flushes stdout at exit (Python docs, signal)
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 141
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
 
 
 if __name__ == "__main__":  # pragma: no cover
