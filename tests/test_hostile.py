@@ -16,7 +16,7 @@ import pandas as pd
 import pytest
 
 from anzhi.cli import main
-from anzhi.core.errors import InputError
+from anzhi.core.errors import MAX_LISTED_PROBLEMS, InputError, Problem, short_repr
 from anzhi.core.files import check_outputs_apart
 from layers.export import FORMULA_STARTS, csv_safe, write_outputs
 from tests.layers.test_export import results  # noqa: F401  (the fixture)
@@ -102,3 +102,27 @@ def test_outputs_apart(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="is also an input"):
         check_outputs_apart([tmp_path], [a], folder_files={tmp_path: ["a.csv", "b.csv"]})
     check_outputs_apart([tmp_path], [a], folder_files={tmp_path: ["b.csv"]})
+
+
+# --------------------------------------------------------------------------- bounded messages
+
+
+def test_an_error_message_lists_50_problems_and_counts_the_rest() -> None:
+    exc = InputError([Problem("latitude out of range", row=i + 2, column="纬度", value=251.3)
+                      for i in range(100_000)])
+    text = str(exc)
+    assert len(text) < 20_000
+    assert text.startswith("100000 problems in the input:")
+    assert text.count("\n  - ") == MAX_LISTED_PROBLEMS
+    assert text.endswith("… and 99950 more / 另有 99950 个问题")
+    assert len(exc.problems) == 100_000  # every problem still there for whoever wants them
+
+
+def test_a_huge_or_nested_value_is_shown_short() -> None:
+    bomb: list[object] = ["lol"] * 10
+    for _ in range(9):  # the shape of a YAML alias bomb: 10**9 leaves if expanded
+        bomb = [bomb] * 10
+    text = str(Problem("rules must be a list", value=bomb))
+    assert len(text) < 200
+    assert len(str(Problem("bad id", value="x" * 10_000))) < 200
+    assert short_repr(-3) == "-3"

@@ -9,11 +9,32 @@ every problem in a file and raise once (CONVENTIONS.md §5, §6).
 
 from __future__ import annotations
 
+import reprlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["AnzhiError", "InputError", "DataSourceError", "Problem", "ProblemCollector"]
+__all__ = ["AnzhiError", "InputError", "DataSourceError", "Problem", "ProblemCollector",
+           "MAX_LISTED_PROBLEMS", "MAX_VALUE_CHARS", "short_repr"]
+
+#: An error message lists at most this many problems, then says how many more there are
+#: (100,000 swapped coordinates would otherwise make a message of many megabytes).
+MAX_LISTED_PROBLEMS = 50
+#: A value is shown in a message in at most this many characters.
+MAX_VALUE_CHARS = 80
+
+_REPR = reprlib.Repr()
+_REPR.maxlevel = 3
+_REPR.maxstring = MAX_VALUE_CHARS
+_REPR.maxother = MAX_VALUE_CHARS
+_REPR.maxlist = _REPR.maxtuple = _REPR.maxdict = _REPR.maxset = 6
+
+
+def short_repr(value: Any) -> str:
+    """``repr(value)`` bounded in depth, items and length (never builds the whole repr, so a
+    YAML alias bomb or a huge table cannot blow up a message)."""
+    text = _REPR.repr(value)
+    return text if len(text) <= MAX_VALUE_CHARS else text[: MAX_VALUE_CHARS - 1] + "…"
 
 
 class AnzhiError(Exception):
@@ -60,7 +81,7 @@ class Problem:
         text = f"{text}: " if text else ""
         text += self.message
         if self.value is not None:
-            text += f" (value: {self.value!r})"
+            text += f" (value: {short_repr(self.value)})"
         if self.fix:
             text += f" — fix: {self.fix}"
         return text
@@ -85,7 +106,10 @@ class InputError(AnzhiError, ValueError):
         if n == 1:
             text = str(self.problems[0])
         else:
-            text = f"{n} problems in the input:\n" + "\n".join(f"  - {p}" for p in self.problems)
+            shown = self.problems[:MAX_LISTED_PROBLEMS]
+            text = f"{n} problems in the input:\n" + "\n".join(f"  - {p}" for p in shown)
+            if n > len(shown):
+                text += f"\n  … and {n - len(shown)} more / 另有 {n - len(shown)} 个问题"
         super().__init__(text)
 
 

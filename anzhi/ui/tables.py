@@ -15,7 +15,7 @@ import geopandas as gpd
 import pandas as pd
 
 from analysis.gaps import COVERED_STATUSES, GAP_STATUSES
-from anzhi.core.errors import AnzhiError
+from anzhi.core.errors import MAX_LISTED_PROBLEMS, AnzhiError
 from anzhi.core.vocabulary import label
 from anzhi.ui.i18n import COVERAGE_TABLE_COLUMNS, GAP_TABLE_COLUMNS, column_labels, status_label, t
 
@@ -166,5 +166,8 @@ def markdown_escape(text: str) -> str:
 def error_markdown(exc: AnzhiError, lang: str) -> str:
     """An :class:`AnzhiError` as Markdown: the heading, then one bullet per problem."""
     problems = getattr(exc, "problems", None)
-    lines = [str(p) for p in problems] if problems else [str(exc)]
+    lines = [str(p) for p in problems[:MAX_LISTED_PROBLEMS]] if problems else [str(exc)]
+    if problems and len(problems) > MAX_LISTED_PROBLEMS:
+        more = len(problems) - MAX_LISTED_PROBLEMS
+        lines.append(f"… and {more} more / 另有 {more} 个问题")
     return t("input_error", lang) + "\n\n" + "\n".join(f"- {markdown_escape(x)}" for x in lines)
