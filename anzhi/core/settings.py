@@ -50,6 +50,10 @@ class Settings:
         Seed of the synthetic demo county.  Default 20210601.
     progress
         Show progress bars on long work.  Default True.
+    max_raster_pixels
+        Largest DEM read, in pixels (width × height).  Default 10⁹: a 300 km × 300 km county
+        at 10 m, several times any county's DEM; a file declaring more (a sparse GeoTIFF of
+        200,000 × 200,000 px is 1.8 MB) is refused before any pixel is read.
     """
 
     max_snap_dist_m: float = 2000.0
@@ -58,6 +62,7 @@ class Settings:
     cache_dir: Path = field(default_factory=_default_cache_dir)
     demo_seed: int = 20210601
     progress: bool = True
+    max_raster_pixels: int = 1_000_000_000
 
 
 _current: contextvars.ContextVar[Settings | None] = contextvars.ContextVar(
