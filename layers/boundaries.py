@@ -11,6 +11,7 @@ import geopandas as gpd
 import pyogrio.errors
 
 from anzhi.core.errors import DataSourceError
+from layers.guard import check_opened_driver, check_vector_file
 
 __all__ = ["read_polygons", "read_townships"]
 
@@ -33,6 +34,7 @@ def read_polygons(path: str | Path, *, what: str, layer: str | None = None) -> g
         The file is missing, unreadable, or has no CRS.
     """
     p = Path(path)
+    check_opened_driver(p, check_vector_file(p, what=what), what=what)
     try:
         gdf = gpd.read_file(p, layer=layer)
     except (OSError, pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError) as exc:

@@ -17,6 +17,7 @@ from rasterio.windows import Window
 
 from anzhi.core.errors import DataSourceError, InputError
 from anzhi.core.settings import get_settings
+from layers.guard import raster_driver, refuse_virtual
 
 __all__ = ["DemInfo", "check_dem", "dem_elevation_sampler", "dem_uri"]
 
@@ -50,34 +51,10 @@ class DemInfo:
     geographic: bool
 
 
-#: First bytes of a GeoTIFF (classic and BigTIFF, both byte orders).
-TIFF_MAGIC: tuple[bytes, ...] = (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+")
-#: Sizes in bytes of SRTM ``.hgt`` tiles (3" and 1": 1201² and 3601² big-endian int16).
-HGT_SIZES: frozenset[int] = frozenset({2 * 1201 * 1201, 2 * 3601 * 3601})
-
-
-def raster_driver(head: bytes, *, name: str, size: int) -> str | None:
-    """The GDAL driver a DEM is read with, from its first bytes: ``"GTiff"``, ``"SRTMHGT"``,
-    or None for anything else (a VRT, an image, a text file) — Anzhi opens no other format."""
-    if head[:4] in TIFF_MAGIC:
-        return "GTiff"
-    if name.lower().endswith(".hgt") and size in HGT_SIZES:
-        return "SRTMHGT"
-    return None
-
-
-def _refuse_virtual(text: str) -> None:
-    if text.startswith("/vsi") or "://" in text or text.lower().startswith(("http:", "https:", "ftp:")):
-        raise DataSourceError(
-            f"{text}: GDAL virtual and network paths are not read; give a local GeoTIFF or SRTM "
-            ".hgt file (or a .zip holding one)"
-        )
-
-
 def _dem_source(path: str | Path) -> tuple[str, str | None]:
     """``(uri, driver)``: the string GDAL opens and the one driver allowed for it."""
     text = str(path)
-    _refuse_virtual(text)
+    refuse_virtual(text)
     p = Path(text)
     try:
         if p.suffix.lower() != ".zip":

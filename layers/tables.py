@@ -33,6 +33,7 @@ import pyproj
 from numpy.typing import NDArray
 
 from anzhi.core.errors import DataSourceError, InputError, ProblemCollector
+from layers.guard import check_opened_driver, check_vector_file
 from layers.cells import cell_text, is_blank, parse_number, shown
 from layers.osmpoi import OSM_SUFFIXES, is_osm_file, read_osm_pois
 
@@ -563,6 +564,8 @@ def _read_csv(p: Path) -> tuple[list[list[Any]], list[int]]:
 def _read_vector(p: Path, sheet: str | int | None) -> RawTable:
     import pyogrio
 
+    driver = check_vector_file(p, what="table")
+    check_opened_driver(p, driver, what="table")
     try:
         layers = pyogrio.list_layers(p)
     except Exception as exc:

@@ -43,6 +43,7 @@ from anzhi.core.errors import DataSourceError, InputError, ProblemCollector
 from geo.terrain import GridSpec, iter_windows, slope_window
 from anzhi.core.files import atomic_write
 from layers.export import csv_safe, text_not_formulas
+from layers.guard import check_opened_driver, check_vector_file
 from layers.raster import check_dem, dem_uri
 
 __all__ = [
@@ -372,6 +373,7 @@ def read_parcels(path: str | Path, *, layer: str | None = None) -> gpd.GeoDataFr
         No CRS, missing columns, non-polygon or invalid geometries (every problem listed).
     """
     p = Path(str(path))
+    check_opened_driver(p, check_vector_file(p, what="parcel layer"), what="parcel layer")
     try:
         gdf = gpd.read_file(p, layer=layer) if layer else gpd.read_file(p)
     except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError, OSError) as exc:

