@@ -47,6 +47,8 @@ __all__ = [
     "write_outputs",
     "sort_gaps",
     "csv_safe",
+    "whole_counts",
+    "COUNT_COLUMNS",
     "remove_stale_temps",
     "text_not_formulas",
     "FORMULA_STARTS",
@@ -183,6 +185,26 @@ _CSV_DECIMALS = {"dist_m": 1, "snap_dist_m": 1, "time_min": 2, "share_sites": 4,
                  "share_pop": 4}
 
 
+#: Count columns written as whole numbers in CSV files (``41``, not ``41.0``; empty when missing).
+COUNT_COLUMNS: tuple[str, ...] = ("population", "households", "children_3_5", "sites_required",
+                                  "sites_covered", "pop_required", "pop_covered")
+
+
+def whole_counts(df: pd.DataFrame) -> pd.DataFrame:
+    """``df`` with its whole-number count columns as nullable integers (``Int64``).
+
+    A column holding a fraction (e.g. ``households`` of 41.5) is left as it is.
+    """
+    out = df.copy()
+    for col in COUNT_COLUMNS:
+        if col in out.columns and pd.api.types.is_float_dtype(out[col]):
+            values = out[col]
+            finite = values.dropna()
+            if len(finite) and (finite == finite.round()).all() and finite.abs().max() < 2**53:
+                out[col] = values.astype("Int64")
+    return out
+
+
 #: First characters that make a spreadsheet read a csv cell as a formula (OWASP "CSV injection").
 FORMULA_STARTS: tuple[str, ...] = ("=", "+", "-", "@", "\t", "\r")
 
@@ -220,7 +242,7 @@ def text_not_formulas(ws: Worksheet, *, min_row: int = 1) -> int:
 
 def _csv_writer(df: pd.DataFrame) -> Callable[[Path], None]:
     def write(p: Path) -> None:
-        out = csv_safe(df)
+        out = whole_counts(csv_safe(df))
         for col, nd in _CSV_DECIMALS.items():
             if col in out.columns:
                 out[col] = pd.to_numeric(out[col], errors="coerce").round(nd)

@@ -24,7 +24,7 @@ from anzhi.core.errors import (MAX_LISTED_PROBLEMS, DataSourceError, InputError,
                                short_repr)
 from anzhi.core.settings import override
 from anzhi.core.files import check_outputs_apart
-from layers.export import FORMULA_STARTS, csv_safe, write_outputs
+from layers.export import FORMULA_STARTS, csv_safe, whole_counts, write_outputs
 from layers.boundaries import read_polygons
 from layers.facilities import read_facilities
 from layers.guard import check_vector_file
@@ -221,3 +221,14 @@ def test_the_vector_guard_can_fail_open(tmp_path: Path) -> None:
 def test_network_layer_paths_are_refused(uri: str) -> None:
     with pytest.raises(DataSourceError, match="virtual and network paths are not read"):
         check_vector_file(uri, what="table")
+
+
+def test_counts_stay_whole_numbers_in_csv(tmp_path: Path, results) -> None:  # noqa: F811
+    gaps, coverage, access, rules = results
+    write_outputs(tmp_path, gaps=gaps, coverage=coverage, access=access, rules=rules)
+    rows = pd.read_csv(tmp_path / "gaps.csv", encoding="utf-8-sig", dtype=str,
+                       keep_default_na=False)
+    assert set(rows["households"]) == {"800", "210", ""}  # 41, not 41.0; missing stays empty
+    assert set(rows["population"]) == {"3200", "900", "120"}
+    half = gaps.assign(households=gaps["households"] / 2 + 0.25)  # fractions stay fractions
+    assert not whole_counts(half)["households"].dtype.name.startswith("Int")
