@@ -22,7 +22,7 @@ import json
 import logging
 import time
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, Final
 
@@ -128,6 +128,79 @@ def save_road_graph(graph: RoadGraph, path: str | Path) -> Path:
     return out
 
 
+_NODE_ARRAYS: Final = ("node_ids", "lon", "lat", "x_m", "y_m")
+_EDGE_ARRAYS: Final = ("edge_u", "edge_v", "edge_length_m", "edge_time_min", "edge_highway",
+                       "edge_pedge", "edge_pedge_reversed")
+_PEDGE_ARRAYS: Final = ("pedge_u", "pedge_v", "pedge_length_fwd_m", "pedge_length_bwd_m",
+                        "pedge_time_fwd_min", "pedge_time_bwd_min")
+
+
+def _check_index(name: str, a: np.ndarray, bound: int) -> None:
+    if a.dtype.kind not in "iu":
+        raise ValueError(f"{name} has dtype {a.dtype}, not integers")
+    if len(a) and (int(a.min()) < 0 or int(a.max()) >= bound):
+        raise ValueError(f"{name} holds indices outside 0..{bound - 1}")
+
+
+def _check_costs(name: str, a: np.ndarray, *, allow_inf: bool) -> None:
+    if a.dtype.kind != "f":
+        raise ValueError(f"{name} has dtype {a.dtype}, not floats")
+    bad = np.isnan(a) | (a < 0) | (False if allow_inf else np.isinf(a))
+    if bad.any():
+        raise ValueError(f"{name} holds {int(bad.sum())} negative, NaN or infinite values")
+
+
+def validate_cached_arrays(z: Mapping[str, np.ndarray], n: int) -> None:
+    """Check the arrays of a cached graph before any of them is used.
+
+    A damaged or forged ``.npz`` (out-of-range indices segfault scipy's Dijkstra; negative
+    times make it loop) must be rebuilt, never routed on: shapes, dtypes, index bounds, signs
+    and finiteness are all checked.
+
+    Raises
+    ------
+    ValueError
+        Naming the first array found wrong.
+    """
+    if n < 0:
+        raise ValueError(f"n_nodes is {n}")
+    for names in (_NODE_ARRAYS, _EDGE_ARRAYS, _PEDGE_ARRAYS):
+        sizes = {name: z[name].shape for name in names}
+        first = sizes[names[0]]
+        if len(first) != 1 or any(shape != first for shape in sizes.values()):
+            raise ValueError(f"arrays of different shapes: {sizes}")
+    if len(z["node_ids"]) != n:
+        raise ValueError(f"{len(z['node_ids'])} nodes stored for n_nodes {n}")
+    p = len(z["pedge_u"])
+    for name in ("edge_u", "edge_v", "pedge_u", "pedge_v"):
+        _check_index(name, z[name], n)
+    _check_index("edge_pedge", z["edge_pedge"], p)
+    if z["edge_pedge_reversed"].dtype != np.bool_:
+        raise ValueError("edge_pedge_reversed is not boolean")
+    for name in ("lon", "lat", "x_m", "y_m"):
+        if z[name].dtype.kind != "f" or not np.isfinite(z[name]).all():
+            raise ValueError(f"{name} holds non-finite coordinates")
+    _check_costs("edge_length_m", z["edge_length_m"], allow_inf=False)
+    _check_costs("edge_time_min", z["edge_time_min"], allow_inf=False)
+    for name in _PEDGE_ARRAYS[2:]:
+        _check_costs(name, z[name], allow_inf=True)  # inf: that direction is oneway
+    for name in _MATRICES:
+        data, indices, indptr = (z[f"{name}_{part}"] for part in ("data", "indices", "indptr"))
+        if indptr.shape != (n + 1,) or indptr.dtype.kind not in "iu":
+            raise ValueError(f"{name}_indptr has shape {indptr.shape}, expected ({n + 1},)")
+        if (len(indptr) and (indptr[0] != 0 or indptr[-1] != len(indices)
+                             or (np.diff(indptr) < 0).any())) or len(data) != len(indices):
+            raise ValueError(f"{name}: inconsistent CSR structure")
+        _check_index(f"{name}_indices", indices, n)
+        _check_costs(f"{name}_data", data, allow_inf=False)
+    coords, which = z["pedge_coords"], z["pedge_coord_index"]
+    if coords.ndim != 2 or coords.shape[1] != 2 or not np.isfinite(coords).all():
+        raise ValueError("pedge_coords is not a finite (k, 2) array")
+    _check_index("pedge_coord_index", which, max(p, 1))
+    if len(which) != len(coords) or (np.diff(which) < 0).any():
+        raise ValueError("pedge_coord_index does not run along pedge_coords")
+
+
 def load_saved_road_graph(path: str | Path, *, profile: Profile) -> RoadGraph:
     """Read a graph written by :func:`save_road_graph`.
 
@@ -143,8 +216,9 @@ def load_saved_road_graph(path: str | Path, *, profile: Profile) -> RoadGraph:
             raise ValueError(f"cached graph format {meta.get('format')}, expected {CACHE_FORMAT}")
         if meta.get("profile") != json.loads(json.dumps(_profile_fingerprint(profile))):
             raise ValueError(f"cached graph was built for another profile than {profile.name!r}")
-        arrays = {name: z[name] for name in _ARRAYS}
         n = int(meta["n_nodes"])
+        validate_cached_arrays(z, n)
+        arrays = {name: z[name] for name in _ARRAYS}
         matrices = {
             name: sp.csr_matrix((z[f"{name}_data"], z[f"{name}_indices"], z[f"{name}_indptr"]),
                                 shape=(n, n))
@@ -202,7 +276,8 @@ def cached_road_graph(
         t0 = time.perf_counter()
         try:
             graph = load_saved_road_graph(path, profile=profile)
-        except (ValueError, OSError, KeyError, EOFError, zipfile.BadZipFile) as exc:
+        except (ValueError, OSError, KeyError, EOFError, zipfile.BadZipFile,
+                shapely.errors.GEOSException) as exc:
             log.warning("road graph cache %s is unreadable (%s); rebuilding it", path.name, exc)
         else:
             log.info("road graph of %s (%s) from the cache in %.2f s", Path(roads).name,

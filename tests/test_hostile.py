@@ -25,10 +25,14 @@ from anzhi.core.errors import (MAX_LISTED_PROBLEMS, DataSourceError, InputError,
 from anzhi.core.settings import override
 from anzhi.core.files import check_outputs_apart
 from layers.export import FORMULA_STARTS, csv_safe, whole_counts, write_outputs
+from geo.osmgraph import road_graph_from_ways
+from geo.roads import RoadGraph, load_profile
 from layers.boundaries import read_polygons
 from layers.facilities import read_facilities
 from layers.guard import check_vector_file
+from layers.osm import read_osm_ways
 from layers.raster import check_dem
+from layers.roadcache import cached_road_graph, load_saved_road_graph
 from layers.sites import read_sites
 from layers.terrain import read_parcels, write_slope
 from tests.layers.test_export import results  # noqa: F401  (the fixture)
@@ -232,3 +236,44 @@ def test_counts_stay_whole_numbers_in_csv(tmp_path: Path, results) -> None:  # n
     assert set(rows["population"]) == {"3200", "900", "120"}
     half = gaps.assign(households=gaps["households"] / 2 + 0.25)  # fractions stay fractions
     assert not whole_counts(half)["households"].dtype.name.startswith("Int")
+
+
+# --------------------------------------------------------------------------- poisoned caches
+
+
+def _poison(path: Path, name: str, change) -> None:  # type: ignore[no-untyped-def]
+    with np.load(path, allow_pickle=False) as z:
+        arrays = {k: z[k] for k in z.files}
+    arrays[name] = change(arrays[name].copy())
+    with open(path, "wb") as fh:
+        np.savez(fh, **arrays)
+
+
+@pytest.mark.parametrize("name, change", [
+    ("time_min_indices", lambda a: np.where(np.arange(len(a)) == 0, 10**7, a).astype(a.dtype)),
+    ("edge_u", lambda a: a[:-3]),
+    ("time_min_data", lambda a: -a),
+    ("edge_time_min", lambda a: np.full_like(a, np.nan)),
+    ("length_m_indptr", lambda a: a[::-1].copy()),
+    ("pedge_coord_index", lambda a: a[::-1].copy()),
+])
+def test_a_poisoned_road_cache_is_rebuilt_not_used(tmp_path: Path, demo, name: str,
+                                                   change, caplog) -> None:  # type: ignore[no-untyped-def]
+    roads, profile = Path(demo.roads), load_profile("walk")
+    calls: list[int] = []
+
+    def build() -> RoadGraph:
+        calls.append(1)
+        return road_graph_from_ways(read_osm_ways(roads, progress=False), profile=profile)
+
+    fresh, hit = cached_road_graph(roads, profile=profile, build=build, cache_dir=tmp_path)
+    assert not hit
+    (cache_file,) = tmp_path.glob("*.npz")
+    _poison(cache_file, name, change)
+    with pytest.raises(ValueError):
+        load_saved_road_graph(cache_file, profile=profile)
+    again, hit = cached_road_graph(roads, profile=profile, build=build, cache_dir=tmp_path)
+    assert not hit and len(calls) == 2 and "rebuilding" in caplog.text
+    assert (again.time_min != fresh.time_min).nnz == 0
+    third, hit = cached_road_graph(roads, profile=profile, build=build, cache_dir=tmp_path)
+    assert hit and len(calls) == 2  # the rebuilt cache is good again
