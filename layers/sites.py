@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from anzhi.core.errors import ProblemCollector
+from anzhi.core.settings import get_settings
 from layers.cells import YES_NO_HELP, cell_text, id_text, is_blank, parse_yes_no, shown
 from layers.points import COORD_FIELDS, check_coordinate_columns, coord_columns, resolve_points
 from layers.tables import (SERIAL_HEADERS, TOTAL_WORDS, Field, RawTable, facility_type_of_header,
@@ -322,6 +323,9 @@ def _counts(
         fix_negative=f"write the number of {unit} (0 or more)",
         fix_missing=f"fill in the number of {unit}" if required else None,
         fix_whole=f"write a whole number of {unit}",
+        max_value=get_settings().max_site_population,
+        fix_max=f"check the number of {unit} (a site of more people is not plausible; raise "
+                "the bound with anzhi.core.settings.override(max_site_population=...))",
     )
 
 

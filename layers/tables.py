@@ -285,6 +285,8 @@ def non_negative_numbers(
     fix_negative: str,
     fix_missing: str | None = None,
     fix_whole: str | None = None,
+    max_value: float | None = None,
+    fix_max: str | None = None,
 ) -> NDArray[np.float64]:
     """The numbers of column ``pos`` as float64 (NaN when blank, bad or absent), each checked.
 
@@ -299,6 +301,9 @@ def non_negative_numbers(
         What the column holds (``"population"``, ``"capacity"``), for the messages.
     fix_number, fix_negative, fix_missing, fix_whole
         The fix each kind of problem offers.
+    max_value, fix_max
+        A plausible upper bound (a cell above it is a problem, e.g. a population of 10²³ that
+        would wrap around as an integer) and the fix offered.
     """
     out = np.full(len(rows), np.nan)
     if pos is None:
@@ -324,6 +329,10 @@ def non_negative_numbers(
         if fix_whole is not None and not float(v).is_integer():
             pc.add(f"{label} is not a whole number", row=r, column=header, value=shown(raw),
                    fix=fix_whole)
+            continue
+        if max_value is not None and v > max_value:
+            pc.add(f"{label} {v:,.0f} is above the plausible bound of {max_value:,.0f}", row=r,
+                   column=header, value=shown(raw), fix=fix_max)
             continue
         out[k] = v
     return out

@@ -277,3 +277,20 @@ def test_a_poisoned_road_cache_is_rebuilt_not_used(tmp_path: Path, demo, name: s
     assert (again.time_min != fresh.time_min).nnz == 0
     third, hit = cached_road_graph(roads, profile=profile, build=build, cache_dir=tmp_path)
     assert hit and len(calls) == 2  # the rebuilt cache is good again
+
+
+# --------------------------------------------------------------------------- messy tables
+
+
+def test_an_implausible_population_is_refused_not_wrapped(tmp_path: Path) -> None:
+    path = tmp_path / "sites.csv"
+    path.write_text("安置点名称,经度,纬度,人数\nA,99.2,24.7,99999999999999999999999\n"
+                    "B,99.21,24.7,1200000\nC,99.22,24.7,800\n", encoding="utf-8")
+    with pytest.raises(InputError, match="row 2, column '人数': population .* above the plausible "
+                                         "bound of 1,000,000") as info:
+        read_sites(path)
+    assert "row 3" in str(info.value) and "row 4" not in str(info.value)
+    with override(max_site_population=2_000_000):
+        with pytest.raises(InputError, match="row 2") as info:
+            read_sites(path)
+        assert "row 3" not in str(info.value)

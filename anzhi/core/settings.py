@@ -50,6 +50,9 @@ class Settings:
         Seed of the synthetic demo county.  Default 20210601.
     progress
         Show progress bars on long work.  Default True.
+    max_site_population
+        Largest population (and household or children count) of one site; a larger cell is
+        refused as implausible (it would also overflow an integer).  Default 1,000,000.
     max_raster_pixels
         Largest DEM read, in pixels (width × height).  Default 10⁹: a 300 km × 300 km county
         at 10 m, several times any county's DEM; a file declaring more (a sparse GeoTIFF of
@@ -63,6 +66,7 @@ class Settings:
     demo_seed: int = 20210601
     progress: bool = True
     max_raster_pixels: int = 1_000_000_000
+    max_site_population: int = 1_000_000
 
 
 _current: contextvars.ContextVar[Settings | None] = contextvars.ContextVar(
