@@ -11,12 +11,20 @@ driver than the one allowed is refused too.
 
 from __future__ import annotations
 
+import bz2
+import contextlib
+import gzip
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
+from typing import IO
 
-from anzhi.core.errors import DataSourceError
+from anzhi.core.errors import DataSourceError, InputError
+from anzhi.core.settings import get_settings
 
-__all__ = ["HGT_SIZES", "TIFF_MAGIC", "VECTOR_DRIVERS", "check_opened_driver", "check_vector_file",
-           "raster_driver", "refuse_virtual"]
+__all__ = ["HGT_SIZES", "TIFF_MAGIC", "VECTOR_DRIVERS", "check_opened_driver", "check_raster_file",
+           "check_vector_file",
+           "decompressed_osm", "raster_driver", "refuse_virtual", "too_big"]
 
 #: First bytes of a GeoTIFF (classic and BigTIFF, both byte orders).
 TIFF_MAGIC: tuple[bytes, ...] = (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+")
@@ -48,6 +56,30 @@ def raster_driver(head: bytes, *, name: str, size: int) -> str | None:
     if name.lower().endswith(".hgt") and size in HGT_SIZES:
         return "SRTMHGT"
     return None
+
+
+def check_raster_file(path: str | Path, *, what: str) -> str:
+    """The driver (``"GTiff"``/``"SRTMHGT"``) a local raster file must be opened with.
+
+    Raises
+    ------
+    DataSourceError
+        A virtual or network path, a missing file, or first bytes of another format (a VRT).
+    """
+    text = str(path)
+    refuse_virtual(text)
+    p = Path(text)
+    try:
+        with p.open("rb") as fh:
+            head = fh.read(4)
+        driver = raster_driver(head, name=p.name, size=p.stat().st_size)
+    except OSError as exc:
+        raise DataSourceError(f"{p}: cannot read the {what} ({exc.strerror or exc})") from exc
+    if driver is None:
+        raise DataSourceError(f"{p.name}: the {what} is not a GeoTIFF or SRTM .hgt file (Anzhi "
+                              "reads no other raster format, and no GDAL VRT); fix: convert it "
+                              "with gdal_translate -of GTiff")
+    return driver
 
 
 def _looks_like(driver: str, head: bytes) -> bool:
@@ -119,3 +151,85 @@ def check_opened_driver(path: str | Path, expected: str, *, what: str) -> None:
             f"{Path(path).name}: the {what} opens as {driver}, not {expected}; fix: save it as "
             f"{expected}"
         )
+
+
+# --------------------------------------------------------------------------- compressed inputs
+
+_CHUNK = 1 << 20
+
+
+def too_big(label: str, what: str, setting: str, limit: int, unit: str = "") -> InputError:
+    """The error of an input above a limit of the settings: what, the limit, how to raise it."""
+    return InputError(
+        f"{label}: {what}, more than the limit of {limit:,}{unit} (setting {setting}); fix: "
+        f"give a smaller file, or raise the limit with "
+        f"anzhi.core.settings.override({setting}=...)"
+    )
+
+
+def _opener(path: Path, what: str) -> tuple[str, type[IO[bytes]] | None]:
+    """``("bz2" | "gzip" | "", opener)`` from the name, the first bytes checked against it."""
+    name = path.name.lower()
+    kind = "bz2" if name.endswith(".bz2") else "gzip" if name.endswith(".gz") else ""
+    if not kind:
+        return "", None
+    with path.open("rb") as fh:
+        head = fh.read(3)
+    if kind == "bz2" and not head.startswith(b"BZh"):
+        raise DataSourceError(f"cannot read {what} {path.name}: it is not bzip2-compressed (its first bytes "
+                              "say otherwise); fix: compress it again with bzip2, or give the .osm")
+    if kind == "gzip" and not head.startswith(b"\x1f\x8b"):
+        raise DataSourceError(f"cannot read {what} {path.name}: it is not gzip-compressed (its first bytes "
+                              "say otherwise); fix: compress it again with gzip, or give the .osm")
+    return kind, bz2.BZ2File if kind == "bz2" else gzip.GzipFile  # type: ignore[return-value]
+
+
+@contextlib.contextmanager
+def decompressed_osm(path: str | Path, *, what: str = "OSM file") -> Iterator[Path]:
+    """An OSM extract as a file pyosmium reads: the file itself, or for ``.osm.bz2`` /
+    ``.osm.gz`` its XML decompressed once into a temporary ``.osm`` file (removed on exit).
+
+    The decompressed bytes are counted while they are written and the copy stops as soon as
+    they pass ``get_settings().max_decompressed_bytes``, so a small bomb costs at most that
+    much disk and the time to write it.  Decompressing once also saves time: the road reader
+    makes two passes over the file, and pyosmium would decompress it for each.
+
+    ``what`` names the file in messages (``"road file"``).
+
+    Raises
+    ------
+    DataSourceError
+        The file does not exist, is not what its name says, or its compressed data is corrupt.
+    InputError
+        It expands to more than ``max_decompressed_bytes``.
+    """
+    p = Path(path)
+    refuse_virtual(str(path))
+    if not p.is_file():
+        raise DataSourceError(f"{what} {p} does not exist or is not a file; check the path")
+    kind, opener = _opener(p, what)
+    if opener is None:
+        yield p
+        return
+    limit = get_settings().max_decompressed_bytes
+    with tempfile.TemporaryDirectory(prefix="anzhi-osm-") as tmp:
+        plain = Path(tmp) / (p.name[: -len(".bz2" if kind == "bz2" else ".gz")] or "x")
+        if not plain.name.lower().endswith(".osm"):
+            plain = plain.with_name(plain.name + ".osm")
+        total = 0
+        try:
+            with opener(p, "rb") as src, plain.open("wb") as dst:  # type: ignore[call-arg]
+                while chunk := src.read(_CHUNK):
+                    total += len(chunk)
+                    if total > limit:
+                        raise too_big(f"{what} {p.name}", f"it expands to more than {limit:,} bytes",
+                                      "max_decompressed_bytes", limit, " bytes")
+                    dst.write(chunk)
+        except InputError:
+            raise
+        except (OSError, EOFError, ValueError) as exc:
+            raise DataSourceError(f"cannot read {what} {p.name}: the compressed data is corrupt "
+                                  f"({exc}); download "
+                                  "or compress the file again") from exc
+        yield plain
+

@@ -36,6 +36,7 @@ from anzhi.core.files import atomic_write
 from anzhi.core.osmtags import NODE_TAGS, WAY_TAGS, is_road
 from anzhi.core.settings import get_settings
 from geo.osmgraph import OsmWays
+from layers.guard import decompressed_osm
 
 __all__ = ["read_osm_ways", "load_road_graph", "download_roads"]
 
@@ -172,12 +173,35 @@ def read_osm_ways(path: str | Path, *, progress: bool | None = None) -> OsmWays:
     if not src.is_file():
         raise DataSourceError(f"road file {src} does not exist or is not a file; check the path")
     show = get_settings().progress if progress is None else bool(progress)
+    with decompressed_osm(src, what="road file") as plain:  # .bz2/.gz: expanded once, within the limit
+        ways = _way_pass(src, plain, show)
+        lens = np.fromiter((len(r) for r in ways.refs), dtype=np.int64, count=len(ways.refs))
+        refs = np.fromiter((x for r in ways.refs for x in r), dtype=np.int64,
+                           count=int(lens.sum()))
+        ways.refs = []
+        needed_ids = np.unique(refs)
 
-    # pass 1: the road ways
+        # pass 2: only the nodes those ways use
+        with tqdm(total=len(needed_ids), desc=f"{src.name}: nodes", unit=" nodes",
+                  disable=not show) as bar:
+            nodes = _NodePass(set(needed_ids.tolist()), bar)
+            try:
+                osmium.apply(osmium.io.Reader(_osmium_file(plain), osmium.osm.NODE), nodes)
+            except RuntimeError as exc:
+                raise _read_error(src, exc) from exc
+            bar.update(len(nodes.ids) % _TICK)
+    nodes.needed = set()
+    return _assemble(src.name, ways, nodes, refs, lens)
+
+
+def _way_pass(src: Path, plain: Path, show: bool) -> _WayPass:
+    """Pass 1 over ``plain`` (the readable form of ``src``): the road ways, at least one."""
+    import osmium
+
     with tqdm(desc=f"{src.name}: ways", unit=" ways", disable=not show) as bar:
         ways = _WayPass(bar)
         try:
-            osmium.apply(osmium.io.Reader(_osmium_file(src), osmium.osm.WAY), ways)
+            osmium.apply(osmium.io.Reader(_osmium_file(plain), osmium.osm.WAY), ways)
         except RuntimeError as exc:
             raise _read_error(src, exc) from exc
         bar.update(ways.n_ways % _TICK)
@@ -187,22 +211,7 @@ def read_osm_ways(path: str | Path, *, progress: bool | None = None) -> OsmWays:
             "highway=* tag (buildings, land use and area=yes are not roads); give an OSM "
             "extract that contains the road network"
         )
-    lens = np.fromiter((len(r) for r in ways.refs), dtype=np.int64, count=len(ways.refs))
-    refs = np.fromiter((x for r in ways.refs for x in r), dtype=np.int64, count=int(lens.sum()))
-    ways.refs = []
-    needed_ids = np.unique(refs)
-
-    # pass 2: only the nodes those ways use
-    with tqdm(total=len(needed_ids), desc=f"{src.name}: nodes", unit=" nodes",
-              disable=not show) as bar:
-        nodes = _NodePass(set(needed_ids.tolist()), bar)
-        try:
-            osmium.apply(osmium.io.Reader(_osmium_file(src), osmium.osm.NODE), nodes)
-        except RuntimeError as exc:
-            raise _read_error(src, exc) from exc
-        bar.update(len(nodes.ids) % _TICK)
-    nodes.needed = set()
-    return _assemble(src.name, ways, nodes, refs, lens)
+    return ways
 
 
 def _assemble(name: str, ways: _WayPass, nodes: _NodePass, refs: NDArray[np.int64],

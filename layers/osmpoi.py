@@ -32,6 +32,7 @@ import pyproj
 import shapely
 
 from anzhi.core.errors import DataSourceError
+from layers.guard import decompressed_osm
 
 __all__ = ["OSM_SUFFIXES", "is_osm_file", "read_osm_pois"]
 
@@ -58,6 +59,45 @@ def _way_point(coords: list[tuple[float, float]]) -> shapely.Point:
     return shapely.Point(shapely.MultiPoint(coords).centroid)
 
 
+def _collect(plain: Path, rows: list[dict[str, str]], points: list[Any]) -> tuple[int, int]:
+    """Append the tagged nodes and ways of ``plain`` to ``rows``/``points``; return the
+    numbers of relations skipped and of ways without a node in the file."""
+    import osmium
+
+    n_rel = n_empty = 0
+    proc = (osmium.FileProcessor(str(plain))
+            .with_locations()
+            .with_filter(osmium.filter.KeyFilter(*_KEYS)))
+    for obj in proc:
+        if isinstance(obj, osmium.osm.Node):
+            if not obj.location.valid():
+                continue
+            geom = shapely.Point(obj.location.lon, obj.location.lat)
+            element = "node"
+        elif isinstance(obj, osmium.osm.Way):
+            coords = [(n.location.lon, n.location.lat) for n in obj.nodes
+                      if n.location.valid()]
+            if not coords:
+                n_empty += 1
+                continue
+            geom = _way_point(coords)
+            element = "way"
+        else:  # relations (multipolygon areas)
+            n_rel += 1
+            continue
+        tags = obj.tags
+        rows.append({
+            "element": element,
+            "osmid": str(obj.id),
+            # a feature named only in name:zh keeps that name
+            "name": tags.get("name") or tags.get("name:zh") or "",
+            "name:zh": tags.get("name:zh") or "",
+            **{k: tags.get(k) or "" for k in _KEYS},
+        })
+        points.append(geom)
+    return n_rel, n_empty
+
+
 def read_osm_pois(path: str | Path) -> gpd.GeoDataFrame:
     """Nodes and ways tagged ``amenity``, ``healthcare`` or ``office`` of an OSM extract.
 
@@ -78,45 +118,14 @@ def read_osm_pois(path: str | Path) -> gpd.GeoDataFrame:
     DataSourceError
         When the file is missing or is not a readable OSM file.
     """
-    import osmium
-
     p = Path(path)
     if not p.is_file():
         raise DataSourceError(f"OSM file {p} does not exist or is not a file; check the path")
     rows: list[dict[str, str]] = []
     points: list[Any] = []
-    n_rel = n_empty = 0
     try:
-        proc = (osmium.FileProcessor(str(p))
-                .with_locations()
-                .with_filter(osmium.filter.KeyFilter(*_KEYS)))
-        for obj in proc:
-            if isinstance(obj, osmium.osm.Node):
-                if not obj.location.valid():
-                    continue
-                geom = shapely.Point(obj.location.lon, obj.location.lat)
-                element = "node"
-            elif isinstance(obj, osmium.osm.Way):
-                coords = [(n.location.lon, n.location.lat) for n in obj.nodes
-                          if n.location.valid()]
-                if not coords:
-                    n_empty += 1
-                    continue
-                geom = _way_point(coords)
-                element = "way"
-            else:  # relations (multipolygon areas)
-                n_rel += 1
-                continue
-            tags = obj.tags
-            rows.append({
-                "element": element,
-                "osmid": str(obj.id),
-                # a feature named only in name:zh keeps that name
-                "name": tags.get("name") or tags.get("name:zh") or "",
-                "name:zh": tags.get("name:zh") or "",
-                **{k: tags.get(k) or "" for k in _KEYS},
-            })
-            points.append(geom)
+        with decompressed_osm(p) as plain:  # .bz2/.gz: expanded once, within the limit
+            n_rel, n_empty = _collect(plain, rows, points)
     except RuntimeError as exc:  # pyosmium reports unreadable/corrupt input this way
         raise DataSourceError(
             f"cannot read OSM file {p.name}: {exc}; give an .osm, .osm.bz2 or .osm.pbf "

@@ -57,6 +57,23 @@ class Settings:
         Largest DEM read, in pixels (width × height).  Default 10⁹: a 300 km × 300 km county
         at 10 m, several times any county's DEM; a file declaring more (a sparse GeoTIFF of
         200,000 × 200,000 px is 1.8 MB) is refused before any pixel is read.
+    max_decompressed_bytes
+        Largest size, in bytes, a compressed input (``.osm.bz2``, ``.osm.gz``, the sheet of an
+        ``.xlsx``) may expand to.  Default 4 GiB: a province's OSM XML is 2–3 GB, a county's
+        a few hundred MB; an 884-byte ``.osm.bz2`` declaring 400 MB of whitespace is refused
+        as soon as the count passes the limit.
+    max_rules_file_bytes
+        Largest ``--rules`` YAML file, in bytes.  Default 1,000,000 (the packaged rule sets
+        are 4–12 kB).
+    max_yaml_nodes
+        Largest number of YAML nodes of a rules file *with every alias expanded* (an alias
+        bomb of 9 levels is 10⁹ nodes in a few hundred bytes).  Default 100,000 (the default
+        rule set has about 600).
+    max_rules
+        Largest number of rules in one rule set.  Default 1,000 (the default set has 18).
+    max_table_rows
+        Largest number of rows of a site or facility table (sheet, csv or layer).  Default
+        1,000,000 (a province has some 10,000 relocation sites).
     """
 
     max_snap_dist_m: float = 2000.0
@@ -67,6 +84,11 @@ class Settings:
     progress: bool = True
     max_raster_pixels: int = 1_000_000_000
     max_site_population: int = 1_000_000
+    max_decompressed_bytes: int = 4 * 2**30
+    max_rules_file_bytes: int = 1_000_000
+    max_yaml_nodes: int = 100_000
+    max_rules: int = 1_000
+    max_table_rows: int = 1_000_000
 
 
 _current: contextvars.ContextVar[Settings | None] = contextvars.ContextVar(
