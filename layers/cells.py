@@ -1,5 +1,8 @@
 """Single cells of a site or facility table: blanks, numbers, degrees, yes/no, text.
 
+Also the two things about an xlsx sheet's cells that read-only openpyxl does not show, read
+from the sheet's XML: merged ranges and formulas without a saved value.
+
 Used by :mod:`layers.tables`, :mod:`layers.points` and the readers of :mod:`layers.sites` and
 :mod:`layers.facilities`.  Every parser takes a cell as read (a number, a text, None or NaN)
 and raises :class:`ValueError` for a value it cannot read; the readers turn that into a
@@ -11,12 +14,17 @@ from __future__ import annotations
 import math
 import re
 import unicodedata
-from typing import Final
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Final
 
 import numpy as np
 import pandas as pd
 
 __all__ = [
+    "UnsavedFormula",
+    "UNSAVED_FORMULA_FIX",
     "is_blank",
     "parse_number",
     "parse_degrees",
@@ -25,7 +33,26 @@ __all__ = [
     "cell_text",
     "shown",
     "id_text",
+    "sheet_marks",
+    "fill_merged",
 ]
+
+
+#: The fix offered for a formula cell whose result the workbook does not hold.
+UNSAVED_FORMULA_FIX: Final = ("open the file in Excel/WPS and save it (so that the formula's "
+                              "result is stored), or type the value instead of the formula")
+
+
+@dataclass(frozen=True)
+class UnsavedFormula:
+    """An xlsx cell holding a formula but no saved result (a file written by a program, not
+    saved by Excel/WPS): not blank, and not a number or a text of any parser."""
+
+    #: The formula as written, without its ``=``.
+    formula: str
+
+    def __str__(self) -> str:
+        return f"={self.formula[:60]} (a formula with no saved value)"
 
 
 def is_blank(value: object) -> bool:
@@ -55,7 +82,7 @@ def parse_number(value: object) -> float | None:
     """
     if is_blank(value):
         return None
-    if isinstance(value, bool | np.bool_):
+    if isinstance(value, bool | np.bool_ | UnsavedFormula):
         raise ValueError(value)
     if isinstance(value, int | float | np.integer | np.floating):
         v = float(value)
@@ -132,6 +159,8 @@ def parse_yes_no(value: object) -> bool:
     """
     if is_blank(value):
         return False
+    if isinstance(value, UnsavedFormula):
+        raise ValueError(value)
     if isinstance(value, bool | np.bool_):
         return bool(value)
     if isinstance(value, int | float | np.integer | np.floating):
@@ -171,3 +200,65 @@ def shown(value: object) -> object:
 def id_text(value: object) -> str:
     """An identifier cell as text (``""`` when blank); whole numbers lose their ``.0``."""
     return cell_text(value)
+
+
+# --------------------------------------------------------------------------- xlsx sheet XML
+
+_MERGE_RE: Final = re.compile(rb'<(?:\w+:)?mergeCell\s[^>]*?ref="([A-Z]+\d+:[A-Z]+\d+)"')
+# a cell whose content is a formula and no (or an empty) saved value
+_UNSAVED_RE: Final = re.compile(
+    rb'<(?:\w+:)?c\s([^>]*?[^/])?>\s*<(?:\w+:)?f\b[^>]*?(?:/>|>(.*?)</(?:\w+:)?f>)\s*'
+    rb'(?:<(?:\w+:)?v\s*/>|<(?:\w+:)?v>\s*</(?:\w+:)?v>)?\s*</(?:\w+:)?c>', re.DOTALL)
+_REF_RE: Final = re.compile(rb'\br="([A-Z]+)(\d+)"')
+
+
+def sheet_marks(p: Path, member: str | None) -> tuple[list[str], list[tuple[int, int, str]]]:
+    """Merged ranges (``"A3:A7"``) and formulas without a saved value (row, column, formula,
+    both 1-based) of one sheet, from its XML: read-only openpyxl shows neither."""
+    from openpyxl.utils import column_index_from_string
+
+    if not member:
+        return [], []
+    try:
+        with zipfile.ZipFile(p) as zf:
+            data = zf.read(member.lstrip("/"))
+    except (OSError, KeyError, zipfile.BadZipFile):
+        return [], []
+    merged = [m.decode() for m in _MERGE_RE.findall(data)]
+    unsaved: list[tuple[int, int, str]] = []
+    if b"<f" in data or b":f" in data:
+        for m in _UNSAVED_RE.finditer(data):
+            ref = _REF_RE.search(m.group(1) or b"")
+            if ref:
+                formula = (m.group(2) or b"").decode("utf-8", "replace")
+                unsaved.append((int(ref.group(2)), column_index_from_string(ref.group(1).decode()),
+                                formula or "(shared formula)"))
+    return merged, unsaved
+
+
+def fill_merged(rows: list[list[Any]], merged: list[str]) -> list[str]:
+    """Give every cell of a merged range its top-left value (merged county/township cells
+    of a government table leave the lower rows empty); the ranges that changed a cell."""
+    from openpyxl.utils import range_boundaries
+
+    filled = []
+    for ref in merged:
+        c0, r0, c1, r1 = (int(v) for v in range_boundaries(ref))
+        if r0 > len(rows) or c0 > len(rows[r0 - 1]):
+            continue
+        value = rows[r0 - 1][c0 - 1]
+        if is_blank(value):
+            continue
+        changed = False
+        for r in range(r0, min(r1, len(rows)) + 1):
+            row = rows[r - 1]
+            for c in range(c0, c1 + 1):
+                if (r, c) != (r0, c0):
+                    if c > len(row):
+                        row.extend([None] * (c - len(row)))
+                    if is_blank(row[c - 1]):
+                        row[c - 1] = value
+                        changed = True
+        if changed:
+            filled.append(ref)
+    return filled

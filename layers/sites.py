@@ -26,7 +26,7 @@ from layers.cells import YES_NO_HELP, cell_text, id_text, is_blank, parse_yes_no
 from layers.points import COORD_FIELDS, check_coordinate_columns, coord_columns, resolve_points
 from layers.tables import (SERIAL_HEADERS, TOTAL_WORDS, Field, RawTable, facility_type_of_header,
                            fold, header_matcher, match_fields, non_negative_numbers, raise_sorted,
-                           read_table, unique_ids)
+                           read_table, unique_ids, unsaved_formulas)
 
 __all__ = ["SITE_FIELDS", "SITE_COLUMNS", "KIND_VALUES", "read_sites"]
 
@@ -140,6 +140,8 @@ def read_sites(
     pc = ProblemCollector(file=table.label)
     found = match_fields(table.headers, SITE_FIELDS + COORD_FIELDS, pc)
     used = set(found.values())
+    unsaved_formulas(table, [found[k] for k in ("site_id", "site_name", "county", "township",
+                                                "village", "kind") if k in found], pc)
     facility_cols = _facility_columns(table, used, pc)
 
     for key in ("site_name", "population"):
@@ -221,6 +223,7 @@ def read_sites(
     frame = pd.DataFrame(data, index=pd.RangeIndex(n))
     gdf = gpd.GeoDataFrame(frame, geometry=gpd.points_from_xy(lon, lat), crs="EPSG:4326")
     gdf.attrs["source"] = table.label
+    gdf.attrs["notes"] = list(table.notes)  # e.g. merged cells filled down, for the run report
     return gdf
 
 

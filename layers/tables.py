@@ -19,10 +19,12 @@ from __future__ import annotations
 
 import csv
 import io
+import logging
 import re
 import unicodedata
+import zipfile
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final, Literal
 
@@ -33,8 +35,10 @@ import pyproj
 from numpy.typing import NDArray
 
 from anzhi.core.errors import DataSourceError, InputError, ProblemCollector
-from layers.guard import check_opened_driver, check_vector_file
-from layers.cells import cell_text, is_blank, parse_number, shown
+from anzhi.core.settings import get_settings
+from layers.guard import check_opened_driver, check_vector_file, too_big
+from layers.cells import (UNSAVED_FORMULA_FIX, UnsavedFormula, cell_text, fill_merged, is_blank,
+                          parse_number, sheet_marks, shown)
 from layers.osmpoi import OSM_SUFFIXES, is_osm_file, read_osm_pois
 
 __all__ = [
@@ -54,6 +58,7 @@ __all__ = [
     "unique_ids",
     "non_negative_numbers",
     "raise_sorted",
+    "unsaved_formulas",
 ]
 
 SHEET_SUFFIXES: Final = (".xlsx", ".xlsm", ".xls")
@@ -61,6 +66,8 @@ CSV_SUFFIXES: Final = (".csv",)
 VECTOR_SUFFIXES: Final = (".geojson", ".json", ".gpkg", ".shp")
 
 TableKind = Literal["sheet", "csv", "vector"]
+
+log = logging.getLogger(__name__)
 
 # Rows scanned for the header line (a title line such as "某县易地扶贫搬迁安置点统计表"
 # often sits above it).
@@ -312,6 +319,10 @@ def non_negative_numbers(
     col = table.column(pos)
     for k, r in enumerate(rows):
         raw = col[r]
+        if isinstance(raw, UnsavedFormula):
+            pc.add(f"a formula with no saved value, so the {label} is not in the file", row=r,
+                   column=header, value=f"={raw.formula[:60]}", fix=UNSAVED_FORMULA_FIX)
+            continue
         try:
             v = parse_number(raw)
         except ValueError:
@@ -336,6 +347,21 @@ def non_negative_numbers(
             continue
         out[k] = v
     return out
+
+
+def unsaved_formulas(table: RawTable, positions: Sequence[int], pc: ProblemCollector) -> None:
+    """Record a problem for every formula without a saved value in the text columns at
+    ``positions`` and blank it (numbers are reported by :func:`non_negative_numbers`)."""
+    for pos in positions:
+        col = table.column(pos)
+        hit = np.fromiter((isinstance(v, UnsavedFormula) for v in col), dtype=bool,
+                          count=len(col))
+        for r in col.index[hit]:
+            raw = col[r]
+            pc.add("a formula with no saved value, so the cell's text is not in the file",
+                   row=int(r), column=table.headers[pos], value=f"={raw.formula[:60]}",
+                   fix=UNSAVED_FORMULA_FIX)
+            table.cells.at[r, pos] = None
 
 
 def raise_sorted(pc: ProblemCollector) -> None:
@@ -366,6 +392,8 @@ class RawTable:
         ``cells``; None otherwise.
     crs
         The layer's CRS, or None (tables, or vector files without one).
+    notes
+        What reading changed and a run report should say (merged cells filled down).
     """
 
     label: str
@@ -374,6 +402,7 @@ class RawTable:
     cells: pd.DataFrame
     geometry: gpd.GeoSeries | None = None
     crs: pyproj.CRS | None = None
+    notes: list[str] = field(default_factory=list)
 
     def column(self, pos: int) -> pd.Series:
         """The cells of the column at ``pos``."""
@@ -481,9 +510,32 @@ def _rows_to_table(
     return RawTable(label, kind, headers, cells)
 
 
-def _read_xlsx(p: Path, sheet: str | int | None) -> tuple[list[list[Any]], list[int]]:
+def _row_limit(label: str, n_rows: int) -> None:
+    """Refuse a table of more rows than ``max_table_rows`` (plus the header lines)."""
+    limit = get_settings().max_table_rows
+    if n_rows > limit + _HEADER_SCAN_ROWS:
+        raise too_big(label, f"the table has more than {limit:,} rows", "max_table_rows", limit,
+                      " rows")
+
+
+def _unzipped_size(p: Path) -> None:
+    """Refuse a workbook whose parts expand beyond ``max_decompressed_bytes`` (zip bomb)."""
+    try:
+        with zipfile.ZipFile(p) as zf:
+            total = sum(i.file_size for i in zf.infolist())
+    except (OSError, zipfile.BadZipFile):
+        return  # openpyxl says what is wrong with it
+    limit = get_settings().max_decompressed_bytes
+    if total > limit:
+        raise too_big(p.name, f"the workbook expands to {total:,} bytes",
+                      "max_decompressed_bytes", limit, " bytes")
+
+
+def _read_xlsx(p: Path, sheet: str | int | None) -> tuple[list[list[Any]], list[int], list[str]]:
+    """Rows of one sheet (merged ranges filled, unsaved formulas marked) and the notes."""
     import openpyxl
 
+    _unzipped_size(p)
     try:
         wb = openpyxl.load_workbook(p, read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many types for a broken file
@@ -493,10 +545,32 @@ def _read_xlsx(p: Path, sheet: str | int | None) -> tuple[list[list[Any]], list[
         ) from exc
     try:
         ws = wb[_pick_sheet(p.name, list(wb.sheetnames), sheet, "sheet")]
-        rows = [list(r) for r in ws.iter_rows(min_row=1, min_col=1, values_only=True)]
+        rows: list[list[Any]] = []
+        for r in ws.iter_rows(min_row=1, min_col=1, values_only=True):
+            rows.append(list(r))
+            if len(rows) % 65536 == 0:
+                _row_limit(p.name, len(rows))
+        _row_limit(p.name, len(rows))
+        member = getattr(ws, "_worksheet_path", None)  # openpyxl's part name of the sheet
     finally:
         wb.close()
-    return rows, list(range(1, len(rows) + 1))
+    merged, unsaved = sheet_marks(p, member if isinstance(member, str) else None)
+    for r, c, formula in unsaved:
+        if r <= len(rows):
+            row = rows[r - 1]
+            if c > len(row):
+                row.extend([None] * (c - len(row)))
+            if row[c - 1] is None:
+                row[c - 1] = UnsavedFormula(formula)
+    notes = []
+    filled = fill_merged(rows, merged)
+    if filled:
+        shown_ranges = ", ".join(filled[:20]) + (f" and {len(filled) - 20} more"
+                                                 if len(filled) > 20 else "")
+        notes.append(f"{p.name}: merged cells {shown_ranges} filled from their top cell "
+                     f"(合并单元格已向下填充)")
+        log.warning("%s", notes[-1])
+    return rows, list(range(1, len(rows) + 1)), notes
 
 
 def _read_xls(p: Path, sheet: str | int | None) -> tuple[list[list[Any]], list[int]]:
@@ -515,6 +589,7 @@ def _read_xls(p: Path, sheet: str | int | None) -> tuple[list[list[Any]], list[i
         raise
     except Exception as exc:
         raise DataSourceError(f"{p.name}: cannot read the .xls workbook: {exc}") from exc
+    _row_limit(p.name, len(df))
     rows = [[None if is_blank(v) else v for v in r] for r in df.itertuples(index=False)]
     return rows, list(range(1, len(rows) + 1))
 
@@ -563,10 +638,13 @@ def _read_csv(p: Path) -> tuple[list[list[Any]], list[int]]:
     try:
         for rec in reader:
             rows.append(list(rec))
+            if len(rows) % 65536 == 0:
+                _row_limit(p.name, len(rows))
             numbers.append(prev + 1)
             prev = reader.line_num
     except csv.Error as exc:
         raise DataSourceError(f"{p.name}, line {prev + 1}: cannot parse the csv: {exc}") from exc
+    _row_limit(p.name, len(rows))
     return rows, numbers
 
 
@@ -581,6 +659,11 @@ def _read_vector(p: Path, sheet: str | int | None) -> RawTable:
         raise DataSourceError(f"{p.name}: cannot open as a GIS layer: {exc}") from exc
     names = [str(row[0]) for row in layers]
     layer = _pick_sheet(p.name, names, sheet, "layer")
+    try:
+        n_features = int(pyogrio.read_info(p, layer=layer)["features"])
+    except Exception as exc:
+        raise DataSourceError(f"{p.name}: cannot read layer {layer!r}: {exc}") from exc
+    _row_limit(p.name, n_features)
     try:
         df = pyogrio.read_dataframe(p, layer=layer)
     except Exception as exc:
@@ -650,13 +733,16 @@ def read_table(
                 )
             rows, numbers = _read_csv(p)
             kind: TableKind = "csv"
+            notes: list[str] = []
         elif suffix == ".xls":
             rows, numbers = _read_xls(p, sheet)
             kind = "sheet"
+            notes = []
         else:
-            rows, numbers = _read_xlsx(p, sheet)
+            rows, numbers, notes = _read_xlsx(p, sheet)
             kind = "sheet"
         table = _rows_to_table(p.name, kind, rows, numbers, is_known)
+        table.notes.extend(notes)
     elif suffix in VECTOR_SUFFIXES:
         table = _read_vector(p, sheet)
     elif is_osm_file(p):
