@@ -8,8 +8,15 @@ an output path that is an input is refused before anything runs, and the input i
 
 from __future__ import annotations
 
+import bz2
+import gzip
+import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
+
+import hypothesis
+import hypothesis.strategies as st
 
 import numpy as np
 import openpyxl
@@ -20,8 +27,8 @@ from affine import Affine
 from rasterio.windows import Window
 
 from anzhi.cli import main
-from anzhi.core.errors import (MAX_LISTED_PROBLEMS, DataSourceError, InputError, Problem,
-                               short_repr)
+from anzhi.core.errors import (MAX_LISTED_PROBLEMS, AnzhiError, DataSourceError, InputError,
+                               Problem, short_repr)
 from anzhi.core.settings import override
 from anzhi.core.files import check_outputs_apart
 from layers.export import FORMULA_STARTS, csv_safe, whole_counts, write_outputs
@@ -31,8 +38,10 @@ from layers.boundaries import read_polygons
 from layers.facilities import read_facilities
 from layers.guard import check_vector_file
 from layers.osm import read_osm_ways
+from layers.osmpoi import read_osm_pois
 from layers.raster import check_dem
 from layers.roadcache import cached_road_graph, load_saved_road_graph
+from layers.rulesfile import read_rules
 from layers.sites import read_sites
 from layers.terrain import read_parcels, write_slope
 from tests.layers.test_export import results  # noqa: F401  (the fixture)
@@ -294,3 +303,149 @@ def test_an_implausible_population_is_refused_not_wrapped(tmp_path: Path) -> Non
         with pytest.raises(InputError, match="row 2") as info:
             read_sites(path)
         assert "row 3" not in str(info.value)
+
+
+def _workbook(path: Path, rows: list[list[object]], merged: tuple[str, ...] = ()) -> Path:
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    for row in rows:
+        ws.append(row)
+    for ref in merged:
+        ws.merge_cells(ref)
+    wb.save(path)  # openpyxl stores formulas without a saved value, as scripts do
+    return path
+
+
+def test_merged_county_cells_are_filled_down_with_a_note(tmp_path: Path, caplog) -> None:  # type: ignore[no-untyped-def]
+    path = _workbook(tmp_path / "sites.xlsx", [
+        ["县", "乡镇", "安置点名称", "经度", "纬度", "人数"],
+        ["某县", "甲镇", "A", 104.1, 26.5, 100],
+        [None, None, "B", 104.2, 26.5, 200],
+        [None, "乙镇", "C", 104.3, 26.5, 300],
+    ], merged=("A2:A4", "B2:B3"))
+    sites = read_sites(path)
+    assert list(sites["county"]) == ["某县"] * 3  # no county="" group
+    assert list(sites["township"]) == ["甲镇", "甲镇", "乙镇"]
+    assert "A2:A4, B2:B3" in sites.attrs["notes"][0] and "A2:A4" in caplog.text
+
+
+def test_a_formula_without_a_saved_value_is_named_as_such(tmp_path: Path) -> None:
+    path = _workbook(tmp_path / "sites.xlsx", [
+        ["安置点名称", "经度", "纬度", "人数"],
+        ["A", 104.1, 26.5, 100],
+        ["B", 104.2, 26.5, 200],
+        ["=CONCAT(\"C\",1)", 104.3, 26.5, "=B2+B3"],
+    ])
+    with pytest.raises(InputError, match=r"row 4, column '人数': a formula with no saved value.*"
+                                         r"'=B2\+B3'.*save it") as info:
+        read_sites(path)
+    text = str(info.value)
+    assert "population is missing" not in text
+    assert "row 4, column '安置点名称': a formula with no saved value" in text
+
+
+def test_too_many_table_rows_are_refused_naming_the_limit(tmp_path: Path) -> None:
+    path = tmp_path / "sites.csv"
+    path.write_text("安置点名称,经度,纬度,人数\n" + "".join(
+        f"S{i},104.{i:03d},26.5,10\n" for i in range(40)), encoding="utf-8")
+    with override(max_table_rows=10):
+        with pytest.raises(InputError, match="more than 10 rows.*max_table_rows"):
+            read_sites(path)
+    assert len(read_sites(path)) == 40
+
+
+# --------------------------------------------------------------------------- compressed OSM
+
+
+def test_a_bz2_bomb_is_stopped_at_the_limit(tmp_path: Path) -> None:
+    bomb = tmp_path / "roads.osm.bz2"
+    bomb.write_bytes(bz2.compress(b"<osm version='0.6'>" + b" " * 50_000_000 + b"</osm>"))
+    assert bomb.stat().st_size < 2_000
+    t0 = time.perf_counter()
+    with override(max_decompressed_bytes=5_000_000):
+        with pytest.raises(InputError, match="roads.osm.bz2: it expands to more than 5,000,000 "
+                                             "bytes.*max_decompressed_bytes"):
+            read_osm_ways(bomb, progress=False)
+        with pytest.raises(InputError, match="max_decompressed_bytes"):
+            read_osm_pois(bomb)
+    assert time.perf_counter() - t0 < 5
+    assert not list(Path(tempfile.gettempdir()).glob("anzhi-osm-*/roads.osm"))  # cleaned up
+
+
+def test_a_compressed_extract_is_read_as_the_plain_one(tmp_path: Path, demo) -> None:  # type: ignore[no-untyped-def]
+    plain = Path(demo.roads)
+    packed = tmp_path / "roads.osm.gz"
+    packed.write_bytes(gzip.compress(plain.read_bytes()))
+    a, b = read_osm_ways(plain, progress=False), read_osm_ways(packed, progress=False)
+    assert np.array_equal(a.way_ids, b.way_ids) and np.array_equal(a.node_ids, b.node_ids)
+    with override(max_decompressed_bytes=plain.stat().st_size - 1):
+        with pytest.raises(InputError, match="max_decompressed_bytes"):
+            read_osm_ways(packed, progress=False)
+
+
+# --------------------------------------------------------------------------- rule files
+
+_ALIAS_BOMB = "name: x\na: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n" + "".join(
+    f"{b}: &{b} [{', '.join(['*' + a] * 9)}]\n" for a, b in zip("abcdefgh", "bcdefghi")
+) + "rules: [*i, *i, *i, *i, *i, *i, *i, *i, *i]\n"
+
+
+def test_a_yaml_alias_bomb_is_refused_before_it_expands(tmp_path: Path) -> None:
+    path = tmp_path / "rules.yaml"
+    path.write_text(_ALIAS_BOMB, encoding="utf-8")
+    assert path.stat().st_size < 1_000
+    t0 = time.perf_counter()
+    with pytest.raises(InputError, match=r"rules.yaml: the YAML is too large once its \*aliases "
+                                         r"are expanded.*100,000 nodes.*max_yaml_nodes"):
+        read_rules(path)
+    assert time.perf_counter() - t0 < 2
+
+
+def test_rule_file_size_rule_count_and_nesting_are_bounded(tmp_path: Path) -> None:
+    default = Path(__file__).parents[1] / "analysis/rules/default.yaml"
+    path = tmp_path / "mine.yaml"
+    path.write_bytes(default.read_bytes())
+    assert len(read_rules(path).rules) == 18  # the real file passes every limit
+    with override(max_rules=5):
+        with pytest.raises(InputError, match="the file has 18 rules.*limit of 5.*max_rules"):
+            read_rules(path)
+    with override(max_rules_file_bytes=1_000):
+        with pytest.raises(InputError, match="bytes.*max_rules_file_bytes"):
+            read_rules(path)
+    deep = tmp_path / "deep.yaml"
+    deep.write_text("rules: " + "[" * 50_000, encoding="utf-8")
+    with pytest.raises(InputError, match="nested too deeply|line"):
+        read_rules(deep)
+
+
+# --------------------------------------------------------------------------- fuzz
+
+_HEADS = [b"", b"II*\x00", b"MM\x00*", b"SQLite format 3\x00", b"{", b"[", b"<osm version='0.6'>",
+          b"BZh9", b"\x1f\x8b", b"PK\x03\x04", b"\x00\x00\x27\x0a", "安置点名称,经度,纬度,人数\n".encode(),
+          b"name: x\nrules:\n"]
+_READERS: dict[str, Callable[[Path], object]] = {
+    "sites.csv": read_sites, "sites.xlsx": read_sites, "sites.geojson": read_sites,
+    "facilities.gpkg": read_facilities, "facilities.csv": read_facilities,
+    "dem.tif": check_dem, "rules.yaml": read_rules,
+    "roads.osm": lambda p: read_osm_ways(p, progress=False),
+    "roads.osm.bz2": lambda p: read_osm_ways(p, progress=False),
+}
+
+
+@pytest.mark.parametrize("name", sorted(_READERS))
+def test_random_bytes_give_an_anzhi_error_or_a_result(name: str) -> None:
+    read = _READERS[name]
+
+    @hypothesis.settings(max_examples=50, deadline=None, database=None,
+                         suppress_health_check=list(hypothesis.HealthCheck))
+    @hypothesis.given(head=st.sampled_from(_HEADS), body=st.binary(max_size=2_000))
+    def check(head: bytes, body: bytes) -> None:
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / name
+            path.write_bytes(head + body)
+            try:
+                read(path)
+            except AnzhiError:
+                pass  # refused with a message: fine; any other exception fails the test
+
+    check()
