@@ -17,6 +17,7 @@ each of them itself.
 
 from __future__ import annotations
 
+import logging
 import tempfile
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -49,10 +50,13 @@ from layers.terrain import read_parcels, site_hazard_from_raster, steep_polygons
 
 __all__ = [
     "RegionData", "RegionInputs", "RegionResults", "RoadGraph",
-    "add_hazard_columns", "evaluate_region", "load_region", "read_polygon_layer", "read_rules",
+    "add_hazard_columns", "evaluate_region", "load_region", "offset_warning",
+    "read_polygon_layer", "read_rules",
     "region_elevation", "region_road_graph", "region_service_areas", "region_slope",
     "route_region", "run_region", "screen_hazards", "steep_land", "write_region",
 ]
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -76,10 +80,13 @@ class RegionInputs:
         Optional out-migration land parcels (for the terrain step).
     coords
         Coordinate system of lon/lat in the site table (``wgs84``, ``cgcs2000``, ``gcj02``,
-        ``bd09``); ``None`` means a 坐标系 column or WGS84.
+        ``bd09``); ``None`` means a 坐标系 column or WGS84.  Also the default of facility
+        *tables* (csv/xlsx) without a 坐标系 column; never applied to a facility layer that
+        declares its CRS (GeoPackage, Shapefile, GeoJSON) nor to OSM data.
     facility_coords
-        The same for facility tables; ``None`` means "as ``coords``".  A vector layer's own
-        CRS always applies, so OSM-derived layers stay untouched unless this says otherwise.
+        The system of the facility files, explicitly: a facility table's 坐标系 column still
+        wins, but this applies to a layer declared in EPSG:4326/4490 too ("really GCJ-02").
+        OSM-derived facilities are WGS84 whatever it says.
     crs
         EPSG code for Gauss-Krüger metre coordinates, e.g. ``"EPSG:4542"``.
     name
@@ -129,6 +136,9 @@ class RegionData:
     inputs: RegionInputs
     sites: gpd.GeoDataFrame
     facilities: gpd.GeoDataFrame
+    #: Warnings of the load a planner should see (Chinese / English), e.g. a GCJ-02 offset
+    #: between sites and facilities (:func:`offset_warning`); also logged.
+    warnings: tuple[str, ...] = ()
 
     @cached_property
     def graph(self) -> Any:
@@ -239,10 +249,12 @@ def load_region(inputs: RegionInputs) -> RegionData:
     """
     sites = read_sites(inputs.sites, coords=inputs.coords, crs=inputs.crs,
                        china_only=inputs.china_only)
-    layers = [facilities_from_sites(sites)]
-    fac_coords = inputs.facility_coords or inputs.coords
-    layers += [read_facilities(p, coords=fac_coords, crs=inputs.crs) for p in inputs.facilities]
-    facilities = combine_facilities(*layers)
+    # Yes/no columns sit at the sites (already WGS84); files follow their own CRS, then
+    # --facility-coords (explicit), then --coords (tables without a system only).
+    files = [read_facilities(p, coords=inputs.facility_coords, default_coords=inputs.coords,
+                             crs=inputs.crs) for p in inputs.facilities]
+    facilities = combine_facilities(facilities_from_sites(sites), *files)
+    warnings = tuple(w for w in [offset_warning(sites, files, inputs)] if w)
     if inputs.dem is not None:
         check_dem(inputs.dem)
     roads = Path(inputs.roads)
@@ -253,7 +265,54 @@ def load_region(inputs: RegionInputs) -> RegionData:
             f"{roads.name}: not an OSM road file; give an .osm, .osm.bz2 or .osm.pbf extract "
             "(e.g. from download.geofabrik.de)"
         )
-    return RegionData(inputs=inputs, sites=sites, facilities=facilities)
+    return RegionData(inputs=inputs, sites=sites, facilities=facilities, warnings=warnings)
+
+
+def offset_warning(
+    sites: gpd.GeoDataFrame, facility_layers: Sequence[gpd.GeoDataFrame], inputs: RegionInputs
+) -> str | None:
+    """A warning (Chinese and English) when sites and facilities look offset by GCJ-02.
+
+    The median straight-line distance from each site to its nearest facility of the files
+    (not the site table's yes/no columns, which sit at the sites) is measured as loaded and
+    with the facilities taken in the other system (:func:`geo.offset.gcj02_offset`); a drop
+    of more than :data:`geo.offset.OFFSET_WARN_M` metres is logged and returned, naming the
+    flag that fixes it.  ``None`` when the layers agree.
+    """
+    from geo.offset import OFFSET_WARN_M, gcj02_offset
+
+    pts = [layer.geometry for layer in facility_layers if len(layer)]
+    if not len(sites) or not pts:
+        return None
+    fx = np.concatenate([g.x.to_numpy() for g in pts])
+    fy = np.concatenate([g.y.to_numpy() for g in pts])
+    check = gcj02_offset(sites.geometry.x, sites.geometry.y, fx, fy)
+    direction = check.direction(OFFSET_WARN_M)
+    if direction is None:
+        return None
+    shifted = (check.median_facilities_from_gcj02_m if direction == "from_gcj02"
+               else check.median_facilities_to_gcj02_m)
+    if direction == "from_gcj02":  # facilities hold GCJ-02 values read as WGS84
+        zh = ("若设施坐标取自高德/腾讯地图（GCJ-02），请加 --facility-coords gcj02；"
+              "若安置点其实是 WGS84，请用 --coords wgs84")
+        en = ("if the facilities were picked on Amap/Tencent (GCJ-02), pass "
+              "--facility-coords gcj02; if the sites are really WGS84, pass --coords wgs84")
+    else:  # facilities converted from GCJ-02 although WGS84, or sites GCJ-02 read as WGS84
+        zh = ("若安置点坐标取自高德/腾讯地图（GCJ-02），请加 --coords gcj02（或填写坐标系列）；"
+              "若设施其实是 WGS84，请用 --facility-coords wgs84")
+        en = ("if the sites were picked on Amap/Tencent (GCJ-02), pass --coords gcj02 (or "
+              "fill in a 坐标系 column); if the facilities are really WGS84, pass "
+              "--facility-coords wgs84")
+    text = (
+        f"{inputs.name or Path(inputs.sites).name}: 安置点与设施似乎错开了 GCJ-02 偏移量："
+        f"安置点到最近设施的直线距离中位数为 {check.median_m:.0f} 米，按另一坐标系读设施则为 "
+        f"{shifted:.0f} 米。{zh}。 / Sites and facilities look offset by the GCJ-02 shift: "
+        f"the median straight-line distance from a site to its nearest facility is "
+        f"{check.median_m:.0f} m, {shifted:.0f} m with the facilities in the other system; "
+        f"{en}."
+    )
+    log.warning("%s", text)
+    return text
 
 
 def route_region(

@@ -13,6 +13,7 @@ them and refuses clashing ids.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Final, cast
@@ -24,7 +25,9 @@ from numpy.typing import NDArray
 
 from anzhi.core.vocabulary import FACILITY_TYPES, OSM_TAGS, label, normalise_facility_type
 from anzhi.core.errors import ProblemCollector
+from geo.coords import normalise_coord_system
 from layers.cells import cell_text, id_text, is_blank, shown
+from layers.osmpoi import is_osm_file
 from layers.points import COORD_FIELDS, check_coordinate_columns, coord_columns, resolve_points
 from layers.tables import (SERIAL_HEADERS, Field, RawTable, fold, header_matcher, match_fields,
                            non_negative_numbers, raise_sorted, read_table, unique_ids)
@@ -56,6 +59,8 @@ FACILITY_FIELDS: Final[tuple[Field, ...]] = (
     Field("healthcare", (("healthcare",),)),
     Field("office", (("office",),)),
 )
+
+log = logging.getLogger(__name__)
 
 _OSM_KEYS: Final = ("amenity", "healthcare", "office")
 _FIELDS_BY_KEY: Final = {f.key: f for f in FACILITY_FIELDS}
@@ -102,10 +107,20 @@ def read_facilities(
     path: str | Path,
     *,
     coords: str | None = None,
+    default_coords: str | None = None,
     crs: str | int | None = None,
     sheet: str | int | None = None,
 ) -> gpd.GeoDataFrame:
     """Read a facility layer or table and return it as WGS84 points, validated.
+
+    Which coordinate system applies (one source, one system):
+
+    * an OSM extract is WGS84, always: ``coords`` and ``default_coords`` are ignored;
+    * a vector layer that declares its CRS (GeoPackage, Shapefile, GeoJSON) keeps it, unless
+      ``coords`` (the explicit ``--facility-coords``) says its EPSG:4326/4490 values are
+      really GCJ-02/BD-09;
+    * a table (csv/xlsx) or a layer without a CRS: its 坐标系 column, else ``coords``, else
+      ``default_coords`` (the run's ``--coords``), else WGS84.
 
     Parameters
     ----------
@@ -121,8 +136,11 @@ def read_facilities(
         and template lines holding nothing but a 序号 are skipped.
     coords
         Coordinate system of longitude/latitude values (``wgs84``, ``cgcs2000``, ``gcj02``,
-        ``bd09``); a 坐标系 column gives it per row.  Default WGS84 (vector layers: their
-        own CRS).
+        ``bd09``), explicit: it applies to a layer declared in EPSG:4326/4490 too; a 坐标系
+        cell that disagrees with it is a problem.  Default: see ``default_coords``.
+    default_coords
+        The system of longitude/latitude values that declare none (no 坐标系 cell, no CRS of
+        the layer's own); default WGS84.
     crs
         EPSG code of Gauss-Krüger metres, or the CRS of a vector layer that has none; as
         in :func:`layers.sites.read_sites` it does not apply to longitude/latitude values
@@ -150,6 +168,11 @@ def read_facilities(
     DataSourceError
         When the file is missing or cannot be read at all.
     """
+    if is_osm_file(path):
+        if coords is not None and normalise_coord_system(coords) not in ("wgs84", "cgcs2000"):
+            log.warning("%s: OSM data is WGS84; coords=%r is not applied to it "
+                        "(OSM 数据始终为 WGS84 坐标，不作 %s 转换)", Path(path).name, coords, coords)
+        coords = default_coords = None
     table = read_table(path, sheet=sheet, is_known=_is_known_header)
     pc = ProblemCollector(file=table.label)
     found = match_fields(table.headers, FACILITY_FIELDS + COORD_FIELDS, pc)
@@ -174,7 +197,8 @@ def read_facilities(
         types = [t for t in types if t is not None]
 
     lon, lat = resolve_points(
-        table, cols, pc, coords=coords, crs=crs, china_only=False, what="facility"
+        table, cols, pc, coords=coords, crs=crs, china_only=False, what="facility",
+        default_coords=default_coords,
     )
 
     rows = [int(r) for r in table.cells.index]

@@ -139,6 +139,7 @@ def resolve_points(
     crs: str | int | None,
     china_only: bool,
     what: str,
+    default_coords: str | None = None,
 ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     """WGS84 longitude/latitude of every row of ``table``, validating as it goes.
 
@@ -150,7 +151,10 @@ def resolve_points(
     6 digits or 8 with the zone prefix), so the survey convention X = northing works.
 
     Degree values are converted from the row's coordinate system: the 坐标系 cell, else
-    ``coords``, else WGS84 (documented default).  Metres are converted with the CGCS2000
+    ``coords``, else (for degrees without a declared CRS only) ``default_coords``, else WGS84
+    (documented default).  ``coords`` is explicit: it applies to a layer declared in
+    EPSG:4326/4490 too ("these WGS84 values are really GCJ-02"); ``default_coords`` never
+    overrides a declared CRS, a 坐标系 cell or a geographic ``crs``.  Metres are converted with the CGCS2000
     3-degree Gauss-Krüger zone from ``crs`` (``EPSG:4513``–``4554``, or any projected CRS)
     or from the 8-digit easting's zone prefix.  A projected ``crs`` does not apply to
     degree values, and a vector layer's own CRS always wins over ``crs`` (which only fills
@@ -172,6 +176,9 @@ def resolve_points(
         Report points outside China's bounding box.
     what
         ``"site"`` or ``"facility"``, for messages.
+    default_coords
+        The system of degree values that declare none (table columns, or a layer without a
+        CRS); e.g. the sites' ``--coords`` serving as the facility tables' default.
 
     Returns
     -------
@@ -194,6 +201,12 @@ def resolve_points(
             default_system = gc.normalise_coord_system(coords)
         except InputError as exc:
             pc.add(f"coords={coords!r}: {exc}", value=coords)
+    fallback_system: str | None = None
+    if default_coords is not None:
+        try:
+            fallback_system = gc.normalise_coord_system(default_coords)
+        except InputError as exc:
+            pc.add(f"coords={default_coords!r}: {exc}", value=default_coords)
     crs_obj = parse_crs(crs, pc)
 
     row_systems = _row_systems(table, cols, pc, coords, default_system)
@@ -218,6 +231,11 @@ def resolve_points(
 
     if crs_obj is not None and deg.rows and table.geometry is None and crs_obj.is_geographic:
         _degrees_in_crs(crs_obj, crs, deg, row_systems, pc)
+    if fallback_system is not None:
+        # still undeclared (no 坐标系 cell, no coords=, no CRS of the layer's own)
+        for r in deg.rows:
+            if row_systems.get(r) is None:
+                row_systems[r] = fallback_system
     if deg.rows:
         keep = _check_degrees(deg.rows, np.asarray(deg.a, dtype=np.float64),
                               np.asarray(deg.b, dtype=np.float64), pc,

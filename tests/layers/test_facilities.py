@@ -84,6 +84,39 @@ def test_csv_gcj02_english_headers_generated_ids(tmp_path: Path) -> None:
     assert dist_m(fac, LON, LAT).max() < 1.0
 
 
+def test_default_coords_fill_in_only_what_declares_nothing(tmp_path: Path) -> None:
+    glon, glat = wgs84_to_gcj02(LON, LAT)
+    table = facility_table().drop(columns=["学位"])
+    table["经度"], table["纬度"] = glon, glat
+    table.to_csv(tmp_path / "gcj.csv", index=False)
+    # a table without a 坐标系 column takes the default system (metres from the truth)
+    assert dist_m(read_facilities(tmp_path / "gcj.csv", default_coords="gcj02"), LON, LAT).max() < 1.0
+    assert dist_m(read_facilities(tmp_path / "gcj.csv"), LON, LAT).min() > 300
+    # its own 坐标系 column wins over the default, silently
+    table["经度"], table["纬度"], table["坐标系"] = LON, LAT, "wgs84"
+    table.to_csv(tmp_path / "own.csv", index=False)
+    assert dist_m(read_facilities(tmp_path / "own.csv", default_coords="gcj02"), LON, LAT).max() < 1e-6
+    # a layer declaring EPSG:4326 keeps it; only an explicit coords= moves it
+    gpd.GeoDataFrame({"类型": ["卫生室"] * 4}, geometry=gpd.points_from_xy(LON, LAT),
+                     crs="EPSG:4326").to_file(tmp_path / "f.gpkg")
+    kept = read_facilities(tmp_path / "f.gpkg", default_coords="gcj02")
+    assert dist_m(kept, LON, LAT).max() < 1e-6
+    moved = dist_m(read_facilities(tmp_path / "f.gpkg", coords="gcj02"), LON, LAT)
+    assert ((moved > 300) & (moved < 600)).all()
+    # Gauss-Krüger metres are never GCJ-02: the default does not touch (or refuse) them
+    tr = pyproj.Transformer.from_crs("EPSG:4490", "EPSG:4521", always_xy=True)
+    east, north = tr.transform(LON, LAT)
+    pd.DataFrame({"类型": ["幼儿园"] * 4, "东坐标": east, "北坐标": north}).to_csv(
+        tmp_path / "gk.csv", index=False)
+    assert dist_m(read_facilities(tmp_path / "gk.csv", default_coords="gcj02"), LON, LAT).max() < 1.0
+
+
+def test_unknown_default_coords_is_reported(tmp_path: Path) -> None:
+    facility_table().to_csv(tmp_path / "f.csv", index=False)
+    with pytest.raises(InputError, match=r"coords='mars'"):
+        read_facilities(tmp_path / "f.csv", default_coords="mars")
+
+
 def test_gauss_kruger_facilities(tmp_path: Path) -> None:
     tr = pyproj.Transformer.from_crs("EPSG:4490", "EPSG:4521", always_xy=True)
     east, north = tr.transform(LON, LAT)
