@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
-from analysis.rules import load_rules, preset_names
+from analysis.rules import documents, load_rules, preset_names
 from anzhi.cli import main
+
+#: A seed file name (``004_758abde250e123ca.txt``): it belongs in docs/sources.md only.
+SEED_NAME = re.compile(r"\d{3}_[0-9a-f]{16}\.txt")
 
 
 def test_rules_list(capsys: pytest.CaptureFixture[str]) -> None:
@@ -28,6 +32,35 @@ def test_rules_show_prints_every_rule_with_source_clause_grade(
         assert f"{r.source}, {r.clause} (等级 {r.grade})" in out
     assert "每名民警 ≤ 5,000 人" in out          # the capacity norm
     assert "可调整的默认值" in out                 # C-grade figures are flagged
+    assert "保山市发展和改革委员会《" in out and "保发改地区〔2023〕276号" in out
+    assert "C级:常用规划默认值,不是政策" in out   # and explain themselves in Chinese
+    assert "说明: 城镇五分钟生活圈的幼儿园步行距离" in out
+
+
+@pytest.mark.parametrize("preset", preset_names())
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_rules_show_cites_titles_not_seed_files(preset: str, lang: str,
+                                               capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["rules", "show", preset, "--lang", lang]) == 0
+    out = capsys.readouterr().out
+    assert not SEED_NAME.search(out) and "POLICY-RULES" not in out
+    for r in load_rules(preset):
+        assert f"{r.source_text(lang)}, {r.clause_text(lang)}" in out, r.id
+    if lang == "en":
+        assert "中共贵州省委" not in out and "保山市民政局" not in out  # English titles
+
+
+def test_rules_show_police_3000_has_no_per_officer_limit(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["rules", "show", "guizhou-2019"]) == 0
+    out = capsys.readouterr().out
+    assert "容量: 至少 1 名民警,不限每名民警服务人数" in out and "1,000,000,000" not in out
+    assert main(["rules", "show", "guizhou-2019", "--lang", "en"]) == 0
+    out = capsys.readouterr().out
+    assert "capacity: at least one officer, no per-officer limit" in out
+    assert ("source: CPC Guizhou Provincial Committee and Guizhou Provincial People's "
+            "Government: Opinions on Strengthening and Improving Follow-up Work after "
+            "Poverty-Alleviation Relocation (2019), 三(四)19 (grade A)") in out
 
 
 def test_rules_show_english_and_own_file(tmp_path: Path,
@@ -41,7 +74,8 @@ def test_rules_show_english_and_own_file(tmp_path: Path,
                  "    applies: {min_population: 500}\n    satisfied_by: {at_site: true}\n"
                  "    source: county memo\n    clause: '3'\n    grade: B\n", encoding="utf-8")
     assert main(["rules", "show", str(f)]) == 0
-    assert "p-500" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "p-500" in out and "依据: county memo, 3 (等级 B)" in out  # free text kept
 
 
 def test_rules_show_unknown_preset(capsys: pytest.CaptureFixture[str]) -> None:
@@ -90,6 +124,11 @@ def test_demo_gap_list_follows_the_preset(preset: str, preset_runs, demo) -> Non
         rows = gaps[gaps["rule_id"] == r.id]
         assert (rows["clause"] == r.clause).all() and (rows["source"] == r.source).all()
         assert (rows["grade"] == r.grade).all()
+        assert r.source_id in documents() and r.source.startswith(
+            documents()[r.source_id].issuer_zh)  # the citable title, not a file name
+    for col in gaps.columns:
+        if gaps[col].dtype == object:
+            assert not gaps[col].astype(str).str.contains(SEED_NAME).any(), col
     # exactly the applicable site × rule pairs
     expected = {(s.site_id, r.id) for s in sites.itertuples() for r in rules
                 if _applies(r, s.population, s.households, s.kind)}

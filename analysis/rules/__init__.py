@@ -20,16 +20,20 @@ A rule set is a versioned YAML file (``analysis/rules/<name>.yaml``) with the to
           max_time_min: 30           #   travel time (both must hold when both given)
           profile: walk              #   walk | drive: the profile the access table uses
           grade: B                   #   the reach figure's own grade/source (optional)
-          source: "..."
+          source: gb50180-2002       #   a document id (documents.yaml) or free text
+          clause: "..."              #   Chinese; clause_en: its English (optional)
           adjustable: true           #   required true when grade is C
-          note: "..."
-      source: "004_758abde250e123ca.txt 贵州 2019"   # seed file + document short name
-      clause: "三(四)19"
-      grade: A                       # A | B | C (POLICY-RULES.md)
+          note: "..."                #   Chinese; note_en: its English (optional)
+      source: guizhou-2019           # a document id of documents.yaml (the loader puts
+                                     #   its citable title in its place), or free text
+      clause: "三(四)19"              # the clause, in Chinese
+      clause_en: "..."               # optional: the clause in English (--lang en)
+      grade: A                       # A | B | C (docs/policy-rules.md)
       adjustable: false              # must be true for C-grade figures
       label_zh: "3000人以上安置点设警务室"
       label_en: "Police room at sites of 3,000+"
-      note: "..."                    # optional
+      note: "..."                    # optional, Chinese (often the clause quoted)
+      note_en: "..."                 # optional, English
       capacity:                      # optional capacity norm (gap_capacity)
         demand: population           #   population | children_3_5 (people the facility serves)
         max_per_unit: 5000           #   most demand per unit of facility capacity
@@ -39,17 +43,28 @@ A rule set is a versioned YAML file (``analysis/rules/<name>.yaml``) with the to
         unit_zh: 名民警               #   the unit of the facilities' capacity column
         unit_en: officers
         grade: A                     #   the norm's own grade/source; C needs adjustable
-        source: "..."
-        clause: "..."
+        source: guizhou-2019         #   document id or free text, as for the rule
+        clause: "..."                #   clause_en / note_en: English (optional)
         adjustable: false
         note: "..."
+
+``max_per_unit`` of 1,000,000 or more (``NO_PER_UNIT_LIMIT``) reads as "no limit per unit"
+(不限每名民警服务人数): only a unit of capacity of 0 is short (一室一警).
+
+``source`` names a document of the registry ``documents.yaml`` by id (``guizhou-2019``,
+``baoshan-2023``, ...; :mod:`~analysis.rules.documents`, listed in ``docs/sources.md``); the
+rule then carries its citable title: ``Rule.source`` is the Chinese citation (issuer,
+《title》, 文号 where it has one, year) and ``Rule.source_en`` the English one.  Any other
+text (your own document) is kept as written in both languages; text that looks like an id
+(``guizhou-2109``) but is not registered is refused.
 
 A facility *at the site* always satisfies a rule (a site with its own clinic is within any
 reach); ``satisfied_by.at_site`` sets the radius that counts as "at the site".  A rule
 without ``within_reach`` can only be met at the site (e.g. police rooms).
 
-Parsing and validation are pure (:func:`parse_rules`, :func:`rules_from_yaml`).  The only
-file access in ``analysis`` is :func:`load_rules` reading the YAML files packaged right here
+Parsing and validation are pure (:func:`parse_rules`, :func:`rules_from_yaml`) but for the
+document registry they look ids up in.  The only file access in ``analysis`` is
+:func:`load_rules` (and :func:`documents`) reading the YAML files packaged right here
 (package data, via :mod:`importlib.resources`); user rule files are read by
 :func:`layers.rulesfile.read_rules`.
 
@@ -60,12 +75,14 @@ disables a rule.
 Modules: :mod:`~analysis.rules.model` (the rule dataclasses and their words),
 :mod:`~analysis.rules.parse` (one rule from its dict form, every problem collected),
 :mod:`~analysis.rules.ruleset` (the rule set and its overrides),
-:mod:`~analysis.rules.yamltext` (YAML text) and :mod:`~analysis.rules.presets` (the
-packaged files).  Import the names from ``analysis.rules``.
+:mod:`~analysis.rules.yamltext` (YAML text), :mod:`~analysis.rules.presets` (the
+packaged files) and :mod:`~analysis.rules.documents` (the cited documents).  Import the names from ``analysis.rules``.
 """
 
-from analysis.rules.model import (DEMANDS, GRADES, KINDS, PROFILES, Applies, AtSite, Capacity,
-                                  Rule, SatisfiedBy, WithinReach, reach_phrase)
+from analysis.rules.documents import Document, document, documents
+from analysis.rules.model import (DEMANDS, GRADE_MEANING, GRADES, KINDS, NO_PER_UNIT_LIMIT, PROFILES, Applies,
+                                  AtSite, Capacity, Rule, SatisfiedBy, WithinReach, grade_meaning,
+                                  reach_phrase)
 from analysis.rules.presets import load_rules, preset_names
 from analysis.rules.ruleset import RuleSet, parse_rules
 from analysis.rules.yamltext import rules_from_yaml
@@ -77,9 +94,15 @@ __all__ = [
     "SatisfiedBy",
     "Capacity",
     "DEMANDS",
+    "Document",
+    "document",
+    "documents",
+    "NO_PER_UNIT_LIMIT",
     "Rule",
     "RuleSet",
     "GRADES",
+    "GRADE_MEANING",
+    "grade_meaning",
     "KINDS",
     "PROFILES",
     "parse_rules",

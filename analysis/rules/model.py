@@ -13,6 +13,8 @@ from anzhi.core.vocabulary import label
 
 __all__ = [
     "GRADES",
+    "GRADE_MEANING",
+    "grade_meaning",
     "KINDS",
     "PROFILES",
     "DEMANDS",
@@ -22,18 +24,66 @@ __all__ = [
     "SatisfiedBy",
     "Capacity",
     "Rule",
+    "NO_PER_UNIT_LIMIT",
     "reach_phrase",
 ]
 
-#: Evidence grades (POLICY-RULES.md): A stated in a source, B reliable restatement,
+#: Evidence grades (docs/policy-rules.md): A stated in a source, B reliable restatement,
 #: C common planning default (must be marked adjustable).
 GRADES: tuple[str, ...] = ("A", "B", "C")
+#: What a grade means, for a planner (Chinese, English): printed beside B and C figures.
+GRADE_MEANING: dict[str, tuple[str, str]] = {
+    "A": ("A级:来源文件原文载明", "grade A: stated in the source document"),
+    "B": ("B级:转述官方文件的可靠来源,原文未在本库核对,请以本县所依据的文件为准",
+          "grade B: a reliable restatement naming the official document, whose text Anzhi "
+          "does not hold; check it against the county's own documents"),
+    "C": ("C级:常用规划默认值,不是政策,可按本县实际调整",
+          "grade C: a common planning default, not policy; adjust it to the county"),
+}
 #: Site kinds a rule may be restricted to (``any`` = no restriction).
 KINDS: tuple[str, ...] = ("城镇", "农村", "any")
 #: Travel profiles an access table can be computed with.
 PROFILES: tuple[str, ...] = ("walk", "drive", "motorbike")
 #: What a capacity norm counts: all residents, or children aged 3-5 (kindergarten places).
 DEMANDS: tuple[str, ...] = ("population", "children_3_5")
+#: A capacity ``max_per_unit`` at or above this means "no limit per unit": the norm only asks
+#: for at least one unit (一室一警: a police room with at least one officer).
+NO_PER_UNIT_LIMIT: float = 1e6
+
+
+def grade_meaning(grade: str | None, lang: str = "zh") -> str:
+    """What ``grade`` means in ``lang`` (:data:`GRADE_MEANING`; ``""`` for no grade)."""
+    zh, en = GRADE_MEANING.get(grade or "", ("", ""))
+    return zh if lang == "zh" else en
+
+
+def cited(zh: str | None, en: str | None, lang: str) -> str | None:
+    """``zh`` for Chinese, else ``en`` (falling back to ``zh`` when there is no English)."""
+    return zh if lang == "zh" or not en else en
+
+
+class Cited:
+    """The language pick shared by rules, reach figures and capacity norms: each carries its
+    source, clause and note in Chinese with an English form beside (empty: the Chinese serves)."""
+
+    source: str | None
+    source_en: str
+    clause: str | None
+    clause_en: str
+    note: str
+    note_en: str
+
+    def source_text(self, lang: str = "zh") -> str:
+        """The citable source in ``lang`` (``""`` when there is none)."""
+        return cited(self.source, self.source_en, lang) or ""
+
+    def clause_text(self, lang: str = "zh") -> str:
+        """The clause in ``lang`` (``""`` when there is none)."""
+        return cited(self.clause, self.clause_en, lang) or ""
+
+    def note_text(self, lang: str = "zh") -> str:
+        """The note in ``lang`` (``""`` when there is none)."""
+        return cited(self.note, self.note_en, lang) or ""
 
 
 @dataclass(frozen=True)
@@ -95,7 +145,7 @@ class AtSite:
 
 
 @dataclass(frozen=True)
-class WithinReach:
+class WithinReach(Cited):
     """A facility elsewhere counts when the access table puts it within these limits.
 
     Attributes
@@ -106,8 +156,12 @@ class WithinReach:
         Largest travel time, minutes, by ``profile`` (``None`` = no time limit).
     profile
         Travel profile the access table must have been computed with (``walk``/``drive``/``motorbike``).
-    grade, source, adjustable, note
-        Evidence for the reach figure itself, which is often weaker than the rule's.
+    grade, source, clause, adjustable, note
+        Evidence for the reach figure itself, which is often weaker than the rule's:
+        ``source`` is the citable title (Chinese) of the document (see :class:`Rule`),
+        ``clause`` and ``note`` are Chinese.
+    source_en, source_id, clause_en, note_en
+        The English citation, the registered document id and the English clause and note.
     """
 
     max_dist_m: float | None = None
@@ -117,6 +171,12 @@ class WithinReach:
     source: str | None = None
     adjustable: bool = False
     note: str = ""
+    clause: str | None = None
+    source_en: str = ""
+    source_id: str | None = None
+    clause_en: str = ""
+    note_en: str = ""
+
 
     def to_dict(self) -> dict[str, Any]:
         """Dict form as in the YAML file."""
@@ -129,11 +189,15 @@ class WithinReach:
         if self.grade is not None:
             d["grade"] = self.grade
         if self.source is not None:
-            d["source"] = self.source
+            d["source"] = self.source_id or self.source
+        for k in ("clause", "clause_en"):
+            if getattr(self, k):
+                d[k] = getattr(self, k)
         if self.adjustable:
             d["adjustable"] = True
-        if self.note:
-            d["note"] = self.note
+        for k in ("note", "note_en"):
+            if getattr(self, k):
+                d[k] = getattr(self, k)
         return d
 
 
@@ -163,7 +227,7 @@ class SatisfiedBy:
 
 
 @dataclass(frozen=True)
-class Capacity:
+class Capacity(Cited):
     """A capacity norm: how much demand one unit of a facility's capacity may serve.
 
     A site that is served (``ok`` / ``ok_shared``) becomes ``gap_capacity`` when the
@@ -181,10 +245,15 @@ class Capacity:
     child_share
         Share (0-1) of the population aged 3-5, used for ``children_3_5`` when the site
         has no count of its own.
+        A value of :data:`NO_PER_UNIT_LIMIT` or more means no limit: at least one unit
+        (贵州 2019 一室一警: at least one officer).
     unit_zh, unit_en
         Unit of the facilities' ``capacity`` column (名民警 / officers, 个学位 / places).
     grade, source, clause, adjustable, note
-        Evidence for the norm itself (C grade must be adjustable).
+        Evidence for the norm itself (C grade must be adjustable); ``source`` is the
+        citable title (Chinese), ``clause`` and ``note`` are Chinese.
+    source_en, source_id, clause_en, note_en
+        The English citation, the registered document id and the English clause and note.
     """
 
     demand: str
@@ -197,6 +266,11 @@ class Capacity:
     clause: str | None = None
     adjustable: bool = False
     note: str = ""
+    source_en: str = ""
+    source_id: str | None = None
+    clause_en: str = ""
+    note_en: str = ""
+
 
     def to_dict(self) -> dict[str, Any]:
         """Dict form as in the YAML file."""
@@ -204,8 +278,8 @@ class Capacity:
         for k in ("child_share", "grade", "source", "clause"):
             v = getattr(self, k)
             if v is not None:
-                d[k] = v
-        for k in ("unit_zh", "unit_en", "note"):
+                d[k] = (self.source_id or v) if k == "source" else v
+        for k in ("unit_zh", "unit_en", "note", "clause_en", "note_en"):
             v = getattr(self, k)
             if v:
                 d[k] = v
@@ -213,10 +287,22 @@ class Capacity:
             d["adjustable"] = True
         return d
 
+    @property
+    def unlimited(self) -> bool:
+        """True when the norm sets no limit per unit, only asks for at least one unit."""
+        return self.max_per_unit >= NO_PER_UNIT_LIMIT
+
     def describe(self, lang: str = "zh") -> str:
-        """The norm in words: ``每名民警 ≤ 5,000 人`` / ``≤ 5,000 people per officer``."""
+        """The norm in words: ``每名民警 ≤ 5,000 人`` / ``≤ 5,000 people per officer``;
+        without a limit per unit ``至少 1 名民警,不限每名民警服务人数`` /
+        ``at least one officer, no per-officer limit``."""
         zh = lang == "zh"
         unit = (self.unit_zh or "单位容量") if zh else (self.unit_en or "unit of capacity")
+        if self.unlimited:
+            if zh:
+                return f"至少 1 {unit},不限每{unit}服务人数"
+            one = unit[:-1] if unit.endswith("s") else unit
+            return f"at least one {one}, no per-{one} limit"
         if zh:
             who = "名3–5岁儿童" if self.demand == "children_3_5" else " 人"
             text = f"每{unit} ≤ {_num(self.max_per_unit)}{who}"
@@ -231,8 +317,17 @@ class Capacity:
 
 
 @dataclass(frozen=True)
-class Rule:
-    """One policy rule: a facility type a site must have when it meets ``applies``."""
+class Rule(Cited):
+    """One policy rule: a facility type a site must have when it meets ``applies``.
+
+    ``source`` is the citable title of the document, in Chinese (issuer, 《title》, 文号
+    where it has one, year: :meth:`analysis.rules.documents.Document.cite`), ``clause`` the
+    clause in Chinese; ``source_en`` and ``clause_en`` are their English forms (empty: the
+    Chinese text serves both) and ``source_id`` the registered document id (``None`` for a
+    user's free-text source); ``note`` is Chinese (often the clause quoted) and ``note_en``
+    its English.  :meth:`source_text`, :meth:`clause_text` and :meth:`note_text` pick by
+    language.
+    """
 
     id: str
     facility_type: str
@@ -246,10 +341,15 @@ class Rule:
     label_en: str
     note: str = ""
     capacity: Capacity | None = None
+    source_en: str = ""
+    source_id: str | None = None
+    clause_en: str = ""
+    note_en: str = ""
 
     def label(self, lang: str = "zh") -> str:
         """The rule's label in Chinese (``zh``) or English (``en``)."""
         return self.label_zh if lang == "zh" else self.label_en
+
 
     def to_dict(self) -> dict[str, Any]:
         """Dict form as in the YAML file; :func:`parse_rules` reads it back unchanged."""
@@ -258,10 +358,14 @@ class Rule:
         if applies:
             d["applies"] = applies
         d["satisfied_by"] = self.satisfied_by.to_dict()
-        d.update(source=self.source, clause=self.clause, grade=self.grade,
-                 adjustable=self.adjustable, label_zh=self.label_zh, label_en=self.label_en)
-        if self.note:
-            d["note"] = self.note
+        d.update(source=self.source_id or self.source, clause=self.clause)
+        if self.clause_en:
+            d["clause_en"] = self.clause_en
+        d.update(grade=self.grade, adjustable=self.adjustable, label_zh=self.label_zh,
+                 label_en=self.label_en)
+        for k in ("note", "note_en"):
+            if getattr(self, k):
+                d[k] = getattr(self, k)
         if self.capacity is not None:
             d["capacity"] = self.capacity.to_dict()
         return d

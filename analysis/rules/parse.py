@@ -15,6 +15,7 @@ from typing import Any, cast
 
 from anzhi.core.errors import Problem
 from anzhi.core.vocabulary import FACILITY_TYPES, label, normalise_facility_type
+from analysis.rules.documents import documents, resolve_source
 from analysis.rules.model import (DEMANDS, GRADES, PROFILES, Applies, AtSite, Capacity, Rule,
                                   SatisfiedBy, WithinReach)
 
@@ -26,15 +27,18 @@ _KIND_ALIASES = {
     "any": "any", "all": "any", "全部": "any", "不限": "any",
 }
 _ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_\-]*$")
+#: A ``source`` written like a document id (``guizhou-2019``): it must be registered.
+_DOC_ID_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)+$")
 
-_RULE_KEYS = {"id", "facility_type", "applies", "satisfied_by", "source", "clause", "grade",
-              "adjustable", "label_zh", "label_en", "note", "capacity"}
+_RULE_KEYS = {"id", "facility_type", "applies", "satisfied_by", "source", "clause", "clause_en",
+              "grade", "adjustable", "label_zh", "label_en", "note", "note_en", "capacity"}
 _CAPACITY_KEYS = {"demand", "max_per_unit", "child_share", "unit_zh", "unit_en", "grade",
-                  "source", "clause", "adjustable", "note"}
+                  "source", "clause", "clause_en", "adjustable", "note", "note_en"}
 _APPLIES_KEYS = {"min_population", "max_population", "min_households", "kind"}
 _SATISFIED_KEYS = {"at_site", "within_reach", "also_types"}
 _AT_SITE_KEYS = {"radius_m"}
-_REACH_KEYS = {"max_dist_m", "max_time_min", "profile", "grade", "source", "adjustable", "note"}
+_REACH_KEYS = {"max_dist_m", "max_time_min", "profile", "grade", "source", "clause", "clause_en",
+               "adjustable", "note", "note_en"}
 
 
 class Checker:
@@ -86,7 +90,7 @@ class Checker:
         if v is None or (isinstance(v, str) and not v.strip()):
             if required:
                 self.add(f"{key} is missing", key=key,
-                         fix=f"every rule needs {key} (see POLICY-RULES.md)")
+                         fix=f"every rule needs {key} (see docs/policy-rules.md)")
             return None
         if not isinstance(v, (str, int, float)) or isinstance(v, bool):
             self.add(f"{key} must be text", key=key, value=v)
@@ -121,6 +125,23 @@ class Checker:
             self.add(f"{subject} (a planning default) but not marked adjustable", key=key,
                      fix="add adjustable: true; a C-grade figure must never read as policy")
         return grade, adjustable
+
+    def citation(self, raw: Any, key: str) -> dict[str, Any]:
+        """A ``source`` as ``{source, source_en, source_id}``: a registered document id
+        resolved to its citable titles, other text kept as written (``{}`` when absent).
+
+        Text written like a document id (``guizhou-2019``) that is not registered is a
+        problem: a typo must not turn a citation into a bare slug.
+        """
+        if raw is None or (isinstance(raw, str) and not raw.strip()):
+            return {}
+        text = " ".join(str(raw).split())
+        zh, en, doc_id = resolve_source(text)
+        if doc_id is None and _DOC_ID_RE.match(text):
+            self.add(f"{key} {text!r} is not a registered document", key=key, value=text,
+                     fix=f"use one of: {', '.join(documents())} (docs/sources.md), "
+                         "or write the document's full title")
+        return {"source": zh, "source_en": "" if en == zh else en, "source_id": doc_id}
 
     def boolean(self, d: Mapping[str, Any], key: str, where: str) -> bool | None:
         """``d[key]`` as true/false (absent = false), ``None`` if not a boolean."""
@@ -260,10 +281,20 @@ def _parse_within_reach(w_raw: Mapping[str, Any], c: Checker) -> WithinReach:
               key="satisfied_by.within_reach.profile", value=w_raw.get("profile"))
         profile = "walk"
     w_grade, w_adj = c.graded(w_raw, "within_reach ", key="satisfied_by.within_reach.adjustable")
-    w_src = w_raw.get("source")
+    src = c.citation(w_raw.get("source"), "satisfied_by.within_reach.source")
     return WithinReach(max_dist_m=max_d, max_time_min=max_t, profile=profile,
-                       grade=w_grade, source=str(w_src).strip() if w_src else None,
-                       adjustable=bool(w_adj), note=str(w_raw.get("note") or ""))
+                       grade=w_grade, adjustable=bool(w_adj), **src,
+                       **_texts(w_raw, ("clause", "clause_en", "note", "note_en")))
+
+
+def _texts(raw: Mapping[str, Any], keys: tuple[str, ...]) -> dict[str, Any]:
+    """Optional text fields by name: stripped, ``None`` (``clause``) or ``""`` when absent."""
+    out: dict[str, Any] = {}
+    for k in keys:
+        v = raw.get(k)
+        text = str(v).strip() if v not in (None, "") else ""
+        out[k] = text or (None if k == "clause" else "")
+    return out
 
 
 def _parse_also_types(a_types: Any, ft: str | None, c: Checker) -> tuple[str, ...]:
@@ -292,10 +323,13 @@ def _parse_evidence(raw: Mapping[str, Any], c: Checker) -> dict[str, Any]:
     src = c.text(raw, "source", required=True)
     clause = c.text(raw, "clause", required=True)
     grade, adjustable = c.graded(raw, "", key="adjustable", required=True)
-    return {"source": src, "clause": clause, "grade": grade, "adjustable": bool(adjustable),
+    cite = c.citation(src, "source") if src is not None else {"source": None}
+    return {**cite, "clause": clause, "clause_en": c.text(raw, "clause_en", required=False) or "",
+            "grade": grade, "adjustable": bool(adjustable),
             "label_zh": c.text(raw, "label_zh", required=False),
             "label_en": c.text(raw, "label_en", required=False),
-            "note": c.text(raw, "note", required=False) or ""}
+            "note": c.text(raw, "note", required=False) or "",
+            "note_en": c.text(raw, "note_en", required=False) or ""}
 
 
 def _parse_capacity(raw: Any, c: Checker) -> Capacity | None:
@@ -326,6 +360,7 @@ def _parse_capacity(raw: Any, c: Checker) -> Capacity | None:
               key="capacity.child_share",
               fix="give the share of the population aged 3-5, e.g. child_share: 0.04")
     grade, adj = c.graded(raw, "capacity ", key="capacity.adjustable")
+    src = c.citation(raw.get("source"), "capacity.source")
     if per is None or demand not in DEMANDS:
         return None
 
@@ -336,8 +371,8 @@ def _parse_capacity(raw: Any, c: Checker) -> Capacity | None:
     return Capacity(demand=demand, max_per_unit=per,
                     child_share=share if demand == "children_3_5" else None,
                     unit_zh=txt("unit_zh") or "", unit_en=txt("unit_en") or "", grade=grade,
-                    source=txt("source"), clause=txt("clause"), adjustable=bool(adj),
-                    note=txt("note") or "")
+                    adjustable=bool(adj), **src,
+                    **_texts(raw, ("clause", "clause_en", "note", "note_en")))
 
 
 def parse_rule_list(raw_rules: list[Any], source: str) -> tuple[list[Rule], list[Problem]]:

@@ -1,6 +1,9 @@
 """The rule sets packaged with Anzhi: the YAML files beside this module (package data).
+The registry of the documents they cite lives apart, in ``registry/documents.yaml``
+(:mod:`analysis.rules.documents`), so every YAML file here is a rule set.
 
-Reading them is the one file access in ``analysis``; user files go through
+Reading them (and the registry, :func:`analysis.rules.documents.documents`) is the one file
+access in ``analysis``, package data only; user files go through
 :func:`layers.rulesfile.read_rules`.
 """
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from analysis.rules import RuleSet, load_rules, preset_names
+from analysis.rules import RuleSet, grade_meaning, load_rules, preset_names
 from anzhi.cli.common import add_command
 from anzhi.core.vocabulary import label
 
@@ -30,7 +30,7 @@ def register(subparsers: Any) -> dict[str, Any]:
     show = sub.add_parser("show", help="the rules of a preset or YAML file, with sources")
     show.add_argument("preset", help="preset name (see 'anzhi rules list') or path of a YAML file")
     show.add_argument("--lang", choices=["zh", "en"], default="zh",
-                      help="language of the labels (default: %(default)s)")
+                      help="language of the labels, sources and notes (default: %(default)s)")
     return {"rules": _cmd_rules}
 
 
@@ -48,6 +48,9 @@ def _cmd_rules(args: argparse.Namespace) -> int:
 
 def format_ruleset(rules: RuleSet, *, lang: str = "zh") -> str:
     """The rules of a set as plain text, one block per rule, with source, clause and grade.
+
+    Sources are the citable titles of the documents (issuer, 《title》, 文号, year), in
+    Chinese for ``zh`` and in English for ``en``; notes are printed in the same language.
 
     Parameters
     ----------
@@ -70,20 +73,37 @@ def format_ruleset(rules: RuleSet, *, lang: str = "zh") -> str:
         wr = r.satisfied_by.within_reach
         if wr is not None and (wr.source or wr.grade):
             wflag = f" [{adj}]" if wr.adjustable else ""
-            lines.append(f"    {'到达要求依据' if zh else 'reach source'}: {wr.source or '-'}"
+            lines.append(f"    {'到达要求依据' if zh else 'reach source'}: "
+                         f"{_cite(wr.source_text(lang), wr.clause_text(lang))}"
                          f" ({'等级' if zh else 'grade'} {wr.grade or '-'}){wflag}")
+            if wr.note_text(lang):
+                lines.append(f"    {'说明' if zh else 'note'}: {wr.note_text(lang)}")
         c = r.capacity
         if c is not None:
             cflag = f" [{adj}]" if c.adjustable else ""
             lines.append(f"  {'容量' if zh else 'capacity'}: {c.describe(lang)}{cflag}")
             if c.source:
-                lines.append(f"    {'容量依据' if zh else 'capacity source'}: {c.source}"
-                             f"{' ' + c.clause if c.clause else ''}"
+                lines.append(f"    {'容量依据' if zh else 'capacity source'}: "
+                             f"{_cite(c.source_text(lang), c.clause_text(lang))}"
                              f" ({'等级' if zh else 'grade'} {c.grade or '-'})")
-        lines.append(f"  {'依据' if zh else 'source'}: {r.source}, {r.clause}"
+            if c.note_text(lang):
+                lines.append(f"    {'说明' if zh else 'note'}: {c.note_text(lang)}")
+        lines.append(f"  {'依据' if zh else 'source'}: "
+                     f"{_cite(r.source_text(lang), r.clause_text(lang))}"
                      f" ({'等级' if zh else 'grade'} {r.grade})")
+        if r.note_text(lang):
+            lines.append(f"  {'说明' if zh else 'note'}: {r.note_text(lang)}")
+        grades = [g for g in (r.grade, wr.grade if wr is not None else None,
+                              c.grade if c is not None else None) if g in ("B", "C")]
+        for g in sorted(set(grades)):
+            lines.append(f"  {grade_meaning(g, lang)}")
         lines.append("")
     if rules.overrides:
         lines.append(("本次调整: " if zh else "changed for this run: ")
                      + ", ".join(f"{k}={v}" for k, v in rules.overrides))
     return "\n".join(lines).rstrip() + "\n"
+
+
+def _cite(source: str | None, clause: str | None) -> str:
+    """``source, clause`` (either may be missing; ``-`` when both are)."""
+    return ", ".join(p for p in (source, clause) if p) or "-"

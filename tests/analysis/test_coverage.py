@@ -34,7 +34,7 @@ ELDERLY = parse_rules({
     "rules": [{
         "id": "elderly-every-site", "facility_type": "elderly_care",
         "satisfied_by": {"at_site": True, "within_reach": {"max_dist_m": 1000}},
-        "source": "002_5ba54de6779e4404.txt 保山民政 2021", "clause": "三", "grade": "A",
+        "source": "baoshan-civil-2021", "clause": "三", "grade": "A",
         "label_zh": "养老服务设施覆盖", "label_en": "Elderly care coverage"}],
 }, source="test")
 

@@ -149,7 +149,8 @@ def test_no_facility_of_the_type_anywhere() -> None:
     p3000 = gaps[gaps["rule_id"] == "police-3000"].iloc[0]
     assert p3000["reason"].startswith("人数 3,200 ≥ 3,000,须设警务室")
     assert p3000["reason_en"].startswith("population 3,200 ≥ 3,000: police room required")
-    assert p3000["source"] == "004_758abde250e123ca.txt 贵州 2019"
+    assert p3000["source"] == ("中共贵州省委 贵州省人民政府《关于加强和完善易地扶贫搬迁后续工作的意见》"
+                               "(2019年)")
     assert p3000["clause"] == "三(四)19" and p3000["grade"] == "A"
 
 

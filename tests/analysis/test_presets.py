@@ -125,7 +125,8 @@ def test_default_rules_are_copies_of_the_preset_rules() -> None:
                 assert (merged.facility_type, merged.applies) == (r.facility_type, r.applies) \
                     or r.id == "clinic-30min"
                 continue
-            assert default.get(r.id) .to_dict() | {"note": None} == r.to_dict() | {"note": None}
+            notes = {"note": None, "note_en": None}  # the default may add a merge remark
+            assert default.get(r.id).to_dict() | notes == r.to_dict() | notes
             seen.add(r.id)
     assert seen | set(MERGED.values()) == set(default.rule_ids)
 
@@ -150,9 +151,8 @@ def test_guizhou_and_baoshan_differ() -> None:
     g, b = load_rules("guizhou-2019"), load_rules("baoshan-2023")
     assert applicable("guizhou-2019", 900, 100, "农村") != applicable("baoshan-2023", 900, 100,
                                                                        "农村")
-    assert {r.source.split()[0] for r in g} == {"004_758abde250e123ca.txt"}
-    assert {r.source.split()[0] for r in b} == {"000_dc2a9368e22ae278.txt",
-                                                "002_5ba54de6779e4404.txt"}
+    assert {r.source_id for r in g} == {"guizhou-2019"}
+    assert {r.source_id for r in b} == {"baoshan-2023", "baoshan-civil-2021"}
 
 
 # --------------------------------------------------------------------------------------
@@ -269,13 +269,21 @@ def test_guizhou_police_room_needs_an_officer() -> None:
     rules = load_rules("guizhou-2019")
     sites = make_sites([dict(site_id="S1", population=3200, households=800.0)])
 
-    def status(officers: float) -> str:
+    def verdict(officers: float) -> pd.Series:
         facs = make_facilities([dict(facility_id="P1", facility_type="police_room",
                                      site_id="S1", capacity=officers)])
         gaps = evaluate(sites, facs, no_access(["S1"], rules.facility_types), rules)
-        return str(row(gaps, "police-3000")["status"])
+        return row(gaps, "police-3000")
+
+    def status(officers: float) -> str:
+        return str(verdict(officers)["status"])
 
     assert status(1) == "ok" and status(0) == "gap_capacity" and status(np.nan) == "ok"
+    # 一室一警 sets no per-officer limit, and the reason says so (not "≤ 1,000,000,000 人")
+    short = verdict(0)
+    assert "(至少 1 名民警,不限每名民警服务人数),容量不足,缺 1 名民警" in short["reason"]
+    assert "(at least one officer, no per-officer limit): over capacity" in short["reason_en"]
+    assert "1,000,000,000" not in short["reason"] + short["reason_en"]
 
 
 # --------------------------------------------------------------------------------------

@@ -12,8 +12,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from anzhi.core.errors import InputError
-from analysis.rules import (GRADES, Rule, RuleSet, load_rules, parse_rules, preset_names,
-                            rules_from_yaml)
+from analysis.rules import (GRADES, Rule, RuleSet, documents, load_rules, parse_rules,
+                            preset_names, rules_from_yaml)
 from anzhi.core.vocabulary import FACILITY_TYPES
 
 SEEDS = Path(__file__).resolve().parents[3] / "shared" / "seeds"
@@ -22,12 +22,15 @@ SEED_FILES = ("000_dc2a9368e22ae278.txt", "001_21c1e842576cf6cd.txt",
               "004_758abde250e123ca.txt")
 
 
+GUIZHOU_ZH = "中共贵州省委 贵州省人民政府《关于加强和完善易地扶贫搬迁后续工作的意见》(2019年)"
+
+
 def good_rule(**changes: Any) -> dict[str, Any]:
     rule: dict[str, Any] = {
         "id": "police-800", "facility_type": "police_room",
         "applies": {"min_population": 800},
         "satisfied_by": {"at_site": True},
-        "source": "000_dc2a9368e22ae278.txt 保山 2023", "clause": "附件3 附件2 (十五)",
+        "source": "baoshan-2023", "clause": "附件3 附件2 (十五)",
         "grade": "A", "adjustable": False, "label_zh": "警务室", "label_en": "Police room",
     }
     rule.update(changes)
@@ -51,31 +54,29 @@ def test_default_rule_set_content() -> None:
     health, p800, p3000 = rs.rules[:3]
     assert health.facility_type == "clinic"
     assert health.applies.min_population is None and health.applies.kind == "any"
-    assert (health.source, health.clause, health.grade) == (
-        "004_758abde250e123ca.txt 贵州 2019", "三(一)3", "A")
+    assert (health.source_id, health.clause, health.grade) == ("guizhou-2019", "三(一)3", "A")
+    assert health.source == GUIZHOU_ZH
     wr = health.satisfied_by.within_reach
     assert wr is not None and wr.max_time_min == 30 and wr.profile == "walk"
     assert wr.grade == "B" and wr.adjustable  # the walking reading is a planning default
     assert health.satisfied_by.at_site is not None
-    assert (p800.applies.min_population, p800.source, p800.clause, p800.grade) == (
-        800, "000_dc2a9368e22ae278.txt 保山 2023", "附件3 附件2 (十五)", "A")
+    assert (p800.applies.min_population, p800.source_id, p800.grade) == (800, "baoshan-2023", "A")
+    assert "保发改地区〔2023〕276号" in p800.source and "(十五)" in p800.clause
+    assert "保易指发〔2023〕1号" in p800.clause
     assert (p3000.applies.min_population, p3000.source, p3000.clause, p3000.grade) == (
-        3000, "004_758abde250e123ca.txt 贵州 2019", "三(四)19", "A")
+        3000, GUIZHOU_ZH, "三(四)19", "A")
     for r in (p800, p3000):
         assert r.facility_type == "police_room"
         assert r.satisfied_by.within_reach is None  # police rooms must be at the site
         assert r.satisfied_by.at_site is not None
 
 
-def test_default_sources_name_existing_seed_files() -> None:
-    rs = load_rules()
-    for r in rs:
-        seed = r.source.split()[0]
-        if r.grade != "A":  # B/C figures restate documents outside the seeds (GB 50180...)
-            continue
-        assert seed in SEED_FILES, r.source
-        if SEEDS.is_dir():
-            assert (SEEDS / seed).is_file()
+def test_default_a_grade_sources_are_policy_documents() -> None:
+    docs = documents()
+    for r in load_rules():
+        assert r.source_id in docs, r.id
+        if r.grade == "A":  # B/C figures restate documents outside the seeds (GB 50180...)
+            assert docs[r.source_id].kind == "policy", r.id
 
 
 def test_default_police_clause_text_is_in_the_seeds() -> None:
