@@ -130,6 +130,18 @@ def _is_northing(v: float) -> bool:
     return 1_000_000 <= v < 10_000_000
 
 
+def _named_system(name: str | None, pc: ProblemCollector) -> str | None:
+    """The coordinate system a ``coords=`` option names (None: not given or not known, the
+    latter recorded in ``pc``)."""
+    if name is None:
+        return None
+    try:
+        return gc.normalise_coord_system(name)
+    except InputError as exc:
+        pc.add(f"coords={name!r}: {exc}", value=name)
+        return None
+
+
 def resolve_points(
     table: RawTable,
     cols: CoordColumns,
@@ -195,18 +207,8 @@ def resolve_points(
     row_numbers = table.cells.index.to_list()
     pos_of = {r: i for i, r in enumerate(row_numbers)}
 
-    default_system: str | None = None
-    if coords is not None:
-        try:
-            default_system = gc.normalise_coord_system(coords)
-        except InputError as exc:
-            pc.add(f"coords={coords!r}: {exc}", value=coords)
-    fallback_system: str | None = None
-    if default_coords is not None:
-        try:
-            fallback_system = gc.normalise_coord_system(default_coords)
-        except InputError as exc:
-            pc.add(f"coords={default_coords!r}: {exc}", value=default_coords)
+    default_system = _named_system(coords, pc)
+    fallback_system = _named_system(default_coords, pc)
     crs_obj = parse_crs(crs, pc)
 
     row_systems = _row_systems(table, cols, pc, coords, default_system)
