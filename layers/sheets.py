@@ -1,0 +1,281 @@
+"""Worksheets streamed to an xlsx file: openpyxl's write-only mode, text always text.
+
+:func:`write_table` writes one table as a sheet of a write-only :class:`openpyxl.Workbook`
+(``Workbook(write_only=True)``): a bold frozen header, an autofilter over the table, column
+widths fitted to the first 2,000 rows, number formats per column, and rows streamed to the
+file as they are written, so memory holds the table's values once and never a cell object per
+value.  A table longer than a sheet holds (1,048,576 rows) continues on further sheets.
+
+Text is written as text: a site name such as ``=HYPERLINK(...)`` is an inline string, never
+a formula nor an error value (issue 18.2); :func:`text_not_formulas` does the same for a
+workbook built cell by cell.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+import functools
+import math
+import unicodedata
+from collections.abc import Callable, Sequence
+from typing import Any, cast
+
+from openpyxl import Workbook
+from openpyxl.cell import Cell, WriteOnlyCell
+from openpyxl.cell.cell import ERROR_CODES, ILLEGAL_CHARACTERS_RE
+from openpyxl.styles import Alignment, Font
+from openpyxl.utils import get_column_letter
+from openpyxl.worksheet._write_only import WriteOnlyWorksheet
+from openpyxl.worksheet.worksheet import Worksheet
+
+__all__ = ["cell_values", "sheet_title", "text_not_formulas", "write_table"]
+
+
+#: Rows of one worksheet, header included (Excel's limit); a longer table continues on
+#: further sheets named ``<title> (2)``...
+_XLSX_MAX_ROWS = 1_048_576
+
+
+#: Python types a cell holds after :func:`_cell` (anything else is refused before writing).
+_XLSX_TYPES = (str, int, float)
+
+
+def _cell(v: Any) -> Any:
+    """A value openpyxl can store: NaN/None -> empty, numpy scalars -> Python, text with
+    the control characters a worksheet cannot hold replaced by U+FFFD."""
+    if type(v) is str:
+        return ILLEGAL_CHARACTERS_RE.sub("\ufffd", v) if ILLEGAL_CHARACTERS_RE.search(v) else v
+    if v is None:
+        return None
+    if isinstance(v, float) and not math.isfinite(v):
+        return None
+    if isinstance(v, (dt.date, dt.time)):
+        return v.isoformat()
+    if isinstance(v, decimal.Decimal):
+        v = float(v)
+        return v if math.isfinite(v) else None
+    if isinstance(v, str):
+        return ILLEGAL_CHARACTERS_RE.sub("\ufffd", v) if ILLEGAL_CHARACTERS_RE.search(v) else v
+    if hasattr(v, "item") and not isinstance(v, bytes):
+        try:
+            v = v.item()
+        except (ValueError, AttributeError):
+            return v
+        if isinstance(v, float) and not math.isfinite(v):
+            return None
+    if not isinstance(v, _XLSX_TYPES):
+        # checked here, before a sheet is streamed: write-only mode loses openpyxl's message
+        raise ValueError(f"Cannot convert {v!r} to Excel")
+    return v
+
+
+def cell_values(values: Sequence[Any], column: str) -> list[Any]:
+    """The cell values (:func:`_cell`) of one column, named in the error."""
+    try:
+        return [_cell(v) for v in values]
+    except ValueError as exc:
+        raise ValueError(f"{exc} (column {column!r})") from None
+
+
+def _is_formula_text(v: str) -> bool:
+    """Text openpyxl would store as a formula or an error value instead of as text."""
+    return (len(v) > 1 and v.startswith("=")) or v in ERROR_CODES
+
+
+def _text_width(v: Any) -> int:
+    """Display width of a cell's text (East Asian wide characters count twice)."""
+    return _str_width("" if v is None else str(v))
+
+
+@functools.lru_cache(maxsize=65536)
+def _str_width(s: str) -> int:
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in s)
+
+
+def _formula_texts(columns: Sequence[Sequence[Any]]) -> dict[int, set[int]]:
+    """Column -> row positions of the text that openpyxl would take for a formula."""
+    out: dict[int, set[int]] = {}
+    for j, col in enumerate(columns):
+        hits = {i for i, v in enumerate(col) if isinstance(v, str) and _is_formula_text(v)}
+        if hits:
+            out[j] = hits
+    return out
+
+
+def _text_cell(ws: WriteOnlyWorksheet, text: str) -> Cell:
+    """A cell that holds ``text`` as text, even when it starts with ``=`` (never a formula)."""
+    c = WriteOnlyCell(ws, value=text)
+    c.data_type = "s"
+    return c
+
+
+#: Stream data rows as XML written by :func:`_rows_xml` (False: cell by cell through
+#: openpyxl, several times slower; the two write the same sheets).
+_FAST_ROWS = True
+#: Rows joined into one write of the fast path.
+_ROWS_PER_WRITE = 2000
+
+
+def _raw_writer(ws: WriteOnlyWorksheet) -> Callable[[str], Any] | None:
+    """The function that writes raw XML into the ``sheetData`` of ``ws``, once its first
+    row is appended; None where openpyxl streams another way (e.g. through lxml).
+
+    openpyxl's write-only sheet spends ~8 µs per cell building and serialising an
+    ElementTree element; the data rows of the big sheets are plain text and numbers, so
+    :func:`_rows_xml` writes them directly into the same stream (inline strings: text is
+    never a formula).  Styles, views, filters and columns stay openpyxl's.
+    """
+    frame = getattr(getattr(ws, "_rows", None), "gi_frame", None)
+    xf = frame.f_locals.get("xf") if frame is not None else None
+    write = getattr(xf, "_file", None)
+    if type(xf).__module__ != "et_xmlfile.xmlfile" or not callable(write):
+        return None
+    return cast(Callable[[str], Any], write)
+
+
+def _xml_text(v: str) -> str:
+    """An inline-string cell body (``<is><t>``), whitespace kept."""
+    esc = v.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    space = ' xml:space="preserve"' if v.strip() != v else ""
+    return f"<is><t{space}>{esc}</t></is>"
+
+
+def _rendered(columns: Sequence[Sequence[Any]], styles: Sequence[str]) -> list[list[str | None]]:
+    """Each cell of ``columns`` as the end of its ``<c>`` element (after ``r="A2"``), None
+    for an empty cell; equal values are rendered once."""
+    out: list[list[str | None]] = []
+    for col, style in zip(columns, styles, strict=True):
+        memo: dict[Any, str | None] = {}
+        cells: list[str | None] = []
+        for v in col:
+            key = (type(v), v)
+            got = memo.get(key, "")
+            if got == "":
+                if v is None or v == "":
+                    got = None
+                elif type(v) is str:
+                    got = f' t="inlineStr">{_xml_text(v)}</c>'
+                elif type(v) is bool:
+                    got = f' t="b"><v>{int(v)}</v></c>'
+                else:
+                    got = f'{style} t="n"><v>{v:.16g}</v></c>'
+                memo[key] = got
+            cells.append(got)
+        out.append(cells)
+    return out
+
+
+def _rows_xml(first_row: int, cells: Sequence[Sequence[str | None]], pos: Sequence[int]) -> str:
+    """``<row>`` elements for rows ``pos`` of the rendered ``cells`` (:func:`_rendered`),
+    numbered from ``first_row``."""
+    starts = [f'<c r="{get_column_letter(j + 1)}' for j in range(len(cells))]
+    out: list[str] = []
+    for r, i in enumerate(pos, first_row):
+        rs = str(r)
+        out.append(f'<row r="{rs}">')
+        for start, col in zip(starts, cells):
+            c = col[i]
+            if c is not None:
+                out.append(start + rs + '"' + c)
+        out.append("</row>")
+    return "".join(out)
+
+
+def write_table(wb: Workbook, title: str, used: set[str], headers: list[str],
+                 columns: Sequence[Sequence[Any]], *, take: Sequence[int] | None = None,
+                 number_formats: dict[int, str] | None = None,
+                 formula_texts: dict[int, set[int]] | None = None,
+                 rendered: dict[int, list[list[str | None]]] | None = None,
+                 max_width: int = 60) -> None:
+    """One table as a streamed sheet: bold frozen header, autofilter, fitted column widths.
+
+    ``columns`` hold the values of each column (from :func:`cell_values`), ``take`` the row
+    positions to write (all rows when None), ``formula_texts`` the positions of the text
+    that looks like a formula, per column (:func:`_formula_texts`; found when None);
+    ``rendered`` keeps the rendered cells of ``columns`` for the next sheet of the same
+    columns in the same workbook (:func:`_rendered`).  Text
+    is always written as text; the number formats apply to the numbers of their columns.  A table longer than a sheet holds
+    continues on the next sheets.
+    """
+    n = len(take) if take is not None else (len(columns[0]) if columns else 0)
+    pos: Sequence[int] = take if take is not None else range(n)
+    fmts = sorted((number_formats or {}).items())
+    widths = [_text_width(h) + 4 for h in headers]  # room for the filter button
+    for i in pos[:2000]:  # enough to size the columns
+        for j, col in enumerate(columns):
+            widths[j] = max(widths[j], _text_width(col[i]) + 2)
+    per_sheet = _XLSX_MAX_ROWS - 1
+    for start in range(0, max(n, 1), per_sheet):
+        name = sheet_title(title, used)
+        used.add(name)
+        ws = wb.create_sheet(name)
+        chunk = pos[start:start + per_sheet]
+        # views, filter and columns go before the first row in write-only mode
+        ws.freeze_panes = "A2"
+        ws.auto_filter.ref = f"A1:{get_column_letter(len(headers))}{len(chunk) + 1}"
+        for j, w in enumerate(widths):
+            ws.column_dimensions[get_column_letter(j + 1)].width = min(max(w, 6), max_width)
+        head = []
+        for h in headers:
+            c = _text_cell(ws, h)
+            c.font = Font(bold=True)
+            c.alignment = Alignment(vertical="center")
+            head.append(c)
+        ws.append(head)
+        raw = _raw_writer(ws) if _FAST_ROWS else None
+        if raw is not None:
+            key = id(columns)
+            if rendered is None or key not in rendered:
+                styles = [""] * len(columns)
+                for j, fmt in fmts:
+                    c = WriteOnlyCell(ws, value=0)
+                    c.number_format = fmt
+                    styles[j] = f' s="{c.style_id}"'  # one id per format in the workbook
+                cells = _rendered(columns, styles)
+                if rendered is not None:
+                    rendered[key] = cells
+            else:
+                cells = rendered[key]
+            for k in range(0, len(chunk), _ROWS_PER_WRITE):
+                raw(_rows_xml(k + 2, cells, chunk[k:k + _ROWS_PER_WRITE]))
+            continue
+        for i in chunk:
+            row = [col[i] for col in columns]
+            if formula_texts is None:
+                formula_texts = _formula_texts(columns)
+            for j, hits in formula_texts.items():
+                if i in hits:
+                    row[j] = _text_cell(ws, row[j])
+            for j, fmt in fmts:
+                v = row[j]
+                if v is not None and not isinstance(v, (str, Cell)):
+                    c = WriteOnlyCell(ws, value=v)
+                    c.number_format = fmt
+                    row[j] = c
+            ws.append(row)
+
+
+def sheet_title(name: str, used: set[str]) -> str:
+    """A valid, unused sheet title (≤ 31 characters, none of ``[]:*?/\\``)."""
+    base = "".join("_" if ch in "[]:*?/\\" else ch for ch in name)[:31] or "Sheet"
+    title, k = base, 2
+    while title in used:
+        suffix = f" ({k})"
+        title, k = base[: 31 - len(suffix)] + suffix, k + 1
+    return title
+
+
+def text_not_formulas(ws: Worksheet, *, min_row: int = 1) -> int:
+    """Store every cell of ``ws`` that openpyxl took for a formula as the text it is.
+
+    Anzhi never writes formulas: a site name such as ``=HYPERLINK(...)`` is text.  Returns the
+    number of cells changed.
+    """
+    changed = 0
+    for row in ws.iter_rows(min_row=min_row):
+        for c in row:
+            if c.data_type == "f":
+                c.data_type = "s"
+                changed += 1
+    return changed
