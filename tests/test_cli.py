@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -41,6 +42,25 @@ def test_gaps_demo_writes_the_four_files(demo_run: Path) -> None:
     # The demo is built to have both served and unserved sites.
     assert (gaps["status"] == "gap_missing").any()
     assert gaps["status"].isin(["ok", "ok_shared"]).any()
+
+
+def help_outputs(command: str, capsys: pytest.CaptureFixture[str]) -> set[str]:
+    """The file names the ``outputs`` paragraph of ``anzhi COMMAND --help`` lists."""
+    with pytest.raises(SystemExit):
+        main([command, "--help"])
+    text = capsys.readouterr().out
+    block = re.search(r"^outputs.*?(?:\n\n|\Z)", text, flags=re.M | re.S)
+    assert block is not None, f"anzhi {command} --help lists no outputs"
+    return set(re.findall(r"[\w.]+\.(?:csv|xlsx|gpkg|tif|osm|txt|json)\b", block.group()))
+
+
+def test_gaps_help_lists_exactly_the_files_a_run_writes(
+        demo_run: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert help_outputs("gaps", capsys) == {p.name for p in demo_run.iterdir()}
+
+
+def test_demo_help_lists_exactly_the_demo_files(demo, capsys: pytest.CaptureFixture[str]) -> None:  # type: ignore[no-untyped-def]
+    assert help_outputs("demo", capsys) == {p.name for p in Path(demo.root).iterdir()}
 
 
 def test_every_site_is_in_access_and_every_site_has_a_clinic_check(demo_run: Path, demo) -> None:  # type: ignore[no-untyped-def]
@@ -178,3 +198,41 @@ def test_no_dem_means_no_hazard_columns(demo, tmp_path: Path) -> None:  # type: 
     assert rc == 0
     gaps = pd.read_csv(out / "gaps.csv", encoding="utf-8-sig")
     assert "hazard" not in gaps.columns
+
+
+@pytest.mark.parametrize("command", ["gaps", "access", "slope", "slope-aspect", "land",
+                                     "land-into-dem"])
+def test_no_command_replaces_its_input(demo, tmp_path: Path, command: str,  # type: ignore[no-untyped-def]
+                                       capsys: pytest.CaptureFixture[str]) -> None:
+    """Refused before anything runs (issue 18.4): the error names both paths, the inputs'
+    bytes are unchanged and nothing is added next to them."""
+    dem = tmp_path / "dem.tif"
+    dem.write_bytes(Path(demo.dem).read_bytes())
+    sites = tmp_path / "gaps.csv"  # named like an output of `gaps --out FOLDER`
+    sites.write_text("安置点名称,经度,纬度,人数\nA,99.2,24.7,100\n", encoding="utf-8")
+    link = tmp_path / "link.csv"
+    link.symlink_to(sites)  # an --out that links to the input is the input
+    before = {p: p.read_bytes() for p in (dem, sites)}
+    args, named = {
+        "gaps": (["gaps", "--sites", str(sites), "--roads", str(demo.roads), "--out",
+                  str(tmp_path)], str(sites)),
+        "access": (["access", "--sites", str(sites), "--roads", str(demo.roads), "--out",
+                    str(link)], str(link)),
+        "slope": (["slope", "--dem", str(dem), "--out", str(dem)], str(dem)),
+        "slope-aspect": (["slope", "--dem", str(dem), "--out", str(tmp_path / "s.tif"),
+                          "--aspect", str(dem)], str(dem)),
+        "land": (["land", "--dem", str(dem), "--parcels", str(demo.parcels), "--out",
+                  str(tmp_path / "s" / "..")], "slope.tif"),
+        "land-into-dem": (["land", "--dem", str(dem), "--parcels", str(demo.parcels),
+                           "--out", str(dem)], f"output folder {dem}"),
+    }[command]
+    if command == "land":
+        (tmp_path / "s").mkdir()
+        (tmp_path / "slope.tif").symlink_to(dem)  # land would write slope.tif over the DEM
+    names = {p.name for p in tmp_path.iterdir()}
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert "is also an input" in err and named in err and "--out" in err  # what and the fix
+    assert "Traceback" not in err
+    assert {p: p.read_bytes() for p in (dem, sites)} == before
+    assert {p.name for p in tmp_path.iterdir()} == names

@@ -145,3 +145,12 @@ def test_andorra_pbf_with_real_amenities(shared_data: Path, tmp_path: Path, caps
                         capsys)
     assert code == 0, err
     pd.testing.assert_frame_equal(acc, pd.read_csv(out2, keep_default_na=False, na_values=[""]))
+
+
+@pytest.mark.parametrize("command, output", [("access", "one csv file, access.csv"),
+                                             ("roads", "one OSM XML file")])
+def test_help_names_the_one_output(command: str, output: str,
+                                   capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        main([command, "--help"])
+    assert f"\noutputs: --out ({output})" in capsys.readouterr().out

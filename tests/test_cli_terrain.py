@@ -10,6 +10,7 @@ import rasterio
 
 from analysis.land import PARCEL_COLUMNS, VILLAGE_COLUMNS
 from anzhi.cli import SUBCOMMAND_MODULES, main
+from tests.test_cli import help_outputs
 
 
 def test_terrain_commands_are_registered() -> None:
@@ -31,14 +32,33 @@ def test_land_command(demo, tmp_path: Path, capsys: pytest.CaptureFixture[str]) 
     assert main(["land", "--dem", str(demo.dem), "--parcels", str(demo.parcels), "--out", str(out)]) == 0
     text = capsys.readouterr().out
     assert "ha > 25°" in text
-    for name in ("land_parcels.csv", "land_villages.csv", "land.xlsx", "land.gpkg", "steep_gt25.gpkg", "slope.tif"):
-        assert (out / name).exists(), name
+    # --help lists exactly what the run wrote (the demo has steep land, so steep_gt25.gpkg too)
+    assert help_outputs("land", capsys) == {p.name for p in out.iterdir()}
+    assert {p.name for p in out.iterdir()} == {"land_parcels.csv", "land_villages.csv", "land.xlsx",
+                                               "land.gpkg", "steep_gt25.gpkg", "slope.tif"}
     parcels = pd.read_csv(out / "land_parcels.csv", encoding="utf-8-sig")
     villages = pd.read_csv(out / "land_villages.csv", encoding="utf-8-sig")
     assert list(parcels.columns) == list(PARCEL_COLUMNS)
     assert list(villages.columns) == list(VILLAGE_COLUMNS)
     assert parcels["share_gt25"].between(0, 1).all()
     assert villages["area_gt25_m2"].sum() == pytest.approx(parcels["area_gt25_m2"].sum())
+
+
+def test_land_command_writes_english_headers(demo, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from openpyxl import load_workbook
+
+    out = tmp_path / "land"
+    assert main(["land", "--demo", "--lang", "en", "--out", str(out)]) == 0
+    wb = load_workbook(out / "land.xlsx", read_only=True)
+    assert wb.sheetnames == ["Parcels", "Villages", "Candidates", "Notes"]
+    assert [c.value for c in next(wb["Parcels"].iter_rows(max_row=1))][:5] == [
+        "Parcel ID", "Village", "Land use", "Area (m²)", "Area (ha)"]
+
+
+def test_slope_help_names_its_outputs(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        main(["slope", "--help"])
+    assert "\noutputs: --out (slope GeoTIFF, degrees) and, with --aspect," in capsys.readouterr().out
 
 
 def test_land_command_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

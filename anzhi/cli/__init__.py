@@ -34,7 +34,14 @@ examples:
              --dem dem.tif --coords gcj02 --out out/county
   anzhi gaps --demo --set police-800.min_population=1000 --out out/what-if
 
-outputs (in --out): gaps.csv, gaps.xlsx (缺口清单), coverage.csv, access.csv
+outputs (in --out): gaps.csv, gaps.xlsx (缺口清单), gaps.gpkg (map layers gaps and sites),
+coverage.csv, access.csv
+"""
+
+_EPILOG_DEMO = """\
+outputs (in --out, default the Anzhi cache folder; all SYNTHETIC DATA): dem.tif, roads.osm,
+sites.xlsx, sites_truth.csv, facilities.gpkg, townships.gpkg, parcels.gpkg, README.txt,
+manifest.json
 """
 
 
@@ -122,6 +129,7 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, Any]]:
         help="build the synthetic demo county and print its folder",
         description="Build (once) the synthetic demo county near Shidian, Yunnan: DEM, OSM roads, "
         "sites (GCJ-02, Chinese headers), facilities, townships and parcels. All data are synthetic.",
+        epilog=_EPILOG_DEMO,
     )
     d.add_argument("--out", type=Path, default=None, help="folder (default: the Anzhi cache folder)")
     d.add_argument("--seed", type=int, default=None, help="random seed (default: settings.demo_seed)")

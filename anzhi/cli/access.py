@@ -26,6 +26,8 @@ examples:
 Needs internet (Overpass; --place also Nominatim). Every other command works offline: where
 there is no internet, download an extract elsewhere (download.geofabrik.de: .osm.pbf) and pass
 it with --roads.
+
+outputs: --out (one OSM XML file)
 """
 
 _EPILOG = """\
@@ -34,6 +36,8 @@ examples:
   anzhi access --roads county.osm.pbf --sites 安置点.xlsx --facilities county.osm.pbf \\
                --dem dem.tif --profile walk --out access.csv
   anzhi access --demo --out access.csv
+
+outputs: --out (one csv file, access.csv)
 
 access.csv has one row per site and facility type: nearest_facility_id, dist_m (shortest road
 distance, off-road legs included), time_min (fastest time), snap_dist_m (site to road, m) and

@@ -11,7 +11,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from anzhi.cli.common import add_command, demo_or_required
+from anzhi.cli.common import add_command, add_options, demo_or_required
+from anzhi.core.errors import InputError
 
 __all__ = ["register"]
 
@@ -22,6 +23,8 @@ examples:
 
 The slope is Horn's method in degrees; geographic DEMs (SRTM, Copernicus) are measured with
 the true ground size of a pixel at each latitude; voids and their neighbours get nodata.
+
+outputs: --out (slope GeoTIFF, degrees) and, with --aspect, the aspect GeoTIFF (degrees)
 """
 
 _EPILOG_LAND = """\
@@ -29,8 +32,9 @@ examples:
   anzhi land --dem dem.tif --parcels 迁出地地块.gpkg --out out/land
   anzhi land --demo --out out/land
 
-outputs (in --out): land_parcels.csv, land_villages.csv, land.xlsx (Chinese headers),
-land.gpkg (parcels + candidates), steep_gt25.gpkg (land > 25° for the map), slope.tif
+outputs (in --out): land_parcels.csv, land_villages.csv (full precision), land.xlsx
+(地块/村/候选地块: m², 公顷 and 亩, --lang headers), land.gpkg (parcels + candidates),
+steep_gt25.gpkg (land > 25° for the map; only when there is some), slope.tif
 """
 
 
@@ -59,6 +63,7 @@ def register(subparsers: Any) -> dict[str, Any]:
     la.add_argument("--parcels", type=Path, help="parcel polygons (GeoPackage/Shapefile/GeoJSON) with "
                     "parcel_id/地块编号, village/村, land_use/地类")
     la.add_argument("--out", type=Path, required=True, help="output folder (created if absent)")
+    add_options(la, {"--lang": "headers of land.xlsx (default: %(default)s)"})
     return {"slope": _cmd_slope, "land": _cmd_land}
 
 
@@ -90,12 +95,14 @@ def _cmd_land(args: argparse.Namespace) -> int:
     out = Path(args.out)
     check_outputs_apart([], [dem, parcels_path],
                         folder_files={out: (*LAND_FILES, "slope.tif", "steep_gt25.gpkg")})
+    if out.exists() and not out.is_dir():
+        raise InputError(f"--out {out} is an existing file: give a folder name (created if absent)")
     t0 = time.perf_counter()
     parcels = read_parcels(parcels_path)
     out.mkdir(parents=True, exist_ok=True)
     slope_path = write_slope(dem, out / "slope.tif")
     result = land_statistics(parcels, slope_path)
-    written = write_land(result, out)
+    written = write_land(result, out, lang=args.lang)
     steep = steep_polygons(slope_path)
 
     def write_steep(tmp: Path) -> None:

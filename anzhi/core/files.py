@@ -14,7 +14,7 @@ import tempfile
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 
-from anzhi.core.errors import InputError
+from anzhi.core.errors import InputError, Problem
 
 __all__ = ["atomic_write", "check_outputs_apart", "file_sha256", "sha256_of"]
 
@@ -83,10 +83,17 @@ def sha256_of(path: str, size: int, mtime_ns: int, inode: int) -> str:
 
 
 def _same_file(a: Path, b: Path) -> bool:
+    """``a`` and ``b`` are one file (hard or symbolic link, or one path spelt two ways)."""
     try:
         return os.path.samefile(a, b)
-    except OSError:
-        return a.resolve() == b.resolve()
+    except OSError:  # one of them does not exist (yet)
+        return os.path.realpath(a) == os.path.realpath(b)
+
+
+def _inside(path: Path, folder: Path) -> bool:
+    """``path`` lies in ``folder`` or below it (symbolic links resolved)."""
+    p, f = os.path.realpath(path), os.path.realpath(folder)
+    return os.path.commonpath([p, f]) == f
 
 
 def check_outputs_apart(
@@ -97,30 +104,51 @@ def check_outputs_apart(
 ) -> None:
     """Refuse, before anything runs, a run whose outputs would replace one of its inputs.
 
+    Pure: nothing is created or changed; paths that do not exist yet are compared by their
+    resolved spelling, existing ones with :func:`os.path.samefile` (so a link counts as the
+    file it points to).
+
     Parameters
     ----------
     outputs
         Output files (``--out`` of a single-file command).
     inputs
-        The run's input files (``None`` entries are skipped).
+        The run's input files or folders (``None`` entries are skipped).
     folder_files
         Output folder → the file names the run writes inside it (``--out DIR`` commands):
-        each ``DIR/name`` counts as an output file.
+        each ``DIR/name`` counts as an output file, and ``DIR`` itself must not be an input.
 
     Raises
     ------
     InputError
-        An output file is (or links to) an input file; the message names both and the fix.
+        Every clash found, each naming the output, the input and the fix: an output file
+        that is (or links to) an input file, an output inside an input folder, an output
+        folder that is an input file, or two outputs that are one file.
     """
     ins = [Path(p) for p in inputs if p is not None]
     outs = [Path(p) for p in outputs]
+    folders = [Path(f) for f in (folder_files or {})]
     for folder, names in (folder_files or {}).items():
         outs.extend(Path(folder) / n for n in names)
-    clashes = [(o, i) for o in outs for i in ins if _same_file(o, i)]
-    if clashes:
-        o, i = clashes[0]
-        raise InputError(
-            f"output {o} is also an input ({i}): writing it would replace the input; "
-            "choose another --out path (inputs are never modified)"
-        )
-
+    fix = "choose another --out path (inputs are never modified)"
+    problems: list[Problem] = []
+    for i in ins:
+        for f in folders:
+            if i.is_file() and _same_file(f, i):
+                problems.append(Problem(
+                    f"output folder {f} is also an input ({i}): writing into it would replace "
+                    "the input", fix="give --out a folder name that is not an input file"))
+        for o in outs:
+            if _same_file(o, i):
+                problems.append(Problem(f"output {o} is also an input ({i}): writing it would "
+                                        "replace the input", fix=fix))
+            elif i.is_dir() and _inside(o, i):
+                problems.append(Problem(f"output {o} is also an input: it lies inside the input "
+                                        f"folder {i}", fix=fix))
+    for k, a in enumerate(outs):
+        for b in outs[k + 1:]:
+            if _same_file(a, b):
+                problems.append(Problem(f"outputs {a} and {b} are one file: the second would "
+                                        "replace the first", fix="give each output its own path"))
+    if problems:
+        raise InputError(problems)
