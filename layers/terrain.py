@@ -11,6 +11,7 @@ the land statistics read the slope GeoTIFF window by window through exactextract
 from __future__ import annotations
 
 import math
+import unicodedata
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -27,6 +28,9 @@ import rasterio.features
 import shapely
 from affine import Affine
 from numpy.typing import NDArray
+from openpyxl import Workbook
+from openpyxl.styles import Alignment, Font
+from openpyxl.utils import get_column_letter
 from rasterio.enums import Resampling
 from rasterio.errors import RasterioIOError
 from rasterio.windows import Window
@@ -51,6 +55,9 @@ __all__ = [
     "STEEP_SIMPLIFY_PX",
     "LAND_FILES",
     "LAND_XLSX_HEADERS",
+    "LAND_XLSX_AREA_UNITS",
+    "M2_PER_HA",
+    "M2_PER_MU",
     "SlopeRaster",
     "LandResult",
     "open_slope",
@@ -450,30 +457,162 @@ def land_statistics(parcels: gpd.GeoDataFrame, slope_path: str | Path) -> LandRe
     )
 
 
-#: Chinese headers of land.xlsx.
-LAND_XLSX_HEADERS: dict[str, str] = {
-    "rank": "排名", "priority": "优先级", "parcel_id": "地块编号", "village": "村",
-    "land_use": "地类", "n_parcels": "地块数", "area_m2": "面积(平方米)",
-    "area_gt25_m2": "坡度>25°面积(平方米)", "share_gt25": "坡度>25°占比",
-    "cropland_m2": "耕地面积(平方米)", "cropland_gt25_m2": "坡度>25°耕地面积(平方米)",
-    "area_slope_m2": "有坡度数据面积(平方米)", "measure": "建议措施", "measure_en": "Suggested measure",
-    **{c.column: f"坡度{c.zh}面积(平方米)" for c in SLOPE_CLASSES if c.code < 5},
+#: m² per 公顷 (hectare) and per 亩 (1 亩 = 1/15 公顷 ≈ 666.67 m²).
+M2_PER_HA: float = 10_000.0
+M2_PER_MU: float = M2_PER_HA / 15
+
+#: Headers of land.xlsx, ``column: (中文, English)``.
+LAND_XLSX_HEADERS: dict[str, tuple[str, str]] = {
+    "rank": ("排名", "Rank"), "priority": ("优先级", "Priority"),
+    "parcel_id": ("地块编号", "Parcel ID"), "village": ("村", "Village"),
+    "land_use": ("地类", "Land use"), "n_parcels": ("地块数", "Parcels"),
+    "area_m2": ("面积(平方米)", "Area (m²)"),
+    "area_gt25_m2": ("坡度>25°面积(平方米)", "Area > 25° (m²)"),
+    "share_gt25": ("坡度>25°占比", "Share > 25°"),
+    "cropland_m2": ("耕地面积(平方米)", "Cropland (m²)"),
+    "cropland_gt25_m2": ("坡度>25°耕地面积(平方米)", "Cropland > 25° (m²)"),
+    "area_slope_m2": ("有坡度数据面积(平方米)", "Area with slope data (m²)"),
+    "measure": ("建议措施", "Suggested measure"),
+    **{c.column: (f"坡度{c.zh}面积(平方米)", f"Area {c.en} (m²)")
+       for c in SLOPE_CLASSES if c.code < 5},
 }
+#: Area columns of land.xlsx followed by the same area in 公顷 and 亩 (the others stay in m²).
+LAND_XLSX_AREA_UNITS: tuple[str, ...] = ("area_m2", "area_gt25_m2", "cropland_m2",
+                                         "cropland_gt25_m2")
+_LAND_SHEETS = (("parcels", "地块", "Parcels"), ("villages", "村", "Villages"),
+                ("candidates", "候选地块", "Candidates"))
+_LAND_NOTES = (
+    ("坡度分级按第三次全国国土调查:≤2°、2–6°、6–15°、15–25°、>25°(含上限,恰为25°计入15–25°)。",
+     "Slope classes of the Third National Land Survey: ≤2°, 2–6°, 6–15°, 15–25°, >25° (upper "
+     "bound included: exactly 25° is in 15–25°)."),
+    ("面积为椭球面实际面积,按地块对栅格像元的覆盖比例加权;平方米取整,公顷、亩保留两位小数。",
+     "Areas are true ellipsoidal areas, weighted by each parcel's cover of the raster cells; m² "
+     "rounded to whole metres, hectares and mu to two decimals."),
+    ("1 公顷 = 10,000 平方米 = 15 亩;1 亩 ≈ 666.67 平方米。",
+     "1 hectare = 10,000 m² = 15 mu (亩); 1 mu ≈ 666.67 m²."),
+    ("坡度>25°占比 = 坡度>25°面积 / 有坡度数据面积。",
+     "Share > 25° = area > 25° / area with slope data."),
+    ("候选地块:坡度>25°的耕地优先(退耕还林还草),其次其他地类(国家储备林、油茶)。",
+     "Candidates: cropland > 25° first (Grain-for-Green), then other land (national reserve "
+     "forest, oil-tea)."),
+)
 
 
-def write_land(result: LandResult, out_dir: str | Path) -> dict[str, Path]:
-    """Write land_parcels.csv, land_villages.csv, land.xlsx (Chinese headers) and land.gpkg.
+def _xlsx_number(v: Any, digits: int) -> float | int | None:
+    """A finite number rounded to ``digits`` (an int for 0), else None (an empty cell)."""
+    try:
+        x = float(v)
+    except (TypeError, ValueError):
+        return None
+    if not math.isfinite(x):
+        return None
+    return int(round(x)) if digits == 0 else round(x, digits)
+
+
+def _land_columns(df: pd.DataFrame, lang: str) -> list[tuple[str, list[Any], str | None]]:
+    """The columns of one land.xlsx sheet: ``(header, values, number format)``, with 公顷 and
+    亩 beside the headline m² columns and the measure in the sheet's language."""
+    li = 0 if lang == "zh" else 1
+    out: list[tuple[str, list[Any], str | None]] = []
+    for col in df.columns:
+        if col == "measure_en":
+            continue
+        values = df["measure_en" if col == "measure" and li else col].tolist()
+        header = LAND_XLSX_HEADERS.get(col, (col, col))[li]
+        if col.endswith("_m2"):
+            out.append((header, [_xlsx_number(v, 0) for v in values], "#,##0"))
+            if col in LAND_XLSX_AREA_UNITS:
+                for per, unit in ((M2_PER_HA, ("(公顷)", " (ha)")), (M2_PER_MU, ("(亩)", " (mu)"))):
+                    src = ("(平方米)", " (m²)")[li]
+                    scaled = [None if (n := _xlsx_number(v, 6)) is None else round(n / per, 2)
+                              for v in values]
+                    out.append((header.replace(src, unit[li]), scaled, "#,##0.00"))
+        elif col == "share_gt25":
+            out.append((header, [_xlsx_number(v, 4) for v in values], "0.0%"))
+        elif col in ("rank", "priority", "n_parcels"):
+            out.append((header, [_xlsx_number(v, 0) for v in values], "#,##0"))
+        else:
+            out.append((header, ["" if v is None or (isinstance(v, float) and math.isnan(v))
+                                 else str(v) for v in values], None))
+    return out
+
+
+def _xlsx_width(v: Any) -> int:
+    s = "" if v is None else str(v)
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in s)
+
+
+def _styled_sheet(ws: Any, columns: list[tuple[str, list[Any], str | None]]) -> None:
+    """One table in ``ws``: bold frozen header, autofilter, number formats, fitted widths;
+    text cells stay text (never formulas)."""
+    headers = [h for h, _, _ in columns]
+    ws.append(headers)
+    for c in ws[1]:
+        c.font = Font(bold=True)
+        c.alignment = Alignment(vertical="center", wrap_text=False)
+    n = len(columns[0][1]) if columns else 0
+    for i in range(n):
+        ws.append([vals[i] for _, vals, _ in columns])
+    text_not_formulas(ws)  # parcel ids and village names are text
+    ws.freeze_panes = "A2"
+    ws.auto_filter.ref = f"A1:{get_column_letter(max(len(headers), 1))}{n + 1}"
+    for j, (header, values, fmt) in enumerate(columns, start=1):
+        letter = get_column_letter(j)
+        shown = [f"{v:,.2f}" if isinstance(v, float) else v for v in values[:2000]]
+        width = max([_xlsx_width(header) + 4, *(_xlsx_width(v) + 2 for v in shown)])
+        ws.column_dimensions[letter].width = min(max(width, 6), 60)
+        if fmt is not None:
+            for (c,) in ws.iter_rows(min_row=2, min_col=j, max_col=j):
+                c.number_format = fmt
+
+
+def _land_xlsx_writer(result: LandResult, lang: str) -> Any:
+    def write(tmp: Path) -> None:
+        li = 0 if lang == "zh" else 1
+        wb = Workbook()
+        wb.remove(wb.active)
+        for attr, zh, en in _LAND_SHEETS:
+            ws = wb.create_sheet((zh, en)[li])
+            _styled_sheet(ws, _land_columns(getattr(result, attr), lang))
+        notes = [n[li] for n in _LAND_NOTES]
+        _styled_sheet(wb.create_sheet(("说明", "Notes")[li]), [(("说明", "Notes")[li], notes, None)])
+        wb.save(tmp)
+
+    return write
+
+
+def write_land(result: LandResult, out_dir: str | Path, *, lang: str = "zh") -> dict[str, Path]:
+    """Write land_parcels.csv, land_villages.csv, land.xlsx and land.gpkg.
 
     Every file is written atomically (temporary name, then rename).  CSVs are UTF-8 with
-    BOM and the English column names; land.xlsx has sheets 地块 (parcels), 村 (villages),
-    候选地块 (candidates) and 说明 (notes); land.gpkg has layers ``parcels`` (polygons with
-    the parcel table) and ``candidates``.
+    BOM, the English column names and full precision.  land.xlsx is for reading: sheets
+    地块/Parcels, 村/Villages, 候选地块/Candidates and 说明/Notes, headers in ``lang``, m²
+    rounded to whole metres with 公顷 (ha) and 亩 (mu, 1/15 ha) beside the headline areas
+    (:data:`LAND_XLSX_AREA_UNITS`), shares as percentages, a bold frozen header row with
+    filters and fitted column widths; text cells are never formulas.  land.gpkg has layers
+    ``parcels`` (polygons with the parcel table) and ``candidates``.
+
+    Parameters
+    ----------
+    result
+        From :func:`land_statistics`.
+    out_dir
+        Output folder (created if absent).
+    lang
+        ``"zh"`` (Chinese headers and measures in land.xlsx) or ``"en"``.
 
     Returns
     -------
     dict
         File name → path.
+
+    Raises
+    ------
+    InputError
+        Unknown ``lang`` (nothing written).
     """
+    if lang not in ("zh", "en"):
+        raise InputError(f"unknown language {lang!r} for land.xlsx: use 'zh' or 'en'")
     out = Path(out_dir)
     written: dict[str, Path] = {}
     written["land_parcels.csv"] = atomic_write(
@@ -483,20 +622,7 @@ def write_land(result: LandResult, out_dir: str | Path) -> dict[str, Path]:
         out / "land_villages.csv",
         lambda t: csv_safe(result.villages).to_csv(t, index=False, encoding="utf-8-sig"))
 
-    def xlsx(tmp: Path) -> None:
-        notes = pd.DataFrame({"说明": [
-            "坡度分级按第三次全国国土调查:≤2°、2–6°、6–15°、15–25°、>25°(含上限,恰为25°计入15–25°)。",
-            "面积为椭球面实际面积(平方米),按地块对栅格像元的覆盖比例加权。",
-            "坡度>25°占比 = 坡度>25°面积 / 有坡度数据面积。",
-            "候选地块:坡度>25°的耕地优先(退耕还林还草),其次其他地类(国家储备林、油茶)。",
-        ]})
-        with pd.ExcelWriter(tmp, engine="openpyxl") as xw:
-            for sheet, df in (("地块", result.parcels), ("村", result.villages),
-                              ("候选地块", result.candidates), ("说明", notes)):
-                df.rename(columns=LAND_XLSX_HEADERS).to_excel(xw, sheet_name=sheet, index=False)
-                text_not_formulas(xw.sheets[sheet])  # parcel ids and names are text
-
-    written["land.xlsx"] = atomic_write(out / "land.xlsx", xlsx)
+    written["land.xlsx"] = atomic_write(out / "land.xlsx", _land_xlsx_writer(result, lang))
 
     def gpkg(tmp: Path) -> None:
         tmp.unlink(missing_ok=True)

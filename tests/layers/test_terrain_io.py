@@ -20,6 +20,7 @@ from geo.terrain import GridSpec, slope_deg
 from layers.terrain import (
     LAND_FILES,
     SLOPE_NODATA,
+    LandResult,
     land_statistics,
     open_slope,
     read_parcels,
@@ -160,14 +161,54 @@ def test_land_statistics_and_outputs_on_the_demo(demo, tmp_path: Path) -> None:
     csv = pd.read_csv(written["land_parcels.csv"], encoding="utf-8-sig")
     assert list(csv.columns) == list(PARCEL_COLUMNS)
     assert set(CLASS_AREA_COLUMNS) <= set(csv.columns)
-    wb = load_workbook(written["land.xlsx"], read_only=True)
-    assert wb.sheetnames == ["地块", "村", "候选地块", "说明"]
-    headers = [c.value for c in next(wb["地块"].iter_rows(max_row=1))]
-    assert headers[:6] == ["地块编号", "村", "地类", "面积(平方米)", "坡度>25°面积(平方米)", "坡度>25°占比"]
+    _check_land_xlsx(written["land.xlsx"], res)
     layers = gpd.list_layers(written["land.gpkg"])["name"].tolist()
     assert layers == ["parcels", "candidates"]
     cand = gpd.read_file(written["land.gpkg"], layer="candidates")
     assert len(cand) == len(res.candidates) and cand["priority"].is_monotonic_increasing
+
+
+def _check_land_xlsx(path: Path, res) -> None:  # type: ignore[no-untyped-def]
+    """land.xlsx reads like gaps.xlsx: bold frozen headers, filters, rounded m² with 公顷 and 亩."""
+    wb = load_workbook(path)
+    assert wb.sheetnames == ["地块", "村", "候选地块", "说明"]
+    ws = wb["地块"]
+    headers = [c.value for c in ws[1]]
+    assert headers[:10] == ["地块编号", "村", "地类", "面积(平方米)", "面积(公顷)", "面积(亩)",
+                            "坡度>25°面积(平方米)", "坡度>25°面积(公顷)", "坡度>25°面积(亩)",
+                            "坡度>25°占比"]
+    for sheet in wb.worksheets:
+        assert sheet.freeze_panes == "A2" and all(c.font.bold for c in sheet[1]), sheet.title
+        assert sheet.auto_filter.ref == f"A1:{sheet.cell(1, sheet.max_column).column_letter}{sheet.max_row}"
+        assert all(c.data_type != "f" for row in sheet.iter_rows() for c in row)
+    col = {h: i for i, h in enumerate(headers)}
+    rows = list(ws.iter_rows(min_row=2))
+    assert len(rows) == len(res.parcels)
+    for row, (_, p) in zip(rows, res.parcels.iterrows(), strict=True):
+        m2, ha, mu = (row[col[h]] for h in ("面积(平方米)", "面积(公顷)", "面积(亩)"))
+        assert m2.value == round(p["area_m2"]) and isinstance(m2.value, int)
+        assert ha.value == round(p["area_m2"] / 10_000, 2)
+        assert mu.value == round(p["area_m2"] / (10_000 / 15), 2)  # 1 亩 = 666.67 m²
+        assert (m2.number_format, ha.number_format, mu.number_format) == ("#,##0", "#,##0.00", "#,##0.00")
+        assert row[col["坡度>25°占比"]].number_format == "0.0%"
+    # a parcel of 14,694 m² is 1.47 公顷 and 22.04 亩
+    first = res.parcels.iloc[0]
+    assert rows[0][col["面积(亩)"]].value == pytest.approx(first["area_m2"] * 15 / 10_000, abs=0.005)
+    villages = [c.value for c in wb["村"][1]]
+    assert "坡度>25°耕地面积(亩)" in villages and "耕地面积(公顷)" in villages
+    cand = [c.value for c in wb["候选地块"][1]]
+    assert cand[-1] == "建议措施" and "Suggested measure" not in cand
+    assert any("666.67" in str(r[0].value) for r in wb["说明"].iter_rows(min_row=2))
+    widths = [ws.column_dimensions[c.column_letter].width for c in ws[1]]
+    assert all(w >= len(str(h)) for w, h in zip(widths, headers, strict=True))
+
+
+def test_write_land_refuses_an_unknown_language(tmp_path: Path) -> None:
+    empty = pd.DataFrame()
+    res = LandResult(parcels=empty, villages=empty, candidates=empty, geometry=gpd.GeoSeries())
+    with pytest.raises(InputError, match="unknown language 'fr' for land.xlsx: use 'zh' or 'en'"):
+        write_land(res, tmp_path / "out", lang="fr")
+    assert not (tmp_path / "out").exists()
 
 
 def test_site_hazard_from_raster_on_the_demo(demo, tmp_path: Path) -> None:
