@@ -11,7 +11,6 @@ the land statistics read the slope GeoTIFF window by window through exactextract
 from __future__ import annotations
 
 import math
-import unicodedata
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -29,8 +28,6 @@ import shapely
 from affine import Affine
 from numpy.typing import NDArray
 from openpyxl import Workbook
-from openpyxl.styles import Alignment, Font
-from openpyxl.utils import get_column_letter
 from rasterio.enums import Resampling
 from rasterio.errors import RasterioIOError
 from rasterio.windows import Window
@@ -46,7 +43,8 @@ from analysis.land import (
 from anzhi.core.errors import DataSourceError, InputError, ProblemCollector
 from geo.terrain import GridSpec, iter_windows, slope_window
 from anzhi.core.files import atomic_write
-from layers.export import csv_safe, text_not_formulas
+from layers.export import csv_safe
+from layers.sheets import cell_values, write_table
 from layers.guard import check_opened_driver, check_raster_file, check_vector_file
 from layers.raster import check_dem, dem_uri
 
@@ -537,45 +535,23 @@ def _land_columns(df: pd.DataFrame, lang: str) -> list[tuple[str, list[Any], str
     return out
 
 
-def _xlsx_width(v: Any) -> int:
-    s = "" if v is None else str(v)
-    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in s)
-
-
-def _styled_sheet(ws: Any, columns: list[tuple[str, list[Any], str | None]]) -> None:
-    """One table in ``ws``: bold frozen header, autofilter, number formats, fitted widths;
-    text cells stay text (never formulas)."""
-    headers = [h for h, _, _ in columns]
-    ws.append(headers)
-    for c in ws[1]:
-        c.font = Font(bold=True)
-        c.alignment = Alignment(vertical="center", wrap_text=False)
-    n = len(columns[0][1]) if columns else 0
-    for i in range(n):
-        ws.append([vals[i] for _, vals, _ in columns])
-    text_not_formulas(ws)  # parcel ids and village names are text
-    ws.freeze_panes = "A2"
-    ws.auto_filter.ref = f"A1:{get_column_letter(max(len(headers), 1))}{n + 1}"
-    for j, (header, values, fmt) in enumerate(columns, start=1):
-        letter = get_column_letter(j)
-        shown = [f"{v:,.2f}" if isinstance(v, float) else v for v in values[:2000]]
-        width = max([_xlsx_width(header) + 4, *(_xlsx_width(v) + 2 for v in shown)])
-        ws.column_dimensions[letter].width = min(max(width, 6), 60)
-        if fmt is not None:
-            for (c,) in ws.iter_rows(min_row=2, min_col=j, max_col=j):
-                c.number_format = fmt
+def _land_table(wb: Workbook, title: str, used: set[str],
+                columns: list[tuple[str, list[Any], str | None]]) -> None:
+    """One land table as a sheet styled like gaps.xlsx (:func:`layers.sheets.write_table`)."""
+    write_table(wb, title, used, [h for h, _, _ in columns],
+                [cell_values(values, h) for h, values, _ in columns],
+                number_formats={j: fmt for j, (_, _, fmt) in enumerate(columns) if fmt})
 
 
 def _land_xlsx_writer(result: LandResult, lang: str) -> Any:
     def write(tmp: Path) -> None:
         li = 0 if lang == "zh" else 1
-        wb = Workbook()
-        wb.remove(wb.active)
+        wb = Workbook(write_only=True)
+        used: set[str] = set()
         for attr, zh, en in _LAND_SHEETS:
-            ws = wb.create_sheet((zh, en)[li])
-            _styled_sheet(ws, _land_columns(getattr(result, attr), lang))
+            _land_table(wb, (zh, en)[li], used, _land_columns(getattr(result, attr), lang))
         notes = [n[li] for n in _LAND_NOTES]
-        _styled_sheet(wb.create_sheet(("说明", "Notes")[li]), [(("说明", "Notes")[li], notes, None)])
+        _land_table(wb, ("说明", "Notes")[li], used, [(("说明", "Notes")[li], notes, None)])
         wb.save(tmp)
 
     return write
