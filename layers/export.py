@@ -43,7 +43,7 @@ from analysis.coverage import COVERAGE_COLUMNS
 from analysis.gaps import GAPS_COLUMNS, STATUSES, worst_status
 from analysis.rules import RuleSet
 from anzhi.core.vocabulary import label
-from layers.sheets import cell_values, sheet_title, text_not_formulas, write_table
+from layers.sheets import cell_values, sheet_title, write_table
 
 __all__ = [
     "ACCESS_COLUMNS",
@@ -56,7 +56,6 @@ __all__ = [
     "whole_counts",
     "COUNT_COLUMNS",
     "remove_stale_temps",
-    "text_not_formulas",
     "FORMULA_STARTS",
 ]
 

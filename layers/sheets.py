@@ -7,8 +7,7 @@ file as they are written, so memory holds the table's values once and never a ce
 value.  A table longer than a sheet holds (1,048,576 rows) continues on further sheets.
 
 Text is written as text: a site name such as ``=HYPERLINK(...)`` is an inline string, never
-a formula nor an error value (issue 18.2); :func:`text_not_formulas` does the same for a
-workbook built cell by cell.
+a formula nor an error value (issue 18.2).
 """
 
 from __future__ import annotations
@@ -27,9 +26,8 @@ from openpyxl.cell.cell import ERROR_CODES, ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
-from openpyxl.worksheet.worksheet import Worksheet
 
-__all__ = ["cell_values", "sheet_title", "text_not_formulas", "write_table"]
+__all__ = ["cell_values", "sheet_title", "write_table"]
 
 
 #: Rows of one worksheet, header included (Excel's limit); a longer table continues on
@@ -264,18 +262,3 @@ def sheet_title(name: str, used: set[str]) -> str:
         suffix = f" ({k})"
         title, k = base[: 31 - len(suffix)] + suffix, k + 1
     return title
-
-
-def text_not_formulas(ws: Worksheet, *, min_row: int = 1) -> int:
-    """Store every cell of ``ws`` that openpyxl took for a formula as the text it is.
-
-    Anzhi never writes formulas: a site name such as ``=HYPERLINK(...)`` is text.  Returns the
-    number of cells changed.
-    """
-    changed = 0
-    for row in ws.iter_rows(min_row=min_row):
-        for c in row:
-            if c.data_type == "f":
-                c.data_type = "s"
-                changed += 1
-    return changed
