@@ -348,7 +348,9 @@ def load_inputs(inputs: RegionInputs, lang: str) -> Region:
     with st.spinner(t("loading", lang)):
         key = inputs_key(inputs)
         data = _load_region(key, inputs)
-        return Region(inputs, key, data, region_townships(inputs), region_parcels(inputs))
+    for warning in data.warnings:  # e.g. sites and facilities offset by the GCJ-02 shift
+        st.warning(warning)
+    return Region(inputs, key, data, region_townships(inputs), region_parcels(inputs))
 
 
 def run_rules(region: Region, ruleset: RuleSet, profile: str, lang: str) -> RegionResults:

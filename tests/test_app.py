@@ -445,3 +445,28 @@ def test_first_load_imports_no_osmnx_sklearn_or_matplotlib(demo) -> None:  # typ
     loaded = set(out.stdout.split())
     assert {"streamlit", "folium", "anzhi"} <= loaded  # the probe really ran the app
     assert loaded & {"osmnx", "sklearn", "matplotlib"} == set()
+
+
+def test_offset_facilities_are_flagged_in_the_app(demo, tmp_path) -> None:
+    # facilities moved by the GCJ-02 shift (points picked on Amap saved as EPSG:4326): the run
+    # warns on the page and names the flag, as the CLI does
+    import geopandas as gpd
+
+    from geo.coords import wgs84_to_gcj02
+
+    fac = gpd.read_file(demo.facilities)
+    lon, lat = wgs84_to_gcj02(fac.geometry.x.to_numpy(), fac.geometry.y.to_numpy())
+    shifted = tmp_path / "设施.gpkg"
+    fac.set_geometry(gpd.points_from_xy(lon, lat), crs=4326).to_file(shifted)
+    at = _run_app()
+    at.radio(key="data_source").set_value("upload").run()
+    at.file_uploader(key="up:sites").upload("sites.xlsx", Path(demo.sites).read_bytes())
+    at.file_uploader(key="up:roads").upload("roads.osm", Path(demo.roads).read_bytes())
+    at.file_uploader(key="up:facilities").upload("设施.gpkg", Path(demo.facilities).read_bytes())
+    at.run()
+    assert not at.exception, at.exception
+    assert not any("facility-coords" in w.value for w in at.warning)  # aligned: no warning
+    at.file_uploader(key="up:facilities").upload("设施.gpkg", shifted.read_bytes())
+    at.run()
+    assert not at.exception, at.exception
+    assert any("--facility-coords" in w.value for w in at.warning), [w.value for w in at.warning]
