@@ -45,7 +45,9 @@ _OPTIONS: dict[str, dict[str, Any]] = {
 
 #: Help of the input options that read the same in every sub-command.
 _SHARED_HELP: dict[str, str] = {
-    "--facility-coords": "coordinate system of facility tables when it differs from --coords",
+    "--facility-coords": ("coordinate system of the facility files: tables (csv/xlsx) without a "
+                          "坐标系 column (default: --coords), and layers declared EPSG:4326/4490 "
+                          "that are really GCJ-02/BD-09; OSM facilities are always WGS84"),
     "--crs": "EPSG code of Gauss-Krüger metre coordinates, e.g. EPSG:4542",
     "--outside-china": "accept sites outside China (test extracts, neighbouring regions)",
     "--profile": "travel profile: walk, drive, motorbike, or a profile YAML (default: "
