@@ -1,7 +1,7 @@
 """Coverage tables: what share of the sites (and people) that need a facility have one.
 
-Computed the way Baoshan's 2021 reply reports it (``002_5ba54de6779e4404.txt`` 保山民政
-2021): "elderly care covers 99 of 210 sites = 47.1%".  A site counts as *required* for a
+Computed the way Baoshan's 2021 reply reports it (保山民政 2021,
+``baoshan-civil-2021`` in docs/sources.md): "elderly care covers 99 of 210 sites = 47.1%".  A site counts as *required* for a
 rule when the rule applies to it (it has a row in the gap table) and as *covered* when its
 status is ``ok`` or ``ok_shared``.
 """
@@ -138,7 +138,7 @@ def coverage_table(gaps: pd.DataFrame) -> pd.DataFrame:
 def size_class(population: pd.Series) -> pd.Series:
     """Baoshan 2021 size class of each site by population.
 
-    Classes (``002_5ba54de6779e4404.txt`` 保山民政 2021, opening paragraph):
+    Classes (保山民政 2021, ``baoshan-civil-2021`` in docs/sources.md, opening paragraph):
     ``under_1000`` (< 1,000 people), ``1000_to_10000`` (1,000 ≤ people < 10,000),
     ``10000_plus`` (≥ 10,000).  Labels in :data:`SIZE_CLASSES`.  The overlapping "large
     site" class (≥ 200 households and ≥ 800 people) is :func:`large_site`.

@@ -2,7 +2,7 @@
 
 Site tables from county offices are often picked on Amap/Tencent (GCJ-02, "火星坐标") or
 Baidu (BD-09) maps, or surveyed in CGCS2000 Gauss-Krüger metres.  Everything must be in
-WGS84 longitude/latitude (EPSG:4326) before any routing or buffering (POLICY-RULES.md §4):
+WGS84 longitude/latitude (EPSG:4326) before any routing or buffering (docs/policy-rules.md §4):
 the GCJ-02 shift is 300–560 m in the south-western provinces, more than a 300 m
 kindergarten radius.
 

@@ -46,7 +46,7 @@ class Profile:
     sources
         Source note per highway class (``"default: …"`` marks a planning default).
     grades
-        Evidence grade per highway class (A/B/C as in POLICY-RULES.md).
+        Evidence grade per highway class (A/B/C as in docs/policy-rules.md).
     description
         One line for people.
     slope_aware

@@ -164,7 +164,7 @@ def test_known_cities_outside_china_unchanged() -> None:
 
 
 def test_offset_near_shidian_yunnan_is_hundreds_of_metres() -> None:
-    # POLICY-RULES.md §4: GCJ-02 shifts positions 300–560 m in these provinces.
+    # docs/policy-rules.md §4: GCJ-02 shifts positions 300–560 m in these provinces.
     lon, lat = wgs84_to_gcj02(99.2, 24.7)
     assert 300.0 <= dist_m(lon, lat, 99.2, 24.7) <= 600.0
 
