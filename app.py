@@ -93,7 +93,7 @@ from anzhi.ui.tables import (
 )
 from anzhi.ui.thresholds import profile_overrides, service_minutes
 from anzhi.ui.uploads import SessionFolder, stage_uploads
-from anzhi.ui.webassets import missing_assets, vendor_url
+from anzhi.ui.webassets import deploy_assets, missing_assets, vendor_url
 
 ROUTE_RUNS_KEY = "anzhi:route_runs"
 SERVICE_RUNS_KEY = "anzhi:service_runs"
@@ -385,10 +385,21 @@ def view_service_areas(
 def map_assets_url(lang: str) -> str | None:
     """URL of the locally served map libraries, or ``None`` (CDN, with a warning) when they
     are not installed or static serving is off."""
-    if st.get_option("server.enableStaticServing") and not missing_assets():
+    if st.get_option("server.enableStaticServing") and (not missing_assets() or _deployed_assets()):
         return vendor_url(str(st.get_option("server.baseUrlPath") or ""))
     st.warning(t("assets_missing", lang))
     return None
+
+
+@st.cache_resource(show_spinner=False)
+def _deployed_assets() -> bool:
+    """Copy the libraries shipped in ``anzhi/ui/vendor`` to ``static/vendor`` once per server
+    when ``streamlit run app.py`` was started without ``make run``; ``False`` if that fails."""
+    try:
+        deploy_assets()
+    except (OSError, AnzhiError):
+        return False
+    return not missing_assets()
 
 
 def show_map(

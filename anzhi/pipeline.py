@@ -46,14 +46,16 @@ from layers.osmpoi import is_osm_file
 from layers.raster import check_dem
 from layers.rulesfile import read_rules
 from layers.sites import read_sites
+from layers.templates import TEMPLATE_NAMES, template_bytes
 from layers.terrain import read_parcels, site_hazard_from_raster, steep_polygons, write_slope
 
 __all__ = [
-    "RegionData", "RegionInputs", "RegionResults", "RoadGraph",
+    "RegionData", "RegionInputs", "RegionResults", "RoadGraph", "TEMPLATE_NAMES",
     "add_hazard_columns", "evaluate_region", "load_region", "offset_warning",
     "read_polygon_layer", "read_rules",
     "region_elevation", "region_road_graph", "region_service_areas", "region_slope",
-    "route_region", "run_region", "screen_hazards", "steep_land", "write_region",
+    "route_region", "run_region", "screen_hazards", "steep_land", "template_bytes",
+    "write_region",
 ]
 
 log = logging.getLogger(__name__)

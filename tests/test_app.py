@@ -320,7 +320,11 @@ def test_downloads_use_the_cli_writers(region, tmp_path) -> None:
     assert not at.exception, at.exception
     files = at.session_state["anzhi:downloads"][1]
     assert {"gaps.xlsx", "gaps.csv", "coverage.csv", "gaps.gpkg"} <= set(files)
-    assert list(at.get("download_button")) and len(list(at.get("download_button"))) == len(files)
+    # one button per prepared file, besides the upload panel's two blank templates
+    buttons = [b.proto.label for b in at.get("download_button")]
+    templates = [label for label in buttons if label.endswith("模板.xlsx")]
+    assert sorted(templates) == ["安置点模板.xlsx", "设施模板.xlsx"]
+    assert len(buttons) - len(templates) == len(files)
     import io
 
     got = pd.read_csv(io.BytesIO(files["gaps.csv"]))

@@ -16,6 +16,7 @@ import streamlit as st
 
 from analysis.rules import RuleSet, preset_names
 from anzhi.core.vocabulary import FACILITY_TYPES, label
+from anzhi.pipeline import TEMPLATE_NAMES, template_bytes
 from anzhi.ui.i18n import LANGS, t
 from anzhi.ui.thresholds import rule_thresholds, threshold_step
 from anzhi.ui.uploads import UPLOAD_KINDS
@@ -228,4 +229,22 @@ def upload_widgets(lang: str) -> tuple[dict[str, Any], str, str]:
             key="up:coords",
         )
         crs = st.text_input(t("up_crs", lang), key="up:crs").strip()
+        template_buttons(lang)
     return files, str(coords or ""), crs
+
+
+@st.cache_data(show_spinner=False)
+def _template(kind: str) -> bytes:
+    return template_bytes(kind)  # type: ignore[arg-type]
+
+
+def template_buttons(lang: str) -> None:
+    """Download buttons for the blank site and facility tables (安置点模板 / 设施模板)."""
+    st.caption(t("templates_caption", lang))
+    cols = st.columns(len(TEMPLATE_NAMES))
+    for col, (kind, name) in zip(cols, TEMPLATE_NAMES.items()):
+        col.download_button(
+            t(f"template_{kind}", lang), _template(kind), file_name=name,
+            mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            key=f"template:{kind}",
+        )

@@ -4,22 +4,26 @@ folium and its plugins link Leaflet, jQuery, Bootstrap, Leaflet.awesome-markers,
 Awesome and Leaflet.fullscreen from public CDNs; on a county office's closed network the map
 iframe then stays empty.  Anzhi instead:
 
-1. takes these libraries from the npm registry at *install* time (``package.json`` and
-   ``package-lock.json`` at the repository root, ``npm ci`` in ``make assets``);
-2. copies the files the map needs from ``node_modules`` into ``static/vendor/`` next to
-   ``app.py`` (:func:`install_assets`; ``python -m anzhi.ui.webassets install``), a folder that
-   ignores itself in git;
+1. ships these libraries as package data in ``anzhi/ui/vendor/`` (about 2 MB, with their
+   licences and a ``manifest.json`` of versions), so installing Anzhi needs no Node.js;
+2. copies them into ``static/vendor/`` next to ``app.py`` (:func:`deploy_assets`;
+   ``python -m anzhi.ui.webassets deploy``, run by ``make run``/``make test`` and by the app
+   itself when the copy is missing), a folder git ignores;
 3. lets Streamlit serve that folder (``[server] enableStaticServing = true`` in
    ``.streamlit/config.toml``) at ``/app/static/vendor/...``;
 4. rewrites the links of one map (:func:`localise_map`) — per element instance, never the
    folium classes — and sets Leaflet's default icon path.
 
-Nothing is fetched at run time and nothing is copied into the repository.
+Only refreshing the shipped copy needs npm: ``make assets`` runs ``npm ci`` on
+``package.json``/``package-lock.json`` and :func:`install_assets` copies the files from
+``node_modules`` into ``anzhi/ui/vendor/`` (``python -m anzhi.ui.webassets install``).
+Nothing is fetched at run time.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import sys
 from collections.abc import Iterator, Mapping
@@ -39,9 +43,11 @@ __all__ = [
     "LOCAL_LINKS",
     "UNUSED_LINKS",
     "default_static_dir",
+    "packaged_vendor_dir",
     "vendor_url",
     "missing_assets",
     "install_assets",
+    "deploy_assets",
     "localise_map",
     "external_links",
 ]
@@ -121,27 +127,37 @@ def vendor_url(base_url_path: str = "") -> str:
     return f"{prefix}{APP_STATIC_ROUTE}/{_VENDOR}"
 
 
+def packaged_vendor_dir() -> Path:
+    """``anzhi/ui/vendor``: the copy of the map's libraries shipped as package data."""
+    return Path(__file__).resolve().parent / _VENDOR
+
+
 def missing_assets(static_dir: Path | None = None) -> list[str]:
     """Files of :data:`VENDOR_FILES` absent from ``static/vendor`` (empty when installed)."""
     vendor = (static_dir or default_static_dir()) / _VENDOR
     return [rel for rel in VENDOR_FILES if not (vendor / rel).exists()]
 
 
-def install_assets(node_modules: Path, static_dir: Path | None = None) -> list[Path]:
-    """Copy the map's browser libraries from ``node_modules`` into ``static/vendor``.
+def _replace_dir(tmp: Path, final: Path) -> None:
+    """Put the filled folder ``tmp`` in the place of ``final`` (the old one removed)."""
+    shutil.rmtree(final, ignore_errors=True)
+    tmp.rename(final)
+
+
+def install_assets(node_modules: Path, vendor_dir: Path | None = None) -> list[Path]:
+    """Copy the map's browser libraries from ``node_modules`` into the shipped copy.
 
     Parameters
     ----------
     node_modules
         The ``node_modules`` folder ``npm ci`` filled from ``package-lock.json``.
-    static_dir
-        The app's static folder (default :func:`default_static_dir`).
+    vendor_dir
+        The folder to (re)write (default :func:`packaged_vendor_dir`, ``anzhi/ui/vendor``).
 
     Returns
     -------
     list of Path
-        The files and folders written, plus ``manifest.json`` (package versions) and a
-        ``.gitignore`` that keeps the folder out of git.
+        The files and folders written, plus ``manifest.json`` (package versions).
 
     Raises
     ------
@@ -155,7 +171,7 @@ def install_assets(node_modules: Path, static_dir: Path | None = None) -> list[P
             f"{node_modules}: missing {', '.join(missing)}; run `npm ci` in the repository "
             "root (make assets) so the packages of package-lock.json are installed"
         )
-    vendor = (static_dir or default_static_dir()) / _VENDOR
+    vendor = Path(vendor_dir) if vendor_dir is not None else packaged_vendor_dir()
     tmp = vendor.with_name(vendor.name + ".tmp")
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
@@ -175,11 +191,44 @@ def install_assets(node_modules: Path, static_dir: Path | None = None) -> list[P
         meta = json.loads((node_modules / pkg / "package.json").read_text(encoding="utf-8"))
         versions[pkg] = meta.get("version", "")
     (tmp / _MANIFEST).write_text(json.dumps(versions, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-    (tmp / ".gitignore").write_text("# written by `make assets`; not part of the repository\n*\n",
-                                    encoding="utf-8")
-    shutil.rmtree(vendor, ignore_errors=True)
-    tmp.rename(vendor)
-    return [*written, vendor / _MANIFEST, vendor / ".gitignore"]
+    _replace_dir(tmp, vendor)
+    return [*written, vendor / _MANIFEST]
+
+
+def deploy_assets(static_dir: Path | None = None, *, source: Path | None = None) -> Path:
+    """Copy the shipped libraries into ``static/vendor``, where Streamlit serves them.
+
+    Parameters
+    ----------
+    static_dir
+        The app's static folder (default :func:`default_static_dir`).
+    source
+        The shipped copy (default :func:`packaged_vendor_dir`).
+
+    Returns
+    -------
+    Path
+        The ``static/vendor`` folder written (a temporary sibling renamed into place, so a
+        half-copied folder is never served).
+
+    Raises
+    ------
+    DataSourceError
+        The shipped copy lacks files (listing them): reinstall Anzhi, or ``make assets``.
+    """
+    src = Path(source) if source is not None else packaged_vendor_dir()
+    missing = [rel for rel in VENDOR_FILES if not (src / rel).exists()]
+    if missing:
+        raise DataSourceError(
+            f"{src}: the shipped map assets lack {', '.join(missing)}; reinstall Anzhi "
+            "(pip install -e .) or refresh them with `make assets` (needs npm)"
+        )
+    vendor = (static_dir or default_static_dir()) / _VENDOR
+    tmp = vendor.with_name(f"{vendor.name}.tmp-{os.getpid()}")
+    shutil.rmtree(tmp, ignore_errors=True)
+    shutil.copytree(src, tmp, ignore=shutil.ignore_patterns("__pycache__"))
+    _replace_dir(tmp, vendor)
+    return vendor
 
 
 class _IconImagePath(MacroElement):
@@ -269,25 +318,30 @@ def external_links(m: folium.Map) -> list[str]:
 
 
 def _main(argv: list[str]) -> int:
-    """``python -m anzhi.ui.webassets install [NODE_MODULES]`` / ``check``."""
-    if argv[:1] == ["install"]:
-        node_modules = Path(argv[1]) if len(argv) > 1 else Path.cwd() / "node_modules"
-        try:
+    """``python -m anzhi.ui.webassets deploy | install [NODE_MODULES] | check``."""
+    try:
+        if argv[:1] == ["deploy"]:
+            vendor = deploy_assets()
+            print(f"anzhi: map assets served from {vendor}")
+            return 0
+        if argv[:1] == ["install"]:
+            node_modules = Path(argv[1]) if len(argv) > 1 else Path.cwd() / "node_modules"
             written = install_assets(node_modules)
-        except DataSourceError as exc:
-            print(f"anzhi: {exc}", file=sys.stderr)
-            return 1
-        print(f"anzhi: {len(written)} map assets in {default_static_dir() / _VENDOR}")
-        return 0
+            print(f"anzhi: {len(written)} map assets in {packaged_vendor_dir()}")
+            return 0
+    except DataSourceError as exc:
+        print(f"anzhi: {exc}", file=sys.stderr)
+        return 1
     if argv[:1] == ["check"]:
         missing = missing_assets()
         if missing:
-            print("anzhi: missing map assets: " + ", ".join(missing) + " (run `make assets`)",
-                  file=sys.stderr)
+            print("anzhi: missing map assets: " + ", ".join(missing)
+                  + " (run `python -m anzhi.ui.webassets deploy`)", file=sys.stderr)
             return 1
         print("anzhi: map assets complete")
         return 0
-    print("usage: python -m anzhi.ui.webassets install [NODE_MODULES] | check", file=sys.stderr)
+    print("usage: python -m anzhi.ui.webassets deploy | install [NODE_MODULES] | check",
+          file=sys.stderr)
     return 2
 
 
