@@ -511,8 +511,10 @@ def run_region(
     )
 
 
-def write_region(results: RegionResults, out_dir: str | Path, *, lang: str = "zh") -> dict[str, Path]:
-    """Write ``gaps.csv``, ``gaps.xlsx``, ``gaps.gpkg``, ``coverage.csv``, ``access.csv`` atomically."""
+def write_region(results: RegionResults, out_dir: str | Path, *, lang: str = "zh",
+                 parquet: bool = False) -> dict[str, Path]:
+    """Write ``gaps.csv``, ``gaps.xlsx``, ``gaps.gpkg``, ``coverage.csv``, ``access.csv``
+    (and with ``parquet`` the GeoParquet files ``gaps.parquet``, ``sites.parquet``) atomically."""
     return write_outputs(
         out_dir,
         gaps=results.gaps,
@@ -521,4 +523,5 @@ def write_region(results: RegionResults, out_dir: str | Path, *, lang: str = "zh
         rules=results.rules,
         lang=lang,
         sites=results.data.sites,
+        parquet=parquet,
     )

@@ -269,6 +269,13 @@ def _csv_writer(df: pd.DataFrame) -> Callable[[Path], None]:
 # xlsx (write-only: rows are streamed to the file, never held as cells)
 # --------------------------------------------------------------------------------------
 
+def _beside(zh: str | None, en: str, lang: str) -> str | None:
+    """The Chinese citation, with the English form beside it in brackets for ``lang="en"``."""
+    if not zh:
+        return en or None
+    return f"{zh} ({en})" if lang == "en" and en and en != zh else zh
+
+
 def _rules_rows(gaps: pd.DataFrame, rules: RuleSet | None, lang: str) -> list[list[Any]]:
     rows: list[list[Any]] = []
     yes, no = ("是", "否") if lang == "zh" else ("yes", "no")
@@ -282,14 +289,18 @@ def _rules_rows(gaps: pd.DataFrame, rules: RuleSet | None, lang: str) -> list[li
             c = r.capacity
             cap = None
             if c is not None:
-                cap = c.describe(lang) + (f" ({c.source}{' ' + c.clause if c.clause else ''}, "
-                                          f"{c.grade or '-'})" if c.source else "")
+                clause = _beside(c.clause, c.clause_en, lang)
+                cap = c.describe(lang) + (
+                    f" ({_beside(c.source, c.source_en, lang)}{' ' + clause if clause else ''}, "
+                    f"{c.grade or '-'})" if c.source else "")
             rows.append([
                 r.id, r.label(lang), label(r.facility_type, lang), r.describe_applies(lang),
-                r.describe_reach(lang), cap, r.source, r.clause, r.grade,
+                r.describe_reach(lang), cap, _beside(r.source, r.source_en, lang),
+                _beside(r.clause, r.clause_en, lang), r.grade,
                 yes if (r.adjustable or (wr is not None and wr.adjustable)
                         or (c is not None and c.adjustable)) else no,
-                wr.source if wr is not None else None, wr.grade if wr is not None else None,
+                _beside(wr.source, wr.source_en, lang) if wr is not None else None,
+                wr.grade if wr is not None else None,
                 "; ".join(over.get(r.id, [])) or None, f"{rules.name} {rules.version}",
             ])
         return rows

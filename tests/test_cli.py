@@ -59,6 +59,29 @@ def test_gaps_help_lists_exactly_the_files_a_run_writes(
     assert help_outputs("gaps", capsys) == {p.name for p in demo_run.iterdir()}
 
 
+def test_format_parquet_adds_geoparquet_that_geopandas_reads(
+        demo_run: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import geopandas as gpd
+
+    out = tmp_path / "pq"
+    assert main(["gaps", "--demo", "--format", "parquet", "--out", str(out), "--quiet"]) == 0
+    names = {p.name for p in out.iterdir()}
+    assert names == {p.name for p in demo_run.iterdir()} | {"gaps.parquet", "sites.parquet"}
+    gaps_csv = pd.read_csv(out / "gaps.csv", encoding="utf-8-sig", dtype={"site_id": str})
+    gaps = gpd.read_parquet(out / "gaps.parquet")
+    assert gaps.crs is not None and gaps.crs.to_epsg() == 4326
+    assert len(gaps) == len(gaps_csv)
+    assert (gaps["status"].value_counts().sort_index()
+            == gaps_csv["status"].value_counts().sort_index()).all()
+    sites = gpd.read_parquet(out / "sites.parquet")
+    assert set(sites["site_id"].astype(str)) == set(gaps_csv["site_id"])
+    # the help says so
+    with pytest.raises(SystemExit):
+        main(["gaps", "--help"])
+    text = capsys.readouterr().out
+    assert "--format" in text and "gaps.parquet" in text and "sites.parquet" in text
+
+
 def test_demo_help_lists_exactly_the_demo_files(demo, capsys: pytest.CaptureFixture[str]) -> None:  # type: ignore[no-untyped-def]
     assert help_outputs("demo", capsys) == {p.name for p in Path(demo.root).iterdir()}
 

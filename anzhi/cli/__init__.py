@@ -35,7 +35,7 @@ examples:
   anzhi gaps --demo --set police-800.min_population=1000 --out out/what-if
 
 outputs (in --out): gaps.csv, gaps.xlsx (缺口清单), gaps.gpkg (map layers gaps and sites),
-coverage.csv, access.csv
+coverage.csv, access.csv; with --format parquet also gaps.parquet and sites.parquet
 """
 
 _EPILOG_DEMO = """\
@@ -121,6 +121,7 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, Any]]:
     add_options(g.add_argument_group("output"), {
         "--out": "output folder (created if absent)",
         "--lang": "headers of gaps.xlsx (default: %(default)s)",
+        "--format": None,
         "--quiet": None,
     })
 
@@ -158,12 +159,13 @@ def _cmd_gaps(args: argparse.Namespace) -> int:
     inputs = region_inputs(args, ("--sites", "--roads"),
                            "give the site table and the OSM road file, or --demo for the demo "
                            "county")
-    check_outputs_apart([], region_files(inputs),
-                        folder_files={args.out: (*OUTPUT_FILES, "gaps.gpkg")})
+    parquet = "parquet" in args.formats
+    check_outputs_apart([], region_files(inputs), folder_files={args.out: (
+        *OUTPUT_FILES, "gaps.gpkg", *(("gaps.parquet", "sites.parquet") if parquet else ()))})
     t0 = time.perf_counter()
     with override(progress=not args.quiet):
         results = run_region(inputs, rules=args.rules, overrides=overrides, profile=args.profile)
-        written = write_region(results, args.out, lang=args.lang)
+        written = write_region(results, args.out, lang=args.lang, parquet=parquet)
     gaps = results.gaps
     n_gap = int(gaps["status"].astype(str).str.startswith("gap").sum())
     n_unr = int((gaps["status"] == "unroutable").sum())

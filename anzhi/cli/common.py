@@ -40,6 +40,7 @@ _OPTIONS: dict[str, dict[str, Any]] = {
     "--profile": {"default": "walk"},
     "--out": {"type": Path, "required": True},
     "--lang": {"choices": ["zh", "en"], "default": "zh"},
+    "--format": {"action": "append", "choices": ["parquet"], "default": [], "dest": "formats"},
     "--quiet": {"action": "store_true"},
 }
 
@@ -53,6 +54,8 @@ _SHARED_HELP: dict[str, str] = {
     "--profile": "travel profile: walk, drive, motorbike, or a profile YAML (default: "
                  "%(default)s)",
     "--quiet": "no progress bars",
+    "--format": "also write GeoParquet (parquet): gaps.parquet and sites.parquet (EPSG:4326), "
+                "read by geopandas.read_parquet",
 }
 
 

@@ -138,6 +138,12 @@ def test_xlsx_english(tmp_path: Path, results) -> None:  # type: ignore[no-untyp
     changed = [r for r in wb["Rules"].iter_rows(min_row=2, values_only=True)
                if r[0] == "police-800"][0]
     assert "min_population=1000" in changed
+    # the document by its Chinese title, the English title beside it (issue 16.2)
+    rule = next(r for r in rules if r.id == "police-3000")
+    row = [r for r in wb["Rules"].iter_rows(min_row=2, values_only=True) if r[0] == "police-3000"][0]
+    assert rule.source_en and rule.source_en != rule.source
+    assert row[6] == f"{rule.source} ({rule.source_en})" and "《" in row[6]
+    assert row[7].startswith(rule.clause)
 
 
 def test_rules_sheet_without_a_rule_set(tmp_path: Path, results) -> None:  # type: ignore
