@@ -15,8 +15,9 @@ correctly, with the English column names of ``docs/schemas.md``; counts are whol
 (``41``, not ``41.0``), and text that a spreadsheet would run as a formula (starting with
 ``= + - @``, tab or carriage return) gets a leading ``'`` (OWASP), numbers untouched.
 ``gaps.xlsx`` is for people: Chinese (or English) headers and values, a summary sheet, the
-gap list, the rules applied with their source, clause and grade, then one sheet per facility
-type; every sheet has a frozen bold header, filters and fitted column widths.  It is
+gap list, the per-site plans (一点一策, :func:`analysis.plans.site_plans`: each site's gaps with
+their clause, nearest facility and what would close them), the rules applied with their
+source, clause and grade, then one sheet per facility type; every sheet has a frozen bold header, filters and fitted column widths.  It is
 streamed in openpyxl's write-only mode (:mod:`layers.sheets`): 100,000 sites × 6 rules in
 about half a minute and under 2 GB, text always text, never a formula.
 """
@@ -41,6 +42,7 @@ from anzhi.core.errors import DataSourceError, InputError, Problem
 from anzhi.core.files import atomic_write
 from analysis.coverage import COVERAGE_COLUMNS
 from analysis.gaps import GAPS_COLUMNS, STATUSES, worst_status
+from analysis.plans import site_plans
 from analysis.rules import RuleSet
 from anzhi.core.vocabulary import label
 from layers.sheets import cell_values, sheet_title, write_table
@@ -120,7 +122,25 @@ STATUS_LABELS: dict[str, tuple[str, str]] = _bilingual("""
 _SHEETS: dict[str, tuple[str, str]] = _bilingual("""
     summary | 汇总     | Summary
     gaps    | 缺口清单 | Gaps
+    plans   | 一点一策 | site plans
     rules   | 规则     | Rules
+""")
+#: Columns of the 一点一策 sheet (:func:`analysis.plans.site_plans`) -> (中文, English).
+_PLAN_HEADERS: dict[str, tuple[str, str]] = _bilingual("""
+    site_id             | 安置点编号   | Site ID
+    site_name           | 安置点名称   | Site name
+    county              | 县           | County
+    township            | 乡镇         | Township
+    population          | 人数         | Population
+    n_gaps              | 缺口数       | Gaps at the site
+    facility_type       | 设施类型     | Facility type
+    rule_id             | 规则         | Rule
+    status              | 状态         | Status
+    basis               | 依据(文件 条款) | Basis (document, clause)
+    nearest_facility_id | 最近设施     | Nearest facility
+    dist_m              | 距离(米)     | Distance (m)
+    time_min            | 时间(分钟)   | Time (min)
+    action              | 补齐措施     | What would close it
 """)
 _RULE_HEADERS: dict[str, tuple[str, str]] = _bilingual("""
     rule_id       | 规则           | Rule
@@ -373,6 +393,25 @@ def _gap_columns(gaps: pd.DataFrame, lang: str) -> tuple[list[str], list[list[An
     return cols, [cell_values(data[c].tolist(), c) for c in cols]
 
 
+def _plan_columns(gaps: pd.DataFrame, rules: RuleSet | None, lang: str
+                  ) -> tuple[list[str], list[list[Any]], dict[int, str]]:
+    """Headers, cell values and number formats of the 一点一策 sheet."""
+    li = 0 if lang == "zh" else 1
+    plans = site_plans(gaps, rules)
+    data: dict[str, Any] = {c: plans[c] for c in _PLAN_HEADERS}
+    data["status"] = plans["status"].astype(str).map(lambda s: STATUS_LABELS.get(s, (s, s))[li])
+    data["facility_type"] = [label(k, lang) if isinstance(k, str) else None
+                             for k in plans["facility_type"]]
+    data["action"] = plans["action" if lang == "zh" else "action_en"]
+    data["dist_m"] = pd.to_numeric(plans["dist_m"], errors="coerce").round(0)
+    data["time_min"] = pd.to_numeric(plans["time_min"], errors="coerce").round(1)
+    cols = list(_PLAN_HEADERS)
+    fmts = {cols.index("population"): "#,##0", cols.index("dist_m"): "#,##0",
+            cols.index("time_min"): "0.0"}
+    return ([h[li] for h in _PLAN_HEADERS.values()],
+            [cell_values(list(data[c]), c) for c in cols], fmts)
+
+
 def _summary_table(gaps: pd.DataFrame, rules: RuleSet | None, lang: str
                    ) -> tuple[list[str], list[list[Any]], list[str]]:
     """The Summary sheet: headers, rows (one per rule and facility type, counts per
@@ -427,6 +466,9 @@ def _xlsx_writer(gaps: pd.DataFrame, rules: RuleSet | None, lang: str
                      number_formats={len(sum_headers) - 2: "0.0%"})
         write_table(wb, _SHEETS["gaps"][li], used, headers, columns,
                      number_formats=gap_formats, rendered=rendered)
+        plan_headers, plan_columns, plan_formats = _plan_columns(gaps, rules, lang)
+        write_table(wb, _SHEETS["plans"][li], used, plan_headers, plan_columns,
+                    number_formats=plan_formats)
         rule_headers = [h[li] for h in _RULE_HEADERS.values()]
         write_table(wb, _SHEETS["rules"][li], used, rule_headers,
                      _columns_of(_rules_rows(gaps, rules, lang), rule_headers))

@@ -28,7 +28,7 @@ def test_both_sides_run_and_render(tmp_path: Path) -> None:
         assert r["write_s"] > 0 and r["wall_s"] > r["write_s"] and r["peak_mib"] > 0
     assert set(results[0]["bytes"]) == {"gaps.csv", "gaps.xlsx", "coverage.csv", "access.csv"}
     wb = openpyxl.load_workbook(tmp_path / "anzhi" / "gaps.xlsx", read_only=True)
-    assert wb.sheetnames[:3] == ["汇总", "缺口清单", "规则"]
+    assert wb.sheetnames[:4] == ["汇总", "缺口清单", "一点一策", "规则"]
     body = render(results, 200)
     for text in ("| anzhi |", "| pandas |", "| write < 60 s |", "| peak < 2 GB |"):
         assert text in body

@@ -87,7 +87,7 @@ def test_xlsx_chinese(tmp_path: Path, results) -> None:  # type: ignore[no-untyp
     paths = write_outputs(tmp_path / "o", gaps=gaps, coverage=cov, access=access, rules=rules)
     wb = openpyxl.load_workbook(paths["gaps.xlsx"])
     # summary, gap list, rules, then one sheet per facility type in rule order
-    assert wb.sheetnames == ["汇总", "缺口清单", "规则", "卫生室", "警务室"]
+    assert wb.sheetnames == ["汇总", "缺口清单", "一点一策", "规则", "卫生室", "警务室"]
     ws = wb["缺口清单"]
     assert [c.value for c in ws[1]] == ZH_HEADERS
     assert ws.freeze_panes == "A2"
@@ -130,7 +130,7 @@ def test_xlsx_english(tmp_path: Path, results) -> None:  # type: ignore[no-untyp
                           rules=rules.with_overrides({"police-800.min_population": 1000}),
                           lang="en")
     wb = openpyxl.load_workbook(paths["gaps.xlsx"])
-    assert wb.sheetnames == ["Summary", "Gaps", "Rules", "Clinic", "Police room"]
+    assert wb.sheetnames == ["Summary", "Gaps", "site plans", "Rules", "Clinic", "Police room"]
     head = [c.value for c in wb["Gaps"][1]]
     assert head[0] == "Site ID" and head[8] == "Status" and head[12] == "Reason"
     first = next(wb["Gaps"].iter_rows(min_row=2, values_only=True))
@@ -138,6 +138,17 @@ def test_xlsx_english(tmp_path: Path, results) -> None:  # type: ignore[no-untyp
     changed = [r for r in wb["Rules"].iter_rows(min_row=2, values_only=True)
                if r[0] == "police-800"][0]
     assert "min_population=1000" in changed
+    # 一点一策 in English: one row per gap of each site (or one "no gap" row), actions in English
+    from analysis.plans import site_plans
+
+    plan_ws = wb["site plans"]
+    plan_rows = list(plan_ws.iter_rows(min_row=2, values_only=True))
+    expected_plans = site_plans(gaps, rules.with_overrides({"police-800.min_population": 1000}))
+    assert len(plan_rows) == len(expected_plans) > 0
+    plan_head = [c.value for c in plan_ws[1]]
+    assert plan_head[0] == "Site ID" and plan_head[-1] == "What would close it"
+    assert [r[-1] for r in plan_rows] == expected_plans["action_en"].tolist()
+    assert plan_ws.freeze_panes == "A2"
     # the document by its Chinese title, the English title beside it (issue 16.2)
     rule = next(r for r in rules if r.id == "police-3000")
     row = [r for r in wb["Rules"].iter_rows(min_row=2, values_only=True) if r[0] == "police-3000"][0]
@@ -332,17 +343,18 @@ def test_xlsx_never_holds_a_formula(tmp_path: Path, results, fast: bool,  # type
     bad = _hostile(gaps)
     paths = write_outputs(tmp_path / "o", gaps=bad, coverage=cov, access=access, rules=rules)
     wb = openpyxl.load_workbook(paths["gaps.xlsx"])
-    texts = []
+    texts, plan_texts = [], []
     for ws in wb.worksheets:
         for row in ws.iter_rows():
             for c in row:
                 assert c.data_type != "f", f"{ws.title}!{c.coordinate} is a formula: {c.value}"
                 assert c.data_type != "e", f"{ws.title}!{c.coordinate} is an error value"
-                texts.append(c.value)
+                (plan_texts if ws.title == "一点一策" else texts).append(c.value)
     for col, text in [("site_name", t) for t in (HOSTILE, "+SUM(1,2)", "-2+3", "@cmd", "\tx",
                                                  "#N/A")] + [("site_id", "=1+1")]:
         n = int((bad[col] == text).sum())
         assert n and texts.count(text) == 2 * n, text  # gap list and its type's sheet
+    assert "=1+1" in plan_texts  # the site's plan names it, as text (checked above: no formula)
     assert "施甸县\ufffd" in texts  # the control character replaced, not a crash
     gap_rows = list(wb["缺口清单"].iter_rows(min_row=2, values_only=True))
     assert {r[4] for r in gap_rows} == {3200, 900, 120}  # numbers stay numbers
