@@ -15,6 +15,7 @@ from typing import Final
 
 import numpy as np
 import pandas as pd
+from numpy.typing import NDArray
 
 from analysis.rules import Rule, RuleSet
 from anzhi.core.errors import InputError
@@ -71,6 +72,23 @@ def _basis(source: object, clause: object) -> str:
     return " ".join(parts)
 
 
+def _text_rank(values: pd.Series) -> NDArray[np.int64]:
+    """Each value's rank in text order (missing as ``""``), as integers to sort by."""
+    codes, uniques = pd.factorize(values.astype(str).fillna(""))
+    rank = np.argsort(np.argsort(np.asarray(uniques, dtype=object), kind="stable"), kind="stable")
+    return rank.astype(np.int64)[codes] if len(codes) else np.zeros(0, dtype=np.int64)
+
+
+def _bases(source: pd.Series, clause: pd.Series) -> NDArray[np.object_]:
+    """``source clause`` per row, each distinct pair joined once."""
+    sc, su = pd.factorize(source.astype(str))
+    cc, cu = pd.factorize(clause.astype(str))
+    pair, pairs = pd.factorize(pd.Series(sc.astype(np.int64) * max(len(cu), 1) + cc))
+    joined = np.array([_basis(su[k // max(len(cu), 1)], cu[k % max(len(cu), 1)])
+                       for k in pairs.tolist()], dtype=object)
+    return joined[pair] if len(pair) else np.zeros(0, dtype=object)
+
+
 def site_plans(gaps: pd.DataFrame, rules: RuleSet | None = None) -> pd.DataFrame:
     """One block of rows per site: its gaps in rule order, with clause, nearest facility and
     the action that would close each (一点一策).
@@ -103,43 +121,57 @@ def site_plans(gaps: pd.DataFrame, rules: RuleSet | None = None) -> pd.DataFrame
         raise InputError(f"the gap table lacks the columns {', '.join(missing)}: pass the table "
                          "analysis.gaps.evaluate returns (docs/schemas.md, Gaps)")
     by_id: Mapping[str, Rule] = {r.id: r for r in rules} if rules is not None else {}
-    order = {rid: i for i, rid in enumerate(rules.rule_ids)} if rules is not None else {}
     g = gaps.reset_index(drop=True)
-    site = g["site_id"].astype(str)
-    first = pd.Series(np.arange(len(g)), index=g.index).groupby(site).transform("min")
-    rule_pos = g["rule_id"].astype(str).map(order).fillna(len(order)).astype(int)
-    status = g["status"].astype(str)
-    is_gap = status.isin(GAP_STATUSES)
-    n_gaps = is_gap.groupby(site).transform("sum").astype(int)
+    n = len(g)
+    # integer codes instead of strings: a province table has millions of rows
+    site_code, _ = pd.factorize(g["site_id"].astype(str))  # codes follow first appearance
+    rule_code, rule_ids = pd.factorize(g["rule_id"].astype(str))
+    order = {rid: i for i, rid in enumerate(rules.rule_ids)} if rules is not None else {}
+    rule_rank = np.array([order.get(r, len(order) + i) for i, r in enumerate(rule_ids)],
+                         dtype=np.int64)[rule_code] if n else np.zeros(0, dtype=np.int64)
+    area_rank = [_text_rank(g[c]) if c in g.columns else np.zeros(n, dtype=np.int64)
+                 for c in ("county", "township")]
+    is_gap = g["status"].astype(str).isin(GAP_STATUSES).to_numpy()
+    n_gaps = np.bincount(site_code, weights=is_gap, minlength=site_code.max() + 1 if n else 0
+                         ).astype(np.int64)
+    gap_idx = np.flatnonzero(is_gap)
+    met_sites, met_first = np.unique(site_code, return_index=True)
+    met_idx = met_first[n_gaps[met_sites] == 0]
+    idx = np.concatenate([gap_idx, met_idx])
+    is_met = np.concatenate([np.zeros(len(gap_idx), bool), np.ones(len(met_idx), bool)])
+    sort = np.lexsort((idx, rule_rank[idx], site_code[idx], area_rank[1][idx], area_rank[0][idx]))
+    idx, is_met = idx[sort], is_met[sort]
 
     def col(name: str) -> pd.Series:
-        return g[name] if name in g.columns else pd.Series([None] * len(g), index=g.index,
-                                                           dtype=object)
+        if name not in g.columns:
+            return pd.Series([None] * len(idx), dtype=object)
+        return g[name].take(idx).reset_index(drop=True)
 
-    rows = pd.DataFrame({
-        "site_id": site, "site_name": col("site_name"), "county": col("county"),
-        "township": col("township"), "population": col("population"), "n_gaps": n_gaps,
-        "facility_type": g["facility_type"].astype(str), "rule_id": g["rule_id"].astype(str),
-        "status": status,
-        "basis": [_basis(s, c) for s, c in zip(col("source"), col("clause"), strict=True)],
-        "nearest_facility_id": col("nearest_facility_id"), "dist_m": col("dist_m"),
-        "time_min": col("time_min"),
-    })
-    rows["_first"], rows["_rule"], rows["_row"] = first, rule_pos, np.arange(len(g))
-    gap_rows = rows[is_gap.to_numpy()].copy()
-    gap_rows["action"] = [plan_action(s, ft, by_id.get(r), "zh") for s, ft, r in
-                          zip(gap_rows["status"], gap_rows["facility_type"], gap_rows["rule_id"],
-                              strict=True)]
-    gap_rows["action_en"] = [plan_action(s, ft, by_id.get(r), "en") for s, ft, r in
-                             zip(gap_rows["status"], gap_rows["facility_type"],
-                                 gap_rows["rule_id"], strict=True)]
-    met = rows[(n_gaps == 0).to_numpy()].drop_duplicates("site_id").copy()
-    for c in ("facility_type", "rule_id", "basis", "nearest_facility_id", "dist_m", "time_min"):
-        met[c] = None
-    met["status"], met["action"], met["action_en"] = "ok", "无缺口", "no gap"
-    out = pd.concat([gap_rows, met], ignore_index=True)
-    # by county and township (a plan is printed per township), then as the sites came
-    area = out[["county", "township"]].astype(str).fillna("")
-    out["_county"], out["_township"] = area["county"], area["township"]
-    out = out.sort_values(["_county", "_township", "_first", "_rule", "_row"], kind="stable")
+    out = pd.DataFrame({c: col(c) for c in ("site_id", "site_name", "county", "township",
+                                             "population")})
+    out["site_id"] = out["site_id"].astype(str)
+    out["n_gaps"] = n_gaps[site_code[idx]]
+    for c in ("nearest_facility_id", "dist_m", "time_min"):
+        out[c] = col(c).astype(object).where(~is_met, None)
+    # texts per distinct (status, type, rule) and (source, clause), looked up by integer code:
+    # a county has a few dozen, a province table millions of rows
+    keys = [pd.factorize(col(c).astype(str)) for c in ("status", "facility_type", "rule_id")]
+    combo, combos = pd.factorize(pd.Series(
+        (keys[0][0] * len(keys[1][1]) + keys[1][0]) * max(len(keys[2][1]), 1) + keys[2][0]))
+    status_u, ft_u, rule_u = (np.asarray(k[1], dtype=object) for k in keys)
+    labels = []
+    for key in combos.tolist():
+        rest, r = divmod(int(key), max(len(rule_u), 1))
+        st_i, ft_i = divmod(rest, max(len(ft_u), 1))
+        labels.append((str(status_u[st_i]), str(ft_u[ft_i]), str(rule_u[r])))
+    zh = np.array([plan_action(a, b, by_id.get(c), "zh") for a, b, c in labels] + ["无缺口"],
+                  dtype=object)
+    en = np.array([plan_action(a, b, by_id.get(c), "en") for a, b, c in labels] + ["no gap"],
+                  dtype=object)
+    pick = np.where(is_met, len(labels), combo)
+    out["action"], out["action_en"] = zh[pick], en[pick]
+    for c in ("facility_type", "rule_id", "status"):
+        out[c] = col(c).astype(str).astype(object).where(~is_met, None)
+    out.loc[is_met, "status"] = "ok"
+    out["basis"] = np.where(is_met, None, _bases(col("source"), col("clause")))
     return out.loc[:, list(PLAN_COLUMNS)].reset_index(drop=True)
