@@ -173,5 +173,7 @@ def site_plans(gaps: pd.DataFrame, rules: RuleSet | None = None) -> pd.DataFrame
     for c in ("facility_type", "rule_id", "status"):
         out[c] = col(c).astype(str).astype(object).where(~is_met, None)
     out.loc[is_met, "status"] = "ok"
-    out["basis"] = np.where(is_met, None, _bases(col("source"), col("clause")))
+    basis = np.asarray(_bases(col("source"), col("clause")), dtype=object)
+    basis[np.asarray(is_met, dtype=bool)] = None
+    out["basis"] = basis
     return out.loc[:, list(PLAN_COLUMNS)].reset_index(drop=True)

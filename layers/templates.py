@@ -149,7 +149,11 @@ def write_templates(folder: Path) -> list[Path]:
     out: list[Path] = []
     for kind, name in TEMPLATE_NAMES.items():
         data = template_bytes(kind)
-        atomic_write(folder / name, lambda tmp, data=data: tmp.write_bytes(data))
+
+        def _write(tmp: Path, data: bytes = data) -> None:
+            tmp.write_bytes(data)
+
+        atomic_write(folder / name, _write)
         out.append(folder / name)
     return out
 

@@ -220,6 +220,13 @@ def test_bad_upload_lists_the_loaders_problems(demo) -> None:
     # nothing uploaded yet: the app asks for the two required files, no map, no error
     assert any("OSM" in i.value for i in at.info)
     assert not at.get("component_instance")
+    # the upload panel offers the two blank templates, the same bytes `templates/` holds
+    from layers.templates import TEMPLATE_NAMES, template_bytes
+
+    buttons = {b.proto.label: b for b in at.get("download_button")}
+    assert set(buttons) == {"安置点模板.xlsx", "设施模板.xlsx"}
+    assert set(TEMPLATE_NAMES.values()) == set(buttons)
+    assert template_bytes("sites")[:2] == b"PK"
     bad = _bad_sites_xlsx()  # once: an xlsx carries its write time
     at.file_uploader(key="up:sites").upload("安置点.xlsx", bad)
     at.file_uploader(key="up:roads").upload("roads.osm", Path(demo.roads).read_bytes())
@@ -320,11 +327,9 @@ def test_downloads_use_the_cli_writers(region, tmp_path) -> None:
     assert not at.exception, at.exception
     files = at.session_state["anzhi:downloads"][1]
     assert {"gaps.xlsx", "gaps.csv", "coverage.csv", "gaps.gpkg"} <= set(files)
-    # one button per prepared file, besides the upload panel's two blank templates
+    # one button per prepared file (the blank templates live in the upload panel only)
     buttons = [b.proto.label for b in at.get("download_button")]
-    templates = [label for label in buttons if label.endswith("模板.xlsx")]
-    assert sorted(templates) == ["安置点模板.xlsx", "设施模板.xlsx"]
-    assert len(buttons) - len(templates) == len(files)
+    assert len(buttons) == len(files)
     import io
 
     got = pd.read_csv(io.BytesIO(files["gaps.csv"]))

@@ -11,6 +11,7 @@ from anzhi.core.errors import DataSourceError
 from anzhi.ui.webassets import (
     LOCAL_LINKS,
     VENDOR_FILES,
+    deploy_assets,
     install_assets,
     missing_assets,
     vendor_url,
@@ -34,25 +35,38 @@ def _fake_node_modules(root: Path) -> Path:
     return nm
 
 
-def test_install_copies_every_file_and_ignores_itself(tmp_path: Path) -> None:
+def test_install_copies_every_file_then_deploy_serves_it(tmp_path: Path) -> None:
     nm = _fake_node_modules(tmp_path)
+    shipped = tmp_path / "pkg" / "vendor"
     static = tmp_path / "static"
     assert missing_assets(static) == list(VENDOR_FILES)
-    written = install_assets(nm, static)
-    assert missing_assets(static) == []
-    vendor = static / "vendor"
-    assert (vendor / "leaflet" / "leaflet.js").read_text() == "/* leaflet/dist/leaflet.js */\n"
-    assert (vendor / "leaflet" / "images" / "marker-icon.png").exists()
-    assert (vendor / ".gitignore").read_text().splitlines()[-1] == "*"
-    manifest = json.loads((vendor / "manifest.json").read_text())
+    written = install_assets(nm, shipped)
+    assert (shipped / "leaflet" / "leaflet.js").read_text() == "/* leaflet/dist/leaflet.js */\n"
+    assert (shipped / "leaflet" / "images" / "marker-icon.png").exists()
+    manifest = json.loads((shipped / "manifest.json").read_text())
     assert manifest["leaflet"] == "9.9.9" and manifest["@fortawesome/fontawesome-free"] == "9.9.9"
-    assert vendor / "manifest.json" in written
+    assert shipped / "manifest.json" in written
+    # the shipped copy is what the app's static folder is filled from
+    vendor = deploy_assets(static, source=shipped)
+    assert vendor == static / "vendor"
+    assert missing_assets(static) == []
+    assert (vendor / "leaflet" / "leaflet.js").read_text() == "/* leaflet/dist/leaflet.js */\n"
     # every folium link the map keeps points at an installed file
     assert set(LOCAL_LINKS.values()) <= set(VENDOR_FILES)
     # reinstalling replaces the folder (stale files go)
-    (vendor / "stale.js").write_text("x")
-    install_assets(nm, static)
-    assert not (vendor / "stale.js").exists()
+    (shipped / "stale.js").write_text("x")
+    install_assets(nm, shipped)
+    assert not (shipped / "stale.js").exists()
+
+
+def test_deploy_names_missing_shipped_files(tmp_path: Path) -> None:
+    nm = _fake_node_modules(tmp_path)
+    shipped = tmp_path / "vendor"
+    install_assets(nm, shipped)
+    (shipped / "leaflet" / "leaflet.js").unlink()
+    with pytest.raises(DataSourceError, match=r"lack leaflet/leaflet.js.*reinstall"):
+        deploy_assets(tmp_path / "static", source=shipped)
+    assert not (tmp_path / "static" / "vendor").exists()
 
 
 def test_install_lists_every_missing_file(tmp_path: Path) -> None:
@@ -60,8 +74,8 @@ def test_install_lists_every_missing_file(tmp_path: Path) -> None:
     (nm / "leaflet" / "dist" / "leaflet.js").unlink()
     (nm / "jquery" / "dist" / "jquery.min.js").unlink()
     with pytest.raises(DataSourceError, match=r"missing leaflet/dist/leaflet.js, jquery/dist/jquery.min.js.*npm ci"):
-        install_assets(nm, tmp_path / "static")
-    assert not (tmp_path / "static" / "vendor").exists()
+        install_assets(nm, tmp_path / "vendor")
+    assert not (tmp_path / "vendor").exists()
 
 
 @pytest.mark.parametrize(
