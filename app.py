@@ -173,23 +173,26 @@ def region_parcels(inputs: RegionInputs) -> Overlay | None:
     return _overlay(inputs.parcels, "parcels")
 
 
-def region_steep_land(inputs: RegionInputs) -> Overlay | None:
+def region_steep_land(inputs: RegionInputs, sites: gpd.GeoDataFrame) -> Overlay | None:
     """Polygons of land steeper than 25° for the map, or ``None`` without a DEM.
 
-    :func:`anzhi.pipeline.steep_land` (DEM → slope → slope > 25° → EPSG:4326 polygons);
-    cached per DEM content.
+    :func:`anzhi.pipeline.steep_land` (DEM → slope → slope > 25° → EPSG:4326 polygons) on
+    the DEM's window under the sites' extent plus a margin only (a province-wide DEM is not
+    read whole); cached per DEM content and extent.
     """
     if inputs.dem is None:
         return None
-    return _steep_land(str(inputs.dem), file_sha256(inputs.dem))
+    bounds = tuple(round(float(v), 6) for v in sites.geometry.to_crs("EPSG:4326").total_bounds)
+    return _steep_land(str(inputs.dem), file_sha256(inputs.dem), bounds)
 
 
 @st.cache_resource(show_spinner=False, max_entries=4)
-def _steep_land(dem: str, sha256: str) -> Overlay:
-    """Slope > 25° polygons of a DEM, once per DEM content (read-only result).  The slope
-    raster lives only in a temporary folder deleted at once (an uploaded DEM leaves nothing
-    behind outside the session folder)."""
-    return prepare_overlay(steep_land(dem, threshold_deg=25.0))
+def _steep_land(dem: str, sha256: str, bounds: tuple[float, ...]) -> Overlay:
+    """Slope > 25° polygons of a DEM's window, once per DEM content and extent (read-only
+    result).  The slope raster lives only in a temporary folder deleted at once (an uploaded
+    DEM leaves nothing behind outside the session folder)."""
+    box = (bounds[0], bounds[1], bounds[2], bounds[3])
+    return prepare_overlay(steep_land(dem, threshold_deg=25.0, bounds=box))
 
 
 @st.cache_resource(show_spinner=False, max_entries=16)
@@ -545,7 +548,7 @@ def page(lang: str) -> None:
     steep = None
     if show_steep:
         with st.spinner(t("loading_terrain", lang)):
-            steep = region_steep_land(inputs)
+            steep = region_steep_land(inputs, region.data.sites)
     # The access table is computed with the chosen profile: reach limits then apply to it.
     overrides.update(profile_overrides(base, profile))
     results = run_rules(region, base.with_overrides(overrides) if overrides else base, profile, lang)

@@ -43,15 +43,17 @@ from layers.demo import DemoPaths, build_demo
 from layers.export import write_outputs
 from layers.facilities import combine_facilities, facilities_from_sites, read_facilities
 from layers.osmpoi import is_osm_file
-from layers.raster import check_dem
+from layers.raster import bounds_window, check_dem, dem_coverage
 from layers.rulesfile import read_rules
 from layers.sites import read_sites
 from layers.templates import TEMPLATE_NAMES, template_bytes
-from layers.terrain import read_parcels, site_hazard_from_raster, steep_polygons, write_slope
+from layers.hazard import site_hazard_from_dem
+from layers.terrain import (read_parcels, site_hazard_from_raster,
+                            steep_polygons, write_slope)
 
 __all__ = [
     "RegionData", "RegionInputs", "RegionResults", "RoadGraph", "TEMPLATE_NAMES",
-    "add_hazard_columns", "evaluate_region", "load_region", "offset_warning",
+    "add_hazard_columns", "dem_warning", "evaluate_region", "load_region", "offset_warning",
     "read_polygon_layer", "read_rules",
     "region_elevation", "region_road_graph", "region_service_areas", "region_slope",
     "route_region", "run_region", "screen_hazards", "steep_land", "template_bytes",
@@ -256,9 +258,10 @@ def load_region(inputs: RegionInputs) -> RegionData:
     files = [read_facilities(p, coords=inputs.facility_coords, default_coords=inputs.coords,
                              crs=inputs.crs) for p in inputs.facilities]
     facilities = combine_facilities(facilities_from_sites(sites), *files)
-    warnings = tuple(w for w in [offset_warning(sites, files, inputs)] if w)
     if inputs.dem is not None:
-        check_dem(inputs.dem)
+        check_dem(inputs.dem, whole=False)  # what is read of it is windows around the sites
+    warnings = tuple(w for w in [offset_warning(sites, files, inputs), dem_warning(sites, inputs)]
+                     if w)
     roads = Path(inputs.roads)
     if not roads.is_file():
         raise DataSourceError(f"road file {roads} does not exist or is not a file; check the path")
@@ -313,6 +316,48 @@ def offset_warning(
         f"{check.median_m:.0f} m, {shifted:.0f} m with the facilities in the other system; "
         f"{en}."
     )
+    log.warning("%s", text)
+    return text
+
+
+def dem_warning(sites: gpd.GeoDataFrame, inputs: RegionInputs) -> str | None:
+    """A warning (Chinese and English) when the region's DEM misses some or all of its sites.
+
+    A site outside the DEM's extent, or on its nodata, gets no elevation: it is walked flat
+    and the hazard screen marks it "not screened".  :func:`layers.raster.dem_coverage`
+    checks each site's pixel (reading only windows around the sites); the warning names the
+    DEM file, its extent and CRS, the sites' extent and the fix, and is logged.  ``None``
+    without a DEM or when every site gets an elevation.
+    """
+    if inputs.dem is None or not len(sites):
+        return None
+    pts = sites.geometry.to_crs("EPSG:4326")
+    lon, lat = pts.x.to_numpy(dtype=np.float64), pts.y.to_numpy(dtype=np.float64)
+    cov = dem_coverage(inputs.dem, lon, lat)
+    n, n_out = cov.n_points, cov.n_points - cov.n_inside
+    missing, n_void = n - cov.n_valued, cov.n_inside - cov.n_valued
+    if missing == 0:
+        return None
+    ext = ", ".join(f"{v:.0f}" if abs(v) > 1000 else f"{v:.4f}" for v in cov.bounds)
+    ll = ("" if cov.bounds_lonlat is None else
+          " ≈ lon {:.4f}–{:.4f}, lat {:.4f}–{:.4f}".format(*(cov.bounds_lonlat[i] for i in (0, 2, 1, 3))))
+    where = (f"the DEM's extent is {ext} in {cov.crs}{ll}; the sites span lon "
+             f"{np.nanmin(lon):.4f}–{np.nanmax(lon):.4f}, lat {np.nanmin(lat):.4f}–{np.nanmax(lat):.4f}")
+    why_zh = "，".join([*([f"{n_out} 个在 DEM 范围外"] if n_out else []),
+                        *([f"{n_void} 个落在无数据值（空洞）上"] if n_void else [])])
+    why_en = " and ".join([*([f"{n_out} lie outside the DEM"] if n_out else []),
+                           *([f"{n_void} on its nodata (voids)"] if n_void else [])])
+    if cov.all_nodata:
+        zh, en = "DEM 全为无数据值", f"the DEM holds no elevation at all (every pixel is nodata; {where})"
+    elif n_out == n:
+        zh, en = "没有一个安置点落在 DEM 范围内", f"none of the {n} sites lies inside the DEM ({where})"
+    else:
+        zh = f"{n} 个安置点中有 {missing} 个没有高程：{why_zh}"
+        en = f"{missing} of the {n} sites get no elevation: {why_en} ({where})"
+    text = (f"{cov.name}：{zh}；这些安置点按平地步行计算，地质灾害筛查标为“无法筛查”；"
+            f"请提供覆盖全县的 DEM（并核对其坐标系）。 / DEM {cov.name}: {en}; those sites are "
+            "walked flat and the hazard screen marks them 'not screened'; fix: give a DEM "
+            "covering the county (and check its CRS).")
     log.warning("%s", text)
     return text
 
@@ -430,15 +475,42 @@ def region_slope(inputs: RegionInputs) -> Path | None:
     return out
 
 
-def steep_land(dem: str | Path, *, threshold_deg: float = 25.0) -> gpd.GeoDataFrame:
+def steep_land(dem: str | Path, *, threshold_deg: float = 25.0,
+               bounds: tuple[float, float, float, float] | None = None,
+               margin_m: float = 3000.0) -> gpd.GeoDataFrame:
     """Polygons of land steeper than ``threshold_deg`` on a DEM, EPSG:4326, for a map.
 
     :func:`layers.terrain.write_slope` then :func:`layers.terrain.steep_polygons`; the slope
     raster lives only in a temporary folder deleted at once, so nothing is left behind (an
     uploaded DEM stays inside its session's folder; :func:`region_slope` keeps one instead).
+
+    Parameters
+    ----------
+    dem
+        The DEM.
+    threshold_deg
+        Steeper than this is steep (degrees).
+    bounds
+        Only the DEM's window under ``(left, bottom, right, top)`` (lon/lat, e.g. the sites'
+        extent) plus ``margin_m`` ground metres is read: the pixel limit
+        (``settings.max_raster_pixels``) applies to that window, not to the DEM's declared
+        size.  Default: the whole DEM.
+    margin_m
+        Ground margin around ``bounds`` (metres; default 3 km).
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        As :func:`layers.terrain.steep_polygons`; empty when the DEM misses ``bounds``
+        (:func:`dem_warning` says so when the region loads).
     """
+    if bounds is not None and bounds_window(check_dem(dem, whole=False), bounds,
+                                            margin_m=margin_m) is None:
+        return gpd.GeoDataFrame({"area_m2": np.zeros(0), "tolerance_m": np.zeros(0)},
+                                geometry=[], crs="EPSG:4326")
     with tempfile.TemporaryDirectory(prefix="anzhi-slope-") as tmp:
-        slope = write_slope(dem, Path(tmp) / "slope.tif")
+        slope = write_slope(dem, Path(tmp) / "slope.tif", bounds=bounds,
+                            margin_m=margin_m if bounds is not None else 0.0)
         return steep_polygons(slope, threshold_deg=threshold_deg)
 
 
@@ -453,14 +525,19 @@ def read_polygon_layer(path: str | Path, *, what: str) -> gpd.GeoDataFrame:
     return read_parcels(path) if what == "parcels" else read_polygons(path, what=what)
 
 
-def screen_hazards(data: RegionData, slope: Path | None) -> pd.DataFrame | None:
+def screen_hazards(data: RegionData, slope: Path | None = None) -> pd.DataFrame | None:
     """Slope at each site and the share > 25° around it, with a flag and reason (达州 2019).
 
-    ``None`` when the region has no DEM.
+    From ``slope`` (a slope GeoTIFF of the region's DEM) when given; else straight from the
+    region's DEM, read only in windows around the sites
+    (:func:`layers.terrain.site_hazard_from_dem`: the same result, and a huge DEM whose
+    windows are small is screened).  ``None`` when the region has no DEM.
     """
-    if slope is None:
+    if slope is not None:
+        return site_hazard_from_raster(data.sites, slope)
+    if data.inputs.dem is None:
         return None
-    return site_hazard_from_raster(data.sites, slope)
+    return site_hazard_from_dem(data.sites, data.inputs.dem)
 
 
 def add_hazard_columns(gaps: pd.DataFrame, hazard: pd.DataFrame | None) -> pd.DataFrame:
@@ -499,7 +576,7 @@ def run_region(
     types = sorted(set(data.facilities["facility_type"]) | set(ruleset.facility_types))
     access = route_region(data, profile=profile, facility_types=types, progress=progress)
     gaps, coverage = evaluate_region(data, access, ruleset)
-    hazard = screen_hazards(data, region_slope(inputs))
+    hazard = screen_hazards(data)  # windows around the sites, not the whole DEM's slope
     return RegionResults(
         data=data,
         rules=ruleset,

@@ -10,6 +10,7 @@ the land statistics read the slope GeoTIFF window by window through exactextract
 
 from __future__ import annotations
 
+import logging
 import math
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -46,7 +47,8 @@ from anzhi.core.files import atomic_write
 from layers.export import csv_safe
 from layers.sheets import cell_values, write_table
 from layers.guard import check_opened_driver, check_raster_file, check_vector_file
-from layers.raster import check_dem, dem_uri
+from layers.raster import (DemInfo, PixelWindow, bounds_window, check_dem, check_window_pixels,
+                           window_transform)
 
 __all__ = [
     "SLOPE_NODATA",
@@ -78,6 +80,8 @@ LAND_FILES: tuple[str, ...] = ("land_parcels.csv", "land_villages.csv", "land.xl
 _TILE = 512
 _GDAL_CACHE_MB = 256
 
+log = logging.getLogger(__name__)
+
 
 def _gtiff_profile(width: int, height: int, crs: Any, transform: Any) -> dict[str, Any]:
     return {
@@ -100,7 +104,9 @@ def _grid_of(src: rasterio.io.DatasetReader, path: str | Path) -> GridSpec:
 
 
 def write_slope(dem: str | Path, out: str | Path, *, aspect_out: str | Path | None = None,
-                block_rows: int = 512, block_cols: int = 4096, overviews: bool = False) -> Path:
+                block_rows: int = 512, block_cols: int = 4096, overviews: bool = False,
+                bounds: tuple[float, float, float, float] | None = None,
+                bounds_crs: str = "EPSG:4326", margin_m: float = 0.0) -> Path:
     """Write the slope (degrees) of a DEM as a tiled, deflate-compressed GeoTIFF.
 
     Parameters
@@ -119,6 +125,15 @@ def write_slope(dem: str | Path, out: str | Path, *, aspect_out: str | Path | No
         size of the DEM (≈ 350 MB with the defaults).
     overviews
         Add internal overviews (2, 4, 8, …, nearest) so viewers draw it fast (COG-style).
+    bounds
+        Only the DEM's pixels under this box ``(left, bottom, right, top)`` in
+        ``bounds_crs`` plus ``margin_m`` ground metres (e.g. the sites' extent) are read and
+        written (:func:`layers.raster.bounds_window`); each output pixel is the one the
+        whole DEM gives there (the halo is read from the DEM around the window).  The pixel
+        limit ``settings.max_raster_pixels`` then applies to that window, not to the DEM's
+        declared size.  Default: the whole DEM.
+    bounds_crs, margin_m
+        CRS of ``bounds`` (default lon/lat) and the ground margin around it (metres).
 
     Returns
     -------
@@ -128,22 +143,30 @@ def write_slope(dem: str | Path, out: str | Path, *, aspect_out: str | Path | No
     Raises
     ------
     DataSourceError, InputError
-        The DEM cannot be opened, has no CRS, is rotated, or has more than one band.
+        The DEM cannot be opened, has no CRS, is rotated, has more than one band, has more
+        pixels (whole, or in the window of ``bounds``) than the limit, or misses ``bounds``.
     """
-    check_dem(dem)
-    uri = dem_uri(dem)
+    info = check_dem(dem, whole=bounds is None)
     rows = max(_TILE, int(math.ceil(block_rows / _TILE)) * _TILE)
     cols = max(_TILE, int(math.ceil(block_cols / _TILE)) * _TILE)
-    with rasterio.Env(GDAL_CACHEMAX=_GDAL_CACHE_MB, GDAL_NUM_THREADS="ALL_CPUS"), rasterio.open(uri) as src:
+    found: list[bool] = []
+    with rasterio.Env(GDAL_CACHEMAX=_GDAL_CACHE_MB, GDAL_NUM_THREADS="ALL_CPUS"), \
+            rasterio.open(info.path) as src:
         grid = _grid_of(src, dem)
         nodata = src.nodata
-
-        read = _StripReader(src, rows)
-        profile = _gtiff_profile(src.width, src.height, src.crs, src.transform)
+        wr0, wr1, wc0, wc1 = (0, grid.height, 0, grid.width) if bounds is None else \
+            _bounds_window(info, dem, bounds, bounds_crs, margin_m)
+        height, width = wr1 - wr0, wc1 - wc0
+        read = _StripReader(src, rows, row0=max(wr0 - 1, 0), col0=max(wc0 - 1, 0),
+                            col1=min(wc1 + 1, grid.width))
+        profile = _gtiff_profile(width, height, src.crs,
+                                 window_transform(src.transform, wr0, wc0))
 
         def compute(w: tuple[int, int, int, int], aspect: bool) -> tuple[NDArray[np.float32], Any]:
             res = slope_window(read, grid, w, nodata=nodata, aspect=aspect)
             s, a = res if isinstance(res, tuple) else (res, None)
+            if not found and np.isfinite(s).any():
+                found.append(True)
             s[np.isnan(s)] = SLOPE_NODATA
             if a is not None:
                 a[np.isnan(a)] = SLOPE_NODATA
@@ -154,66 +177,94 @@ def write_slope(dem: str | Path, out: str | Path, *, aspect_out: str | Path | No
             # writes the current one (GDAL and NumPy release the GIL): two windows in memory.
             with rasterio.open(tmp_slope, "w", **profile) as dst, \
                     _maybe_open(tmp_aspect, profile) as adst, ThreadPoolExecutor(max_workers=1) as pool:
-                windows = list(iter_windows(grid.height, grid.width, block_rows=rows, block_cols=cols))
+                windows = [(r0 + wr0, r1 + wr0, c0 + wc0, c1 + wc0) for r0, r1, c0, c1
+                           in iter_windows(height, width, block_rows=rows, block_cols=cols)]
                 pending = pool.submit(compute, windows[0], adst is not None)
                 for k, w in enumerate(windows):
                     s, a = pending.result()
                     if k + 1 < len(windows):
                         pending = pool.submit(compute, windows[k + 1], adst is not None)
-                    win = Window(w[2], w[0], w[3] - w[2], w[1] - w[0])
+                    win = Window(w[2] - wc0, w[0] - wr0, w[3] - w[2], w[1] - w[0])
                     dst.write(s, 1, window=win)
                     if adst is not None:
                         adst.write(a, 1, window=win)
                 if overviews:
-                    _overviews(dst, grid)
+                    _overviews(dst, height, width)
                     if adst is not None:
-                        _overviews(adst, grid)
+                        _overviews(adst, height, width)
 
         if aspect_out is None:
-            return atomic_write(out, lambda tmp: writer(tmp, None))
-        aspect_path = Path(aspect_out)
-        holder: dict[str, Path] = {}
+            written = atomic_write(out, lambda tmp: writer(tmp, None))
+        else:
+            aspect_path = Path(aspect_out)
 
-        def write_both(tmp: Path) -> None:
-            def inner(tmp_a: Path) -> None:
-                writer(tmp, tmp_a)
-            holder["a"] = atomic_write(aspect_path, inner)
+            def write_both(tmp: Path) -> None:
+                atomic_write(aspect_path, lambda tmp_a: writer(tmp, tmp_a))
 
-        return atomic_write(out, write_both)
+            written = atomic_write(out, write_both)
+    if not found:
+        log.warning("%s", _no_slope_warning(Path(str(dem)).name, info.crs))
+    return written
+
+
+def _no_slope_warning(name: str, crs: str) -> str:
+    return (f"{name}: DEM 中没有任何像元能算出坡度(全为无数据值或空洞),坡度图为空;请换一个有高程的 DEM。"
+            f" / The DEM {name} ({crs}) gives no slope at any pixel: it is all nodata (or voids), "
+            "so the slope raster is empty; fix: give a DEM with elevations (check its nodata "
+            "value with gdalinfo)")
+
+
+def _bounds_window(info: DemInfo, dem: str | Path, bounds: tuple[float, float, float, float],
+                   crs: str, margin_m: float) -> PixelWindow:
+    """The DEM window under ``bounds`` plus ``margin_m``, refused when empty or too large."""
+    name = Path(str(dem)).name
+    win = bounds_window(info, bounds, crs=crs, margin_m=margin_m)
+    if win is None:
+        box = ", ".join(f"{v:.6g}" for v in bounds)
+        raise InputError(
+            f"{name}: the DEM ({info.crs}, {info.width:,} × {info.height:,} pixels) does not "
+            f"reach the area ({box}) in {crs} (plus {margin_m:g} m); fix: give a DEM that "
+            "covers the county (check the DEM's CRS with gdalinfo)")
+    check_window_pixels(name, win[1] - win[0], win[3] - win[2], what="around the sites")
+    return win
 
 
 class _StripReader:
-    """Serves DEM windows from full-width strips read once, aligned on the strip grid.
+    """Serves DEM windows from strips read once, aligned on the strip grid.
 
     GDAL decodes a tiled GeoTIFF window that is not tile-aligned tile by tile again for
     each read (the multi-threaded read path bypasses the block cache), so reading every
     window with its one-pixel halo would decode the neighbouring tile rows twice.  Here
-    each strip of ``rows`` rows is read once (raw values) and kept until the windows below
-    it no longer need it (windows come row-major): at most three strips in memory.
+    each strip of ``rows`` rows (from ``row0``; columns ``col0:col1``, default the full
+    width) is read once (raw values) and kept until the windows below it no longer need
+    it (windows come row-major): at most three strips in memory.
     """
 
-    def __init__(self, src: Any, rows: int) -> None:
+    def __init__(self, src: Any, rows: int, *, row0: int = 0, col0: int = 0,
+                 col1: int | None = None) -> None:
         self.src = src
         self.rows = rows
+        self.row0, self.col0 = row0, col0
+        self.col1 = src.width if col1 is None else col1
         self.strips: dict[int, NDArray[Any]] = {}
 
     def _strip(self, k: int) -> NDArray[Any]:
         if k not in self.strips:
-            r0 = k * self.rows
+            r0 = self.row0 + k * self.rows
             h = min(self.rows, self.src.height - r0)
-            self.strips[k] = self.src.read(1, window=Window(0, r0, self.src.width, h))
+            self.strips[k] = self.src.read(1, window=Window(self.col0, r0, self.col1 - self.col0, h))
         return self.strips[k]
 
     def __call__(self, r0: int, r1: int, c0: int, c1: int) -> NDArray[Any]:
-        k0, k1 = r0 // self.rows, (r1 - 1) // self.rows
+        k0, k1 = (r0 - self.row0) // self.rows, (r1 - 1 - self.row0) // self.rows
         for old in [j for j in self.strips if j < k0]:  # windows come in row-major order
             del self.strips[old]
         parts = []
         for k in range(k0, k1 + 1):
             strip = self._strip(k)
-            lo = max(r0 - k * self.rows, 0)
-            hi = min(r1 - k * self.rows, strip.shape[0])
-            parts.append(strip[lo:hi, c0:c1])
+            lo = max(r0 - self.row0 - k * self.rows, 0)
+            hi = min(r1 - self.row0 - k * self.rows, strip.shape[0])
+            parts.append(strip[lo:hi, c0 - self.col0:c1 - self.col0])
         return parts[0] if len(parts) == 1 else np.concatenate(parts, axis=0)
 
 
@@ -226,10 +277,10 @@ def _maybe_open(path: Path | None, profile: dict[str, Any]) -> Iterator[Any]:
         yield dst
 
 
-def _overviews(dst: Any, grid: GridSpec) -> None:
+def _overviews(dst: Any, height: int, width: int) -> None:
     factors = []
     f = 2
-    while max(grid.width, grid.height) / f >= 256:
+    while max(width, height) / f >= 256:
         factors.append(f)
         f *= 2
     if factors:
@@ -333,9 +384,10 @@ def steep_polygons(slope_path: str | Path, *, threshold_deg: float = 25.0,
     for geom, _val in rasterio.features.shapes(mask.astype(np.uint8), mask=mask, transform=transform,
                                                connectivity=8):
         poly = shapely.geometry.shape(geom)
-        # pixel count × the ground area of a pixel at the zone's centre
-        col = (poly.centroid.x - transform.c) / transform.a
-        row = (poly.centroid.y - transform.f) / transform.e
+        # pixel count × the ground area of a pixel at the zone's centre (a centre on a pixel
+        # edge counts in the pixel after it, whatever the rounding of the window's origin)
+        col = (poly.centroid.x - transform.c) / transform.a + 1e-6
+        row = (poly.centroid.y - transform.f) / transform.e + 1e-6
         r, c = int(min(max(row, 0), h - 1)), int(min(max(col, 0), w - 1))
         n_px = poly.area / abs(transform.a * transform.e)
         areas.append(n_px * float(coarse.cell_area_m2(r, r + 1, c, c + 1)[0, 0]))
@@ -426,15 +478,20 @@ class LandResult:
         Candidate list (:data:`analysis.land.CANDIDATE_COLUMNS`).
     geometry
         The parcels' polygons (EPSG:4326), same order as ``parcels``.
+    warnings
+        Warnings a planner should see (Chinese / English), e.g. parcels the DEM does not
+        cover; also logged.
     """
 
     parcels: pd.DataFrame
     villages: pd.DataFrame
     candidates: pd.DataFrame
     geometry: gpd.GeoSeries
+    warnings: tuple[str, ...] = ()
 
 
-def land_statistics(parcels: gpd.GeoDataFrame, slope_path: str | Path) -> LandResult:
+def land_statistics(parcels: gpd.GeoDataFrame, slope_path: str | Path, *,
+                    dem: str | Path | None = None) -> LandResult:
     """Slope-class areas per parcel and village from a slope GeoTIFF (read window by window).
 
     Parameters
@@ -443,16 +500,45 @@ def land_statistics(parcels: gpd.GeoDataFrame, slope_path: str | Path) -> LandRe
         From :func:`read_parcels` (any CRS with a definition).
     slope_path
         Slope GeoTIFF from :func:`write_slope`.
+    dem
+        The DEM the slope was computed from, named in the warning about parcels with no
+        slope (outside the DEM or on its voids); default the slope file.
     """
     with open_slope(slope_path) as sr:
         areas = zonal_class_areas(parcels, sr.read, sr.grid, strategy="raster-sequential")
+        extent = (sr.dataset.bounds, sr.dataset.crs.to_string())
     table = parcel_land_table(parcels, areas)
+    geometry = parcels.geometry.to_crs("EPSG:4326").reset_index(drop=True)
+    warning = _parcels_outside_warning(table, geometry, Path(str(dem or slope_path)).name, *extent)
+    if warning:
+        log.warning("%s", warning)
     return LandResult(
         parcels=table,
         villages=village_land_table(table),
         candidates=candidate_list(table),
-        geometry=parcels.geometry.to_crs("EPSG:4326").reset_index(drop=True),
+        geometry=geometry,
+        warnings=(warning,) if warning else (),
     )
+
+
+def _parcels_outside_warning(table: pd.DataFrame, geometry: gpd.GeoSeries, name: str,
+                             bounds: Any, crs: str) -> str | None:
+    """A warning when some parcels get no slope at all (outside the DEM, or on its voids)."""
+    ok = ~(geometry.is_empty | geometry.isna()).to_numpy()
+    none = ok & ~(table["area_slope_m2"].to_numpy(dtype=np.float64) > 0)
+    k, n = int(none.sum()), int(ok.sum())
+    if not k:
+        return None
+    x0, y0, x1, y1 = geometry[ok].total_bounds
+    ext = f"{bounds.left:.6g}, {bounds.bottom:.6g}, {bounds.right:.6g}, {bounds.top:.6g}"
+    where = (f"DEM {name} ({crs}) extent {ext}; the parcels span lon {x0:.4f}–{x1:.4f}, "
+             f"lat {y0:.4f}–{y1:.4f}")
+    what = f"none of the {n} parcels gets" if k == n else f"{k} of the {n} parcels get no"
+    return (f"{name}: {n} 个地块中有 {k} 个没有坡度数据(在 DEM 范围之外或落在空洞上),其坡度面积记为 0;"
+            "请换一个覆盖全县的 DEM。"
+            f" / {what} slope from the DEM ({where}): they are outside it "
+            "or on its voids, so their slope-class areas are 0; fix: give a DEM covering the "
+            "county (check its CRS)")
 
 
 #: m² per 公顷 (hectare) and per 亩 (1 亩 = 1/15 公顷 ≈ 666.67 m²).
@@ -557,8 +643,10 @@ def _land_xlsx_writer(result: LandResult, lang: str) -> Any:
     return write
 
 
-def write_land(result: LandResult, out_dir: str | Path, *, lang: str = "zh") -> dict[str, Path]:
-    """Write land_parcels.csv, land_villages.csv, land.xlsx and land.gpkg.
+def write_land(result: LandResult, out_dir: str | Path, *, lang: str = "zh",
+               parquet: bool = False) -> dict[str, Path]:
+    """Write land_parcels.csv, land_villages.csv, land.xlsx and land.gpkg (and with
+    ``parquet`` the GeoParquet file land_parcels.parquet).
 
     Every file is written atomically (temporary name, then rename).  CSVs are UTF-8 with
     BOM, the English column names and full precision.  land.xlsx is for reading: sheets
@@ -576,6 +664,9 @@ def write_land(result: LandResult, out_dir: str | Path, *, lang: str = "zh") -> 
         Output folder (created if absent).
     lang
         ``"zh"`` (Chinese headers and measures in land.xlsx) or ``"en"``.
+    parquet
+        Also write ``land_parcels.parquet``: the parcel table with its polygons (EPSG:4326,
+        geopandas ``to_parquet``).
 
     Returns
     -------
@@ -610,6 +701,11 @@ def write_land(result: LandResult, out_dir: str | Path, *, lang: str = "zh") -> 
             cg.to_file(tmp, layer="candidates", driver="GPKG", mode="a")
 
     written["land.gpkg"] = atomic_write(out / "land.gpkg", gpkg)
+    if parquet:
+        parcels = gpd.GeoDataFrame(result.parcels.copy(), geometry=result.geometry.values,
+                                   crs="EPSG:4326")
+        written["land_parcels.parquet"] = atomic_write(
+            out / "land_parcels.parquet", lambda t: parcels.to_parquet(t, index=False))
     return written
 
 
@@ -629,4 +725,5 @@ def site_hazard_from_raster(sites: gpd.GeoDataFrame, slope_path: str | Path, *,
     with open_slope(slope_path) as sr:
         return site_hazard(sites, sr.read, sr.grid, radius_m=radius_m, max_slope_deg=max_slope_deg,
                            max_share_gt25=max_share_gt25)
+
 

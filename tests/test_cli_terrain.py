@@ -48,11 +48,20 @@ def test_land_command_writes_english_headers(demo, tmp_path: Path) -> None:  # t
     from openpyxl import load_workbook
 
     out = tmp_path / "land"
-    assert main(["land", "--demo", "--lang", "en", "--out", str(out)]) == 0
+    assert main(["land", "--demo", "--lang", "en", "--format", "parquet", "--out", str(out)]) == 0
     wb = load_workbook(out / "land.xlsx", read_only=True)
     assert wb.sheetnames == ["Parcels", "Villages", "Candidates", "Notes"]
     assert [c.value for c in next(wb["Parcels"].iter_rows(max_row=1))][:5] == [
         "Parcel ID", "Village", "Land use", "Area (m²)", "Area (ha)"]
+    # --format parquet: the parcels with their polygons, read back by geopandas
+    import geopandas as gpd
+
+    pq = gpd.read_parquet(out / "land_parcels.parquet")
+    csv = pd.read_csv(out / "land_parcels.csv", encoding="utf-8-sig", dtype={"parcel_id": str})
+    assert pq.crs is not None and pq.crs.to_epsg() == 4326 and len(pq) == len(csv)
+    assert list(pq["parcel_id"].astype(str)) == list(csv["parcel_id"])
+    assert pq["area_gt25_m2"].sum() == pytest.approx(csv["area_gt25_m2"].sum())
+    assert pq.geometry.geom_type.isin(["Polygon", "MultiPolygon"]).all()
 
 
 def test_slope_help_names_its_outputs(capsys: pytest.CaptureFixture[str]) -> None:

@@ -34,7 +34,8 @@ examples:
 
 outputs (in --out): land_parcels.csv, land_villages.csv (full precision), land.xlsx
 (地块/村/候选地块: m², 公顷 and 亩, --lang headers), land.gpkg (parcels + candidates),
-steep_gt25.gpkg (land > 25° for the map; only when there is some), slope.tif
+steep_gt25.gpkg (land > 25° for the map; only when there is some), slope.tif; with
+--format parquet also land_parcels.parquet
 """
 
 
@@ -63,7 +64,9 @@ def register(subparsers: Any) -> dict[str, Any]:
     la.add_argument("--parcels", type=Path, help="parcel polygons (GeoPackage/Shapefile/GeoJSON) with "
                     "parcel_id/地块编号, village/村, land_use/地类")
     la.add_argument("--out", type=Path, required=True, help="output folder (created if absent)")
-    add_options(la, {"--lang": "headers of land.xlsx (default: %(default)s)"})
+    add_options(la, {"--lang": "headers of land.xlsx (default: %(default)s)",
+                     "--format": "also write GeoParquet (parquet): land_parcels.parquet, the "
+                                 "parcel table with its polygons (EPSG:4326)"})
     return {"slope": _cmd_slope, "land": _cmd_land}
 
 
@@ -94,15 +97,16 @@ def _cmd_land(args: argparse.Namespace) -> int:
         dem, parcels_path = args.dem, args.parcels
     out = Path(args.out)
     check_outputs_apart([], [dem, parcels_path],
-                        folder_files={out: (*LAND_FILES, "slope.tif", "steep_gt25.gpkg")})
+                        folder_files={out: (*LAND_FILES, "slope.tif", "steep_gt25.gpkg",
+                                            "land_parcels.parquet")})
     if out.exists() and not out.is_dir():
         raise InputError(f"--out {out} is an existing file: give a folder name (created if absent)")
     t0 = time.perf_counter()
     parcels = read_parcels(parcels_path)
     out.mkdir(parents=True, exist_ok=True)
     slope_path = write_slope(dem, out / "slope.tif")
-    result = land_statistics(parcels, slope_path)
-    written = write_land(result, out, lang=args.lang)
+    result = land_statistics(parcels, slope_path, dem=dem)
+    written = write_land(result, out, lang=args.lang, parquet="parquet" in args.formats)
     steep = steep_polygons(slope_path)
 
     def write_steep(tmp: Path) -> None:

@@ -11,6 +11,9 @@ an :class:`~anzhi.core.errors.InputError`.  Nothing is written anywhere else.
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
+import os
 import re
 import shutil
 import tempfile
@@ -31,6 +34,7 @@ __all__ = [
     "UPLOAD_KINDS",
     "UploadedFileLike",
     "SessionFolder",
+    "MAX_NAME_BYTES",
     "safe_filename",
     "save_upload",
     "stage_uploads",
@@ -129,13 +133,56 @@ class SessionFolder:
         return sub
 
 
-def safe_filename(name: str) -> str:
+#: Longest file name written, in bytes of UTF-8 (ext4, XFS, tmpfs, APFS and NTFS allow 255).
+MAX_NAME_BYTES = 255
+_SUFFIX_PART = re.compile(r"\.[A-Za-z0-9]{1,8}")
+
+
+def _name_suffix(base: str) -> str:
+    """The file type ending of ``base`` kept when it is shortened: the last one or two
+    dot-parts of ASCII letters and digits (``.gpkg``, ``.osm.pbf``, ``.shp.zip``)."""
+    parts = re.findall(r"\.[^.]*", base)
+    keep: list[str] = []
+    for part in reversed(parts[-2:]):
+        if not _SUFFIX_PART.fullmatch(part):
+            break
+        keep.insert(0, part)
+    return "".join(keep)
+
+
+def _cut_utf8(text: str, max_bytes: int) -> str:
+    """The longest prefix of ``text`` whose UTF-8 form has at most ``max_bytes`` bytes."""
+    return text.encode("utf-8")[:max(max_bytes, 0)].decode("utf-8", errors="ignore")
+
+
+def safe_filename(name: str, *, max_bytes: int = MAX_NAME_BYTES) -> str:
     """The last path component of ``name`` with path separators, control characters and
-    leading dots removed (Chinese names are kept); ``"upload"`` if nothing is left."""
+    leading dots removed (Chinese names are kept); ``"upload"`` if nothing is left.
+
+    A name longer than ``max_bytes`` bytes of UTF-8 (default 255, the limit of common file
+    systems: 85 Chinese characters) is shortened: its stem is cut on a character boundary
+    and given ``-`` and 8 hex digits of the stem's SHA-256 (so two long names stay apart, and
+    the parts of one Shapefile keep one stem), and its type ending (``.xlsx``, ``.osm.pbf``,
+    ``.shp.zip``: see the loaders) is kept.
+    """
     base = re.split(r"[\\/]", str(name))[-1]
     base = "".join(ch for ch in base if unicodedata.category(ch)[0] != "C")
-    base = base.strip().lstrip(".").strip()
-    return base[:200] or "upload"
+    base = base.strip().lstrip(".").strip() or "upload"
+    if len(base.encode("utf-8")) <= max_bytes:
+        return base
+    suffix = _name_suffix(base)
+    stem = base[: len(base) - len(suffix)] if suffix else base
+    tag = "-" + hashlib.sha256(stem.encode("utf-8")).hexdigest()[:8]
+    room = max_bytes - len(suffix.encode("utf-8")) - len(tag)
+    return (_cut_utf8(stem, room).rstrip() or "upload") + tag + suffix
+
+
+def _name_limit(folder: Path) -> int:
+    """The longest file name (bytes) ``folder``'s file system takes, at most 255."""
+    try:
+        return min(MAX_NAME_BYTES, int(os.pathconf(folder, "PC_NAME_MAX")))
+    except (OSError, ValueError, AttributeError):  # pathconf is POSIX only
+        return MAX_NAME_BYTES
 
 
 def _suffix(name: str) -> str:
@@ -166,7 +213,7 @@ def _extract_shapefile(zip_path: Path, dest: Path, pc: ProblemCollector, label: 
                     pc.add("the zip expands to far more than its own size", file=label,
                            fix="upload the Shapefile as a plain .gpkg or .geojson instead")
                     return None
-                target = dest / safe_filename(Path(info.filename).name)
+                target = dest / safe_filename(Path(info.filename).name, max_bytes=_name_limit(dest))
                 with zf.open(info) as src, open(target, "wb") as dst:
                     shutil.copyfileobj(src, dst)
                 if _suffix(target.name) == ".shp":
@@ -178,14 +225,20 @@ def _extract_shapefile(zip_path: Path, dest: Path, pc: ProblemCollector, label: 
 
 
 def save_upload(
-    upload: UploadedFileLike, kind: UploadKind, folder: SessionFolder, pc: ProblemCollector
+    upload: UploadedFileLike, kind: UploadKind, folder: SessionFolder, pc: ProblemCollector,
+    *, slot: int | None = None,
 ) -> Path | None:
-    """Check one uploaded file and write it into ``folder``/``kind.key``.
+    """Check one uploaded file and write it into ``folder``/``kind.key`` (/``slot``).
 
-    Problems (wrong type, too large, empty, bad zip) go to ``pc``; the path written (for a
-    zipped Shapefile the extracted ``.shp``) is returned, or ``None`` when the file was refused.
+    Problems (wrong type, too large, empty, bad zip, a file the server cannot write) go to
+    ``pc`` without the server's paths; the path written (for a zipped Shapefile the
+    extracted ``.shp``) is returned, or ``None`` when the file was refused.  A name too long
+    for the file system is shortened (:func:`safe_filename`, type ending kept); ``slot``
+    (the file's number among several of one kind) gives each upload its own sub-folder, so
+    two uploads of the same name do not overwrite each other.
     """
-    name = safe_filename(upload.name)
+    dest = folder.path / kind.key / (str(slot) if slot is not None else "")
+    name = safe_filename(upload.name, max_bytes=_name_limit(folder.path))
     suffix = _suffix(name)
     ok = True
     if suffix not in kind.suffixes:
@@ -208,12 +261,18 @@ def save_upload(
         ok = False
     if not ok:
         return None
-    dest = folder.path / kind.key
-    dest.mkdir(parents=True, exist_ok=True)
     target = dest / name
-    target.write_bytes(upload.getvalue())
-    if suffix == ".zip" and kind.key != "dem":  # DEM zips are read in place (/vsizip/)
-        return _extract_shapefile(target, dest, pc, name)
+    try:
+        dest.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(upload.getvalue())
+        if suffix == ".zip" and kind.key != "dem":  # DEM zips are read in place (/vsizip/)
+            return _extract_shapefile(target, dest, pc, name)
+    except OSError as exc:  # the message names the upload, never the server's folder
+        with contextlib.suppress(OSError):
+            target.unlink(missing_ok=True)
+        pc.add(f"the server could not save the file ({exc.strerror or type(exc).__name__})",
+               file=name, fix="rename it to a short name and upload it again")
+        return None
     return target
 
 
@@ -267,7 +326,10 @@ def stage_uploads(
                 pc.add(f"no {key} file uploaded", fix=f"upload the {key} file ({', '.join(kind.suffixes)})")
             continue
         folder.fresh_subdir(key)
-        saved = [save_upload(f, kind, folder, pc) for f in files]
+        # several files of one kind (facility layers): one sub-folder each, so two with
+        # the same name are both kept
+        saved = [save_upload(f, kind, folder, pc, slot=i + 1 if kind.multiple else None)
+                 for i, f in enumerate(files)]
         paths[key] = [p for p in saved if p is not None]
     pc.raise_if_any()
 
