@@ -33,10 +33,12 @@ COVERAGE_COLUMNS: tuple[str, ...] = (
 )
 
 #: Baoshan 2021 size classes: key -> (Chinese label, English label), smallest first.
+#: "1000人以下" includes 1,000 (以上/以下 include the number, 民法典 art. 1259), so the
+#: classes are ≤ 1,000, 1,001–10,000 and > 10,000 (the keys keep their historic names).
 SIZE_CLASSES: dict[str, tuple[str, str]] = {
-    "under_1000": ("1000人以下", "under 1,000 people"),
-    "1000_to_10000": ("1000–10000人", "1,000–10,000 people"),
-    "10000_plus": ("10000人及以上", "10,000 people and more"),
+    "under_1000": ("1000人以下", "1,000 people or fewer"),
+    "1000_to_10000": ("1000–10000人", "1,001–10,000 people"),
+    "10000_plus": ("10000人以上", "more than 10,000 people"),
 }
 
 _NEEDED = ("site_id", "county", "township", "population", "facility_type", "rule_id", "status")
@@ -139,8 +141,8 @@ def size_class(population: pd.Series) -> pd.Series:
     """Baoshan 2021 size class of each site by population.
 
     Classes (保山民政 2021, ``baoshan-civil-2021`` in docs/sources.md, opening paragraph):
-    ``under_1000`` (< 1,000 people), ``1000_to_10000`` (1,000 ≤ people < 10,000),
-    ``10000_plus`` (≥ 10,000).  Labels in :data:`SIZE_CLASSES`.  The overlapping "large
+    ``under_1000`` ("1000人以下": ≤ 1,000 people, 以下 including the number),
+    ``1000_to_10000`` ("1000—10000人": 1,000 < people ≤ 10,000), ``10000_plus`` (> 10,000).  Labels in :data:`SIZE_CLASSES`.  The overlapping "large
     site" class (≥ 200 households and ≥ 800 people) is :func:`large_site`.
 
     Parameters
@@ -155,7 +157,7 @@ def size_class(population: pd.Series) -> pd.Series:
         population is missing.
     """
     pop = pd.to_numeric(pd.Series(population), errors="coerce")
-    cls = pd.cut(pop, bins=[-np.inf, 1000, 10000, np.inf], right=False,
+    cls = pd.cut(pop, bins=[-np.inf, 1000, 10000, np.inf], right=True,
                  labels=list(SIZE_CLASSES))
     return pd.Series(cls, index=pop.index, name="size_class")
 

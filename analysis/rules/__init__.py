@@ -37,7 +37,10 @@ A rule set is a versioned YAML file (``analysis/rules/<name>.yaml``) with the to
       capacity:                      # optional capacity norm (gap_capacity)
         demand: population           #   population | children_3_5 (people the facility serves)
         max_per_unit: 5000           #   most demand per unit of facility capacity
-                                     #   (5,000 residents per officer; 1 child per place)
+                                     #   (5,000 residents per officer; 1 child per place);
+                                     #   unlimited: at least one unit (一室一警)
+        min_per_unit: 3000           #   optional: lower end of a documented range (shown;
+                                     #   only max_per_unit decides gap_capacity)
         child_share: 0.04            #   children_3_5 only: share of the population aged
                                      #   3-5 when the site table has no children_3_5 column
         unit_zh: 名民警               #   the unit of the facilities' capacity column
@@ -48,7 +51,7 @@ A rule set is a versioned YAML file (``analysis/rules/<name>.yaml``) with the to
         adjustable: false
         note: "..."
 
-``max_per_unit`` of 1,000,000 or more (``NO_PER_UNIT_LIMIT``) reads as "no limit per unit"
+``max_per_unit: unlimited`` (or 1,000,000 or more, ``NO_PER_UNIT_LIMIT``) reads as "no limit per unit"
 (不限每名民警服务人数): only a unit of capacity of 0 is short (一室一警).
 
 ``source`` names a document of the registry ``documents.yaml`` by id (``guizhou-2019``,
@@ -76,7 +79,9 @@ Modules: :mod:`~analysis.rules.model` (the rule dataclasses and their words),
 :mod:`~analysis.rules.parse` (one rule from its dict form, every problem collected),
 :mod:`~analysis.rules.ruleset` (the rule set and its overrides),
 :mod:`~analysis.rules.yamltext` (YAML text), :mod:`~analysis.rules.presets` (the
-packaged files) and :mod:`~analysis.rules.documents` (the cited documents).  Import the names from ``analysis.rules``.
+packaged files), :mod:`~analysis.rules.documents` (the cited documents) and
+:mod:`~analysis.rules.requirements` (the requirements of docs/policy-rules.md and the rules
+that check them).  Import the names from ``analysis.rules``.
 """
 
 from analysis.rules.documents import Document, document, documents

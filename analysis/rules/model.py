@@ -241,7 +241,12 @@ class Capacity(Cited):
         table's ``children_3_5`` column where given, else ``population * child_share``).
     max_per_unit
         Most demand one unit of capacity may serve: 5,000 residents per police officer
-        (保山民政 2021: 3,000-5,000), 1 child per kindergarten place.
+        (保山民政 2021: 3,000-5,000), 1 child per kindergarten place.  Written
+        ``unlimited`` (or 不限) in YAML, it is :data:`NO_PER_UNIT_LIMIT`: at least one unit.
+    min_per_unit
+        The lower end of a documented range (3,000 of "3,000-5,000 residents per officer"),
+        shown with the norm; serving fewer per unit is not a gap, so only ``max_per_unit``
+        decides the status.  ``None``: no range.
     child_share
         Share (0-1) of the population aged 3-5, used for ``children_3_5`` when the site
         has no count of its own.
@@ -259,6 +264,7 @@ class Capacity(Cited):
     demand: str
     max_per_unit: float
     child_share: float | None = None
+    min_per_unit: float | None = None
     unit_zh: str = ""
     unit_en: str = ""
     grade: str | None = None
@@ -274,7 +280,10 @@ class Capacity(Cited):
 
     def to_dict(self) -> dict[str, Any]:
         """Dict form as in the YAML file."""
-        d: dict[str, Any] = {"demand": self.demand, "max_per_unit": self.max_per_unit}
+        d: dict[str, Any] = {"demand": self.demand,
+                             "max_per_unit": "unlimited" if self.unlimited else self.max_per_unit}
+        if self.min_per_unit is not None and not self.unlimited:
+            d["min_per_unit"] = self.min_per_unit
         for k in ("child_share", "grade", "source", "clause"):
             v = getattr(self, k)
             if v is not None:
@@ -303,14 +312,19 @@ class Capacity(Cited):
                 return f"至少 1 {unit},不限每{unit}服务人数"
             one = unit[:-1] if unit.endswith("s") else unit
             return f"at least one {one}, no per-{one} limit"
+        lo = self.min_per_unit
         if zh:
             who = "名3–5岁儿童" if self.demand == "children_3_5" else " 人"
             text = f"每{unit} ≤ {_num(self.max_per_unit)}{who}"
+            if lo is not None:
+                text = f"每{unit} {_num(lo)}–{_num(self.max_per_unit)}{who},即{text}"
             if self.demand == "children_3_5" and self.child_share is not None:
                 text += f";无儿童数时按人口 {self.child_share:.1%} 估算"
             return text
         who = "children aged 3–5" if self.demand == "children_3_5" else "people"
         text = f"≤ {_num(self.max_per_unit)} {who} per {unit.rstrip('s')}"
+        if lo is not None:
+            text = f"{_num(lo)}–{_num(self.max_per_unit)} {who} per {unit.rstrip('s')}, i.e. {text}"
         if self.demand == "children_3_5" and self.child_share is not None:
             text += f"; estimated as {self.child_share:.1%} of the population where not given"
         return text

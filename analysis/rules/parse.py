@@ -16,8 +16,8 @@ from typing import Any, cast
 from anzhi.core.errors import Problem
 from anzhi.core.vocabulary import FACILITY_TYPES, label, normalise_facility_type
 from analysis.rules.documents import documents, resolve_source
-from analysis.rules.model import (DEMANDS, GRADES, PROFILES, Applies, AtSite, Capacity, Rule,
-                                  SatisfiedBy, WithinReach)
+from analysis.rules.model import (DEMANDS, GRADES, NO_PER_UNIT_LIMIT, PROFILES, Applies,
+                                  AtSite, Capacity, Rule, SatisfiedBy, WithinReach)
 
 __all__ = ["Checker", "parse_rule", "parse_rule_list"]
 
@@ -26,14 +26,16 @@ _KIND_ALIASES = {
     "农村": "农村", "农村安置": "农村", "rural": "农村",
     "any": "any", "all": "any", "全部": "any", "不限": "any",
 }
+#: ``max_per_unit`` words for "no limit per unit" (at least one unit: 一室一警).
+_UNLIMITED = frozenset({"unlimited", "none", "不限"})
 _ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_\-]*$")
 #: A ``source`` written like a document id (``guizhou-2019``): it must be registered.
 _DOC_ID_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)+$")
 
 _RULE_KEYS = {"id", "facility_type", "applies", "satisfied_by", "source", "clause", "clause_en",
               "grade", "adjustable", "label_zh", "label_en", "note", "note_en", "capacity"}
-_CAPACITY_KEYS = {"demand", "max_per_unit", "child_share", "unit_zh", "unit_en", "grade",
-                  "source", "clause", "clause_en", "adjustable", "note", "note_en"}
+_CAPACITY_KEYS = {"demand", "max_per_unit", "min_per_unit", "child_share", "unit_zh", "unit_en",
+                  "grade", "source", "clause", "clause_en", "adjustable", "note", "note_en"}
 _APPLIES_KEYS = {"min_population", "max_population", "min_households", "kind"}
 _SATISFIED_KEYS = {"at_site", "within_reach", "also_types"}
 _AT_SITE_KEYS = {"radius_m"}
@@ -346,7 +348,15 @@ def _parse_capacity(raw: Any, c: Checker) -> Capacity | None:
         c.add(f"capacity.demand {raw.get('demand')!r} is not population or children_3_5",
               key="capacity.demand", value=raw.get("demand"),
               fix="write demand: population (residents) or children_3_5 (kindergartens)")
-    per = c.number(raw, "max_per_unit", "capacity", positive=True)
+    per_raw = raw.get("max_per_unit")
+    unlimited = isinstance(per_raw, str) and per_raw.strip().lower() in _UNLIMITED
+    per = NO_PER_UNIT_LIMIT if unlimited else c.number(raw, "max_per_unit", "capacity",
+                                                       positive=True)
+    low = c.number(raw, "min_per_unit", "capacity", positive=True)
+    if low is not None and (unlimited or (per is not None and low > per)):
+        c.add("capacity.min_per_unit must not exceed max_per_unit", key="capacity.min_per_unit",
+              value=low, fix="write the documented range low-high as min_per_unit ≤ max_per_unit")
+        low = None
     if raw.get("max_per_unit") is None:
         c.add("capacity.max_per_unit is missing", key="capacity.max_per_unit",
               fix="e.g. max_per_unit: 5000 (residents per officer) or 1 (child per place)")
@@ -368,7 +378,7 @@ def _parse_capacity(raw: Any, c: Checker) -> Capacity | None:
         v = raw.get(k)
         return str(v).strip() if v not in (None, "") else None
 
-    return Capacity(demand=demand, max_per_unit=per,
+    return Capacity(demand=demand, max_per_unit=per, min_per_unit=low,
                     child_share=share if demand == "children_3_5" else None,
                     unit_zh=txt("unit_zh") or "", unit_en=txt("unit_en") or "", grade=grade,
                     adjustable=bool(adj), **src,

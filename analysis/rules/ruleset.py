@@ -28,10 +28,11 @@ _OVERRIDABLE: dict[str, tuple[str, ...]] = {
     "max_time_min": ("satisfied_by", "within_reach", "max_time_min"),
     "profile": ("satisfied_by", "within_reach", "profile"),
     "max_per_unit": ("capacity", "max_per_unit"),
+    "min_per_unit": ("capacity", "min_per_unit"),
     "child_share": ("capacity", "child_share"),
 }
 _NUMERIC_FIELDS = {"min_population", "max_population", "min_households", "radius_m",
-                   "max_dist_m", "max_time_min", "max_per_unit", "child_share"}
+                   "max_dist_m", "max_time_min", "max_per_unit", "min_per_unit", "child_share"}
 
 
 @dataclass(frozen=True)
@@ -98,8 +99,9 @@ class RuleSet:
         overrides
             ``{"<rule id>.<field>": value}``.  Fields: ``min_population``,
             ``max_population``, ``min_households``, ``kind``, ``radius_m`` (at-site radius,
-            m), ``max_dist_m``, ``max_time_min``, ``profile``, ``max_per_unit`` and
-            ``child_share`` (capacity norm); the longer forms
+            m), ``max_dist_m``, ``max_time_min``, ``profile``, ``max_per_unit``,
+            ``min_per_unit`` and ``child_share`` (capacity norm; a ``max_per_unit`` below
+            ``min_per_unit`` drops the range); the longer forms
             ``applies.min_population``, ``within_reach.max_time_min``,
             ``satisfied_by.within_reach.max_time_min`` are accepted too.  Values may be
             strings as typed on a command line (``"1000"``); ``None``/``"none"`` removes a
@@ -143,6 +145,7 @@ class RuleSet:
                     value=value, fix="give a plain number such as 1000 (no thousands separators)"))
                 continue
             _set_path(dicts[rule_id], path, coerced)
+            _keep_range(dicts[rule_id], leaf, coerced)
             applied.append((str(key), coerced))
         if problems:
             raise InputError(problems)
@@ -152,6 +155,17 @@ class RuleSet:
             raise InputError(rule_problems)
         return dataclasses.replace(self, rules=tuple(rules),
                                    overrides=self.overrides + tuple(applied))
+
+
+def _keep_range(d: dict[str, Any], leaf: str, value: Any) -> None:
+    """A ``max_per_unit`` set below the range's ``min_per_unit`` (``--set
+    police-ratio.max_per_unit=2000``) drops the range: the new figure is the norm."""
+    cap = d.get("capacity")
+    if leaf != "max_per_unit" or not isinstance(cap, dict) or value is None:
+        return
+    low = cap.get("min_per_unit")
+    if isinstance(value, (int, float)) and isinstance(low, (int, float)) and low > value:
+        cap.pop("min_per_unit")
 
 
 def _suffix_of(fld: str, path: tuple[str, ...]) -> bool:

@@ -41,6 +41,7 @@ def place_facilities(county: County) -> None:
     for v in county.villages:
         _village(f, v.name, v.xy)
     big_ids, with_police = _at_sites(f, county)
+    _newer_types(f, county)
     county.facility_rows = f.rows
     _clinic_column(county)
     county.notes["sites_800_without_police_room"] = sorted(set(big_ids) - with_police)
@@ -193,6 +194,43 @@ def _at_regular_site(f: FacilityList, s: dict[str, Any], *, police: bool, jobs: 
         for ft, p in _RURAL_SERVICES:
             if f.chance(p):
                 _here(f, s, ft, f.ri(10, 40) if ft == "elderly_care" else math.nan)
+
+
+def _newer_types(f: FacilityList, county: County) -> None:
+    """The types added to the vocabulary with the seed documents' terms (demo v2): childcare,
+    committees, sub-district office, cemetery, workshops, job markets, training bases, fire
+    stations and bus stops.  Drawn from their own stream so that every facility of v1 keeps
+    its place."""
+    g = FacilityList(county)
+    g.rng = np.random.default_rng([county.seed, 2])
+    add, near, chance = g.add, g.near, g.chance
+    for seat in county.county_seats:
+        cn, xy = seat.name, seat.xy
+        add("sub_district_office", f"{cn}城关街道办事处", near(xy, 50, 400))
+        add("odd_job_market", f"{cn}零工市场", near(xy, 100, 600))
+        add("training_base", f"{cn}创业实训基地", near(xy, 200, 800))
+        add("micro_fire_station", f"{cn}城关社区微型消防站", near(xy, 50, 400))
+        add("childcare", f"{cn}托育服务中心", near(xy, 100, 500), 60)
+        add("bus_stop", f"{cn}客运站", near(xy, 50, 300))
+    for t in county.towns:
+        if t.extra["is_county_seat"]:
+            continue
+        add("bus_stop", f"{t.name}客运站", near(t.xy, 30, 300))
+        if chance(0.5):
+            add("cemetery", f"{t.name}公益性公墓", near(t.xy, 800, 2000))
+        if chance(0.4):
+            add("assistance_workshop", f"{t.name}帮扶车间", near(t.xy, 50, 500))
+    for v in county.villages:
+        if chance(0.5):
+            add("village_committee", f"{v.name}村民委员会", near(v.xy, 20, 150))
+    for s in county.sites:
+        if s["kind"] in ("far", "isolated"):
+            continue
+        if s["population"] >= 800 and chance(0.5):
+            add("assistance_workshop", s["name"] + "帮扶车间", near(s["xy"], 20, 200))
+        if s["population"] >= 1000 and chance(0.6):
+            add("bus_stop", s["name"] + "公交站", near(s["xy"], 20, 200))
+    f.rows.extend(g.rows)
 
 
 def _clinic_column(county: County) -> None:

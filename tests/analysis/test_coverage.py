@@ -158,8 +158,9 @@ def test_covered_counts_on_an_evaluated_table() -> None:
 
 
 def test_size_classes_baoshan() -> None:
-    # 保山民政 2021: 201 sites under 1,000 people, 9 of 1,000-10,000
-    pop = pd.Series([999] * 200 + [0] + [1000] * 8 + [9999] + [10000], index=range(5, 216))
+    # 保山民政 2021: 201 sites "1000人以下" (1,000 included), 9 of 1,000-10,000
+    pop = pd.Series([999] * 199 + [0] + [1000] + [1001] * 7 + [9999] + [10000] + [10001],
+                    index=range(5, 216))
     cls = size_class(pop)
     assert list(cls.cat.categories) == list(SIZE_CLASSES)
     assert cls.index.equals(pop.index)
@@ -191,8 +192,8 @@ def test_size_class_counts_reproduce_baoshan_2021() -> None:
 def test_coverage_by_size_classes() -> None:
     rows = []
     for sid, pop, hh, status in (("A", 500, 100.0, "ok"), ("B", 999, 250.0, "gap_missing"),
-                                 ("C", 1000, 250.0, "ok_shared"), ("D", 9999, 2000.0, "ok"),
-                                 ("E", 10000, np.nan, "gap_capacity")):
+                                 ("C", 1001, 250.0, "ok_shared"), ("D", 10000, 2000.0, "ok"),
+                                 ("E", 10001, np.nan, "gap_capacity")):
         rows.append(dict(site_id=sid, county="X", township="T", population=pop, households=hh,
                          facility_type="kindergarten", rule_id="k", status=status))
     out = coverage_by_size(gaps_frame(rows)).set_index("size_class")
@@ -202,7 +203,7 @@ def test_coverage_by_size_classes() -> None:
     assert out.loc["10000_plus", ["sites_required", "sites_covered"]].tolist() == [1, 0]
     assert out.loc["large_site", ["sites_required", "sites_covered"]].tolist() == [3, 2]  # B,C,D
     assert out.loc["all", "share_sites"] == pytest.approx(3 / 5)
-    assert out.loc["all", "pop_covered"] == 500 + 1000 + 9999
+    assert out.loc["all", "pop_covered"] == 500 + 1001 + 10000
 
 
 @settings(max_examples=40, deadline=None)

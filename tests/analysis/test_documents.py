@@ -156,4 +156,6 @@ def test_police_3000_has_no_per_officer_limit() -> None:
     assert cap.describe("en") == "at least one officer, no per-officer limit"
     ratio = load_rules("baoshan-2023").get("police-ratio").capacity
     assert ratio is not None and not ratio.unlimited
-    assert ratio.describe("zh") == "每名民警 ≤ 5,000 人"
+    # 保山民政 2021 三: the documented range 3,000-5,000, the upper end decides
+    assert ratio.describe("zh") == "每名民警 3,000–5,000 人,即每名民警 ≤ 5,000 人"
+    assert (ratio.min_per_unit, ratio.max_per_unit) == (3000, 5000)

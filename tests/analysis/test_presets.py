@@ -53,6 +53,11 @@ def applicable(preset: str, population: int, households: float, kind: str) -> se
 # --------------------------------------------------------------------------------------
 
 G_BASE = {"health-every-site"}
+#: Baoshan's coverage indicators (保山民政 2021 四) count every site
+B_BASE = {"elderly-care-every-site", "children-home-every-site", "cemetery-every-site"}
+#: 附件3 之附件3: large sites (≥ 200 households and ≥ 800 people)
+B_LARGE = {"workshop-large", "odd-job-market-large", "training-base-large",
+           "micro-fire-station-large", "bus-stop-large"}
 WORKED: dict[str, list[tuple[int, float, str, set[str]]]] = {
     "guizhou-2019": [
         (799, 199, "农村", G_BASE),
@@ -65,20 +70,22 @@ WORKED: dict[str, list[tuple[int, float, str, set[str]]]] = {
         (3000, 150, "农村", G_BASE | {"admin-1000", "police-3000"}),
         (9999, 150, "农村", G_BASE | {"admin-1000", "police-3000"}),
         (10000, 150, "农村", G_BASE | {"police-3000"}),      # committees: 1,000 ≤ pop < 10,000
+        (9999, 150, "城镇", G_BASE | SIX_ONES | {"admin-1000", "police-3000"}),
+        (10000, 150, "城镇", G_BASE | SIX_ONES | {"admin-10000", "police-3000"}),  # 1万人及以上
         (500, 100, "城镇", G_BASE | SIX_ONES),               # six ones: town sites only
         (500, 100, "", G_BASE),                               # unknown kind: not a town site
     ],
     "baoshan-2023": [
-        (799, 300, "农村", set()),
-        (800, 199, "农村", {"police-800", "police-ratio", "employment-800"}),
-        (800, 200, "农村", {"police-800", "police-ratio", "employment-800",
-                            "kindergarten-scale"}),
-        (2999, 199, "城镇", {"police-800", "police-ratio", "employment-800"}),
-        (3000, 199, "城镇", {"police-800", "police-ratio", "employment-800"}),
-        (9999, 100, "农村", {"police-800", "police-ratio", "employment-800"}),
-        (10000, 2500, "城镇", {"police-800", "police-ratio", "employment-800",
-                              "kindergarten-scale"}),
-        (999, np.nan, "农村", {"police-800", "police-ratio", "employment-800"}),  # hh unknown
+        (799, 300, "农村", B_BASE),
+        (800, 199, "农村", B_BASE | {"police-800", "police-ratio", "employment-800"}),
+        (800, 200, "农村", B_BASE | B_LARGE | {"police-800", "police-ratio", "employment-800",
+                                               "kindergarten-scale"}),
+        (2999, 199, "城镇", B_BASE | {"police-800", "police-ratio", "employment-800"}),
+        (3000, 199, "城镇", B_BASE | {"police-800", "police-ratio", "employment-800"}),
+        (9999, 100, "农村", B_BASE | {"police-800", "police-ratio", "employment-800"}),
+        (10000, 2500, "城镇", B_BASE | B_LARGE | {"police-800", "police-ratio",
+                                                  "employment-800", "kindergarten-scale"}),
+        (999, np.nan, "农村", B_BASE | {"police-800", "police-ratio", "employment-800"}),
     ],
     "gb50180-2018": [
         (799, 100, "城镇", {"kindergarten-300m", "primary-500m", "middle-1000m",

@@ -280,7 +280,9 @@ def test_round_trip_property(min_pop: int | None, width: int, has_max: bool,
 
 def test_facility_types_in_rule_order() -> None:
     assert load_rules("baoshan-2023").facility_types == (
-        "police_room", "employment_station", "kindergarten")
+        "police_room", "employment_station", "kindergarten", "elderly_care", "children_centre",
+        "cemetery", "assistance_workshop", "odd_job_market", "training_base",
+        "micro_fire_station", "bus_stop")
 
 
 # --------------------------------------------------------------------------------------
