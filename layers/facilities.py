@@ -58,11 +58,12 @@ FACILITY_FIELDS: Final[tuple[Field, ...]] = (
     Field("amenity", (("amenity",),)),
     Field("healthcare", (("healthcare",),)),
     Field("office", (("office",),)),
+    Field("highway", (("highway",),)),  # highway=bus_stop nodes
 )
 
 log = logging.getLogger(__name__)
 
-_OSM_KEYS: Final = ("amenity", "healthcare", "office")
+_OSM_KEYS: Final = ("amenity", "healthcare", "office", "highway")
 _FIELDS_BY_KEY: Final = {f.key: f for f in FACILITY_FIELDS}
 _is_known_header: Final = header_matcher(FACILITY_FIELDS + COORD_FIELDS)
 

@@ -14,9 +14,12 @@ Which features
   way keeps the nodes present in the file; a way with none present is left out and counted.
 * **Relations** (multipolygon areas) are left out and counted: their outlines need the member
   ways assembled, and public facilities are almost always nodes or ways.
+* **Bus stops**: ``highway=bus_stop`` nodes, in a second pass filtered by pyosmium so that the
+  road ways (``highway=*``) never reach Python.
 
 The table has the columns ``element`` (``node``/``way``), ``osmid``, ``name``, ``name:zh``,
-``amenity``, ``healthcare`` and ``office`` (``name`` falls back to ``name:zh``); ids become
+``amenity``, ``healthcare``, ``office`` and ``highway`` (``name`` falls back to ``name:zh``;
+``highway`` is ``bus_stop`` for the second pass's nodes, else ``""``); ids become
 ``node/123`` / ``way/456``.
 """
 
@@ -42,7 +45,10 @@ log = logging.getLogger(__name__)
 OSM_SUFFIXES: Final = (".osm", ".osm.bz2", ".osm.gz", ".osm.pbf", ".pbf")
 
 _KEYS: Final = ("amenity", "healthcare", "office")
-_COLUMNS: Final = ("element", "osmid", "name", "name:zh", *_KEYS)
+#: Point features read besides the keys: bus stops (``highway=bus_stop`` nodes), read in a
+#: second pass so the road ways (``highway=*``) never reach Python.
+_NODE_TAGS: Final = (("highway", "bus_stop"),)
+_COLUMNS: Final = ("element", "osmid", "name", "name:zh", *_KEYS, "highway")
 
 
 def is_osm_file(path: str | Path) -> bool:
@@ -85,17 +91,28 @@ def _collect(plain: Path, rows: list[dict[str, str]], points: list[Any]) -> tupl
         else:  # relations (multipolygon areas)
             n_rel += 1
             continue
-        tags = obj.tags
-        rows.append({
-            "element": element,
-            "osmid": str(obj.id),
-            # a feature named only in name:zh keeps that name
-            "name": tags.get("name") or tags.get("name:zh") or "",
-            "name:zh": tags.get("name:zh") or "",
-            **{k: tags.get(k) or "" for k in _KEYS},
-        })
+        rows.append(_row(element, obj.id, obj.tags, ""))
         points.append(geom)
+    stops = (osmium.FileProcessor(str(plain), osmium.osm.NODE)
+             .with_filter(osmium.filter.TagFilter(*_NODE_TAGS)))
+    for obj in stops:
+        if obj.location.valid() and not any(obj.tags.get(k) for k in _KEYS):  # not twice
+            rows.append(_row("node", obj.id, obj.tags, obj.tags.get("highway") or ""))
+            points.append(shapely.Point(obj.location.lon, obj.location.lat))
     return n_rel, n_empty
+
+
+def _row(element: str, osmid: int, tags: Any, highway: str) -> dict[str, str]:
+    """One feature's row of the module notes' columns."""
+    return {
+        "element": element,
+        "osmid": str(osmid),
+        # a feature named only in name:zh keeps that name
+        "name": tags.get("name") or tags.get("name:zh") or "",
+        "name:zh": tags.get("name:zh") or "",
+        **{k: tags.get(k) or "" for k in _KEYS},
+        "highway": highway,
+    }
 
 
 def read_osm_pois(path: str | Path) -> gpd.GeoDataFrame:
@@ -109,7 +126,8 @@ def read_osm_pois(path: str | Path) -> gpd.GeoDataFrame:
     Returns
     -------
     geopandas.GeoDataFrame
-        EPSG:4326 points in file order (nodes, then ways) with the columns of the module
+        EPSG:4326 points in file order (nodes, then ways, then the bus stops that carry
+        none of the keys) with the columns of the module
         notes (all ``str``; ``""`` for an absent tag).  ``attrs["n_relations_skipped"]`` and
         ``attrs["n_ways_without_nodes"]`` count what was left out.
 

@@ -123,6 +123,7 @@ OSM_TAGS: dict[tuple[str, str], str] = {
     ("office", "employment_agency"): "employment_station",
     ("amenity", "townhall"): "residents_committee",
     ("amenity", "bus_station"): "bus_stop",
+    ("highway", "bus_stop"): "bus_stop",
     ("amenity", "grave_yard"): "cemetery",
 }
 

@@ -65,17 +65,32 @@ NO_RULE_COLOUR = "#969696"
 
 #: Marker colour per facility type (vocabulary order); unknown types are dark grey.
 FACILITY_COLOURS: Mapping[str, str] = MappingProxyType(
-    dict(
-        zip(
-            FACILITY_TYPES,
-            [
-                "#e41a1c", "#a50f15", "#ff7f00", "#377eb8", "#08519c", "#4d4d4d", "#000000",
-                "#984ea3", "#f781bf", "#4daf4a", "#a65628", "#1b9e77", "#e6ab02", "#66a61e",
-                "#17becf",
-            ],
-            strict=False,
-        )
-    )
+    {
+        "clinic": "#e41a1c",
+        "township_health_centre": "#a50f15",
+        "kindergarten": "#ff7f00",
+        "primary_school": "#377eb8",
+        "middle_school": "#08519c",
+        "police_room": "#4d4d4d",
+        "police_station": "#000000",
+        "elderly_care": "#984ea3",
+        "children_centre": "#f781bf",
+        "community_service": "#4daf4a",
+        "employment_station": "#a65628",
+        "residents_committee": "#1b9e77",
+        "civilisation_practice": "#e6ab02",
+        "culture_sports": "#66a61e",
+        "affordable_shop": "#17becf",
+        "childcare": "#fdae6b",
+        "village_committee": "#006d2c",
+        "sub_district_office": "#54278f",
+        "cemetery": "#737373",
+        "assistance_workshop": "#8c6d31",
+        "odd_job_market": "#d95f02",
+        "training_base": "#7570b3",
+        "micro_fire_station": "#ce1256",
+        "bus_stop": "#2171b5",
+    }
 )
 
 #: Font Awesome 6 (free, solid) glyph per facility type, drawn white on the type's colour.
@@ -96,6 +111,15 @@ FACILITY_ICONS: Mapping[str, str] = MappingProxyType(
         "civilisation_practice": "flag",
         "culture_sports": "futbol",
         "affordable_shop": "store",
+        "childcare": "baby-carriage",
+        "village_committee": "people-group",
+        "sub_district_office": "building-columns",
+        "cemetery": "monument",
+        "assistance_workshop": "handshake-angle",
+        "odd_job_market": "person-digging",
+        "training_base": "chalkboard-user",
+        "micro_fire_station": "fire-extinguisher",
+        "bus_stop": "bus",
     }
 )
 _DEFAULT_ICON = "location-dot"

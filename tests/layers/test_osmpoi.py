@@ -72,6 +72,30 @@ def test_read_facilities_maps_tags_and_builds_osm_ids(osm_file: Path) -> None:
     assert fac.crs.to_epsg() == 4326
 
 
+BUS_XML = """<?xml version="1.0" encoding="UTF-8"?>
+<osm version="0.6" generator="test">
+  <node id="1" lat="26.600" lon="106.700"><tag k="highway" v="bus_stop"/><tag k="name" v="安置点公交站"/></node>
+  <node id="2" lat="26.601" lon="106.701"><tag k="highway" v="crossing"/></node>
+  <node id="3" lat="26.602" lon="106.702"/>
+  <node id="4" lat="26.603" lon="106.703"><tag k="highway" v="bus_stop"/><tag k="amenity" v="bus_station"/></node>
+  <way id="100"><nd ref="1"/><nd ref="2"/><nd ref="3"/><tag k="highway" v="residential"/></way>
+</osm>
+"""
+
+
+def test_bus_stops_are_read_and_roads_are_not(tmp_path: Path) -> None:
+    path = tmp_path / "bus.osm"
+    path.write_text(BUS_XML, encoding="utf-8")
+    pois = read_osm_pois(path)
+    # node 4 carries an amenity too: read once, in the first pass; the road way never
+    assert list(pois["element"] + "/" + pois["osmid"]) == ["node/4", "node/1"]
+    assert list(pois["highway"]) == ["", "bus_stop"]
+    fac = read_facilities(path)
+    assert dict(zip(fac["facility_id"], fac["facility_type"], strict=True)) == {
+        "node/4": "bus_stop", "node/1": "bus_stop"}
+    assert fac.loc[fac["facility_id"] == "node/1", "name"].iloc[0] == "安置点公交站"
+
+
 def test_compressed_xml_reads_the_same(osm_file: Path, tmp_path: Path) -> None:
     packed = tmp_path / "pois.osm.bz2"
     packed.write_bytes(bz2.compress(osm_file.read_bytes()))

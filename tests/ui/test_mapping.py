@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 import math
 import re
 
@@ -161,6 +162,15 @@ def test_facilities_are_css_markers_by_type(sites, facilities) -> None:
     for ft in facilities["facility_type"]:
         assert f"fa-{FACILITY_ICONS[ft]}" in html
     assert len(set(FACILITY_ICONS.values())) == len(FACILITY_ICONS) == len(FACILITY_COLOURS)
+
+
+def test_every_vocabulary_type_has_its_own_colour_and_a_shipped_glyph() -> None:
+    from anzhi.core.vocabulary import FACILITY_TYPES
+
+    assert set(FACILITY_COLOURS) == set(FACILITY_TYPES) == set(FACILITY_ICONS)
+    css = (Path(__file__).parents[2] / "anzhi/ui/vendor/fontawesome/css/all.min.css").read_text()
+    missing = [g for g in FACILITY_ICONS.values() if f".fa-{g}:" not in css and f".fa-{g}," not in css]
+    assert missing == []
 
 
 def test_tooltips_escape_names_and_carry_reasons(sites, facilities) -> None:
