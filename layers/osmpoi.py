@@ -96,6 +96,8 @@ def _collect(plain: Path, rows: list[dict[str, str]], points: list[Any]) -> tupl
     stops = (osmium.FileProcessor(str(plain), osmium.osm.NODE)
              .with_filter(osmium.filter.TagFilter(*_NODE_TAGS)))
     for obj in stops:
+        if not isinstance(obj, osmium.osm.Node):  # the entity filter passes nodes only
+            continue
         if obj.location.valid() and not any(obj.tags.get(k) for k in _KEYS):  # not twice
             rows.append(_row("node", obj.id, obj.tags, obj.tags.get("highway") or ""))
             points.append(shapely.Point(obj.location.lon, obj.location.lat))
