@@ -33,7 +33,7 @@ Session-state keys (stable, used by the tests): ``lang``, ``preset``, ``profile`
 (``demo``/``upload``), ``up:<kind>`` (file uploaders: ``up:sites``, ``up:roads``...),
 ``up:coords``, ``up:crs``, ``filter:county``, ``filter:township``, ``show_types``,
 ``basemap``, ``show_areas``, ``sa:minutes``, ``show_steep``, ``show_all``, ``gap:status``, ``gap:search``,
-``sel:site`` (the site selected by a click on the map), ``dl:prepare``;
+``sel:site`` (the site selected by a click on the map), ``dl:prepare``, ``dl:rules``;
 ``anzhi:route_runs`` counts routing runs (cache misses) in this session and
 ``anzhi:service_runs`` service-area computations.
 """
@@ -51,7 +51,7 @@ import streamlit as st
 from streamlit_folium import st_folium
 
 from analysis.gaps import worst_status
-from analysis.rules import RuleSet
+from analysis.rules import RuleSet, rules_to_yaml
 from anzhi.core.errors import AnzhiError, DataSourceError
 from anzhi.core.files import file_sha256
 from anzhi.core.settings import get_settings
@@ -61,12 +61,14 @@ from anzhi.pipeline import (
     RegionInputs,
     RegionResults,
     RoadGraph,
+    add_hazard_columns,
     evaluate_region,
     load_region,
     read_polygon_layer,
     read_rules,
     region_service_areas,
     route_region,
+    screen_hazards,
     steep_land,
 )
 from anzhi.ui.controls import (
@@ -362,8 +364,15 @@ def run_rules(region: Region, ruleset: RuleSet, profile: str, lang: str) -> Regi
     with st.spinner(t("routing", lang)):
         access = _route_region(region.key, profile, types, region.data)
     gaps, coverage = evaluate_region(region.data, access, ruleset)
+    hazard = _site_hazard(region.key, region.data)
     return RegionResults(data=region.data, rules=ruleset, profile=profile, access=access,
-                         gaps=gaps, coverage=coverage)
+                         gaps=add_hazard_columns(gaps, hazard), coverage=coverage, hazard=hazard)
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def _site_hazard(key: tuple[Any, ...], _data: RegionData) -> pd.DataFrame | None:
+    """The site hazard screen of a region (DEM windows around the sites), once per region."""
+    return screen_hazards(_data)
 
 
 def filtered_view(results: RegionResults, county: str, township: str, types: list[str]) -> View:
@@ -528,6 +537,22 @@ def downloads(signature: tuple[Any, ...], results: RegionResults, lang: str) -> 
                             on_click="ignore")
 
 
+@st.cache_data(show_spinner=False, max_entries=32)
+def rules_yaml(preset: str, overrides: tuple[tuple[str, Any], ...]) -> bytes:
+    """The rule file of ``preset`` with ``overrides`` (what "save these thresholds" gives)."""
+    base = preset_rules(preset)
+    return rules_to_yaml(base.with_overrides(dict(overrides)) if overrides else base).encode()
+
+
+def save_rules_button(preset: str, overrides: dict[str, Any], lang: str) -> None:
+    """Sidebar download of the rules in use as a YAML file ``--rules`` reads back."""
+    data = rules_yaml(preset, tuple(sorted(overrides.items())))
+    name = f"{preset}-{'changed' if overrides else 'preset'}.yaml"
+    st.sidebar.download_button(t("save_rules", lang), data, file_name=name,
+                               mime="application/yaml", key="dl:rules", on_click="ignore",
+                               help=t("save_rules_help", lang))
+
+
 def vocabulary_order(types: Sequence[str] | set[str]) -> list[str]:
     """``types`` in the vocabulary's order (the type filter's default)."""
     return [k for k in FACILITY_TYPES if k in set(types)]
@@ -552,6 +577,7 @@ def page(lang: str) -> None:
     # The access table is computed with the chosen profile: reach limits then apply to it.
     overrides.update(profile_overrides(base, profile))
     results = run_rules(region, base.with_overrides(overrides) if overrides else base, profile, lang)
+    save_rules_button(preset, overrides, lang)
     view = filtered_view(results, county, township, shown_types)
     areas = (None if service_min is None
              else view_service_areas(region, results, view, service_min, lang))

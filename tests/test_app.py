@@ -16,7 +16,8 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from anzhi.pipeline import RegionData, RegionInputs, evaluate_region, load_region, route_region
+from anzhi.pipeline import (RegionData, RegionInputs, evaluate_region, load_region, route_region,
+                            screen_hazards)
 from analysis.gaps import worst_status
 from anzhi.ui.i18n import GAP_TABLE_COLUMNS, column_labels, status_label
 from anzhi.ui.mapping import STATUS_COLOURS
@@ -91,6 +92,14 @@ def test_app_loads_demo_with_map_and_gap_table(region) -> None:
     assert len(gap_table) > 0
     assert len(gap_table) == _expected_rows(region, {})
     assert list(gap_table.columns) == list(column_labels(GAP_TABLE_COLUMNS, "zh").values())
+    # the hazard screen of the sites (the demo has a DEM), as the pipeline computes it
+    hazard = screen_hazards(data)
+    assert hazard is not None
+    flags = dict(zip(hazard["site_id"].astype(str), hazard["hazard"], strict=True))
+    name_flag = {str(n): flags[str(i)] for i, n in zip(data.sites["site_id"], data.sites["site_name"],
+                                                     strict=True)}
+    shown = dict(zip(gap_table["安置点名称"], gap_table["地质灾害隐患"], strict=False))
+    assert shown and all(v == ("是" if name_flag[n] else "否") for n, v in shown.items())
     assert at.dataframe[1].value.shape[0] > 0  # coverage by township
     assert at.metric[0].value == f"{len(data.sites):,}"
 
@@ -108,6 +117,8 @@ def test_police_threshold_changes_gaps_as_the_rule_engine_says(region) -> None:
     expected_1000 = _expected_rows(region, {"police-800.min_population": 1000})
     assert expected_1000 != n_800, "the demo county should have a site of 800–999 people lacking a police room"
     assert len(at.dataframe[0].value) == expected_1000
+    # "save these thresholds" offers the changed rule file (its text: tests/analysis/test_rules.py)
+    assert [b.proto.label for b in at.get("download_button")] == ["保存当前阈值(规则文件)"]
     # a threshold change re-evaluates rules only: routing is not run again
     runs_after = at.session_state["anzhi:route_runs"] if "anzhi:route_runs" in at.session_state else 0
     assert runs_after == runs_before
@@ -327,9 +338,11 @@ def test_downloads_use_the_cli_writers(region, tmp_path) -> None:
     assert not at.exception, at.exception
     files = at.session_state["anzhi:downloads"][1]
     assert {"gaps.xlsx", "gaps.csv", "coverage.csv", "gaps.gpkg"} <= set(files)
-    # one button per prepared file (the blank templates live in the upload panel only)
+    # one button per prepared file (the blank templates live in the upload panel only),
+    # besides the sidebar's "save these thresholds"
     buttons = [b.proto.label for b in at.get("download_button")]
-    assert len(buttons) == len(files)
+    assert buttons.count("保存当前阈值(规则文件)") == 1
+    assert len(buttons) - 1 == len(files)
     import io
 
     got = pd.read_csv(io.BytesIO(files["gaps.csv"]))
@@ -397,9 +410,10 @@ def test_service_areas_follow_the_road_network_and_rule_minutes(region) -> None:
     # the demo's facilities sit off their roads on slopes: the legs' grade shows in the areas
     assert (np.abs(direct["area_km2"].to_numpy() - flat_legs["area_km2"].to_numpy())
             > 0.01 * flat_legs["area_km2"].to_numpy()).any()
+    # a type whose facilities reach no road in time has an empty area, not drawn
     expected = {f"服务范围 (道路网 {m:g} 分钟): {label(ft, 'zh')}": a
                 for ft, m, a in zip(direct["facility_type"], direct["minutes"], direct["area_km2"],
-                                    strict=True)}
+                                    strict=True) if a > 0}
     assert set(drawn) == set(expected)
     for name, area in expected.items():
         assert drawn[name] == pytest.approx(area, rel=0.01), name

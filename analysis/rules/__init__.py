@@ -90,7 +90,7 @@ from analysis.rules.model import (DEMANDS, GRADE_MEANING, GRADES, KINDS, NO_PER_
                                   reach_phrase)
 from analysis.rules.presets import load_rules, preset_names
 from analysis.rules.ruleset import RuleSet, parse_rules
-from analysis.rules.yamltext import rules_from_yaml
+from analysis.rules.yamltext import rules_from_yaml, rules_to_yaml
 
 __all__ = [
     "Applies",
@@ -112,6 +112,7 @@ __all__ = [
     "PROFILES",
     "parse_rules",
     "rules_from_yaml",
+    "rules_to_yaml",
     "load_rules",
     "preset_names",
     "reach_phrase",

@@ -9,7 +9,7 @@ import yaml
 from anzhi.core.errors import InputError, Problem
 from analysis.rules.ruleset import RuleSet, parse_rules
 
-__all__ = ["rules_from_yaml"]
+__all__ = ["rules_from_yaml", "rules_to_yaml"]
 
 
 class _UniqueKeyLoader(yaml.SafeLoader):
@@ -59,3 +59,32 @@ def rules_from_yaml(text: str, *, source: str) -> RuleSet:
                                  fix="check indentation and quoting around that line")) from exc
     return parse_rules(data, source=source)
 
+
+
+def rules_to_yaml(rules: RuleSet) -> str:
+    """The YAML text of a rule set, overrides included, that :func:`rules_from_yaml` (and
+    ``anzhi gaps --rules FILE``) reads back to the same rules.
+
+    The figures changed by :meth:`RuleSet.with_overrides` are written into the rules and
+    named in the description and in a leading comment, so that a saved file says what it
+    changed and from which set.
+
+    Parameters
+    ----------
+    rules
+        The rule set to write.
+
+    Returns
+    -------
+    str
+        UTF-8 YAML text (Chinese kept as is).
+    """
+    data = rules.to_dict()
+    changed = ", ".join(f"{k}={v}" for k, v in rules.overrides)
+    if changed:
+        data["description"] = (f"{data['description']} Saved with changed figures: {changed}."
+                               .strip())
+    head = f"# rule set {rules.name} {rules.version}"
+    head += f" from {rules.origin}" if rules.origin else ""
+    head += f"; changed: {changed}\n" if changed else "\n"
+    return head + yaml.safe_dump(data, allow_unicode=True, sort_keys=False, width=100)

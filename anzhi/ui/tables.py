@@ -110,6 +110,13 @@ def gap_table(gaps: pd.DataFrame, lang: str, *, show_all: bool) -> pd.DataFrame:
             "reason": rows[reason_col].astype(str),
         }
     )
+    if "hazard" in rows:  # the region has a DEM: the site hazard screen (达州 2019)
+        flag = {True: t("yes", lang), False: t("no", lang)}
+        out["slope_deg"] = pd.to_numeric(rows["slope_deg"], errors="coerce").round(1)
+        out["hazard"] = ["" if v is None or v is pd.NA or v != v else flag[bool(v)]
+                         for v in rows["hazard"].astype(object).tolist()]
+        hz = "hazard_reason_en" if lang == "en" else "hazard_reason"
+        out["hazard_reason"] = rows[hz].fillna("").astype(str)
     return out.rename(columns=column_labels(GAP_TABLE_COLUMNS, lang)).reset_index(drop=True)
 
 

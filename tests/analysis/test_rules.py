@@ -363,3 +363,34 @@ def test_reach_phrase_names_the_travel_mode() -> None:
     assert reach_phrase(wr("drive"), "zh") == "车程 20 分钟内"
     assert reach_phrase(wr("motorbike"), "zh") == "摩托车程 20 分钟内"
     assert reach_phrase(wr("motorbike"), "en").startswith("within 20 min motorbike ride")
+
+
+@pytest.mark.parametrize("preset", ["default", "guizhou-2019", "baoshan-2023", "gb50180-2018"])
+def test_saved_rules_read_back_to_the_same_rules(preset: str, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from analysis.rules import load_rules, rules_to_yaml
+    from layers.rulesfile import read_rules
+
+    base = load_rules(preset)
+    rule = next((r for r in base.rules if r.applies.min_population is not None), base.rules[0])
+    field = "min_population" if rule.applies.min_population is not None else "max_dist_m"
+    key = f"{rule.id}.{field}"
+    changed = base.with_overrides({key: 1234})
+    for rs in (base, changed):
+        path = tmp_path / f"{preset}.yaml"
+        path.write_text(rules_to_yaml(rs), encoding="utf-8")
+        back = read_rules(path)  # the file --rules reads
+        assert [r.to_dict() for r in back.rules] == [r.to_dict() for r in rs.rules]
+        assert (back.name, back.version) == (base.name, base.version)
+    text = rules_to_yaml(changed)
+    assert text.startswith(f"# rule set {base.name} {base.version}")
+    assert f"changed: {key}=1234" in text.splitlines()[0]
+    assert back.get(rule.id).to_dict() != base.get(rule.id).to_dict()
+    assert "1234" in yaml_rule_text(text, rule.id)
+    assert "安置点" in text or "人" in text  # Chinese kept as is, not \u-escaped
+
+
+def yaml_rule_text(text: str, rule_id: str) -> str:
+    """The lines of one rule in a rule file's text (from its id to the next rule)."""
+    start = text.index(f"id: {rule_id}")
+    nxt = text.find("\n- id: ", start)
+    return text[start: nxt if nxt > 0 else len(text)]
