@@ -33,7 +33,8 @@ Session-state keys (stable, used by the tests): ``lang``, ``preset``, ``profile`
 (``demo``/``upload``), ``up:<kind>`` (file uploaders: ``up:sites``, ``up:roads``...),
 ``up:coords``, ``up:crs``, ``filter:county``, ``filter:township``, ``show_types``,
 ``basemap``, ``show_areas``, ``sa:minutes``, ``show_steep``, ``show_all``, ``gap:status``, ``gap:search``,
-``sel:site`` (the site selected by a click on the map), ``dl:prepare``, ``dl:rules``;
+``sel:site`` (the site selected by a click on the map), ``map:view`` (its last centre and
+zoom), ``dl:prepare``, ``dl:rules``;
 ``anzhi:route_runs`` counts routing runs (cache misses) in this session and
 ``anzhi:service_runs`` service-area computations.
 """
@@ -104,6 +105,8 @@ STAGED_KEY = "anzhi:staged"  # (upload signature, RegionInputs)
 DOWNLOADS_KEY = "anzhi:downloads"  # (result signature, {file name: bytes})
 CLICK_KEY = "anzhi:last_click"  # the map click already turned into a selection
 SELECTED_KEY = "sel:site"
+VIEW_KEY = "map:view"  # the map's last reported (lat, lng, zoom)
+APPLIED_KEY = "map:applied"  # (signature of the drawn map, the view given to it)
 MAP_HEIGHT_PX = 600
 
 
@@ -434,18 +437,22 @@ def show_map(
         service_areas=areas,
         assets_url=map_assets_url(lang),
     )
+    view_args = kept_view(map_signature(view, lang, tiles, steep, areas))
     clicked = st_folium(
         fmap,
         key="map",
-        # only a click on an object flows back: panning/zooming never reruns the script
-        returned_objects=["last_object_clicked"],
+        # clicks and the view flow back: the view is given to the next map drawn, so a
+        # threshold, filter or language change keeps the zoom and centre
+        returned_objects=["last_object_clicked", "center", "zoom"],
         # st_folium would render the whole figure and then the map again; the map's own
         # render gives the same script, html and header (checked on the demo map), and
         # skipping the first saves ~30 ms of every rerun.
         render=False,
         height=MAP_HEIGHT_PX,
         use_container_width=True,
+        **view_args,
     )
+    remember_view(clicked)
     st.caption(note)
     click = (clicked or {}).get("last_object_clicked") if isinstance(clicked, dict) else None
     if click and click != st.session_state.get(CLICK_KEY):
@@ -453,6 +460,42 @@ def show_map(
         hit = site_at(view.sites, click)
         if hit is not None:
             st.session_state[SELECTED_KEY] = hit
+
+
+def map_signature(view: View, lang: str, tiles: str | None, steep: Overlay | None,
+                  areas: gpd.GeoDataFrame | None) -> int:
+    """What the drawn map depends on: when it changes, the map is drawn anew (st_folium
+    keys its component on the map's script) and must be given the view to keep."""
+    status = worst_status(view.gaps)
+    parts = [pd.util.hash_pandas_object(status.astype(str), index=False).sum() if len(status) else 0,
+             pd.util.hash_pandas_object(view.sites["site_id"].astype(str), index=False).sum(),
+             len(view.facilities), tuple(view.types), lang, tiles, steep is not None,
+             0 if areas is None else len(areas)]
+    return hash(tuple(int(p) if not isinstance(p, (str, tuple, bool, type(None))) else p
+                      for p in parts))
+
+
+def kept_view(signature: int) -> dict[str, Any]:
+    """``center``/``zoom`` for st_folium: the view last reported, given only when the map is
+    drawn anew (a new signature).  While the map stays, the same arguments are given again,
+    so the browser never jumps back to a view older than the user's latest pan."""
+    applied = st.session_state.get(APPLIED_KEY)
+    if applied is None or applied[0] != signature:
+        applied = (signature, st.session_state.get(VIEW_KEY))
+        st.session_state[APPLIED_KEY] = applied
+    kept = applied[1]
+    if kept is None:
+        return {}
+    return {"center": (kept[0], kept[1]), "zoom": kept[2]}
+
+
+def remember_view(returned: Any) -> None:
+    """Keep the centre and zoom the browser reported (``VIEW_KEY``)."""
+    if not isinstance(returned, dict):
+        return
+    centre, zoom = returned.get("center"), returned.get("zoom")
+    if isinstance(centre, dict) and isinstance(zoom, (int, float)) and {"lat", "lng"} <= set(centre):
+        st.session_state[VIEW_KEY] = (float(centre["lat"]), float(centre["lng"]), int(zoom))
 
 
 def show_error(exc: AnzhiError, lang: str) -> None:

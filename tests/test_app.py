@@ -83,7 +83,9 @@ def test_app_loads_demo_with_map_and_gap_table(region) -> None:
                if "colour" in f["properties"]}
     assert colours == {sid: STATUS_COLOURS[worst[sid]] for sid in data.sites["site_id"]}
     assert STATUS_COLOURS["gap_missing"] in colours.values()  # the demo has red sites
-    assert args["returned_objects"] == ["last_object_clicked"]  # only clicks flow back, not pans
+    # clicks flow back, and the view (kept for the next map drawn); no view given at first
+    assert args["returned_objects"] == ["last_object_clicked", "center", "zoom"]
+    assert args.get("center") is None and args.get("zoom") is None
     # the map's libraries are served by the app itself (static/vendor, `make assets`)
     links = args["js_links"] + args["css_links"]
     assert links and all(u.startswith("/app/static/vendor/") for u in links), links
@@ -102,6 +104,25 @@ def test_app_loads_demo_with_map_and_gap_table(region) -> None:
     assert shown and all(v == ("是" if name_flag[n] else "否") for n, v in shown.items())
     assert at.dataframe[1].value.shape[0] > 0  # coverage by township
     assert at.metric[0].value == f"{len(data.sites):,}"
+
+
+def test_map_keeps_its_view_across_threshold_and_language_changes() -> None:
+    at = _run_app()
+    # the browser reported a pan and zoom (what st_folium's returned center/zoom give)
+    at.session_state["map:view"] = (24.61, 99.18, 14)
+    at.run()
+    args = _map_args(at)
+    # the map drawn is the same one: it is not told to jump (it is already there)
+    assert args.get("center") is None and args.get("zoom") is None
+    at.number_input(key=POLICE_KEY).set_value(1000).run()
+    args = _map_args(at)  # a new map (new statuses): drawn at the kept view
+    assert args["center"] == [24.61, 99.18] and args["zoom"] == 14
+    at.session_state["map:view"] = (24.70, 99.25, 12)  # panned again on the new map
+    at.run()
+    assert _map_args(at)["center"] == [24.61, 99.18]  # no jump back while the map stays
+    at.radio(key="lang").set_value("en").run()
+    args = _map_args(at)
+    assert args["center"] == [24.70, 99.25] and args["zoom"] == 12
 
 
 def test_police_threshold_changes_gaps_as_the_rule_engine_says(region) -> None:

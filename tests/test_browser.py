@@ -181,3 +181,61 @@ def test_map_draws_offline_with_sites_and_gap_table(served_app: str, chromium_bi
     assert shot.stat().st_size > 10_000
     # nothing on the page tried to reach the internet (no CDN, no tiles, no fonts)
     assert blocked == [], blocked
+
+
+def _map_frame(page, timeout_ms: int = MAP_TIMEOUT_MS):  # type: ignore[no-untyped-def]
+    """The st_folium iframe's frame once its Leaflet map exists (``window.map``)."""
+    frame_el = page.wait_for_selector('iframe[title="streamlit_folium.st_folium"]', timeout=timeout_ms)
+    frame = frame_el.content_frame()
+    assert frame is not None
+    frame.wait_for_function("() => !!(window.map && window.map.getZoom)", timeout=timeout_ms)
+    return frame
+
+
+def test_threshold_change_keeps_the_maps_zoom_and_centre(served_app: str, chromium_bin: str) -> None:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=chromium_bin, args=CHROMIUM_ARGS)
+        try:
+            context = browser.new_context(viewport={"width": 1500, "height": 1900}, locale="zh-CN")
+            context.route("**/*", lambda route: route.continue_()
+                          if urlparse(route.request.url).hostname in LOCAL_HOSTS
+                          or route.request.url.startswith(("data:", "blob:")) else route.abort())
+            page = context.new_page()
+            page.goto(served_app, wait_until="domcontentloaded")
+            frame = _map_frame(page)
+            page.wait_for_timeout(1500)  # the first fit and its report settle
+            fitted = frame.evaluate("window.map.getZoom()")
+            want = int(fitted) + 2
+            # the planner zooms in on a part of the county
+            target = frame.evaluate(
+                "z => { const b = window.map.getBounds(); const c = b.getCenter();"
+                " const t = [c.lat + (b.getNorth() - c.lat) / 3, c.lng + (b.getEast() - c.lng) / 3];"
+                " window.map.setView(t, z, {animate: false}); window.__anzhi_first = true;"
+                " return t; }", want)
+            page.wait_for_timeout(2000)  # the view is reported (250 ms debounce) and rerun
+            # then changes a threshold: the statuses change, so the map is drawn anew
+            box = page.locator('input[aria-label="800人以上安置点设规范化警务室 · 人数门槛(人)"]')
+            box.fill("1000")
+            box.press("Enter")
+            deadline = time.monotonic() + MAP_TIMEOUT_MS / 1000
+            got = None
+            while time.monotonic() < deadline:
+                try:
+                    frame = _map_frame(page, timeout_ms=5_000)
+                    got = frame.evaluate(
+                        "() => window.__anzhi_first ? null : [window.map.getZoom(),"
+                        " window.map.getCenter().lat, window.map.getCenter().lng]")
+                except Exception:  # the iframe is being replaced  # noqa: BLE001
+                    got = None
+                if got is not None and got[0] == want:
+                    break
+                page.wait_for_timeout(300)
+            assert got is not None, "the map was not drawn anew after the threshold change"
+            assert got[0] == want, (got, want, fitted)
+            assert got[1] == pytest.approx(target[0], abs=1e-3)
+            assert got[2] == pytest.approx(target[1], abs=1e-3)
+            assert page.locator('[data-testid="stException"]').count() == 0
+        finally:
+            browser.close()
