@@ -32,7 +32,7 @@ Session-state keys (stable, used by the tests): ``lang``, ``preset``, ``profile`
 ``thr:<rule id>.<field>`` (e.g. ``thr:police-800.min_population``), ``data_source``
 (``demo``/``upload``), ``up:<kind>`` (file uploaders: ``up:sites``, ``up:roads``...),
 ``up:coords``, ``up:crs``, ``filter:county``, ``filter:township``, ``show_types``,
-``basemap``, ``show_areas``, ``sa:minutes``, ``show_steep``, ``show_all``, ``gap:status``, ``gap:search``,
+``basemap``, ``show_areas``, ``sa:minutes``, ``show_steep``, ``show_all``, ``gap:status``, ``gap:search``, ``cov:rule``,
 ``sel:site`` (the site selected by a click on the map), ``map:view`` (its last centre and
 zoom), ``dl:prepare``, ``dl:rules``;
 ``anzhi:route_runs`` counts routing runs (cache misses) in this session and
@@ -93,6 +93,7 @@ from anzhi.ui.tables import (
     gap_table,
     metric_values,
     site_at,
+    township_chart_data,
 )
 from anzhi.ui.thresholds import profile_overrides, service_minutes
 from anzhi.ui.uploads import SessionFolder, stage_uploads
@@ -556,8 +557,23 @@ def show_coverage(coverage: pd.DataFrame, view: View, lang: str) -> None:
     if not chart.empty:
         st.bar_chart(chart, horizontal=True, y_label="", x_label=t("coverage_chart", lang))
     if not township:
+        show_township_chart(coverage, view, lang)
         st.subheader(t("coverage_by_county", lang))
         st.dataframe(coverage_by_township(cov, lang, county, township, level="county"), hide_index=True)
+
+
+def show_township_chart(coverage: pd.DataFrame, view: View, lang: str) -> None:
+    """One rule's coverage in every township of the view, as a bar chart (lowest first)."""
+    rows = coverage[(coverage["level"].astype(str) == "township")
+                    & coverage["facility_type"].astype(str).isin(view.types)]
+    rules = list(dict.fromkeys(rows["rule_id"].astype(str)))
+    if not rules:
+        return
+    st.subheader(t("township_chart_title", lang))
+    rule_id = st.selectbox(t("township_chart_rule", lang), rules, key="cov:rule")
+    chart = township_chart_data(coverage, lang, view.county, str(rule_id or rules[0]))
+    if not chart.empty:
+        st.bar_chart(chart, horizontal=True, y_label="", x_label=t("township_chart", lang))
 
 
 def downloads(signature: tuple[Any, ...], results: RegionResults, lang: str) -> None:

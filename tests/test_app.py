@@ -198,6 +198,24 @@ def test_township_filter_limits_map_and_tables(region) -> None:
     assert at.metric[0].value == f"{len(expected_sites):,}"
 
 
+def test_township_chart_shows_one_rules_coverage_per_township(region) -> None:
+    import pyarrow as pa
+
+    data, access = region
+    at = _run_app()
+    at.selectbox(key="cov:rule").set_value("police-800").run()
+    assert not at.exception, at.exception
+    charts = at.get("vega_lite_chart")
+    assert len(charts) == 2  # by rule, then by township
+    got = pa.ipc.open_stream(charts[1].proto.datasets[0].data.data).read_all().to_pandas()
+    # expected straight from the rule engine's coverage table
+    _, coverage = evaluate_region(data, access, read_rules("default"))
+    cov = coverage[(coverage["level"] == "township") & (coverage["rule_id"] == "police-800")]
+    want = dict(zip(cov["township"].astype(str), (100 * cov["share_sites"]).round(1), strict=True))
+    assert dict(zip(got["乡镇"], got["安置点覆盖率(%)"], strict=True)) == pytest.approx(want)
+    assert list(got["安置点覆盖率(%)"]) == sorted(got["安置点覆盖率(%)"])  # lowest first
+
+
 def _error_script(repo: str) -> None:
     import sys
 

@@ -20,6 +20,7 @@ from anzhi.core.vocabulary import label
 from anzhi.ui.i18n import COVERAGE_TABLE_COLUMNS, GAP_TABLE_COLUMNS, column_labels, status_label, t
 
 __all__ = [
+    "township_chart_data",
     "METRICS",
     "filter_rows",
     "metric_values",
@@ -160,6 +161,21 @@ def coverage_chart_data(
     index = [f"{label(ft, lang)} · {rid}" for ft, rid in
              zip(rows["facility_type"].astype(str), rows["rule_id"].astype(str), strict=True)]
     return pd.DataFrame({t("coverage_chart", lang): share.to_numpy()}, index=pd.Index(index))
+
+
+def township_chart_data(coverage: pd.DataFrame, lang: str, county: str, rule_id: str) -> pd.DataFrame:
+    """Share of sites covered (%) by one rule in each township of the area in view (all
+    counties, or ``county``), indexed by township (prefixed by its county when the view
+    holds several), lowest share first."""
+    rows = coverage[(coverage["level"].astype(str) == "township")
+                    & (coverage["rule_id"].astype(str) == rule_id)]
+    rows = filter_rows(rows, county, "")
+    several = rows["county"].astype(str).nunique() > 1
+    names = [f"{c} {tw}" if several else str(tw) for c, tw in
+             zip(rows["county"].astype(str), rows["township"].astype(str), strict=True)]
+    out = pd.DataFrame({t("township_chart", lang): _percent(rows["share_sites"]).to_numpy()},
+                       index=pd.Index(names, name=t("township", lang)))
+    return out.sort_values(t("township_chart", lang), kind="stable")
 
 
 def markdown_escape(text: str) -> str:
