@@ -3,6 +3,12 @@
 Pure functions: slope arrays (or a window reader handed in by ``layers.terrain``) and
 GeoDataFrames in, tables out; no file access here.
 
+Candidates for 退耕还林 / 国家储备林 / 油茶 carry the clause that asks for each measure (依据,
+:func:`basis_text`), Baoshan's "不占耕地或落实进出平衡" caveat wherever reserve forest or
+oil-tea is offered on cropland, 复垦复绿 (not forest) for house plots (宅基地), and the part
+of each parcel inside user exclusion layers such as 永久基本农田 or 生态保护红线
+(:func:`mask_exclusions`), which is left out of the forest measures.
+
 Slope classes are those of the Third National Land Survey (第三次全国国土调查 耕地坡度分级):
 ``(0,2]``, ``(2,6]``, ``(6,15]``, ``(15,25]``, ``>25`` degrees, upper bound included, so
 exactly 25° is class 4 (15–25°) and 25.0001° is class 5 (> 25°).  Flat ground (0°) is in
@@ -28,6 +34,7 @@ import pyproj
 import shapely
 from numpy.typing import ArrayLike, NDArray
 
+from analysis.rules.documents import document
 from anzhi.core.errors import InputError, ProblemCollector
 from geo.terrain import GridSpec, WindowReader
 
@@ -39,12 +46,18 @@ __all__ = [
     "PARCEL_COLUMNS",
     "VILLAGE_COLUMNS",
     "CANDIDATE_COLUMNS",
+    "EXCLUSION_COLUMNS",
     "HAZARD_COLUMNS",
     "CROPLAND_USES",
+    "HOMESTEAD_USES",
+    "Citation",
+    "LAND_CLAUSES",
+    "basis_text",
     "slope_class",
     "zonal_class_areas",
     "parcel_land_table",
     "village_land_table",
+    "mask_exclusions",
     "candidate_list",
     "site_hazard",
 ]
@@ -96,17 +109,82 @@ VILLAGE_COLUMNS: tuple[str, ...] = (
     "cropland_m2", "cropland_gt25_m2", "area_0_2_m2", "area_2_6_m2", "area_6_15_m2",
     "area_15_25_m2", "area_slope_m2",
 )
-#: Candidate list columns, in order.
+#: Candidate list columns, in order (the measure last: what the row comes to).
 CANDIDATE_COLUMNS: tuple[str, ...] = (
     "priority", "parcel_id", "village", "land_use", "area_m2", "area_gt25_m2", "share_gt25",
-    "measure", "measure_en",
+    "excluded_m2", "excluded_gt25_m2", "excluded_by", "basis", "basis_en", "caveat",
+    "caveat_en", "measure", "measure_en",
 )
+#: Columns of :func:`mask_exclusions`, in order.
+EXCLUSION_COLUMNS: tuple[str, ...] = ("parcel_id", "excluded_m2", "excluded_gt25_m2", "excluded_by")
 #: Site hazard table columns, in order.
 HAZARD_COLUMNS: tuple[str, ...] = (
     "site_id", "slope_deg", "share_gt25", "hazard", "hazard_reason", "hazard_reason_en",
 )
 #: Land-use names counted as cropland (耕地 and its survey sub-classes).
 CROPLAND_USES: frozenset[str] = frozenset({"耕地", "旱地", "水田", "水浇地", "坡耕地", "cropland"})
+#: Land-use names of house plots (宅基地): 复垦复绿 is asked for them, not forest.
+HOMESTEAD_USES: frozenset[str] = frozenset({"宅基地", "农村宅基地", "homestead"})
+
+
+@dataclass(frozen=True)
+class Citation:
+    """One clause a land measure cites.
+
+    Attributes
+    ----------
+    source
+        A registered document id (:mod:`analysis.rules.documents`), cited by its title, or
+        ``(Chinese, English)`` citations of a document the registry does not hold.
+    clause_zh, clause_en
+        The clause, as the rule files write it.
+    """
+
+    source: str | tuple[str, str]
+    clause_zh: str
+    clause_en: str
+
+    def cite(self, lang: str = "zh") -> str:
+        """``<document title> <clause>`` in ``lang`` (``"zh"`` or ``"en"``)."""
+        if isinstance(self.source, tuple):
+            title = self.source[0 if lang == "zh" else 1]
+        else:
+            title = document(self.source).cite(lang)
+        return f"{title} {self.clause_zh if lang == 'zh' else self.clause_en}"
+
+
+_BAOSHAN_10 = Citation("baoshan-2023", "附件3(保易指发〔2023〕1号)之附件3 第10项",
+                       "attachment 3 (保易指发〔2023〕1号), its attachment 3, item 10")
+_GUIZHOU_9 = Citation("guizhou-2019", "三(二)9", "三(二)9")
+#: The clauses each kind of land measure cites (依据): ``cropland`` (退耕还林还草, or reserve
+#: forest / oil-tea with the 进出平衡 caveat), ``other`` (reserve forest / oil-tea on other
+#: land > 25°), ``homestead`` (宅基地复垦复绿) and ``ledger`` (旧房拆除, 复垦复绿 and the
+#: 增减挂钩 ledger).  The Soil and Water Conservation Law is not a registered document; it is
+#: cited by its own title.
+LAND_CLAUSES: dict[str, tuple[Citation, ...]] = {
+    "cropland": (
+        Citation(("全国人民代表大会常务委员会《中华人民共和国水土保持法》(2010年修订)",
+                  "Standing Committee of the National People's Congress: Law of the People's "
+                  "Republic of China on Soil and Water Conservation (revised 2010)"),
+                 "第二十条", "art. 20"),
+        _GUIZHOU_9, _BAOSHAN_10),
+    "other": (_BAOSHAN_10,),
+    "homestead": (_GUIZHOU_9, Citation("dazhou-2019", "二(二)2、4", "二(二)2 and 4")),
+    "ledger": (_GUIZHOU_9, Citation("dazhou-2019", "二(二)4", "二(二)4")),
+}
+
+
+def basis_text(kind: str, lang: str = "zh") -> str:
+    """The 依据 of a land measure: its clauses (:data:`LAND_CLAUSES`) joined, in ``lang``.
+
+    Examples
+    --------
+    >>> basis_text("other").endswith("附件3(保易指发〔2023〕1号)之附件3 第10项")
+    True
+    """
+    if kind not in LAND_CLAUSES:
+        raise InputError(f"no land clauses for {kind!r}: use one of {', '.join(LAND_CLAUSES)}")
+    return (";" if lang == "zh" else "; ").join(c.cite(lang) for c in LAND_CLAUSES[kind])
 
 _GT25 = "area_gt25_m2"
 
@@ -375,8 +453,46 @@ def village_land_table(parcel_table: pd.DataFrame) -> pd.DataFrame:
     return v[list(VILLAGE_COLUMNS)].reset_index(drop=True)
 
 
-def candidate_list(parcel_table: pd.DataFrame, *, min_area_gt25_m2: float = 0.0) -> pd.DataFrame:
-    """Parcels with land > 25° for 退耕还林 / 国家储备林 / 油茶, cropland first.
+# Measures, 依据 kind and caveat of each kind of candidate: (measure, measure_en).
+_MEASURES: dict[str, tuple[str, str]] = {
+    "cropland": ("退耕还林还草(或国家储备林、油茶)", "Grain-for-Green (or reserve forest, oil-tea)"),
+    "other": ("国家储备林或油茶", "National reserve forest or oil-tea"),
+    "homestead": ("宅基地复垦复绿", "Reclaim and re-green the house plot (宅基地复垦复绿)"),
+}
+_BALANCE_CAVEAT = ("国家储备林、油茶须在不占耕地或落实进出平衡的基础上实施",
+                   "reserve forest or oil-tea only without occupying cropland or with its "
+                   "in-out balance (进出平衡) settled")
+
+
+def _join_labels(labels: str, lang: str) -> str:
+    parts = [p for p in labels.split("、") if p]
+    return ("、" if lang == "zh" else ", ").join(parts)
+
+
+def _candidate_texts(kind: str, labels: str, inside_m2: float, inside_gt25_m2: float
+                     ) -> tuple[str, str, str, str, str, str]:
+    """(measure, measure_en, caveat, caveat_en, basis, basis_en) of one candidate."""
+    zl, el = _join_labels(labels, "zh"), _join_labels(labels, "en")
+    if kind == "excluded":
+        return (f"不纳入退耕还林还草及国家储备林、油茶(坡度>25°部分位于{zl}内)",
+                f"Not for Grain-for-Green, reserve forest or oil-tea: its land > 25° lies inside {el}",
+                "", "", f"排除图层:{zl}(用户提供,非政策条款)",
+                f"exclusion layer: {el} (given by the user; not a policy clause)")
+    caveat_zh, caveat_en = ([_BALANCE_CAVEAT[0]], [_BALANCE_CAVEAT[1]]) if kind == "cropland" else ([], [])
+    if labels and kind == "homestead":
+        caveat_zh.append(f"其中 {inside_m2:,.0f} 平方米位于{zl}内")
+        caveat_en.append(f"{inside_m2:,.0f} m² of it lies inside {el}")
+    elif labels and inside_gt25_m2 > 0:
+        caveat_zh.append(f"其中坡度>25°的 {inside_gt25_m2:,.0f} 平方米位于{zl}内,不纳入")
+        caveat_en.append(f"{inside_gt25_m2:,.0f} m² of its land > 25° lies inside {el} and is left out")
+    measure_zh, measure_en = _MEASURES[kind]
+    return (measure_zh, measure_en, ";".join(caveat_zh), "; ".join(caveat_en),
+            basis_text(kind, "zh"), basis_text(kind, "en"))
+
+
+def candidate_list(parcel_table: pd.DataFrame, *, min_area_gt25_m2: float = 0.0,
+                   exclusions: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Parcels with land > 25° for 退耕还林 / 国家储备林 / 油茶 / 复垦复绿, cropland first.
 
     Parameters
     ----------
@@ -384,24 +500,129 @@ def candidate_list(parcel_table: pd.DataFrame, *, min_area_gt25_m2: float = 0.0)
         :func:`parcel_land_table`.
     min_area_gt25_m2
         Keep parcels whose area > 25° exceeds this (m², default 0: any steep land).
+    exclusions
+        :func:`mask_exclusions` of these parcels (matched by ``parcel_id``), or None when
+        no exclusion layer was given (the exclusion columns are then blank).
 
     Returns
     -------
     pandas.DataFrame
-        Columns :data:`CANDIDATE_COLUMNS`, sorted by ``priority`` (1 = cropland > 25°,
-        the Grain-for-Green case; 2 = other land > 25°), then by area > 25° (largest
-        first).  ``measure``/``measure_en`` suggest the programme; the planner decides.
+        Columns :data:`CANDIDATE_COLUMNS`, sorted by ``priority``, then by area > 25°
+        (largest first).  Priority 1 = cropland > 25° (Grain-for-Green, or reserve forest /
+        oil-tea with Baoshan's "不占耕地或落实进出平衡" caveat); 2 = other land > 25°:
+        reserve forest or oil-tea, and house plots (:data:`HOMESTEAD_USES`), which get
+        宅基地复垦复绿 instead of forest; 3 = parcels whose land > 25° lies inside the
+        exclusion layers but for at most ``min_area_gt25_m2`` (or a millionth of it, the
+        rounding of the intersection): no forest measure, the layers
+        named.  The part inside an exclusion layer is left out of the forest measures
+        (``caveat`` says how much); 复垦复绿 of a house plot is not withheld (its area
+        inside is said).  ``basis``/``basis_en`` is the 依据 (:func:`basis_text`);
+        ``excluded_m2`` / ``excluded_gt25_m2`` the parcel's area (m²) and its area > 25°
+        inside the exclusion layers, ``excluded_by`` their labels (``、``-joined).
+        ``measure`` suggests the programme; the planner decides.
     """
     if min_area_gt25_m2 < 0 or not math.isfinite(min_area_gt25_m2):
         raise InputError(f"min_area_gt25_m2 must be a finite area >= 0 m², got {min_area_gt25_m2!r}")
     t = parcel_table[parcel_table[_GT25] > min_area_gt25_m2].copy()
-    crop = t["land_use"].isin(CROPLAND_USES)
-    t["priority"] = np.where(crop, 1, 2)
-    t["measure"] = np.where(crop, "退耕还林还草(或国家储备林、油茶)", "国家储备林或油茶")
-    t["measure_en"] = np.where(crop, "Grain-for-Green (or reserve forest, oil-tea)",
-                               "National reserve forest or oil-tea")
+    if exclusions is None:
+        t["excluded_m2"], t["excluded_gt25_m2"], t["excluded_by"] = np.nan, np.nan, ""
+    else:
+        ex = exclusions.set_index(exclusions["parcel_id"].astype(str))
+        if not ex.index.is_unique:
+            raise InputError("the exclusions have duplicate parcel_id values; give one row per parcel")
+        key = t["parcel_id"].astype(str)
+        for col, fill in (("excluded_m2", 0.0), ("excluded_gt25_m2", 0.0), ("excluded_by", "")):
+            t[col] = ex[col].reindex(key).fillna(fill).to_numpy()
+    gt25 = t[_GT25].to_numpy(dtype=np.float64)
+    inside = np.nan_to_num(t["excluded_gt25_m2"].to_numpy(dtype=np.float64))
+    # a parcel wholly inside gets its own area back up to the rounding of the intersection
+    # (about 1e-8 of it in lon/lat): within a millionth, all of it is inside
+    left = np.where(inside >= gt25 * (1 - 1e-6), 0.0, gt25 - inside)
+    crop = t["land_use"].isin(CROPLAND_USES).to_numpy()
+    home = t["land_use"].isin(HOMESTEAD_USES).to_numpy()
+    withheld = ~home & (left <= min_area_gt25_m2)
+    kinds = np.select([withheld, home, crop], ["excluded", "homestead", "cropland"], "other")
+    t["priority"] = np.where(withheld, 3, np.where(crop, 1, 2))
+    texts = [_candidate_texts(k, str(by), float(a), float(g)) for k, by, a, g in
+             zip(kinds, t["excluded_by"], np.nan_to_num(t["excluded_m2"].to_numpy(dtype=np.float64)),
+                 inside)]
+    for j, col in enumerate(("measure", "measure_en", "caveat", "caveat_en", "basis", "basis_en")):
+        t[col] = [row[j] for row in texts]
     t = t.sort_values(["priority", _GT25, "parcel_id"], ascending=[True, False, True], kind="stable")
     return t[list(CANDIDATE_COLUMNS)].reset_index(drop=True)
+
+
+def _polygonal(geoms: NDArray[np.object_]) -> NDArray[np.object_]:
+    """The polygonal part of each geometry (an intersection may add lines and points)."""
+    out = geoms.copy()
+    kind = shapely.get_type_id(geoms)
+    for k in np.flatnonzero(~np.isin(kind, (3, 6))):
+        parts = [g for g in shapely.get_parts(geoms[k]) if g.geom_type in ("Polygon", "MultiPolygon")]
+        out[k] = shapely.union_all(parts) if parts else shapely.Polygon()
+    return out
+
+
+def mask_exclusions(parcels: gpd.GeoDataFrame, masks: gpd.GeoDataFrame,
+                    slope: NDArray[Any] | WindowReader, grid: GridSpec) -> pd.DataFrame:
+    """The part of each parcel inside exclusion polygons (永久基本农田, 生态保护红线, …).
+
+    Parameters
+    ----------
+    parcels
+        Polygons with ``parcel_id`` (any CRS with a definition).
+    masks
+        Exclusion polygons with a ``label`` column naming their layer (any CRS with a
+        definition; reprojected to the parcels' CRS, where the intersections are taken).
+        They may overlap: a parcel's area inside two layers counts once.
+    slope, grid
+        As :func:`zonal_class_areas`: the land > 25° inside is measured on them.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed like ``parcels``, columns :data:`EXCLUSION_COLUMNS`: ``excluded_m2`` (m²
+        on the WGS84 ellipsoid, as ``area_m2`` of :func:`parcel_land_table`) and
+        ``excluded_gt25_m2`` (m², as ``area_gt25_m2``) of the parcel inside the union of the
+        masks, ``excluded_by`` the labels of the masks it overlaps (``、``-joined, in mask
+        order; ``""`` for none; a touch along an edge is no overlap).
+    """
+    pc = ProblemCollector(file="exclusion layers")
+    if "label" not in masks.columns:
+        pc.add("the exclusion polygons have no 'label' column", column="label",
+               fix="name each layer (layers.landmasks.read_masks does)")
+    for what, g in (("parcel layer", parcels), ("exclusion layer", masks)):
+        if g.crs is None:
+            pc.add(f"the {what} has no CRS", fix="set one, e.g. EPSG:4326")
+    if "parcel_id" not in parcels.columns:
+        pc.add("the parcel layer has no 'parcel_id' column", column="parcel_id")
+    pc.raise_if_any()
+    m = masks if masks.crs.equals(parcels.crs) else masks.to_crs(parcels.crs)
+    mg = np.asarray(m.geometry.values, dtype=object)
+    ok = ~(pd.isna(mg) | shapely.is_empty(mg))
+    mg, labels = mg[ok], m["label"].astype(str).to_numpy()[ok]
+    pg = np.asarray(parcels.geometry.values, dtype=object)
+    pieces: list[Any] = [None] * len(parcels)
+    by = [""] * len(parcels)
+    if len(mg) and len(pg):
+        pi, mi = shapely.STRtree(mg).query(pg, predicate="intersects")
+        inter = _polygonal(shapely.intersection(pg[pi], mg[mi]))
+        keep = shapely.area(inter) > 0
+        pi, mi, inter = pi[keep], mi[keep], inter[keep]
+        order = np.lexsort((mi, pi))
+        pi, mi, inter = pi[order], mi[order], inter[order]
+        starts = np.flatnonzero(np.r_[True, pi[1:] != pi[:-1]]) if len(pi) else np.zeros(0, int)
+        for a, b in zip(starts, [*starts[1:], len(pi)]):
+            parts = inter[a:b]
+            pieces[int(pi[a])] = parts[0] if len(parts) == 1 else shapely.union_all(parts)
+            by[int(pi[a])] = "、".join(dict.fromkeys(labels[mi[a:b]].tolist()))
+    geo = gpd.GeoSeries(pieces, index=parcels.index, crs=parcels.crs)
+    gt25 = zonal_class_areas(gpd.GeoDataFrame(geometry=geo), slope, grid)[_GT25]
+    return pd.DataFrame({
+        "parcel_id": parcels["parcel_id"].astype(str).to_numpy(),
+        "excluded_m2": _ellipsoidal_area_m2(geo),
+        "excluded_gt25_m2": gt25.to_numpy(dtype=np.float64),
+        "excluded_by": by,
+    }, index=parcels.index)[list(EXCLUSION_COLUMNS)]
 
 
 # --------------------------------------------------------------------------------------

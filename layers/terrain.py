@@ -1,7 +1,8 @@
 """Terrain files: slope GeoTIFFs written window by window, steep-land polygons, land tables.
 
 The array work is in :mod:`geo.terrain` (Horn slope) and :mod:`analysis.land` (classes,
-zonal areas, hazard screen); this module opens and writes the files around it.
+zonal areas, candidates, exclusions, hazard screen); this module opens and writes the files
+around it, with the ledger columns and ``land_ledger.csv`` in :mod:`layers.ledger`.
 
 Memory stays bounded whatever the DEM size: :func:`write_slope` reads full-width strips of
 ``block_rows`` rows (plus a one-pixel halo) and writes each strip before reading the next;
@@ -36,17 +37,20 @@ from rasterio.windows import Window
 from analysis.land import (
     SLOPE_CLASSES,
     candidate_list,
+    mask_exclusions,
     parcel_land_table,
     site_hazard,
     village_land_table,
     zonal_class_areas,
 )
+from analysis.ledger import LEDGER_INPUT_COLUMNS, ledger_table
 from anzhi.core.errors import DataSourceError, InputError, ProblemCollector
 from geo.terrain import GridSpec, iter_windows, slope_window
 from anzhi.core.files import atomic_write
 from layers.export import csv_safe
 from layers.sheets import cell_values, write_table
 from layers.guard import check_opened_driver, check_raster_file, check_vector_file
+from layers.ledger import LEDGER_HEADERS, M2_PER_HA, M2_PER_MU, read_ledger_columns, write_ledger_csv
 from layers.raster import (DemInfo, PixelWindow, bounds_window, check_dem, check_window_pixels,
                            window_transform)
 
@@ -74,8 +78,9 @@ SLOPE_NODATA: float = -9999.0
 #: Default simplification tolerance of steep-land polygons, in pixels of the slope raster
 #: (1 pixel = 30 m on a 30 m DEM, ≈ 90 m on SRTM 3").
 STEEP_SIMPLIFY_PX: float = 1.0
-#: Files :func:`write_land` writes.
-LAND_FILES: tuple[str, ...] = ("land_parcels.csv", "land_villages.csv", "land.xlsx", "land.gpkg")
+#: Files :func:`write_land` writes (land_ledger.csv when the parcels carry ledger columns).
+LAND_FILES: tuple[str, ...] = ("land_parcels.csv", "land_villages.csv", "land.xlsx", "land.gpkg",
+                               "land_ledger.csv")
 
 _TILE = 512
 _GDAL_CACHE_MB = 256
@@ -421,7 +426,9 @@ def read_parcels(path: str | Path, *, layer: str | None = None) -> gpd.GeoDataFr
     """Read out-migration land parcels (GeoPackage, Shapefile, GeoJSON).
 
     Columns are found by English or Chinese name (``parcel_id``/地块编号,
-    ``village``/村, ``land_use``/地类, optional ``household_id``/户编号).
+    ``village``/村, ``land_use``/地类, optional ``household_id``/户编号), and the optional
+    ledger columns (台账状态, 复垦面积, 节余指标: :func:`layers.ledger.read_ledger_columns`)
+    become :data:`analysis.ledger.LEDGER_INPUT_COLUMNS` (codes, m²).
 
     Raises
     ------
@@ -458,8 +465,11 @@ def read_parcels(path: str | Path, *, layer: str | None = None) -> gpd.GeoDataFr
     for i in np.flatnonzero(invalid.to_numpy())[:20]:
         pc.add("the polygon is invalid (self-intersecting?)", row=int(i) + 1,
                fix="repair it (QGIS: Fix geometries; shapely.make_valid)")
+    ledger = read_ledger_columns(gdf.drop(columns=list(rename)), pc)
     pc.raise_if_any()
     gdf = gdf.rename(columns=rename)
+    if ledger is not None:
+        gdf = gdf.drop(columns=ledger[1]).join(ledger[0])
     gdf["parcel_id"] = gdf["parcel_id"].astype(str)
     return gdf
 
@@ -478,6 +488,9 @@ class LandResult:
         Candidate list (:data:`analysis.land.CANDIDATE_COLUMNS`).
     geometry
         The parcels' polygons (EPSG:4326), same order as ``parcels``.
+    ledger
+        The out-migration ledger (:data:`analysis.ledger.LEDGER_COLUMNS`), None when the
+        parcels carry no ledger columns.
     warnings
         Warnings a planner should see (Chinese / English), e.g. parcels the DEM does not
         cover; also logged.
@@ -488,10 +501,12 @@ class LandResult:
     candidates: pd.DataFrame
     geometry: gpd.GeoSeries
     warnings: tuple[str, ...] = ()
+    ledger: pd.DataFrame | None = None
 
 
 def land_statistics(parcels: gpd.GeoDataFrame, slope_path: str | Path, *,
-                    dem: str | Path | None = None) -> LandResult:
+                    dem: str | Path | None = None,
+                    masks: gpd.GeoDataFrame | None = None) -> LandResult:
     """Slope-class areas per parcel and village from a slope GeoTIFF (read window by window).
 
     Parameters
@@ -503,11 +518,19 @@ def land_statistics(parcels: gpd.GeoDataFrame, slope_path: str | Path, *,
     dem
         The DEM the slope was computed from, named in the warning about parcels with no
         slope (outside the DEM or on its voids); default the slope file.
+    masks
+        Exclusion polygons with a ``label`` (:func:`layers.landmasks.read_masks`): the
+        parcels' land inside is left out of the forest measures
+        (:func:`analysis.land.mask_exclusions`).  Default: none.
     """
     with open_slope(slope_path) as sr:
         areas = zonal_class_areas(parcels, sr.read, sr.grid, strategy="raster-sequential")
+        excluded = None if masks is None else mask_exclusions(parcels, masks, sr.read, sr.grid)
         extent = (sr.dataset.bounds, sr.dataset.crs.to_string())
     table = parcel_land_table(parcels, areas)
+    ledger = None
+    if set(LEDGER_INPUT_COLUMNS) <= set(parcels.columns):
+        ledger = ledger_table(table, pd.DataFrame(parcels.drop(columns=parcels.geometry.name)))
     geometry = parcels.geometry.to_crs("EPSG:4326").reset_index(drop=True)
     warning = _parcels_outside_warning(table, geometry, Path(str(dem or slope_path)).name, *extent)
     if warning:
@@ -515,9 +538,10 @@ def land_statistics(parcels: gpd.GeoDataFrame, slope_path: str | Path, *,
     return LandResult(
         parcels=table,
         villages=village_land_table(table),
-        candidates=candidate_list(table),
+        candidates=candidate_list(table, exclusions=excluded),
         geometry=geometry,
         warnings=(warning,) if warning else (),
+        ledger=ledger,
     )
 
 
@@ -541,12 +565,10 @@ def _parcels_outside_warning(table: pd.DataFrame, geometry: gpd.GeoSeries, name:
             "county (check its CRS)")
 
 
-#: m² per 公顷 (hectare) and per 亩 (1 亩 = 1/15 公顷 ≈ 666.67 m²).
-M2_PER_HA: float = 10_000.0
-M2_PER_MU: float = M2_PER_HA / 15
-
-#: Headers of land.xlsx, ``column: (中文, English)``.
+#: Headers of land.xlsx, ``column: (中文, English)``; ``M2_PER_HA`` and ``M2_PER_MU``
+#: (m² per 公顷 and per 亩) come from :mod:`layers.ledger`.
 LAND_XLSX_HEADERS: dict[str, tuple[str, str]] = {
+    **LEDGER_HEADERS,
     "rank": ("排名", "Rank"), "priority": ("优先级", "Priority"),
     "parcel_id": ("地块编号", "Parcel ID"), "village": ("村", "Village"),
     "land_use": ("地类", "Land use"), "n_parcels": ("地块数", "Parcels"),
@@ -556,15 +578,18 @@ LAND_XLSX_HEADERS: dict[str, tuple[str, str]] = {
     "cropland_m2": ("耕地面积(平方米)", "Cropland (m²)"),
     "cropland_gt25_m2": ("坡度>25°耕地面积(平方米)", "Cropland > 25° (m²)"),
     "area_slope_m2": ("有坡度数据面积(平方米)", "Area with slope data (m²)"),
-    "measure": ("建议措施", "Suggested measure"),
+    "measure": ("建议措施", "Suggested measure"), "caveat": ("注意事项", "Caveat"),
+    "excluded_m2": ("排除图层内面积(平方米)", "Area inside exclusion layers (m²)"),
+    "excluded_gt25_m2": ("排除图层内坡度>25°面积(平方米)", "Area > 25° inside exclusion layers (m²)"),
+    "excluded_by": ("排除图层", "Exclusion layers"),
     **{c.column: (f"坡度{c.zh}面积(平方米)", f"Area {c.en} (m²)")
        for c in SLOPE_CLASSES if c.code < 5},
 }
 #: Area columns of land.xlsx followed by the same area in 公顷 and 亩 (the others stay in m²).
 LAND_XLSX_AREA_UNITS: tuple[str, ...] = ("area_m2", "area_gt25_m2", "cropland_m2",
-                                         "cropland_gt25_m2")
+                                         "cropland_gt25_m2", "reclaimed_m2", "quota_m2")
 _LAND_SHEETS = (("parcels", "地块", "Parcels"), ("villages", "村", "Villages"),
-                ("candidates", "候选地块", "Candidates"))
+                ("candidates", "候选地块", "Candidates"), ("ledger", "迁出地台账", "Ledger"))
 _LAND_NOTES = (
     ("坡度分级按第三次全国国土调查:≤2°、2–6°、6–15°、15–25°、>25°(含上限,恰为25°计入15–25°)。",
      "Slope classes of the Third National Land Survey: ≤2°, 2–6°, 6–15°, 15–25°, >25° (upper "
@@ -576,9 +601,18 @@ _LAND_NOTES = (
      "1 hectare = 10,000 m² = 15 mu (亩); 1 mu ≈ 666.67 m²."),
     ("坡度>25°占比 = 坡度>25°面积 / 有坡度数据面积。",
      "Share > 25° = area > 25° / area with slope data."),
-    ("候选地块:坡度>25°的耕地优先(退耕还林还草),其次其他地类(国家储备林、油茶)。",
+    ("候选地块:坡度>25°的耕地优先(退耕还林还草),其次其他地类(国家储备林、油茶)与宅基地(复垦复绿,"
+     "不植林);耕地上的储备林、油茶须不占耕地或落实进出平衡;“依据”列出所据文件与条款。",
      "Candidates: cropland > 25° first (Grain-for-Green), then other land (national reserve "
-     "forest, oil-tea)."),
+     "forest, oil-tea) and house plots (reclaimed and re-greened, not forested); reserve forest "
+     "or oil-tea on cropland only without occupying cropland or with its in-out balance; "
+     "'Basis' cites the document and clause."),
+    ("排除图层(--exclude,如永久基本农田、生态保护红线)内的部分不纳入林业措施;全部位于其内的地块列为优先级3。",
+     "Land inside the exclusion layers (--exclude, e.g. permanent basic farmland, ecological "
+     "red lines) is left out of the forest measures; parcels wholly inside are priority 3."),
+    ("迁出地台账:按地块列出旧房拆除、宅基地复垦复绿、待处理及增减挂钩节余指标(取自地块图层的台账列)。",
+     "Ledger: each parcel demolished, reclaimed or pending, with its 增减挂钩 surplus quota "
+     "(from the parcel layer's ledger columns)."),
 )
 
 
@@ -599,9 +633,9 @@ def _land_columns(df: pd.DataFrame, lang: str) -> list[tuple[str, list[Any], str
     li = 0 if lang == "zh" else 1
     out: list[tuple[str, list[Any], str | None]] = []
     for col in df.columns:
-        if col == "measure_en":
-            continue
-        values = df["measure_en" if col == "measure" and li else col].tolist()
+        if col.endswith("_en") and col[:-3] in df.columns:
+            continue  # the English twin of column col[:-3]
+        values = df[f"{col}_en" if li and f"{col}_en" in df.columns else col].tolist()
         header = LAND_XLSX_HEADERS.get(col, (col, col))[li]
         if col.endswith("_m2"):
             out.append((header, [_xlsx_number(v, 0) for v in values], "#,##0"))
@@ -635,7 +669,8 @@ def _land_xlsx_writer(result: LandResult, lang: str) -> Any:
         wb = Workbook(write_only=True)
         used: set[str] = set()
         for attr, zh, en in _LAND_SHEETS:
-            _land_table(wb, (zh, en)[li], used, _land_columns(getattr(result, attr), lang))
+            if getattr(result, attr) is not None:
+                _land_table(wb, (zh, en)[li], used, _land_columns(getattr(result, attr), lang))
         notes = [n[li] for n in _LAND_NOTES]
         _land_table(wb, ("说明", "Notes")[li], used, [(("说明", "Notes")[li], notes, None)])
         wb.save(tmp)
@@ -645,12 +680,15 @@ def _land_xlsx_writer(result: LandResult, lang: str) -> Any:
 
 def write_land(result: LandResult, out_dir: str | Path, *, lang: str = "zh",
                parquet: bool = False) -> dict[str, Path]:
-    """Write land_parcels.csv, land_villages.csv, land.xlsx and land.gpkg (and with
-    ``parquet`` the GeoParquet file land_parcels.parquet).
+    """Write land_parcels.csv, land_villages.csv, land.xlsx and land.gpkg, with a ledger
+    land_ledger.csv (and with ``parquet`` the GeoParquet file land_parcels.parquet).
 
     Every file is written atomically (temporary name, then rename).  CSVs are UTF-8 with
-    BOM, the English column names and full precision.  land.xlsx is for reading: sheets
-    地块/Parcels, 村/Villages, 候选地块/Candidates and 说明/Notes, headers in ``lang``, m²
+    BOM, the English column names and full precision, but for land_ledger.csv, a table for
+    the county's 台账 with headers and statuses in ``lang``
+    (:func:`layers.ledger.write_ledger_csv`).  land.xlsx is for reading: sheets
+    地块/Parcels, 村/Villages, 候选地块/Candidates (with 依据/Basis), 迁出地台账/Ledger (with a
+    ledger) and 说明/Notes, headers in ``lang``, m²
     rounded to whole metres with 公顷 (ha) and 亩 (mu, 1/15 ha) beside the headline areas
     (:data:`LAND_XLSX_AREA_UNITS`), shares as percentages, a bold frozen header row with
     filters and fitted column widths; text cells are never formulas.  land.gpkg has layers
@@ -690,6 +728,8 @@ def write_land(result: LandResult, out_dir: str | Path, *, lang: str = "zh",
         lambda t: csv_safe(result.villages).to_csv(t, index=False, encoding="utf-8-sig"))
 
     written["land.xlsx"] = atomic_write(out / "land.xlsx", _land_xlsx_writer(result, lang))
+    if result.ledger is not None:
+        written["land_ledger.csv"] = write_ledger_csv(result.ledger, out / "land_ledger.csv", lang=lang)
 
     def gpkg(tmp: Path) -> None:
         tmp.unlink(missing_ok=True)

@@ -31,7 +31,7 @@ __all__ = [
 
 #: Version of the generator; part of the default folder name and of the manifest.  Bump it
 #: whenever the output for a given seed changes.
-DEMO_VERSION: int = 2
+DEMO_VERSION: int = 3
 
 #: CRS of ``dem.tif``: CGCS2000 / 3-degree Gauss-Krüger CM 99°E (zone 33 without prefix).
 DEMO_CRS: str = "EPSG:4542"

@@ -2,7 +2,10 @@
 
 :func:`place_parcels` gives each upland origin village households with a few parcels each
 (宅基地 house plots near the village, 耕地/林地 fields and woods on the slopes around), none
-overlapping; :func:`parcels_frame` is the ``parcels`` layer.
+overlapping; :func:`parcels_frame` is the ``parcels`` layer.  Every house plot is in the
+out-migration ledger (``ledger_status`` 旧房拆除 / 宅基地复垦复绿 / 待处理, ``reclaimed_m2``,
+``quota_m2``: :mod:`analysis.ledger`), drawn by :func:`ledger_rows` from its own random
+stream so that the rest of the county is the same with or without it.
 """
 
 from __future__ import annotations
@@ -17,9 +20,11 @@ from numpy.typing import NDArray
 
 from layers.demo.county import County, FloatArray
 
-__all__ = ["parcels_frame", "place_parcels"]
+__all__ = ["ledger_rows", "parcels_frame", "place_parcels"]
 
 _OCC_CELL_M = 25.0  # cells of the grid that keeps parcels from overlapping
+#: Shares of the demo's house plots demolished, reclaimed and pending (SYNTHETIC).
+_LEDGER_SHARES = (("旧房拆除", 0.3), ("宅基地复垦复绿", 0.5), ("待处理", 0.2))
 
 
 def place_parcels(county: County) -> None:
@@ -101,15 +106,45 @@ def _parcel_shape(c: FloatArray, area_m2: float, rng: np.random.Generator) -> sh
     return shapely.Polygon(pts * scale + c)
 
 
+def ledger_rows(county: County) -> list[tuple[str | None, float, float]]:
+    """``(ledger_status, reclaimed_m2, quota_m2)`` of each parcel (SYNTHETIC DATA).
+
+    House plots only (other parcels: ``(None, nan, nan)``), from the stream
+    ``default_rng([seed, 3])``: status by :data:`_LEDGER_SHARES`; a reclaimed plot gets
+    85–100 % of its area reclaimed (m², 0.1 m²) and 50–90 % of that as 节余指标.
+    """
+    rng = np.random.default_rng([county.seed, 3])
+    names = [n for n, _ in _LEDGER_SHARES]
+    p = np.array([w for _, w in _LEDGER_SHARES])
+    out: list[tuple[str | None, float, float]] = []
+    for r in county.parcel_rows:
+        if r["land_use"] != "宅基地":
+            out.append((None, math.nan, math.nan))
+            continue
+        status = names[int(rng.choice(len(names), p=p))]
+        f_area, f_quota = rng.uniform(0.85, 1.0), rng.uniform(0.5, 0.9)
+        if status == "宅基地复垦复绿":
+            reclaimed = round(float(r["geom"].area) * f_area, 1)
+            out.append((status, reclaimed, round(reclaimed * f_quota, 1)))
+        else:
+            out.append((status, math.nan, math.nan))
+    return out
+
+
 def parcels_frame(county: County) -> gpd.GeoDataFrame:
-    """The ``parcels`` layer (EPSG:4326): parcel_id, village, household_id, land_use."""
+    """The ``parcels`` layer (EPSG:4326): parcel_id, village, household_id, land_use and the
+    ledger columns ledger_status, reclaimed_m2, quota_m2 (:func:`ledger_rows`)."""
     par = county.parcel_rows
+    ledger = ledger_rows(county)
     return gpd.GeoDataFrame(
         {
             "parcel_id": [r["parcel_id"] for r in par],
             "village": [r["village"] for r in par],
             "household_id": [r["household_id"] for r in par],
             "land_use": [r["land_use"] for r in par],
+            "ledger_status": [s for s, _, _ in ledger],
+            "reclaimed_m2": [a for _, a, _ in ledger],
+            "quota_m2": [q for _, _, q in ledger],
         },
         geometry=[county.to_ll_geom(r["geom"]) for r in par],
         crs="EPSG:4326",

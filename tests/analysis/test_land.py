@@ -1,4 +1,5 @@
-"""Slope classes, zonal class areas (vs exactextract), land tables and the site hazard screen."""
+"""Slope classes, zonal class areas (vs exactextract), land tables, candidates with their clause,
+exclusion layers and the site hazard screen."""
 
 from __future__ import annotations
 
@@ -19,11 +20,14 @@ from hypothesis import strategies as st
 from analysis.land import (
     CANDIDATE_COLUMNS,
     CLASS_AREA_COLUMNS,
+    EXCLUSION_COLUMNS,
     HAZARD_COLUMNS,
     PARCEL_COLUMNS,
     SLOPE_CLASSES,
     VILLAGE_COLUMNS,
+    basis_text,
     candidate_list,
+    mask_exclusions,
     parcel_land_table,
     site_hazard,
     slope_class,
@@ -170,6 +174,8 @@ def test_parcel_village_and_candidate_tables() -> None:
     assert c["parcel_id"].tolist() == ["B", "C", "D"]  # cropland first, then by steep area
     assert c["priority"].tolist() == [1, 1, 2]
     assert c["measure"].iloc[0].startswith("退耕还林")
+    # no exclusion layer given: the exclusion columns are blank, not 0 (nothing was checked)
+    assert c["excluded_m2"].isna().all() and (c["excluded_by"] == "").all()
     with pytest.raises(InputError, match="min_area_gt25_m2"):
         candidate_list(t, min_area_gt25_m2=-1)
 
@@ -181,13 +187,119 @@ def test_parcel_table_reports_every_problem() -> None:
     assert len(info.value.problems) == 4  # + no CRS
 
 
+# --------------------------------------------------------------------------------------
+# Candidates: clause, caveat, house plots and exclusion layers
+# --------------------------------------------------------------------------------------
+
+X0, Y0 = 500000, 2700000  # on the central meridian of EPSG:4542: GK areas are true there
+
+
+def _box(x0: float, y0: float, x1: float, y1: float) -> shapely.Polygon:
+    return shapely.box(X0 + x0, Y0 + y0, X0 + x1, Y0 + y1)
+
+
+def _masked_land() -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame, GridSpec, np.ndarray]:
+    """Parcels on a slope (steep east of x = 300 m) and three exclusion polygons.
+
+    B (steep cropland) lies wholly inside 永久基本农田 and 重叠 (inside it too); C (cropland,
+    half steep) and D (steep forest) reach into 生态保护红线 on their steep side; H (a steep
+    house plot) crosses the edge of 永久基本农田; A (flat cropland) touches nothing.
+    """
+    grid = GridSpec.from_crs(20, 20, Affine(30, 0, X0, 0, -30, Y0), GK)
+    slope = np.zeros((20, 20), dtype=np.float32)
+    slope[:, 10:] = 30.0
+    parcels = gpd.GeoDataFrame(
+        {"parcel_id": ["A", "B", "C", "D", "H"], "village": ["甲", "甲", "乙", "乙", "甲"],
+         "land_use": ["耕地", "耕地", "耕地", "林地", "宅基地"]},
+        geometry=[_box(30, -300, 270, -60), _box(330, -300, 570, -60), _box(150, -570, 450, -330),
+                  _box(470, -570, 570, -330), _box(450, -50, 560, -10)], crs=GK)
+    masks = gpd.GeoDataFrame(
+        {"label": ["永久基本农田", "生态保护红线", "重叠"]},
+        geometry=[_box(320, -310, 590, -40), _box(400, -600, 600, -450), _box(340, -290, 400, -200)],
+        crs=GK)
+    return parcels, masks, grid, slope
+
+
+def test_mask_exclusions_measure_the_part_inside() -> None:
+    parcels, masks, grid, slope = _masked_land()
+    # masks given in lon/lat: reprojected to the parcels' CRS before intersecting
+    ex = mask_exclusions(parcels, masks.to_crs(4326), slope, grid)
+    assert list(ex.columns) == list(EXCLUSION_COLUMNS)
+    table = parcel_land_table(parcels, zonal_class_areas(parcels, slope, grid)).set_index("parcel_id")
+    ex = ex.set_index("parcel_id")
+    union = shapely.union_all(masks.geometry.values)
+    for pid, geom in zip(parcels["parcel_id"], parcels.geometry):
+        expected = shapely.intersection(geom, union).area  # m² in GK on its central meridian
+        assert ex.loc[pid, "excluded_m2"] == pytest.approx(expected, rel=1e-4, abs=1e-3), pid
+    assert ex.loc["A", "excluded_m2"] == 0 and ex.loc["A", "excluded_by"] == ""
+    # B wholly inside two overlapping masks: its whole area once, both layers named
+    assert ex.loc["B", "excluded_m2"] == pytest.approx(240 * 240, rel=1e-4)
+    assert ex.loc["B", "excluded_m2"] == pytest.approx(table.loc["B", "area_m2"], rel=1e-6)
+    assert ex.loc["B", "excluded_gt25_m2"] == pytest.approx(table.loc["B", "area_gt25_m2"], rel=1e-6)
+    assert ex.loc["B", "excluded_by"] == "永久基本农田、重叠"
+    # C: 50 × 120 m of its steep side inside the red line
+    assert ex.loc["C", "excluded_m2"] == pytest.approx(6000, rel=1e-4)
+    assert ex.loc["C", "excluded_gt25_m2"] == pytest.approx(6000, rel=1e-4)
+    assert ex.loc["C", "excluded_by"] == "生态保护红线"
+    assert ex.loc["D", "excluded_gt25_m2"] == pytest.approx(100 * 120, rel=1e-4)
+    assert ex.loc["H", "excluded_m2"] == pytest.approx(110 * 10, rel=1e-4)
+    # a mask touching A along an edge only, and no mask at all: no overlap
+    edge = gpd.GeoDataFrame({"label": ["邻接"]}, geometry=[_box(270, -300, 300, -60)], crs=GK)
+    assert mask_exclusions(parcels, edge, slope, grid)["excluded_by"].tolist() == [""] * 5
+    none = mask_exclusions(parcels, edge.iloc[:0], slope, grid)
+    assert none["excluded_m2"].tolist() == [0.0] * 5 and none["excluded_gt25_m2"].tolist() == [0.0] * 5
+    with pytest.raises(InputError, match="no 'label' column"):
+        mask_exclusions(parcels, masks.drop(columns="label"), slope, grid)
+
+
+def test_candidates_cite_their_clause_and_respect_the_masks() -> None:
+    parcels, masks, grid, slope = _masked_land()
+    table = parcel_land_table(parcels, zonal_class_areas(parcels, slope, grid))
+    c = candidate_list(table, exclusions=mask_exclusions(parcels, masks, slope, grid)).set_index("parcel_id")
+    assert c.index.tolist() == ["C", "D", "H", "B"]  # priority 1, 2, 2, 3; A is flat
+    assert c["priority"].tolist() == [1, 2, 2, 3]
+    assert (c["basis"].str.len() > 0).all() and (c["basis_en"].str.len() > 0).all()
+    # B, wholly inside 永久基本农田: no Grain-for-Green, no forest, the layers named
+    b = c.loc["B"]
+    assert b["measure"].startswith("不纳入退耕还林") and "永久基本农田、重叠" in b["measure"]
+    assert "退耕还林还草(" not in b["measure"] and "排除图层" in b["basis"]
+    assert "inside 永久基本农田, 重叠" in b["measure_en"]
+    # C, cropland: Grain-for-Green with the clauses, the 进出平衡 caveat, the part left out
+    cc = c.loc["C"]
+    assert cc["measure"] == "退耕还林还草(或国家储备林、油茶)"
+    assert "不占耕地或落实进出平衡" in cc["caveat"] and "in-out balance" in cc["caveat_en"]
+    assert "其中坡度>25°的 6,000 平方米位于生态保护红线内,不纳入" in cc["caveat"]
+    assert cc["basis"] == basis_text("cropland")
+    assert "《中华人民共和国水土保持法》(2010年修订) 第二十条" in cc["basis"]
+    assert "保发改地区〔2023〕276号,2023年) 附件3(保易指发〔2023〕1号)之附件3 第10项" in cc["basis"]
+    assert "《关于加强和完善易地扶贫搬迁后续工作的意见》(2019年) 三(二)9" in cc["basis"]
+    assert "art. 20" in cc["basis_en"] and "its attachment 3, item 10" in cc["basis_en"]
+    # D, forest land: reserve forest / oil-tea, no cropland caveat
+    d = c.loc["D"]
+    assert d["measure"] == "国家储备林或油茶" and "进出平衡" not in d["caveat"]
+    assert "12,000 平方米" in d["caveat"] and d["basis"] == basis_text("other")
+    # H, a steep house plot: 复垦复绿, not forest, even where it reaches into a mask
+    h = c.loc["H"]
+    assert h["measure"] == "宅基地复垦复绿" and "林" not in h["measure"]
+    assert h["caveat"] == "其中 1,100 平方米位于永久基本农田内"
+    assert "三(二)9" in h["basis"] and "达市府办函〔2019〕30号,2019年) 二(二)2、4" in h["basis"]
+    # the part outside must exceed the floor: C's 30,000 m² outside is below 31,000 m²
+    c2 = candidate_list(table, min_area_gt25_m2=31_000,
+                        exclusions=mask_exclusions(parcels, masks, slope, grid)).set_index("parcel_id")
+    assert c2.index.tolist() == ["B", "C"] and c2["priority"].tolist() == [3, 3]
+    with pytest.raises(InputError, match="no land clauses"):
+        basis_text("orchard")
+
+
 def _hazard_grid() -> tuple[GridSpec, np.ndarray]:
     grid = GridSpec.from_crs(100, 100, Affine(10, 0, 500000, 0, -10, 2730000), GK)
     x = np.arange(100) * 10.0
     z = np.tile(np.where(x < 500, 0.0, (x - 500) * math.tan(math.radians(30))), (100, 1))
     from geo.terrain import slope_deg
 
-    return grid, slope_deg(z, grid)
+    slope = slope_deg(z, grid)
+    assert isinstance(slope, np.ndarray)  # no aspect asked for
+    return grid, slope
 
 
 def test_site_hazard_flags_steep_sites_with_reasons() -> None:

@@ -421,7 +421,11 @@ def test_facilities_cover_every_type_with_deliberate_gaps(
 def test_parcels_are_small_upland_polygons(demo: DemoPaths) -> None:
     par = gpd.read_file(demo.parcels, layer="parcels")
     assert par.crs.to_epsg() == 4326
-    assert list(par.columns) == ["parcel_id", "village", "household_id", "land_use", "geometry"]
+    assert list(par.columns) == ["parcel_id", "village", "household_id", "land_use",
+                                 "ledger_status", "reclaimed_m2", "quota_m2", "geometry"]
+    # the ledger (迁出地台账) is kept for house plots only
+    house = par["land_use"] == "宅基地"
+    assert par.loc[house, "ledger_status"].notna().all() and par.loc[~house, "ledger_status"].isna().all()
     assert 200 <= len(par) <= 600 and par["parcel_id"].is_unique
     assert set(par["land_use"]) == {"耕地", "林地", "宅基地"}
     assert par.is_valid.all() and (par.geom_type == "Polygon").all()
