@@ -33,7 +33,8 @@ Session-state keys (stable, used by the tests): ``lang``, ``preset``, ``profile`
 (``demo``/``upload``), ``up:<kind>`` (file uploaders: ``up:sites``, ``up:roads``...),
 ``up:coords``, ``up:crs``, ``filter:county``, ``filter:township``, ``show_types``,
 ``basemap``, ``show_areas``, ``sa:minutes``, ``show_steep``, ``show_all``, ``gap:status``, ``gap:search``, ``cov:rule``,
-``sel:site`` (the site selected by a click on the map), ``map:view`` (its last centre and
+``sel:site`` (the site selected by a click on the map), ``whatif:on``, ``whatif:type``,
+``whatif:placed`` (what-if facilities), ``map:view`` (its last centre and
 zoom), ``dl:prepare``, ``dl:rules``;
 ``anzhi:route_runs`` counts routing runs (cache misses) in this session and
 ``anzhi:service_runs`` service-area computations.
@@ -56,7 +57,7 @@ from analysis.rules import RuleSet, rules_to_yaml
 from anzhi.core.errors import AnzhiError, DataSourceError
 from anzhi.core.files import file_sha256
 from anzhi.core.settings import get_settings
-from anzhi.core.vocabulary import FACILITY_TYPES
+from anzhi.core.vocabulary import FACILITY_TYPES, label
 from anzhi.pipeline import (
     RegionData,
     RegionInputs,
@@ -98,6 +99,7 @@ from anzhi.ui.tables import (
 from anzhi.ui.thresholds import profile_overrides, service_minutes
 from anzhi.ui.uploads import SessionFolder, stage_uploads
 from anzhi.ui.webassets import deploy_assets, missing_assets, vendor_url
+from anzhi.whatif import placed_facilities, placed_table, with_placed
 
 ROUTE_RUNS_KEY = "anzhi:route_runs"
 SERVICE_RUNS_KEY = "anzhi:service_runs"
@@ -106,6 +108,8 @@ STAGED_KEY = "anzhi:staged"  # (upload signature, RegionInputs)
 DOWNLOADS_KEY = "anzhi:downloads"  # (result signature, {file name: bytes})
 CLICK_KEY = "anzhi:last_click"  # the map click already turned into a selection
 SELECTED_KEY = "sel:site"
+PLACED_KEY = "whatif:placed"  # hypothetical facilities: [(type, lon, lat), ...]
+PLACE_CLICK_KEY = "whatif:last_click"  # the map click already turned into a placement
 VIEW_KEY = "map:view"  # the map's last reported (lat, lng, zoom)
 APPLIED_KEY = "map:applied"  # (signature of the drawn map, the view given to it)
 MAP_HEIGHT_PX = 600
@@ -362,15 +366,31 @@ def load_inputs(inputs: RegionInputs, lang: str) -> Region:
     return Region(inputs, key, data, region_townships(inputs), region_parcels(inputs))
 
 
-def run_rules(region: Region, ruleset: RuleSet, profile: str, lang: str) -> RegionResults:
-    """Route the region (cached per profile) and apply the rule set: the run's results."""
-    types = tuple(sorted(region.facility_types(ruleset)))
+def run_rules(region: Region, ruleset: RuleSet, profile: str, lang: str,
+              placed: tuple[tuple[str, float, float], ...] = ()) -> RegionResults:
+    """Route the region (cached per profile), add the placed what-if facilities (only they
+    are routed) and apply the rule set: the run's results."""
+    types = tuple(sorted(region.facility_types(ruleset) | {p[0] for p in placed}))
     with st.spinner(t("routing", lang)):
         access = _route_region(region.key, profile, types, region.data)
-    gaps, coverage = evaluate_region(region.data, access, ruleset)
+        data = region.data
+        if placed:
+            data, access = _with_placed(region.key, profile, types, placed, region.data, access)
+    gaps, coverage = evaluate_region(data, access, ruleset)
     hazard = _site_hazard(region.key, region.data)
-    return RegionResults(data=region.data, rules=ruleset, profile=profile, access=access,
+    return RegionResults(data=data, rules=ruleset, profile=profile, access=access,
                          gaps=add_hazard_columns(gaps, hazard), coverage=coverage, hazard=hazard)
+
+
+@st.cache_resource(show_spinner=False, max_entries=16)
+def _with_placed(
+    key: tuple[Any, ...], profile: str, types: tuple[str, ...],
+    placed: tuple[tuple[str, float, float], ...], _data: RegionData, _access: pd.DataFrame,
+) -> tuple[RegionData, pd.DataFrame]:
+    """The region and access table with the placed facilities, once per placement set
+    (only the placed facilities are routed: :func:`anzhi.whatif.with_placed`)."""
+    return with_placed(_data, _access, placed_facilities(list(placed)), profile=profile,
+                       graph=_road_graph(key, profile, _data))
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
@@ -444,7 +464,7 @@ def show_map(
         key="map",
         # clicks and the view flow back: the view is given to the next map drawn, so a
         # threshold, filter or language change keeps the zoom and centre
-        returned_objects=["last_object_clicked", "center", "zoom"],
+        returned_objects=["last_object_clicked", "last_clicked", "center", "zoom"],
         # st_folium would render the whole figure and then the map again; the map's own
         # render gives the same script, html and header (checked on the demo map), and
         # skipping the first saves ~30 ms of every rerun.
@@ -454,6 +474,7 @@ def show_map(
         **view_args,
     )
     remember_view(clicked)
+    place_on_click(clicked)
     st.caption(note)
     click = (clicked or {}).get("last_object_clicked") if isinstance(clicked, dict) else None
     if click and click != st.session_state.get(CLICK_KEY):
@@ -497,6 +518,43 @@ def remember_view(returned: Any) -> None:
     centre, zoom = returned.get("center"), returned.get("zoom")
     if isinstance(centre, dict) and isinstance(zoom, (int, float)) and {"lat", "lng"} <= set(centre):
         st.session_state[VIEW_KEY] = (float(centre["lat"]), float(centre["lng"]), int(zoom))
+
+
+def place_on_click(returned: Any) -> None:
+    """In what-if mode (``whatif:on``), a new click on the map places a facility of the
+    chosen type there (``whatif:placed``) and reruns, so the gaps follow at once."""
+    if not st.session_state.get("whatif:on") or not isinstance(returned, dict):
+        return
+    click = returned.get("last_clicked")
+    if not isinstance(click, dict) or click == st.session_state.get(PLACE_CLICK_KEY):
+        return
+    st.session_state[PLACE_CLICK_KEY] = click
+    ftype = str(st.session_state.get("whatif:type") or "clinic")
+    placed = list(st.session_state.get(PLACED_KEY, []))
+    placed.append((ftype, float(click["lng"]), float(click["lat"])))
+    st.session_state[PLACED_KEY] = placed
+    st.rerun()
+
+
+def whatif_controls(types: Sequence[str], lang: str) -> tuple[tuple[str, float, float], ...]:
+    """The what-if panel: the type to place, the click-to-place switch, the placed list
+    with clear and download; returns the placed facilities."""
+    placed = tuple(tuple(p) for p in st.session_state.get(PLACED_KEY, []))
+    with st.sidebar.expander(t("whatif", lang), expanded=bool(placed)):
+        st.toggle(t("whatif_on", lang), key="whatif:on", help=t("whatif_help", lang))
+        options = list(types) or list(FACILITY_TYPES)
+        st.selectbox(t("whatif_type", lang), options, key="whatif:type",
+                     format_func=lambda k: label(k, lang))
+        if placed:
+            st.caption(t("whatif_placed", lang).format(n=len(placed)))
+            table = placed_table(placed_facilities(list(placed)))  # type: ignore[arg-type]
+            st.download_button(t("whatif_download", lang),
+                               table.to_csv(index=False).encode("utf-8-sig"),
+                               file_name="假设设施.csv", mime="text/csv", key="dl:whatif",
+                               on_click="ignore")
+            st.button(t("whatif_clear", lang), key="whatif:clear",
+                      on_click=lambda: st.session_state.pop(PLACED_KEY, None))
+    return placed  # type: ignore[return-value]
 
 
 def show_error(exc: AnzhiError, lang: str) -> None:
@@ -635,7 +693,9 @@ def page(lang: str) -> None:
             steep = region_steep_land(inputs, region.data.sites)
     # The access table is computed with the chosen profile: reach limits then apply to it.
     overrides.update(profile_overrides(base, profile))
-    results = run_rules(region, base.with_overrides(overrides) if overrides else base, profile, lang)
+    placed = whatif_controls(shown_types, lang)
+    results = run_rules(region, base.with_overrides(overrides) if overrides else base, profile, lang,
+                        placed)
     save_rules_button(preset, overrides, lang)
     view = filtered_view(results, county, township, shown_types)
     areas = (None if service_min is None
@@ -644,7 +704,8 @@ def page(lang: str) -> None:
     show_metrics(view.sites, view.gaps, lang)
     show_gap_list(view.gaps, lang, show_all=show_all)
     show_coverage(results.coverage, view, lang)
-    downloads((region.key, preset, tuple(sorted(overrides.items())), profile, lang), results, lang)
+    downloads((region.key, preset, tuple(sorted(overrides.items())), profile, lang, placed), results,
+              lang)
 
 
 def main() -> None:

@@ -84,7 +84,7 @@ def test_app_loads_demo_with_map_and_gap_table(region) -> None:
     assert colours == {sid: STATUS_COLOURS[worst[sid]] for sid in data.sites["site_id"]}
     assert STATUS_COLOURS["gap_missing"] in colours.values()  # the demo has red sites
     # clicks flow back, and the view (kept for the next map drawn); no view given at first
-    assert args["returned_objects"] == ["last_object_clicked", "center", "zoom"]
+    assert args["returned_objects"] == ["last_object_clicked", "last_clicked", "center", "zoom"]
     assert args.get("center") is None and args.get("zoom") is None
     # the map's libraries are served by the app itself (static/vendor, `make assets`)
     links = args["js_links"] + args["css_links"]
@@ -123,6 +123,37 @@ def test_map_keeps_its_view_across_threshold_and_language_changes() -> None:
     at.radio(key="lang").set_value("en").run()
     args = _map_args(at)
     assert args["center"] == [24.70, 99.25] and args["zoom"] == 12
+
+
+def test_what_if_placement_closes_gaps_without_routing_the_county_again(region) -> None:
+    from anzhi.whatif import placed_facilities, with_placed
+
+    data, access = region
+    at = _run_app()
+    runs = at.session_state["anzhi:route_runs"] if "anzhi:route_runs" in at.session_state else 0
+    n_before = len(at.dataframe[0].value)
+    # a police room placed beside two large sites that lack one (what a map click does)
+    gaps, _ = evaluate_region(data, access, read_rules("default"))
+    lacking = gaps[(gaps["rule_id"] == "police-800") & gaps["status"].str.startswith("gap")]
+    where = data.sites.set_index("site_id").loc[lacking["site_id"].head(2).tolist()].geometry
+    placed = [("police_room", float(g.x) + 0.0005, float(g.y)) for g in where]
+    at.session_state["whatif:placed"] = placed
+    at.run()
+    assert not at.exception, at.exception
+    data2, access2 = with_placed(data, access, placed_facilities(placed), profile="walk")
+    expected = _rows_of(evaluate_region(data2, access2, read_rules("default"))[0])
+    assert len(at.dataframe[0].value) == expected < n_before
+    # only the placed facilities were routed: the county's access table came from the cache
+    assert (at.session_state["anzhi:route_runs"] if "anzhi:route_runs" in at.session_state else 0) == runs
+    labels = [b.proto.label for b in at.get("download_button")]
+    assert "下载假设设施表(csv)" in labels
+    assert "已放置 2 处假设设施" in [c.value for c in at.caption]
+    at.button(key="whatif:clear").click().run()
+    assert len(at.dataframe[0].value) == n_before
+
+
+def _rows_of(gaps: pd.DataFrame) -> int:
+    return int((~gaps["status"].isin(COVERED)).sum())
 
 
 def test_police_threshold_changes_gaps_as_the_rule_engine_says(region) -> None:
