@@ -259,3 +259,23 @@ def test_no_command_replaces_its_input(demo, tmp_path: Path, command: str,  # ty
     assert "Traceback" not in err
     assert {p: p.read_bytes() for p in (dem, sites)} == before
     assert {p.name for p in tmp_path.iterdir()} == names
+
+
+def test_demo_with_facilities_replaces_the_demo_layer(demo, demo_run: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    import geopandas as gpd
+
+    # the demo's facility layer without its police rooms, given back with --demo
+    fac = gpd.read_file(demo.facilities, layer="facilities")
+    fewer = tmp_path / "fewer.gpkg"
+    fac[fac["facility_type"] != "police_room"].to_file(fewer, layer="facilities", driver="GPKG")
+    out = tmp_path / "out"
+    assert main(["gaps", "--demo", "--facilities", str(fewer), "--out", str(out), "--quiet"]) == 0
+    got = pd.read_csv(out / "gaps.csv", encoding="utf-8-sig")
+    base = pd.read_csv(demo_run / "gaps.csv", encoding="utf-8-sig")
+    police = got[got["facility_type"] == "police_room"]
+    assert len(police) and police["status"].isin(["gap_missing", "unroutable"]).all()
+    assert (base.loc[base["facility_type"] == "police_room", "status"] == "ok").any()
+    # every other type is judged as before
+    other = lambda g: g[g["facility_type"] != "police_room"].reset_index(drop=True)  # noqa: E731
+    pd.testing.assert_frame_equal(other(got).loc[:, ["site_id", "rule_id", "status"]],
+                                  other(base).loc[:, ["site_id", "rule_id", "status"]])

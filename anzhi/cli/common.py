@@ -10,6 +10,7 @@ Every sub-command module (:data:`anzhi.cli.SUBCOMMAND_MODULES`) builds its parse
 from __future__ import annotations
 
 import argparse
+import dataclasses
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -118,7 +119,14 @@ def region_inputs(args: argparse.Namespace, flags: Sequence[str], fix: str) -> R
     from anzhi.pipeline import RegionInputs
 
     if demo_or_required(args, flags, fix):
-        return RegionInputs.demo()
+        demo = RegionInputs.demo()
+        extra = tuple(getattr(args, "facilities", None) or ())
+        if not extra:
+            return demo
+        # facility layers given with --demo replace the demo's own (e.g. the
+        # facilities_after.csv of `anzhi site`: existing + recommended), never dropped
+        return dataclasses.replace(demo, facilities=extra,
+                                   facility_coords=getattr(args, "facility_coords", None))
     return RegionInputs(
         sites=args.sites,
         roads=args.roads,
