@@ -34,7 +34,8 @@ Session-state keys (stable, used by the tests): ``lang``, ``preset``, ``profile`
 ``up:coords``, ``up:crs``, ``filter:county``, ``filter:township``, ``show_types``,
 ``basemap``, ``show_areas``, ``sa:minutes``, ``show_steep``, ``show_all``, ``gap:status``, ``gap:search``, ``cov:rule``,
 ``sel:site`` (the site selected by a click on the map), ``whatif:on``, ``whatif:type``,
-``whatif:placed`` (what-if facilities), ``map:view`` (its last centre and
+``whatif:placed`` (what-if facilities), ``site:on``, ``site:types``, ``site:model``,
+``site:budget`` (the recommend panel, :mod:`anzhi.ui.recommend`), ``map:view`` (its last centre and
 zoom), ``dl:prepare``, ``dl:rules``;
 ``anzhi:route_runs`` counts routing runs (cache misses) in this session and
 ``anzhi:service_runs`` service-area computations.
@@ -99,6 +100,8 @@ from anzhi.ui.tables import (
 from anzhi.ui.thresholds import profile_overrides, service_minutes
 from anzhi.ui.uploads import SessionFolder, stage_uploads
 from anzhi.ui.webassets import deploy_assets, missing_assets, vendor_url
+from anzhi.siting import SitingRun
+from anzhi.ui.recommend import recommend_controls, run_request, show_recommended
 from anzhi.whatif import placed_facilities, placed_table, with_placed
 
 ROUTE_RUNS_KEY = "anzhi:route_runs"
@@ -440,7 +443,7 @@ def _deployed_assets() -> bool:
 
 def show_map(
     view: View, region: Region, lang: str, *, tiles: str | None, steep: Overlay | None,
-    areas: gpd.GeoDataFrame | None, is_demo: bool,
+    areas: gpd.GeoDataFrame | None, is_demo: bool, siting: SitingRun | None = None,
 ) -> None:
     """The map of the view; a click on a site circle selects that site (``sel:site``)."""
     note = t("attr_synthetic" if is_demo else "attr_user", lang)
@@ -457,8 +460,10 @@ def show_map(
         parcels=region.parcels,
         service_areas=areas,
         assets_url=map_assets_url(lang),
+        recommended=None if siting is None else siting.tables.recommended,
+        links=None if siting is None else siting.tables.links,
     )
-    view_args = kept_view(map_signature(view, lang, tiles, steep, areas))
+    view_args = kept_view(map_signature(view, lang, tiles, steep, areas, siting))
     clicked = st_folium(
         fmap,
         key="map",
@@ -485,14 +490,14 @@ def show_map(
 
 
 def map_signature(view: View, lang: str, tiles: str | None, steep: Overlay | None,
-                  areas: gpd.GeoDataFrame | None) -> int:
+                  areas: gpd.GeoDataFrame | None, siting: SitingRun | None = None) -> int:
     """What the drawn map depends on: when it changes, the map is drawn anew (st_folium
     keys its component on the map's script) and must be given the view to keep."""
     status = worst_status(view.gaps)
     parts = [pd.util.hash_pandas_object(status.astype(str), index=False).sum() if len(status) else 0,
              pd.util.hash_pandas_object(view.sites["site_id"].astype(str), index=False).sum(),
              len(view.facilities), tuple(view.types), lang, tiles, steep is not None,
-             0 if areas is None else len(areas)]
+             0 if areas is None else len(areas), id(siting)]
     return hash(tuple(int(p) if not isinstance(p, (str, tuple, bool, type(None))) else p
                       for p in parts))
 
@@ -694,16 +699,24 @@ def page(lang: str) -> None:
     # The access table is computed with the chosen profile: reach limits then apply to it.
     overrides.update(profile_overrides(base, profile))
     placed = whatif_controls(shown_types, lang)
+    request = recommend_controls(vocabulary_order(set(base.facility_types)), lang)
     results = run_rules(region, base.with_overrides(overrides) if overrides else base, profile, lang,
                         placed)
     save_rules_button(preset, overrides, lang)
     view = filtered_view(results, county, township, shown_types)
     areas = (None if service_min is None
              else view_service_areas(region, results, view, service_min, lang))
-    show_map(view, region, lang, tiles=tiles, steep=steep, areas=areas, is_demo=is_demo)
+    siting = None if request is None else run_request(
+        request, key=region.key, data=region.data, rules=preset, overrides=overrides,
+        profile=profile, lang=lang)
+    show_map(view, region, lang, tiles=tiles, steep=steep, areas=areas, is_demo=is_demo,
+             siting=siting)
     show_metrics(view.sites, view.gaps, lang)
     show_gap_list(view.gaps, lang, show_all=show_all)
     show_coverage(results.coverage, view, lang)
+    if siting is not None and request is not None:
+        show_recommended(siting, (region.key, preset, tuple(sorted(overrides.items())), profile,
+                                  request), lang)
     downloads((region.key, preset, tuple(sorted(overrides.items())), profile, lang, placed), results,
               lang)
 

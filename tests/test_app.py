@@ -152,6 +152,40 @@ def test_what_if_placement_closes_gaps_without_routing_the_county_again(region) 
     assert len(at.dataframe[0].value) == n_before
 
 
+def test_recommend_panel_sites_facilities_and_a_budget_change_only_solves(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from anzhi.cli import main as cli
+
+    at = _run_app()
+    at.toggle(key="site:on").set_value(True).run()
+    assert not at.exception, at.exception
+    at.multiselect(key="site:types").set_value(["clinic"]).run()
+    at.radio(key="site:model").set_value("mclp").run()
+    at.number_input(key="site:budget").set_value(2).run()
+    assert not at.exception, at.exception
+    preps = at.session_state["anzhi:siting_preps"]
+    table = at.dataframe[-1].value
+    assert list(table["设施类型"]) == ["卫生室", "卫生室"]
+    # the same answer as the command line's
+    out = tmp_path / "site"
+    assert cli(["site", "--demo", "--type", "clinic", "--model", "mclp", "--budget", "2",
+                "--out", str(out), "--quiet"]) == 0
+    want = pd.read_csv(out / "siting.csv", encoding="utf-8-sig")
+    assert sorted(table["候选点"].astype(str)) == sorted(want["candidate_id"].astype(str))
+    assert int(table["新增覆盖人口"].sum()) == int(round(want["pop_covered_new"].sum()))
+    # on the map: one star per recommended facility, and the files to download
+    script = _map_args(at)["script"]
+    assert script.count("anzhi-recommended") >= 1 and "fa-star" in script
+    labels = [b.proto.label for b in at.get("download_button")]
+    assert {"siting.xlsx", "siting.csv", "facilities_after.csv"} <= set(labels)
+    # a bigger budget solves again on the same routing
+    at.number_input(key="site:budget").set_value(4).run()
+    assert len(at.dataframe[-1].value) == 4
+    assert at.session_state["anzhi:siting_preps"] == preps
+    at.radio(key="site:model").set_value("lscp").run()
+    assert not at.exception, at.exception
+    assert at.session_state["anzhi:siting_preps"] == preps
+
+
 def _rows_of(gaps: pd.DataFrame) -> int:
     return int((~gaps["status"].isin(COVERED)).sum())
 

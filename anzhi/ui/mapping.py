@@ -488,6 +488,46 @@ def _add_site_layers(
         ).add_to(m)
 
 
+def _recommended_icon_html(colour: str) -> str:
+    """A star on the type's colour, round and ringed gold: a proposed, not an existing, one."""
+    s = FACILITY_ICON_PX + 4
+    return (
+        f"<div class='anzhi-recommended' style='width:{s}px;height:{s}px;background:{colour};"
+        "box-sizing:border-box;border:2px solid #ffd700;outline:1px solid #333333;"
+        "border-radius:50%;display:flex;align-items:center;justify-content:center;"
+        f"color:#ffffff;font-size:{s - 9}px;line-height:1'><i class='fa-solid fa-star'></i></div>"
+    )
+
+
+def _add_recommended(m: folium.Map, recommended: pd.DataFrame | None, links: pd.DataFrame | None,
+                     lang: str) -> bool:
+    """Recommended new facilities (stars) and dashed lines to the sites each newly covers,
+    one layer; whether anything was drawn."""
+    if recommended is None or not len(recommended):
+        return False
+    group = folium.FeatureGroup(name=t("recommended_layer", lang), show=True)
+    if links is not None and len(links):
+        lines = [[[float(a), float(b)], [float(c), float(d)]] for a, b, c, d in
+                 zip(links["lat0"], links["lon0"], links["lat1"], links["lon1"], strict=True)]
+        colours = [facility_colour(str(ft)) for ft in links["facility_type"]]
+        for line, colour in zip(lines, colours, strict=True):
+            folium.PolyLine(line, color=colour, weight=2, opacity=0.8, dash_array="5 5").add_to(group)
+    group.add_to(m)
+    for ft, rows in recommended.groupby(recommended["facility_type"].astype(str), sort=False):
+        tips = [_esc(t("recommended_tip", lang).format(type=label(ft, lang), n=int(n),
+                                                       pop=_fmt_int(p)))
+                + f"<br>{_esc(str(cid))}"
+                for n, p, cid in zip(rows["sites_covered"], rows["pop_covered_new"],
+                                     rows["candidate_id"], strict=True)]
+        PointLayer(
+            _feature_collection(rows["lon"].astype(float), rows["lat"].astype(float),
+                                [{"tooltip": tip} for tip in tips]),
+            name=f"{t('recommended_layer', lang)}: {label(ft, lang)}",
+            icon_html=_recommended_icon_html(facility_colour(ft)),
+        ).add_to(m)
+    return True
+
+
 def _add_service_areas(m: folium.Map, service_areas: gpd.GeoDataFrame | None, lang: str) -> bool:
     """One outlined, lightly filled layer per non-empty service area, in its type's colour;
     whether any was drawn."""
@@ -526,6 +566,8 @@ def build_map(
     parcels: gpd.GeoDataFrame | Overlay | None = None,
     service_areas: gpd.GeoDataFrame | None = None,
     assets_url: str | None = None,
+    recommended: pd.DataFrame | None = None,
+    links: pd.DataFrame | None = None,
 ) -> folium.Map:
     """Build the folium map of one region.
 
@@ -570,6 +612,11 @@ def build_map(
         URL path of the app's copy of the browser libraries (``anzhi.ui.webassets.vendor_url()``,
         e.g. ``"/app/static/vendor"``).  ``None`` keeps folium's CDN links (for notebooks
         and standalone HTML that may go online).
+    recommended, links
+        Optional recommended new facilities (``siting.csv`` rows: ``facility_type``,
+        ``candidate_id``, ``lon``, ``lat``, ``sites_covered``, ``pop_covered_new``) drawn as
+        gold-ringed stars, and the lines to the sites each newly covers (``lon0``/``lat0`` →
+        ``lon1``/``lat1``, :class:`layers.siting.SitingTables` ``links``).
 
     Returns
     -------
@@ -591,6 +638,7 @@ def build_map(
     present_types = _add_facility_layers(m, facilities, lang)
     _add_site_layers(m, sites, has_xy, worst_map, _site_reasons(gaps, lang), lang)
     service_drawn = _add_service_areas(m, service_areas, lang)
+    _add_recommended(m, recommended, links, lang)
     m.add_child(Legend(_legend_html(
         lang, present_types, steep="steep" in overlays, parcels="parcels" in overlays,
         service=service_drawn,
