@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import geopandas as gpd
 import numpy as np
 import pyproj
 import shapely
@@ -22,7 +23,7 @@ from scipy.sparse.csgraph import dijkstra
 from geo.network import snap_points
 from geo.roads import RoadGraph, Weight
 
-__all__ = ["path_lengths_m", "road_paths"]
+__all__ = ["path_lengths_m", "road_lines", "road_paths"]
 
 
 def _hop_edges(graph: RoadGraph, weight: Weight) -> dict[tuple[int, int], int]:
@@ -172,3 +173,20 @@ def path_lengths_m(lines: Sequence[shapely.LineString | None], crs_metric: str) 
             x, y = to_m.transform(xy[:, 0], xy[:, 1])
             out[i] = float(np.hypot(np.diff(x), np.diff(y)).sum())
     return out
+
+
+def road_lines(graph: RoadGraph, *, simplify_m: float = 10.0) -> gpd.GeoDataFrame:
+    """The streets of a road graph as lines with their ``highway`` class, for the map.
+
+    One line per physical edge (both directions of a street are one line), simplified with a
+    tolerance of ``simplify_m`` metres (Douglas–Peucker, 0 keeps every vertex), in the
+    graph's metric CRS.  Only the ways the graph's profile uses are in it (the walking
+    graph has them all).
+    """
+    highway = np.full(len(graph.pedge_u), "", dtype=object)
+    highway[graph.edge_pedge] = graph.edge_highway.astype(object)
+    geoms = graph.pedge_geometry
+    if simplify_m > 0 and len(geoms):
+        geoms = shapely.simplify(geoms, simplify_m)
+    return gpd.GeoDataFrame({"highway": highway}, geometry=np.asarray(geoms),
+                            crs=graph.crs_metric)

@@ -51,7 +51,7 @@ from anzhi.core.errors import InputError, Problem
 from anzhi.core.files import atomic_write
 from anzhi.core.vocabulary import FACILITY_TYPES, label, normalise_facility_type
 from geo.crs import local_metric_crs
-from geo.roads import RoadGraph
+from geo.paths import road_lines
 from layers.mapstyle import (FONT_PACKAGE_HINT, NO_RULE, ROAD_STYLES, STATUS_COLOURS,
                              STEEP_ALPHA, STEEP_COLOUR, TOWNSHIP_COLOUR, CjkFont, FontMissingError, Legend,
                              draw_north_arrow, draw_scale_bar, facility_colour, find_cjk_font,
@@ -305,23 +305,6 @@ def map_frames(
     return MapFrames(sites=shown, facilities=fac, roads=roads, steep=steep, townships=townships,
                      region=region, facility_type=key, township=township, rules=rules_label,
                      note=note, slope=slope)
-
-
-def road_lines(graph: RoadGraph, *, simplify_m: float = 10.0) -> gpd.GeoDataFrame:
-    """The streets of a road graph as lines with their ``highway`` class, for the map.
-
-    One line per physical edge (both directions of a street are one line), simplified with a
-    tolerance of ``simplify_m`` metres (Douglas–Peucker, 0 keeps every vertex), in the
-    graph's metric CRS.  Only the ways the graph's profile uses are in it (the walking
-    graph has them all).
-    """
-    highway = np.full(len(graph.pedge_u), "", dtype=object)
-    highway[graph.edge_pedge] = graph.edge_highway.astype(object)
-    geoms = graph.pedge_geometry
-    if simplify_m > 0 and len(geoms):
-        geoms = shapely.simplify(geoms, simplify_m)
-    return gpd.GeoDataFrame({"highway": highway}, geometry=np.asarray(geoms),
-                            crs=graph.crs_metric)
 
 
 # ------------------------------------------------------------------------ drawing

@@ -25,7 +25,10 @@ __all__ = ["main", "build_parser", "parse_set_options", "SUBCOMMAND_MODULES"]
 
 #: Modules that add sub-commands: each has ``register(subparsers) -> dict[name, handler]``,
 #: a handler taking the parsed ``argparse.Namespace`` and returning the exit status.
-SUBCOMMAND_MODULES: tuple[str, ...] = ("anzhi.cli.rules", "anzhi.cli.terrain", "anzhi.cli.access")
+SUBCOMMAND_MODULES: tuple[str, ...] = (
+    "anzhi.cli.rules", "anzhi.cli.terrain", "anzhi.cli.access", "anzhi.cli.site", "anzhi.cli.map",
+    "anzhi.cli.diff",
+)
 
 _EPILOG_GAPS = """\
 examples:
@@ -100,7 +103,8 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, Any]]:
         "--demo": "use the synthetic demo county (built on first use)",
         "--sites": "site table: xlsx, csv, GeoJSON, GeoPackage or Shapefile (安置点表)",
         "--facilities": "facility layer (GeoPackage, GeoJSON, Shapefile, csv/xlsx with "
-                        "id,name,type,lon,lat); repeatable",
+                        "id,name,type,lon,lat); repeatable; with --demo, replaces the demo's "
+                        "facility layer (e.g. facilities_after.csv of anzhi site)",
         "--roads": "OSM road file (.osm, .osm.bz2 or .osm.pbf)",
         "--dem": "DEM GeoTIFF or SRTM .hgt (optional): slope-aware walking (Tobler) and the "
                  "site hazard screen",

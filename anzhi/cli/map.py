@@ -11,19 +11,14 @@ from __future__ import annotations
 
 import argparse
 import sys
-import tempfile
 import time
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from anzhi.cli.common import add_command, add_options, region_files, region_inputs
 from anzhi.core.errors import InputError
 
-__all__ = ["register", "SLOPE_MARGIN_M"]
-
-#: Ground margin (m) of the DEM window read around the map for its steep land.
-SLOPE_MARGIN_M = 200.0
+__all__ = ["register"]
 
 _EPILOG = """\
 examples:
@@ -145,39 +140,10 @@ def _check_type_against_rules(name: str, rules: Any) -> None:
 
 
 def _render(results: Any, args: argparse.Namespace) -> Any:
-    """The map of a run: its frames (roads of the run's profile, township outlines, steep
-    land from the slope of the DEM under the map) drawn to ``args.out``."""
-    from anzhi.pipeline import read_polygon_layer, region_road_graph, region_slope
-    from layers.printmap import map_frames, map_view, render_map, road_lines
-    from layers.raster import bounds_window, check_dem
-    from layers.terrain import write_slope
+    """The map of a run drawn to ``args.out`` (:func:`anzhi.mapdata.printed_map`)."""
+    from anzhi.mapdata import printed_map
 
-    inputs = results.data.inputs
-    roads = road_lines(region_road_graph(inputs, profile=results.profile))
-    townships = (None if inputs.townships is None else
-                 read_polygon_layer(inputs.townships, what="township boundaries"))
-    frames = map_frames(
-        results.data.sites, results.gaps, results.data.facilities, roads=roads,
-        townships=townships, rules=results.rules, facility_type=args.facility_type,
-        township=args.township, region=inputs.name,
-        note="示范数据(合成,非真实调查) / SYNTHETIC DEMO DATA, not a real survey"
-        if args.demo else "")
-
-    def render(slope: Path | None) -> Any:
-        return render_map(replace(frames, slope=slope), out=Path(args.out), lang=args.lang,
-                          font=args.font, title=args.title, dpi=args.dpi)
-
-    crs, view = map_view(frames)
-    if inputs.dem is None or bounds_window(check_dem(inputs.dem, whole=False), view, crs=crs,
-                                           margin_m=SLOPE_MARGIN_M) is None:
-        return render(None)  # no DEM, or one that misses the map (the load warned)
-    try:  # the whole DEM's slope, computed once per DEM content and cached
-        slope = region_slope(inputs)
-    except InputError:  # a DEM too large to take whole (settings.max_raster_pixels)
-        slope = None
-    if slope is not None:
-        return render(slope)
-    # else the slope of the DEM window under the map only, in a folder deleted at once
-    with tempfile.TemporaryDirectory(prefix="anzhi-map-") as tmp:
-        return render(write_slope(inputs.dem, Path(tmp) / "slope.tif", bounds=view,
-                                  bounds_crs=crs, margin_m=SLOPE_MARGIN_M))
+    note = "示范数据(合成,非真实调查) / SYNTHETIC DEMO DATA, not a real survey" if args.demo else ""
+    return printed_map(results, out=Path(args.out), facility_type=args.facility_type,
+                       township=args.township, lang=args.lang, font=args.font, title=args.title,
+                       dpi=args.dpi, note=note)
