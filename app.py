@@ -100,9 +100,11 @@ from anzhi.ui.tables import (
 from anzhi.ui.thresholds import profile_overrides, service_minutes
 from anzhi.ui.uploads import SessionFolder, stage_uploads
 from anzhi.ui.webassets import deploy_assets, missing_assets, vendor_url
+from anzhi.mapdata import ROAD_GROUPS, region_road_lines, site_routes
 from anzhi.siting import SitingRun
 from anzhi.ui.recommend import recommend_controls, run_request, show_recommended
-from anzhi.whatif import placed_facilities, placed_table, with_placed
+from anzhi.ui.panels import place_on_click, print_controls, whatif_controls
+from anzhi.whatif import placed_facilities, with_placed
 
 ROUTE_RUNS_KEY = "anzhi:route_runs"
 SERVICE_RUNS_KEY = "anzhi:service_runs"
@@ -111,8 +113,6 @@ STAGED_KEY = "anzhi:staged"  # (upload signature, RegionInputs)
 DOWNLOADS_KEY = "anzhi:downloads"  # (result signature, {file name: bytes})
 CLICK_KEY = "anzhi:last_click"  # the map click already turned into a selection
 SELECTED_KEY = "sel:site"
-PLACED_KEY = "whatif:placed"  # hypothetical facilities: [(type, lon, lat), ...]
-PLACE_CLICK_KEY = "whatif:last_click"  # the map click already turned into a placement
 VIEW_KEY = "map:view"  # the map's last reported (lat, lng, zoom)
 APPLIED_KEY = "map:applied"  # (signature of the drawn map, the view given to it)
 MAP_HEIGHT_PX = 600
@@ -396,6 +396,30 @@ def _with_placed(
                        graph=_road_graph(key, profile, _data))
 
 
+@st.cache_resource(show_spinner=False, max_entries=4)
+def road_overlays(key: tuple[Any, ...], profile: str, _data: RegionData
+                  ) -> dict[str, tuple[Overlay, str, float]]:
+    """The road network drawn on the map: one prepared layer per road group (once per
+    region × profile)."""
+    lines = region_road_lines(_data, profile=profile, graph=_road_graph(key, profile, _data))
+    out: dict[str, tuple[Overlay, str, float]] = {}
+    for group in ROAD_GROUPS:
+        part = lines[lines["group"] == group]
+        if len(part):
+            out[group] = (prepare_overlay(part.loc[:, ["geometry"]]), str(part["colour"].iloc[0]),
+                          float(part["width_pt"].iloc[0]))
+    return out
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def selected_routes(key: tuple[Any, ...], profile: str, site_id: str, types: tuple[str, ...],
+                    placed: tuple[Any, ...], _data: RegionData, _access: pd.DataFrame
+                    ) -> gpd.GeoDataFrame:
+    """The selected site's routes to its nearest facility of each type shown."""
+    return site_routes(_data, _access, site_id, facility_types=list(types), profile=profile,
+                       graph=_road_graph(key, profile, _data))
+
+
 @st.cache_data(show_spinner=False, max_entries=8)
 def _site_hazard(key: tuple[Any, ...], _data: RegionData) -> pd.DataFrame | None:
     """The site hazard screen of a region (DEM windows around the sites), once per region."""
@@ -444,6 +468,8 @@ def _deployed_assets() -> bool:
 def show_map(
     view: View, region: Region, lang: str, *, tiles: str | None, steep: Overlay | None,
     areas: gpd.GeoDataFrame | None, is_demo: bool, siting: SitingRun | None = None,
+    roads: dict[str, tuple[Overlay, str, float]] | None = None,
+    routes: gpd.GeoDataFrame | None = None,
 ) -> None:
     """The map of the view; a click on a site circle selects that site (``sel:site``)."""
     note = t("attr_synthetic" if is_demo else "attr_user", lang)
@@ -462,8 +488,11 @@ def show_map(
         assets_url=map_assets_url(lang),
         recommended=None if siting is None else siting.tables.recommended,
         links=None if siting is None else siting.tables.links,
+        roads=roads,
+        routes=routes,
     )
-    view_args = kept_view(map_signature(view, lang, tiles, steep, areas, siting))
+    view_args = kept_view(map_signature(view, lang, tiles, steep, areas, siting,
+                                        roads is not None, None if routes is None else len(routes)))
     clicked = st_folium(
         fmap,
         key="map",
@@ -485,19 +514,22 @@ def show_map(
     if click and click != st.session_state.get(CLICK_KEY):
         st.session_state[CLICK_KEY] = click
         hit = site_at(view.sites, click)
-        if hit is not None:
+        if hit is not None and hit != st.session_state.get(SELECTED_KEY):
             st.session_state[SELECTED_KEY] = hit
+            st.rerun()  # the map is drawn again with the site's routes
 
 
 def map_signature(view: View, lang: str, tiles: str | None, steep: Overlay | None,
-                  areas: gpd.GeoDataFrame | None, siting: SitingRun | None = None) -> int:
+                  areas: gpd.GeoDataFrame | None, siting: SitingRun | None = None,
+                  *extra: Any) -> int:
     """What the drawn map depends on: when it changes, the map is drawn anew (st_folium
     keys its component on the map's script) and must be given the view to keep."""
     status = worst_status(view.gaps)
     parts = [pd.util.hash_pandas_object(status.astype(str), index=False).sum() if len(status) else 0,
              pd.util.hash_pandas_object(view.sites["site_id"].astype(str), index=False).sum(),
              len(view.facilities), tuple(view.types), lang, tiles, steep is not None,
-             0 if areas is None else len(areas), id(siting)]
+             0 if areas is None else len(areas), id(siting),
+             st.session_state.get(SELECTED_KEY), *extra]
     return hash(tuple(int(p) if not isinstance(p, (str, tuple, bool, type(None))) else p
                       for p in parts))
 
@@ -523,43 +555,6 @@ def remember_view(returned: Any) -> None:
     centre, zoom = returned.get("center"), returned.get("zoom")
     if isinstance(centre, dict) and isinstance(zoom, (int, float)) and {"lat", "lng"} <= set(centre):
         st.session_state[VIEW_KEY] = (float(centre["lat"]), float(centre["lng"]), int(zoom))
-
-
-def place_on_click(returned: Any) -> None:
-    """In what-if mode (``whatif:on``), a new click on the map places a facility of the
-    chosen type there (``whatif:placed``) and reruns, so the gaps follow at once."""
-    if not st.session_state.get("whatif:on") or not isinstance(returned, dict):
-        return
-    click = returned.get("last_clicked")
-    if not isinstance(click, dict) or click == st.session_state.get(PLACE_CLICK_KEY):
-        return
-    st.session_state[PLACE_CLICK_KEY] = click
-    ftype = str(st.session_state.get("whatif:type") or "clinic")
-    placed = list(st.session_state.get(PLACED_KEY, []))
-    placed.append((ftype, float(click["lng"]), float(click["lat"])))
-    st.session_state[PLACED_KEY] = placed
-    st.rerun()
-
-
-def whatif_controls(types: Sequence[str], lang: str) -> tuple[tuple[str, float, float], ...]:
-    """The what-if panel: the type to place, the click-to-place switch, the placed list
-    with clear and download; returns the placed facilities."""
-    placed = tuple(tuple(p) for p in st.session_state.get(PLACED_KEY, []))
-    with st.sidebar.expander(t("whatif", lang), expanded=bool(placed)):
-        st.toggle(t("whatif_on", lang), key="whatif:on", help=t("whatif_help", lang))
-        options = list(types) or list(FACILITY_TYPES)
-        st.selectbox(t("whatif_type", lang), options, key="whatif:type",
-                     format_func=lambda k: label(k, lang))
-        if placed:
-            st.caption(t("whatif_placed", lang).format(n=len(placed)))
-            table = placed_table(placed_facilities(list(placed)))  # type: ignore[arg-type]
-            st.download_button(t("whatif_download", lang),
-                               table.to_csv(index=False).encode("utf-8-sig"),
-                               file_name="假设设施.csv", mime="text/csv", key="dl:whatif",
-                               on_click="ignore")
-            st.button(t("whatif_clear", lang), key="whatif:clear",
-                      on_click=lambda: st.session_state.pop(PLACED_KEY, None))
-    return placed  # type: ignore[return-value]
 
 
 def show_error(exc: AnzhiError, lang: str) -> None:
@@ -709,16 +704,25 @@ def page(lang: str) -> None:
     siting = None if request is None else run_request(
         request, key=region.key, data=region.data, rules=preset, overrides=overrides,
         profile=profile, lang=lang)
+    show_roads = st.sidebar.checkbox(t("show_roads", lang), value=True, key="show_roads")
+    roads = road_overlays(region.key, profile, region.data) if show_roads else None
+    selected = st.session_state.get(SELECTED_KEY)
+    routes = None
+    if selected is not None and (view.sites["site_id"].astype(str) == str(selected)).any():
+        routes = selected_routes(region.key, profile, str(selected), tuple(view.types), placed,
+                                 results.data, results.access)
     show_map(view, region, lang, tiles=tiles, steep=steep, areas=areas, is_demo=is_demo,
-             siting=siting)
+             siting=siting, roads=roads, routes=routes)
     show_metrics(view.sites, view.gaps, lang)
     show_gap_list(view.gaps, lang, show_all=show_all)
     show_coverage(results.coverage, view, lang)
     if siting is not None and request is not None:
         show_recommended(siting, (region.key, preset, tuple(sorted(overrides.items())), profile,
                                   request), lang)
-    downloads((region.key, preset, tuple(sorted(overrides.items())), profile, lang, placed), results,
-              lang)
+    signature = (region.key, preset, tuple(sorted(overrides.items())), profile, lang, placed)
+    downloads(signature, results, lang)
+    print_controls(signature, results, county=view.county, township=view.township,
+                   types=view.types, lang=lang, is_demo=is_demo)
 
 
 def main() -> None:

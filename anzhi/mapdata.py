@@ -27,11 +27,15 @@ from anzhi.core.errors import InputError
 from anzhi.pipeline import (RegionData, RegionResults, RoadGraph, read_polygon_layer,
                             region_road_graph, region_slope)
 from geo.paths import road_lines, road_paths
+from layers.mapstyle import ROAD_STYLES, road_style
 from layers.printmap import PrintedMap, map_frames, map_view, render_map
 from layers.raster import bounds_window, check_dem
 from layers.terrain import write_slope
 
-__all__ = ["SLOPE_MARGIN_M", "printed_map", "region_road_lines", "site_routes"]
+__all__ = ["ROAD_GROUPS", "SLOPE_MARGIN_M", "printed_map", "region_road_lines", "site_routes"]
+
+#: Road style groups, bottom to top as drawn (the printed map's order).
+ROAD_GROUPS: tuple[str, ...] = tuple(sorted(ROAD_STYLES, key=lambda g: ROAD_STYLES[g].zorder))
 
 #: Ground margin (m) of the DEM window read around the map for its steep land.
 SLOPE_MARGIN_M = 200.0
@@ -42,10 +46,14 @@ ROUTE_COLUMNS = ("site_id", "facility_type", "facility_id", "dist_m", "time_min"
 
 def region_road_lines(data: RegionData, *, profile: str = "walk", simplify_m: float = 20.0,
                       graph: RoadGraph | None = None) -> gpd.GeoDataFrame:
-    """The region's roads for a profile as EPSG:4326 lines with ``highway``, one per street
-    piece, simplified by ``simplify_m`` metres (for drawing)."""
+    """The region's roads for a profile as EPSG:4326 lines with ``highway``, the printed
+    map's style ``group`` (major, secondary, tertiary, minor, track, path), ``colour`` and
+    ``width_pt``, one per street piece, simplified by ``simplify_m`` metres (for drawing)."""
     g = graph if graph is not None else region_road_graph(data.inputs, profile=profile)
-    return road_lines(g, simplify_m=simplify_m).to_crs("EPSG:4326")
+    lines = road_lines(g, simplify_m=simplify_m).to_crs("EPSG:4326")
+    styles = [road_style(h) for h in lines["highway"].astype(str)]
+    return lines.assign(group=[st.group for st in styles], colour=[st.colour for st in styles],
+                        width_pt=[st.width_pt for st in styles])
 
 
 def site_routes(data: RegionData, access: pd.DataFrame, site_id: str, *,

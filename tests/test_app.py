@@ -408,8 +408,38 @@ def test_map_click_selects_the_sites_rows(region) -> None:
     table = at.dataframe[0].value
     assert len(table) == int((bad["site_id"] == site_id).sum())
     assert set(table["安置点名称"]) == {name}
+    # the selected site's routes to its nearest facility of each type are drawn
+    script = _map_args(at)["script"]
+    access = region[1]
+    routed = access[(access["site_id"] == site_id) & access["dist_m"].notna()]
+    assert 0 < script.count("anzhi-route") <= len(routed)
+    assert "到最近" in script or json.dumps("到最近")[1:-1] in script
     at.button(key="sel:clear").click().run()
     assert len(at.dataframe[0].value) == _expected_rows(region, {})
+    assert "anzhi-route" not in _map_args(at)["script"]
+
+
+def test_road_network_layer_and_printed_map(region) -> None:
+    at = _run_app()
+    script = _map_args(at)["script"]
+    esc = json.dumps("道路网: ")[1:-1]  # layer names may be \u-escaped in the script
+    assert script.count("道路网: ") + script.count(esc) >= 2  # one layer per road class
+    assert json.dumps("道路网: 村道/其他道路")[1:-1] in script or "道路网: 村道/其他道路" in script
+    at.checkbox(key="show_roads").set_value(False).run()
+    off = _map_args(at)["script"]
+    assert "道路网: " not in off and esc not in off
+    # the printable map of the view, as anzhi map draws it
+    towns = at.selectbox(key="filter:township")
+    town = sorted(set(region[0].sites["township"]))[0]
+    towns.set_value(town).run()
+    at.selectbox(key="print:type").set_value("clinic").run()
+    at.button(key="print:make").click().run()
+    assert not at.exception, at.exception
+    made = at.session_state["anzhi:printed"][1]
+    assert made["png"][:8] == b"\x89PNG\r\n\x1a\n" and made["pdf"][:4] == b"%PDF"
+    assert len(made["png"]) > 50_000
+    labels = [b.proto.label for b in at.get("download_button")]
+    assert f"专题图_{town}_clinic.png" in labels and f"专题图_{town}_clinic.pdf" in labels
 
 
 def test_gap_filters_types_and_presets(region) -> None:

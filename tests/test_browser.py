@@ -105,7 +105,9 @@ def test_map_draws_offline_with_sites_and_gap_table(served_app: str, chromium_bi
 
     from layers.sites import read_sites
 
-    n_sites = len(read_sites(demo.sites))
+    table = read_sites(demo.sites)
+    n_sites = len(table)
+    biggest = str(table.sort_values("population", ascending=False)["site_id"].iloc[0])
     blocked: list[str] = []
 
     def only_loopback(route) -> None:  # type: ignore[no-untyped-def]
@@ -153,8 +155,28 @@ def test_map_draws_offline_with_sites_and_gap_table(served_app: str, chromium_bi
             page.screenshot(path=str(shot), full_page=True)
 
             # a click on a site circle selects that site's rows in the gap list
-            frame.locator("path.anzhi-site").last.dispatch_event("click")
+            frame = _map_frame(page)
+            frame.wait_for_function(
+                "n => document.querySelectorAll('path.anzhi-site').length >= n",
+                arg=n_sites, timeout=MAP_TIMEOUT_MS,
+            )
+            # (the biggest site, clicked where it is: the layer's own click, as a user's)
+            hit = frame.evaluate(
+                "id => { let hit = null; window.map.eachLayer(l => { if (!hit && l.feature &&"
+                " l.feature.properties && l.feature.properties.site_id === id) hit = l; });"
+                " if (hit) hit.fire('click', {latlng: hit.getLatLng()}); return !!hit; }", biggest)
+            assert hit
             page.get_by_text("已在地图上选中").first.wait_for(timeout=MAP_TIMEOUT_MS)
+            # and draws its routes to the nearest facilities (the map is drawn anew)
+            deadline = time.monotonic() + MAP_TIMEOUT_MS / 1000
+            n_routes = 0
+            while time.monotonic() < deadline and not n_routes:
+                try:
+                    n_routes = _map_frame(page, timeout_ms=5_000).locator("path.anzhi-route").count()
+                except Exception:  # the iframe is being replaced  # noqa: BLE001
+                    n_routes = 0
+                page.wait_for_timeout(300)
+            assert n_routes > 0, "no route drawn for the selected site"
             page.get_by_role("button", name="显示全部安置点").click()
             page.get_by_text("已在地图上选中").first.wait_for(state="detached", timeout=MAP_TIMEOUT_MS)
 

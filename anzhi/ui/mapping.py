@@ -528,6 +528,33 @@ def _add_recommended(m: folium.Map, recommended: pd.DataFrame | None, links: pd.
     return True
 
 
+def _add_roads(m: folium.Map, roads: Mapping[str, tuple[Overlay, str, float]] | None,
+               lang: str) -> None:
+    """The road network as one toggleable layer per road group (``group → (overlay of its
+    lines, colour, width in pt)``), minor groups first so major roads are drawn on top."""
+    for group, (overlay, colour, width) in (roads or {}).items():
+        if overlay.n_features:
+            OverlayLayer(overlay, name=f"{t('roads_layer', lang)}: {t('road_' + group, lang)}",
+                         style={"color": colour, "weight": max(1.0, 1.6 * float(width)),
+                                "opacity": 0.85}).add_to(m)
+
+
+def _add_routes(m: folium.Map, routes: gpd.GeoDataFrame | None, lang: str) -> None:
+    """A site's routes to its nearest facility of each type, in the type's colour, with
+    distance and time in the tooltip."""
+    if routes is None or not len(routes):
+        return
+    group = folium.FeatureGroup(name=t("routes_layer", lang), show=True)
+    for row in routes.itertuples(index=False):
+        tip = t("route_tip", lang).format(type=label(str(row.facility_type), lang),
+                                          km=float(row.dist_m) / 1000.0,
+                                          min="–" if pd.isna(row.time_min) else f"{float(row.time_min):.0f}")
+        coords = [[float(y), float(x)] for x, y in row.geometry.coords]
+        folium.PolyLine(coords, color=facility_colour(str(row.facility_type)), weight=4,
+                        opacity=0.9, tooltip=_esc(tip), class_name="anzhi-route").add_to(group)
+    group.add_to(m)
+
+
 def _add_service_areas(m: folium.Map, service_areas: gpd.GeoDataFrame | None, lang: str) -> bool:
     """One outlined, lightly filled layer per non-empty service area, in its type's colour;
     whether any was drawn."""
@@ -568,6 +595,8 @@ def build_map(
     assets_url: str | None = None,
     recommended: pd.DataFrame | None = None,
     links: pd.DataFrame | None = None,
+    roads: Mapping[str, tuple[Overlay, str, float]] | None = None,
+    routes: gpd.GeoDataFrame | None = None,
 ) -> folium.Map:
     """Build the folium map of one region.
 
@@ -617,6 +646,12 @@ def build_map(
         ``candidate_id``, ``lon``, ``lat``, ``sites_covered``, ``pop_covered_new``) drawn as
         gold-ringed stars, and the lines to the sites each newly covers (``lon0``/``lat0`` →
         ``lon1``/``lat1``, :class:`layers.siting.SitingTables` ``links``).
+    roads
+        Optional road network, ``group → (Overlay, colour, width in pt)`` in drawing order
+        (:func:`anzhi.mapdata.region_road_lines` split by ``group``), one layer per group.
+    routes
+        Optional routes of one site (:func:`anzhi.mapdata.site_routes`), drawn in each
+        facility type's colour with distance and time.
 
     Returns
     -------
@@ -635,6 +670,8 @@ def build_map(
     bounds = _map_bounds(sites, has_xy, facilities)
     m = _base_map(bounds, lang=lang, tiles=tiles, attribution=attribution, height_px=height_px)
     overlays = _add_overlays(m, {"steep": steep, "parcels": parcels, "townships": townships}, lang)
+    _add_roads(m, roads, lang)
+    _add_routes(m, routes, lang)
     present_types = _add_facility_layers(m, facilities, lang)
     _add_site_layers(m, sites, has_xy, worst_map, _site_reasons(gaps, lang), lang)
     service_drawn = _add_service_areas(m, service_areas, lang)
