@@ -19,6 +19,8 @@ from typing import Any
 
 from anzhi import __version__
 from anzhi.cli.common import add_command, add_options, region_files, region_inputs
+from anzhi.cli.province import (PROVINCE_EPILOG, add_demo_options, add_gaps_options,
+                                cmd_demo_province, cmd_gaps_province)
 from anzhi.core.errors import AnzhiError, InputError
 
 __all__ = ["main", "build_parser", "parse_set_options", "SUBCOMMAND_MODULES"]
@@ -97,7 +99,7 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, Any]]:
         help="gap list and coverage for one region (缺口清单与覆盖率)",
         description="Route every site to the nearest facility of each type on the road "
         "network, apply a rule set, and write the gap list (缺口清单) and coverage tables.",
-        epilog=_EPILOG_GAPS,
+        epilog=_EPILOG_GAPS + "\n" + PROVINCE_EPILOG,
     )
     add_options(g.add_argument_group("inputs (give --demo, or --sites and --roads)"), {
         "--demo": "use the synthetic demo county (built on first use)",
@@ -128,6 +130,7 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, Any]]:
         "--format": None,
         "--quiet": None,
     })
+    add_gaps_options(g)
 
     d = add_command(
         sub, "demo",
@@ -139,6 +142,7 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, Any]]:
     d.add_argument("--out", type=Path, default=None, help="folder (default: the Anzhi cache folder)")
     d.add_argument("--seed", type=int, default=None, help="random seed (default: settings.demo_seed)")
     d.add_argument("--force", action="store_true", help="rebuild even if present")
+    add_demo_options(d)
     handlers: dict[str, Any] = {"gaps": _cmd_gaps, "demo": _cmd_demo}
     for name in SUBCOMMAND_MODULES:
         handlers.update(importlib.import_module(name).register(sub))
@@ -148,6 +152,8 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, Any]]:
 def _cmd_demo(args: argparse.Namespace) -> int:
     from layers.demo import build_demo
 
+    if args.province is not None:
+        return cmd_demo_province(args)
     paths = build_demo(args.out, seed=args.seed, force=args.force)
     print(paths.root)
     return 0
@@ -160,6 +166,8 @@ def _cmd_gaps(args: argparse.Namespace) -> int:
     from layers.export import OUTPUT_FILES
 
     overrides = parse_set_options(args.overrides)
+    if args.province is not None:
+        return cmd_gaps_province(args, overrides)
     inputs = region_inputs(args, ("--sites", "--roads"),
                            "give the site table and the OSM road file, or --demo for the demo "
                            "county")
@@ -194,7 +202,8 @@ def _terminate(signum: int, frame: Any) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``anzhi`` console script; returns the exit status.
 
-    Exit codes: 0 done, 2 bad input (the message says what and how to fix it), 130 interrupted
+    Exit codes: 0 done, 2 bad input (the message says what and how to fix it), 3 a province
+    run (``gaps --province``) in which some county failed, 130 interrupted
     (Ctrl-C), 143 terminated (SIGTERM), 141 the reader of the output went away (``| head``).
     Temporary files are removed in every case; outputs are complete or absent.
     """

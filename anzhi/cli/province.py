@@ -1,0 +1,117 @@
+"""Province runs from the command line: ``anzhi gaps --province`` and ``anzhi demo --province``.
+
+The ``gaps`` and ``demo`` commands (:mod:`anzhi.cli`) add these options with
+:func:`add_gaps_options` / :func:`add_demo_options` and hand a run with ``--province`` to
+:func:`cmd_gaps_province` / :func:`cmd_demo_province`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+from typing import Any
+
+from anzhi.core.errors import InputError
+
+__all__ = ["EXIT_COUNTY_FAILED", "PROVINCE_EPILOG", "add_demo_options", "add_gaps_options",
+           "cmd_demo_province", "cmd_gaps_province"]
+
+#: Exit status of ``anzhi gaps --province`` when some county failed (the others finished).
+EXIT_COUNTY_FAILED = 3
+
+#: Lines of the ``gaps`` epilog about province runs.
+PROVINCE_EPILOG = """\
+province runs (one Dask task per county; a local cluster of worker processes by default):
+  anzhi demo --province 3 --out prov && anzhi gaps --province prov/manifest.yaml --out out/prov
+  anzhi gaps --province manifest.yaml --scheduler tcp://host:8786 --county 施甸县 --out out/p
+  outputs: gaps.csv (county column), gaps.xlsx, coverage.csv (province/county/township),
+  access.csv, report.csv (county, status ok/cached/error, time_s, sites, unroutable, error);
+  counties whose inputs, rules and profile are unchanged come from the cache folder
+  ($ANZHI_CACHE_DIR) unless --no-cache.
+exit status: 0 done, 2 bad input, 3 with --province: some county failed (its error is in
+report.csv; the other counties' results are written)
+"""
+
+#: Inputs of a single region, refused together with ``--province``.
+_REGION_FLAGS = ("demo", "sites", "roads", "dem", "townships")
+
+
+def add_gaps_options(parser: argparse.ArgumentParser) -> None:
+    """The ``--province`` options of ``anzhi gaps``."""
+    g = parser.add_argument_group("province (instead of the inputs above)")
+    g.add_argument("--province", type=Path, metavar="MANIFEST",
+                   help="manifest.yaml listing the counties (name, sites, roads, facilities, "
+                        "dem, parcels; paths relative to it): run every county on Dask")
+    g.add_argument("--workers", type=int, default=None, metavar="K",
+                   help="worker processes of the local Dask cluster (default: the cores)")
+    g.add_argument("--scheduler", default=None, metavar="URL",
+                   help="address of a running Dask scheduler, e.g. tcp://host:8786")
+    g.add_argument("--county", dest="counties", action="append", default=[], metavar="NAME",
+                   help="run only this county of the manifest; repeatable")
+    g.add_argument("--no-cache", action="store_true",
+                   help="recompute every county (neither read nor write the results cache)")
+
+
+def add_demo_options(parser: argparse.ArgumentParser) -> None:
+    """The ``--province`` options of ``anzhi demo``."""
+    g = parser.add_argument_group("generated province")
+    g.add_argument("--province", type=int, default=None, metavar="N",
+                   help="build N synthetic counties (seeds SEED, SEED+1, ...) in "
+                        "OUT/county_1 ... and OUT/manifest.yaml (needs --out)")
+    g.add_argument("--county-km", type=float, default=40.0, metavar="KM",
+                   help="side of each generated county, km (default: %(default)s)")
+    g.add_argument("--county-sites", type=int, default=60, metavar="N",
+                   help="relocation sites per generated county (default: %(default)s)")
+
+
+def _manifest_files(manifest: Path) -> list[Path]:
+    from layers.province import read_manifest
+
+    man = read_manifest(manifest)
+    return [manifest, *(p for c in man.counties for _, p in c.files())]
+
+
+def cmd_gaps_province(args: argparse.Namespace, overrides: dict[str, Any]) -> int:
+    """``anzhi gaps --province``: 0 when every county ran, :data:`EXIT_COUNTY_FAILED` else."""
+    from anzhi.core.files import check_outputs_apart
+    from anzhi.province import run_province
+    from layers.export import OUTPUT_FILES
+
+    given = [f"--{f}" for f in _REGION_FLAGS if getattr(args, f, None)]
+    if given or getattr(args, "facilities", None):
+        raise InputError(f"give either --province or the inputs of one region "
+                         f"({', '.join(given) or '--facilities'}), not both")
+    if "parquet" in getattr(args, "formats", []):
+        raise InputError("--format parquet is not written by province runs yet; drop it")
+    check_outputs_apart([], _manifest_files(args.province),
+                        folder_files={args.out: (*OUTPUT_FILES, "report.csv")})
+    t0 = time.perf_counter()
+    res = run_province(args.province, out_dir=args.out, rules=args.rules, overrides=overrides,
+                       profile=args.profile, workers=args.workers, scheduler=args.scheduler,
+                       counties=args.counties or None, use_cache=not args.no_cache,
+                       progress=not args.quiet, lang=args.lang)
+    report = res.report
+    counts = report["status"].value_counts()
+    print(f"{res.manifest.name}: {len(report)} counties: {int(counts.get('ok', 0))} computed, "
+          f"{int(counts.get('cached', 0))} cached, {int(counts.get('error', 0))} failed "
+          f"({time.perf_counter() - t0:.1f} s)")
+    for row in report.itertuples(index=False):
+        if row.status == "error":
+            print(f"  {row.county}: error: {row.error}")
+    for name, path in res.written.items():
+        print(f"  {name}: {path}")
+    return 0 if res.ok else EXIT_COUNTY_FAILED
+
+
+def cmd_demo_province(args: argparse.Namespace) -> int:
+    """``anzhi demo --province N --out DIR``: prints the manifest written."""
+    from layers.province import write_demo_province
+
+    if args.out is None:
+        raise InputError("anzhi demo --province N needs --out DIR (the province folder)")
+    manifest = write_demo_province(args.out, args.province, seed=args.seed,
+                                   size_km=args.county_km, n_sites=args.county_sites,
+                                   force=args.force)
+    print(manifest)
+    return 0

@@ -1,0 +1,328 @@
+"""A province end to end on Dask: one task per county, each an ordinary :func:`run_region`.
+
+:func:`run_province` reads the manifest (:func:`layers.province.read_manifest`), takes the
+counties whose inputs, rules and profile are unchanged from the results cache
+(:mod:`layers.province`), and submits one :func:`county_task` per remaining county to a
+``dask.distributed`` cluster: a :class:`distributed.LocalCluster` of worker processes on this
+machine (one thread each), or the scheduler of a real cluster.  A county whose input is bad
+(any :class:`~anzhi.core.errors.AnzhiError`) gets its message in the report and the others
+finish; each county's results are stored in the cache as soon as it finishes, and the
+province outputs are merged at the end (:func:`layers.province.write_province`), so a run
+killed midway and started again computes only the counties it had not finished.
+
+Nothing below this module knows about Dask; ``dask.distributed`` is imported only when a
+county has to be computed.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib.util
+import logging
+import os
+import sys
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from analysis.rules import preset_names
+from anzhi.core.errors import AnzhiError, DataSourceError, InputError
+from anzhi.core.settings import Settings, get_settings, override
+from anzhi.pipeline import RegionInputs, run_region
+from layers.province import (
+    REPORT_COLUMNS,
+    CountyResults,
+    CountySpec,
+    Manifest,
+    county_cache_key,
+    load_cached,
+    read_manifest,
+    store_cached,
+    write_province,
+)
+from layers.rulesfile import read_rules
+
+__all__ = ["CountyOutcome", "CountyTask", "ProvinceResult", "county_inputs", "county_task",
+           "run_province"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class CountyTask:
+    """What one Dask task needs: the county, the run's options and the caller's settings
+    (settings live in a context variable, which does not travel to a worker process)."""
+
+    county: CountySpec
+    rules: str
+    overrides: Mapping[str, Any]
+    profile: str
+    settings: Settings
+
+
+@dataclass(frozen=True)
+class CountyOutcome:
+    """One county's result in a province run.
+
+    Attributes
+    ----------
+    name
+        The county's manifest name.
+    status
+        ``ok`` (computed), ``cached`` (from the results cache) or ``error``.
+    time_s
+        Wall time of the county in this run (s): its task, or reading its cache entry.
+    results
+        Its tables, None on error.
+    error
+        The error message (no traceback), "" otherwise.
+    """
+
+    name: str
+    status: str
+    time_s: float
+    results: CountyResults | None = None
+    error: str = ""
+
+
+@dataclass(frozen=True)
+class ProvinceResult:
+    """Everything :func:`run_province` produced.
+
+    Attributes
+    ----------
+    manifest
+        The manifest run (only the selected counties).
+    outcomes
+        One per county, in manifest order.
+    written
+        Output file name -> path.
+    dashboard_link
+        The Dask dashboard's address, None when nothing was computed (all cached or failed).
+    """
+
+    manifest: Manifest
+    outcomes: tuple[CountyOutcome, ...]
+    written: dict[str, Path] = field(default_factory=dict)
+    dashboard_link: str | None = None
+
+    @property
+    def report(self) -> pd.DataFrame:
+        """The ``report.csv`` table (:data:`layers.province.REPORT_COLUMNS`)."""
+        return _report(self.outcomes)
+
+    @property
+    def failed(self) -> list[str]:
+        """Names of the counties that failed."""
+        return [o.name for o in self.outcomes if o.status == "error"]
+
+    @property
+    def ok(self) -> bool:
+        """Every county computed or cached."""
+        return not self.failed
+
+
+def county_inputs(county: CountySpec) -> RegionInputs:
+    """The :class:`~anzhi.pipeline.RegionInputs` of a manifest county."""
+    return RegionInputs(sites=county.sites, roads=county.roads, facilities=county.facilities,
+                        dem=county.dem, townships=county.townships, parcels=county.parcels,
+                        coords=county.coords, facility_coords=county.facility_coords,
+                        crs=county.crs, name=county.name)
+
+
+def _one_line(text: str) -> str:
+    """A message on one line for report.csv (an InputError lists problems on lines)."""
+    return " | ".join(part.strip(" -") for part in str(text).splitlines() if part.strip())
+
+
+def county_task(task: CountyTask) -> CountyOutcome:
+    """Run one county (the body of a Dask task, in a worker process).
+
+    An :class:`~anzhi.core.errors.AnzhiError` becomes an ``error`` outcome carrying its
+    message; anything else is a bug and propagates (the driver records it with its type).
+    """
+    t0 = time.perf_counter()
+    values = {f.name: getattr(task.settings, f.name) for f in dataclasses.fields(Settings)}
+    try:
+        with override(**{**values, "progress": False}):
+            res = run_region(county_inputs(task.county), rules=task.rules,
+                             overrides=dict(task.overrides), profile=task.profile,
+                             progress=False)
+    except AnzhiError as exc:
+        return CountyOutcome(task.county.name, "error", time.perf_counter() - t0,
+                             error=_one_line(str(exc)))
+    unroutable = res.gaps.loc[res.gaps["status"].astype(str) == "unroutable", "site_id"]
+    results = CountyResults(gaps=res.gaps, coverage=res.coverage, access=res.access,
+                            sites=len(res.data.sites), unroutable=int(unroutable.nunique()))
+    return CountyOutcome(task.county.name, "ok", time.perf_counter() - t0, results=results)
+
+
+def _report(outcomes: Sequence[CountyOutcome]) -> pd.DataFrame:
+    rows = [{"county": o.name, "status": o.status, "time_s": round(o.time_s, 3),
+             "sites": o.results.sites if o.results is not None else None,
+             "unroutable": o.results.unroutable if o.results is not None else None,
+             "error": o.error} for o in outcomes]
+    return pd.DataFrame(rows, columns=list(REPORT_COLUMNS)).astype(
+        {"sites": "Int64", "unroutable": "Int64"})
+
+
+def _cluster(workers: int | None, scheduler: str | None, n_tasks: int) -> tuple[Any, Any]:
+    """The Dask client and the local cluster it owns (None with a scheduler address)."""
+    from distributed import Client, LocalCluster
+
+    if scheduler:
+        try:
+            return Client(scheduler, timeout="20s"), None
+        except (OSError, TimeoutError, ValueError) as exc:
+            raise DataSourceError(
+                f"cannot reach the Dask scheduler {scheduler} ({type(exc).__name__}: {exc}); "
+                "check the address (tcp://host:8786) and that `dask scheduler` runs there, "
+                "or leave out --scheduler for a local cluster") from None
+    n = workers or os.cpu_count() or 1
+    cluster = LocalCluster(n_workers=max(1, min(n, n_tasks)), threads_per_worker=1,
+                           processes=True, dashboard_address=":0")
+    return Client(cluster), cluster
+
+
+def _compute(tasks: Sequence[CountyTask], *, workers: int | None, scheduler: str | None,
+             progress: bool, done: dict[str, CountyOutcome], use_cache: bool,
+             keys: Mapping[str, str], settings: Settings) -> str | None:
+    """Submit ``tasks`` to Dask, fill ``done`` as they finish; returns the dashboard link."""
+    from distributed import as_completed
+    from tqdm.auto import tqdm
+
+    client, cluster = _cluster(workers, scheduler, len(tasks))
+    try:
+        link = str(client.dashboard_link)
+        log.info("Dask dashboard: %s", link)
+        if progress:
+            note = "" if importlib.util.find_spec("bokeh") else " (install bokeh to view it)"
+            print(f"Dask dashboard / 任务面板: {link}{note}", file=sys.stderr)
+        started = time.perf_counter()
+        futures = {client.submit(county_task, t, key=f"anzhi-county-{i}-{keys[t.county.name]}",
+                                 pure=False): t.county.name for i, t in enumerate(tasks)}
+        bar = tqdm(total=len(futures), desc="counties", unit="county", file=sys.stderr,
+                   disable=not progress)
+        try:
+            for fut in as_completed(futures):
+                name = futures[fut]
+                try:
+                    outcome: CountyOutcome = fut.result()
+                except Exception as exc:  # a bug or a lost worker: this county only
+                    log.error("county %s failed", name, exc_info=exc)
+                    outcome = CountyOutcome(name, "error", time.perf_counter() - started,
+                                            error=_one_line(f"{type(exc).__name__}: {exc}"))
+                if outcome.results is not None and use_cache:
+                    store_cached(keys[name], outcome.results, settings=settings)
+                done[name] = outcome
+                bar.set_postfix_str(f"{name}: {outcome.status}")
+                bar.update(1)
+        finally:
+            bar.close()
+        return link
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+
+
+def run_province(
+    manifest: str | Path | Manifest,
+    *,
+    out_dir: str | Path,
+    rules: str | Path = "default",
+    overrides: Mapping[str, Any] | None = None,
+    profile: str = "walk",
+    workers: int | None = None,
+    scheduler: str | None = None,
+    counties: Sequence[str] | None = None,
+    use_cache: bool = True,
+    progress: bool | None = None,
+    lang: str = "zh",
+) -> ProvinceResult:
+    """Run every county of a province on Dask and write the province outputs.
+
+    Parameters
+    ----------
+    manifest
+        ``manifest.yaml`` (:func:`layers.province.read_manifest`) or a read manifest.
+    out_dir
+        Output folder: ``gaps.csv`` (``county`` column), ``gaps.xlsx``, ``coverage.csv``
+        (province / county / township), ``access.csv`` and ``report.csv``.
+    rules, overrides, profile
+        As :func:`anzhi.pipeline.run_region`, for every county.
+    workers
+        Worker processes of the local cluster (one thread each); default the number of
+        cores (never more than the counties to compute).  Refused with ``scheduler``.
+    scheduler
+        Address of a running Dask scheduler (``tcp://host:8786``); its workers must reach
+        the manifest's files under the same paths.  Default: a local cluster.
+    counties
+        Only these counties (manifest names); default all.
+    use_cache
+        ``False`` neither reads nor writes the county results cache (the road-graph cache
+        of each county is still used).
+    progress
+        Progress bar per county and the dashboard link on stderr; default
+        ``get_settings().progress``.
+    lang
+        Headers of gaps.xlsx.
+
+    Returns
+    -------
+    ProvinceResult
+        Its ``ok`` is False when a county failed (``report.csv`` names it and its error).
+
+    Raises
+    ------
+    InputError
+        A bad manifest, an unknown county name, a bad rule set, ``workers`` < 1 or with
+        ``scheduler``.  A county's own bad input does not raise.
+    """
+    if workers is not None and (isinstance(workers, bool) or workers < 1):
+        raise InputError(f"--workers must be a whole number ≥ 1, got {workers!r}")
+    if workers is not None and scheduler:
+        raise InputError("give --workers or --scheduler, not both: with a scheduler its "
+                         "cluster decides the workers")
+    man = manifest if isinstance(manifest, Manifest) else read_manifest(manifest)
+    man = man.select(counties)
+    ruleset = read_rules(rules)
+    if overrides:
+        ruleset = ruleset.with_overrides(dict(overrides))
+    settings = get_settings()
+    show = settings.progress if progress is None else progress
+    # a preset by name; a file by its absolute path (the workers' folder may differ)
+    rules_arg = (str(rules) if isinstance(rules, str) and rules in preset_names()
+                 else str(Path(rules).expanduser().absolute()))
+    if Path(profile).is_file():
+        profile = str(Path(profile).absolute())
+    done: dict[str, CountyOutcome] = {}
+    keys: dict[str, str] = {}
+    todo: list[CountyTask] = []
+    for c in man.counties:
+        t0 = time.perf_counter()
+        try:
+            keys[c.name] = county_cache_key(c, manifest=man.path, rules=ruleset,
+                                            profile=profile, settings=settings)
+        except AnzhiError as exc:
+            done[c.name] = CountyOutcome(c.name, "error", 0.0, error=_one_line(str(exc)))
+            continue
+        cached = load_cached(keys[c.name], settings=settings) if use_cache else None
+        if cached is not None:
+            done[c.name] = CountyOutcome(c.name, "cached", time.perf_counter() - t0,
+                                         results=cached)
+        else:
+            todo.append(CountyTask(c, rules_arg, dict(overrides or {}), profile, settings))
+    link = None
+    if todo:
+        link = _compute(todo, workers=workers, scheduler=scheduler, progress=show, done=done,
+                        use_cache=use_cache, keys=keys, settings=settings)
+    outcomes = tuple(done[c.name] for c in man.counties)
+    parts = [(o.name, o.results) for o in outcomes if o.results is not None]
+    written = write_province(out_dir, parts=parts, report=_report(outcomes), rules=ruleset,
+                             lang=lang)
+    return ProvinceResult(manifest=man, outcomes=outcomes, written=written, dashboard_link=link)

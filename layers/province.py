@@ -1,0 +1,595 @@
+"""Files of a province run: the manifest, the per-county results cache and the merged outputs.
+
+A province is a list of counties, each an ordinary region (issue 15).  This module is the
+file side of it; the Dask driver that runs the counties is :mod:`anzhi.province` (nothing
+here knows about Dask).
+
+``manifest.yaml``
+    ``name`` (text), ``buffer_km`` (kilometres, default 10; recorded, used by the county
+    splitting of one large road file, not by a manifest of ready county folders) and
+    ``counties``: a list of ``{name, sites, roads, facilities: [...], dem?, parcels?,
+    townships?, coords?, facility_coords?, crs?}``.  Paths are relative to the manifest's
+    folder, so a province folder can be moved or zipped.  :func:`read_manifest` checks the
+    structure and lists every problem at once (file, county, key); the files themselves are
+    checked per county (:func:`county_cache_key`), so one county's missing file fails that
+    county only.
+Results cache
+    ``<cache_dir>/province/v<CACHE_VERSION>/<key>/``: ``gaps.parquet``, ``coverage.parquet``,
+    ``access.parquet`` and ``meta.json`` of one county, keyed by the SHA-256 of the county's
+    input files, the effective rule set, the travel profile and the settings that change a
+    result (:func:`county_cache_key`).  An entry is written into a temporary folder and
+    renamed into place, so it is whole or absent; the county's name is not part of the key
+    (a renamed county reuses its entry) and neither is the output folder.
+Outputs (:func:`write_province`)
+    ``gaps.csv``, ``gaps.xlsx``, ``coverage.csv`` and ``access.csv`` through
+    :func:`layers.export.write_outputs` (the single-region schemas and formatting), with the
+    ``county`` column holding the manifest's county name and a leading ``county`` column in
+    ``access.csv``; ``coverage.csv`` has the levels ``province``, ``county`` and
+    ``township``; ``report.csv`` has one row per county (:data:`REPORT_COLUMNS`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import os
+import shutil
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import yaml
+
+from analysis.coverage import coverage_table
+from analysis.gaps import GAPS_COLUMNS
+from analysis.rules import RuleSet
+from anzhi.core.errors import DataSourceError, InputError, ProblemCollector
+from anzhi.core.files import atomic_write, file_sha256
+from anzhi.core.settings import Settings, get_settings
+from layers.demo import build_demo
+from layers.export import ACCESS_COLUMNS, csv_safe, whole_counts, write_outputs
+
+__all__ = [
+    "CACHE_VERSION", "COUNTY_KEYS", "CountyResults", "CountySpec", "DEFAULT_BUFFER_KM",
+    "MANIFEST_NAME", "Manifest", "REPORT_COLUMNS", "county_cache_key", "load_cached",
+    "merge_access", "merge_gaps", "province_cache_dir", "province_coverage", "read_manifest",
+    "store_cached", "write_demo_province", "write_province", "write_report",
+]
+
+#: File name of a province manifest.
+MANIFEST_NAME = "manifest.yaml"
+#: Default buffer around a county (km) when a province is split from one road file.
+DEFAULT_BUFFER_KM = 10.0
+#: Version of the cache entries' layout; bump when what a county stores changes.
+CACHE_VERSION = 1
+#: Keys of one county in the manifest: required, then optional.
+COUNTY_KEYS: tuple[str, ...] = ("name", "sites", "roads", "facilities", "dem", "parcels",
+                                "townships", "coords", "facility_coords", "crs")
+_REQUIRED = ("name", "sites", "roads")
+_PATH_KEYS = ("sites", "roads", "dem", "parcels", "townships")
+_TEXT_KEYS = ("coords", "facility_coords", "crs")
+_TOP_KEYS = ("name", "buffer_km", "counties")
+#: Largest manifest read, in bytes (a 100-county manifest is some 20 kB).
+_MAX_MANIFEST_BYTES = 5_000_000
+#: Columns of ``report.csv``: ``status`` is ``ok``, ``cached`` or ``error``; ``time_s`` the
+#: county's time in this run (s); ``sites`` its site count; ``unroutable`` the sites with at
+#: least one unroutable check; ``error`` the message (no traceback).
+REPORT_COLUMNS: tuple[str, ...] = ("county", "status", "time_s", "sites", "unroutable", "error")
+#: Settings that never change a county's result (left out of the cache key).
+_NOT_IN_KEY = ("cache_dir", "progress", "demo_seed")
+
+
+@dataclass(frozen=True)
+class CountySpec:
+    """One county of a manifest, its paths resolved against the manifest's folder.
+
+    Attributes
+    ----------
+    name
+        The county's name in the manifest (the ``county`` column of the province outputs).
+    sites, roads
+        Site table and OSM road file.
+    facilities
+        Facility layers (may be empty).
+    dem, parcels, townships
+        Optional DEM GeoTIFF, out-migration parcels and township polygons.
+    coords, facility_coords, crs
+        As :class:`anzhi.pipeline.RegionInputs`.
+    """
+
+    name: str
+    sites: Path
+    roads: Path
+    facilities: tuple[Path, ...] = ()
+    dem: Path | None = None
+    parcels: Path | None = None
+    townships: Path | None = None
+    coords: str | None = None
+    facility_coords: str | None = None
+    crs: str | None = None
+
+    def files(self) -> list[tuple[str, Path]]:
+        """``(manifest key, path)`` of every input file, facilities numbered
+        (``facilities[0]``...)."""
+        out = [("sites", self.sites), ("roads", self.roads)]
+        out += [(f"facilities[{i}]", p) for i, p in enumerate(self.facilities)]
+        out += [(k, p) for k in ("dem", "parcels", "townships")
+                if (p := getattr(self, k)) is not None]
+        return out
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """A province manifest (:func:`read_manifest`).
+
+    Attributes
+    ----------
+    path
+        The manifest file.
+    name
+        The province's (or prefecture's) name.
+    buffer_km
+        Buffer around each county, km.
+    counties
+        The counties, in manifest order.
+    """
+
+    path: Path
+    name: str
+    buffer_km: float
+    counties: tuple[CountySpec, ...]
+
+    def select(self, names: Sequence[str] | None) -> Manifest:
+        """Only the counties named (in manifest order); all when ``names`` is empty/None.
+
+        Raises
+        ------
+        InputError
+            A name that is not a county of the manifest (the known names are listed).
+        """
+        if not names:
+            return self
+        known = [c.name for c in self.counties]
+        unknown = [n for n in names if n not in known]
+        if unknown:
+            raise InputError(f"{self.path.name}: no county named "
+                             f"{', '.join(map(repr, unknown))} (--county); the manifest's "
+                             f"counties are {', '.join(known)}")
+        wanted = set(names)
+        return dataclasses.replace(self, counties=tuple(c for c in self.counties
+                                                        if c.name in wanted))
+
+
+# --------------------------------------------------------------------------------------
+# The manifest
+# --------------------------------------------------------------------------------------
+
+
+def _load_yaml(path: Path) -> Any:
+    if not path.is_file():
+        raise DataSourceError(f"province manifest {path} does not exist or is not a file; "
+                              "check the path (anzhi demo --province N --out DIR writes one)")
+    try:
+        size = path.stat().st_size
+        if size > _MAX_MANIFEST_BYTES:
+            raise InputError(f"{path.name}: {size:,} bytes is too large for a manifest "
+                             f"(at most {_MAX_MANIFEST_BYTES:,}); list the counties' files, "
+                             "not their data")
+        text = path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise DataSourceError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start}); "
+                              "save the manifest as UTF-8") from exc
+    except OSError as exc:
+        raise DataSourceError(f"{path}: cannot be read ({exc.strerror or exc})") from exc
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise InputError(f"{path.name}: YAML syntax error{where}: {problem}; fix the manifest "
+                         "(see anzhi demo --province for an example)") from None
+
+
+def _county(raw: Any, i: int, root: Path, pc: ProblemCollector) -> CountySpec | None:
+    """One ``counties`` entry checked; problems go to ``pc``."""
+    where = f"counties[{i}]"
+    n_before = len(pc.problems)
+    if not isinstance(raw, Mapping):
+        pc.add(f"{where} must be a mapping with keys name, sites, roads, facilities",
+               column=where, value=raw)
+        return None
+    name = raw.get("name")
+    label = f"county {name!r}" if isinstance(name, str) and name.strip() else where
+    for key in sorted(set(map(str, raw)) - set(COUNTY_KEYS)):
+        pc.add(f"{label}: unknown key {key!r}", column=key,
+               fix=f"a county has the keys {', '.join(COUNTY_KEYS)}")
+    for key in _REQUIRED:
+        v = raw.get(key)
+        if not isinstance(v, str) or not v.strip():
+            pc.add(f"{label}: key {key!r} is missing or not text", column=key, value=v,
+                   fix=f"give {key}: " + ("the county's name" if key == "name" else
+                                          "a path relative to the manifest"))
+    for key in (*_PATH_KEYS[2:], *_TEXT_KEYS):
+        v = raw.get(key)
+        if v is not None and (not isinstance(v, str) or not v.strip()):
+            pc.add(f"{label}: key {key!r} must be text", column=key, value=v)
+    fac = raw.get("facilities", [])
+    fac = [fac] if isinstance(fac, str) else fac
+    if not isinstance(fac, list) or not all(isinstance(f, str) and f.strip() for f in fac):
+        pc.add(f"{label}: key 'facilities' must be a list of paths", column="facilities",
+               value=raw.get("facilities"), fix="write facilities: [facilities.gpkg]")
+        fac = []
+    if len(pc.problems) > n_before:
+        return None
+
+    def path(key: str) -> Path | None:
+        v = raw.get(key)
+        return None if v is None else (root / str(v)).absolute()
+
+    sites, roads = path("sites"), path("roads")
+    assert sites is not None and roads is not None  # checked above
+    return CountySpec(name=str(name).strip(), sites=sites, roads=roads,
+                      facilities=tuple((root / f).absolute() for f in fac),
+                      dem=path("dem"), parcels=path("parcels"), townships=path("townships"),
+                      **{k: (None if raw.get(k) is None else str(raw[k]).strip())
+                         for k in _TEXT_KEYS})
+
+
+def read_manifest(path: str | Path) -> Manifest:
+    """Read and check a province manifest (``manifest.yaml``).
+
+    Parameters
+    ----------
+    path
+        The manifest file.  County paths are taken relative to its folder.
+
+    Returns
+    -------
+    Manifest
+
+    Raises
+    ------
+    DataSourceError
+        The file is missing or unreadable.
+    InputError
+        YAML syntax (with its line), or every structural problem at once: a missing or
+        non-text ``name``, ``buffer_km`` not a number ≥ 0, ``counties`` missing or empty, a
+        county without ``name``/``sites``/``roads``, unknown keys, duplicate county names.
+        Each problem names the file, the county and the key.
+    """
+    p = Path(path).expanduser().absolute()
+    data = _load_yaml(p)
+    pc = ProblemCollector(file=p.name)
+    if not isinstance(data, Mapping):
+        pc.add("a manifest is a mapping with keys name, buffer_km, counties", value=data)
+        pc.raise_if_any()
+    assert isinstance(data, Mapping)
+    for key in sorted(set(map(str, data)) - set(_TOP_KEYS)):
+        pc.add(f"unknown key {key!r}", column=key, fix=f"the keys are {', '.join(_TOP_KEYS)}")
+    name = data.get("name")
+    if not isinstance(name, str) or not name.strip():
+        pc.add("key 'name' is missing or not text", column="name", value=name,
+               fix="give name: the province's or prefecture's name")
+    buffer = data.get("buffer_km", DEFAULT_BUFFER_KM)
+    if isinstance(buffer, bool) or not isinstance(buffer, (int, float)) or not buffer >= 0:
+        pc.add("key 'buffer_km' must be a number of kilometres ≥ 0", column="buffer_km",
+               value=buffer, fix=f"e.g. buffer_km: {DEFAULT_BUFFER_KM:g}")
+    raw_counties = data.get("counties")
+    counties: list[CountySpec] = []
+    if not isinstance(raw_counties, list) or not raw_counties:
+        pc.add("key 'counties' must be a non-empty list", column="counties",
+               value=raw_counties, fix="list the counties: - {name, sites, roads, facilities}")
+    else:
+        for i, raw in enumerate(raw_counties):
+            spec = _county(raw, i, p.parent, pc)
+            if spec is not None:
+                counties.append(spec)
+    seen: set[str] = set()
+    for c in counties:
+        if c.name in seen:
+            pc.add(f"county {c.name!r} is listed twice", column="name", value=c.name,
+                   fix="give every county its own name")
+        seen.add(c.name)
+    pc.raise_if_any()
+    return Manifest(path=p, name=str(name).strip(), buffer_km=float(buffer),
+                    counties=tuple(counties))
+
+
+# --------------------------------------------------------------------------------------
+# The per-county results cache
+# --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CountyResults:
+    """What a province keeps of one county's run (cached as one entry).
+
+    Attributes
+    ----------
+    gaps, coverage, access
+        The county's gap list, coverage and access tables (:func:`anzhi.pipeline.run_region`).
+    sites
+        Number of sites read.
+    unroutable
+        Sites with at least one unroutable check.
+    """
+
+    gaps: pd.DataFrame
+    coverage: pd.DataFrame
+    access: pd.DataFrame
+    sites: int
+    unroutable: int
+
+
+def province_cache_dir(settings: Settings | None = None) -> Path:
+    """Folder of the county results cache: ``<cache_dir>/province/v<CACHE_VERSION>``."""
+    s = settings if settings is not None else get_settings()
+    return Path(s.cache_dir) / "province" / f"v{CACHE_VERSION}"
+
+
+def county_cache_key(county: CountySpec, *, manifest: Path | str, rules: RuleSet,
+                     profile: str, settings: Settings | None = None) -> str:
+    """The content key of one county's results (hex SHA-256).
+
+    Made of the SHA-256 of every input file (:func:`anzhi.core.files.file_sha256`, each
+    under its manifest key), the county's coordinate options, the effective rule set (its
+    ``repr``: every figure and override), the profile (the file's hash when it is a YAML
+    file), the settings that change a result and the cache version.
+
+    Raises
+    ------
+    InputError
+        An input file is missing, naming the manifest, the county, the key and the path.
+    """
+    s = settings if settings is not None else get_settings()
+    pc = ProblemCollector(file=Path(manifest).name)
+    parts: list[str] = [f"v{CACHE_VERSION}"]
+    for key, p in county.files():
+        if not p.is_file():
+            pc.add(f"county {county.name!r}: {key}: file {p} does not exist", column=key,
+                   fix="correct the path (relative to the manifest) or add the file")
+            continue
+        parts.append(f"{key.split('[')[0]}={file_sha256(p)}")
+    pc.raise_if_any()
+    parts += [f"{k}={getattr(county, k)}" for k in _TEXT_KEYS]
+    parts.append("rules=" + hashlib.sha256(repr(rules).encode("utf-8")).hexdigest())
+    prof = Path(profile)
+    parts.append(f"profile={file_sha256(prof) if prof.is_file() else profile}")
+    parts += [f"{f.name}={getattr(s, f.name)!r}" for f in dataclasses.fields(s)
+              if f.name not in _NOT_IN_KEY]
+    return hashlib.sha256("\n".join(parts).encode("utf-8")).hexdigest()
+
+
+_TABLES = ("gaps", "coverage", "access")
+
+
+def load_cached(key: str, *, settings: Settings | None = None) -> CountyResults | None:
+    """The cached results of ``key``, or None when absent or unreadable (then recomputed)."""
+    entry = province_cache_dir(settings) / key
+    try:
+        meta = json.loads((entry / "meta.json").read_text(encoding="utf-8"))
+        tables = {t: pd.read_parquet(entry / f"{t}.parquet") for t in _TABLES}
+        return CountyResults(sites=int(meta["sites"]), unroutable=int(meta["unroutable"]),
+                             **tables)
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def store_cached(key: str, results: CountyResults, *, settings: Settings | None = None) -> Path:
+    """Store one county's results under ``key``, atomically (temporary folder, rename).
+
+    An entry already present (another run finished first) is kept.  Returns the entry's
+    folder.
+
+    Raises
+    ------
+    DataSourceError
+        The cache folder cannot be written.
+    """
+    root = province_cache_dir(settings)
+    entry = root / key
+    tmp = root / f".{key}.tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+    try:
+        tmp.mkdir(parents=True)
+        for t in _TABLES:
+            getattr(results, t).to_parquet(tmp / f"{t}.parquet", index=False)
+        (tmp / "meta.json").write_text(json.dumps(
+            {"sites": results.sites, "unroutable": results.unroutable}), encoding="utf-8")
+        try:
+            os.rename(tmp, entry)
+        except OSError:
+            if not (entry / "meta.json").is_file():
+                shutil.rmtree(entry, ignore_errors=True)  # a broken entry: replace it
+                os.rename(tmp, entry)
+    except OSError as exc:
+        raise DataSourceError(f"cannot write the province cache {root} "
+                              f"({exc.strerror or exc}); set ANZHI_CACHE_DIR to a writable "
+                              "folder or run with --no-cache") from exc
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+    return entry
+
+
+# --------------------------------------------------------------------------------------
+# Merging the counties
+# --------------------------------------------------------------------------------------
+
+
+def merge_gaps(parts: Sequence[tuple[str, pd.DataFrame]]) -> pd.DataFrame:
+    """The province gap list: each county's gaps, in order, with ``county`` = its name.
+
+    The site table's own ``county`` value is replaced by the manifest's name, so that two
+    counties whose tables name their county alike (or not at all) stay apart.
+    """
+    frames = [g.assign(county=name) for name, g in parts]
+    if not frames:
+        return pd.DataFrame({c: pd.Series(dtype=object) for c in GAPS_COLUMNS})
+    return pd.concat(frames, ignore_index=True)
+
+
+def merge_access(parts: Sequence[tuple[str, pd.DataFrame]]) -> pd.DataFrame:
+    """The province access table: a leading ``county`` column, then each county's table."""
+    frames = [a.assign(county=name) for name, a in parts]
+    if not frames:
+        return pd.DataFrame({c: pd.Series(dtype=object) for c in ("county", *ACCESS_COLUMNS)})
+    out = pd.concat(frames, ignore_index=True)
+    return out.loc[:, ["county", *[c for c in out.columns if c != "county"]]]
+
+
+def province_coverage(gaps: pd.DataFrame) -> pd.DataFrame:
+    """Coverage of the province gap list: levels ``province``, ``county``, ``township``.
+
+    :func:`analysis.coverage.coverage_table` on the merged gaps (its ``all`` level renamed
+    ``province``); site ids are taken per county, so equal ids in two counties are two sites.
+    """
+    keyed = gaps.assign(site_id=gaps["county"].astype(str) + "\x1f" + gaps["site_id"].astype(str))
+    cov = coverage_table(keyed)
+    cov["level"] = cov["level"].replace({"all": "province"})
+    return cov
+
+
+def _report_writer(report: pd.DataFrame) -> Any:
+    def write(p: Path) -> None:
+        out = report.loc[:, list(REPORT_COLUMNS)].copy()
+        out["time_s"] = pd.to_numeric(out["time_s"], errors="coerce").round(2)
+        whole_counts(csv_safe(out)).to_csv(p, index=False, encoding="utf-8-sig")
+    return write
+
+
+def write_report(out_dir: str | Path, report: pd.DataFrame) -> Path:
+    """Write ``report.csv`` (:data:`REPORT_COLUMNS`, UTF-8 with BOM) atomically."""
+    return atomic_write(Path(out_dir) / "report.csv", _report_writer(report))
+
+
+def _access_writer(access: pd.DataFrame) -> Any:
+    def write(p: Path) -> None:
+        out = access.copy()
+        if "snap_dist_m" not in out.columns:
+            out["snap_dist_m"] = float("nan")
+        out = out.loc[:, ["county", *ACCESS_COLUMNS]]
+        for col, nd in (("dist_m", 1), ("snap_dist_m", 1), ("time_min", 2)):
+            out[col] = pd.to_numeric(out[col], errors="coerce").round(nd)
+        csv_safe(out).to_csv(p, index=False, encoding="utf-8-sig")
+    return write
+
+
+def write_province(
+    out_dir: str | Path,
+    *,
+    parts: Sequence[tuple[str, CountyResults]],
+    report: pd.DataFrame,
+    rules: RuleSet | None = None,
+    lang: str = "zh",
+) -> dict[str, Path]:
+    """Write the province outputs into ``out_dir``.
+
+    ``gaps.csv``, ``gaps.xlsx``, ``coverage.csv`` and ``access.csv`` are written together
+    and atomically by :func:`layers.export.write_outputs` (same schemas as one region;
+    ``access.csv`` is then replaced, atomically, by the one with a leading ``county``
+    column); ``report.csv`` last.  Without any successful county only ``report.csv`` is
+    written.
+
+    Parameters
+    ----------
+    out_dir
+        Output folder (created if absent).
+    parts
+        ``(county name, results)`` of the counties that ran or came from the cache, in
+        manifest order.
+    report
+        One row per county, columns :data:`REPORT_COLUMNS`.
+    rules
+        The rule set applied (the Rules sheet and rule order of gaps.xlsx).
+    lang
+        Headers of gaps.xlsx, ``zh`` or ``en``.
+    """
+    written: dict[str, Path] = {}
+    if parts:
+        gaps = merge_gaps([(n, r.gaps) for n, r in parts])
+        access = merge_access([(n, r.access) for n, r in parts])
+        written = write_outputs(out_dir, gaps=gaps, coverage=province_coverage(gaps),
+                                access=access, rules=rules, lang=lang)
+        atomic_write(written["access.csv"], _access_writer(access))
+    written["report.csv"] = write_report(out_dir, report)
+    return written
+
+
+# --------------------------------------------------------------------------------------
+# A generated province
+# --------------------------------------------------------------------------------------
+
+
+def write_demo_province(
+    out_dir: str | Path,
+    n_counties: int,
+    *,
+    seed: int | None = None,
+    size_km: float = 40.0,
+    res_m: float = 30.0,
+    n_sites: int = 60,
+    force: bool = False,
+) -> Path:
+    """Build ``n_counties`` synthetic demo counties and their ``manifest.yaml`` (SYNTHETIC).
+
+    County ``i`` (1-based) is :func:`layers.demo.build_demo` with seed ``seed + i - 1`` in
+    ``out_dir/county_i``; the same arguments give the same files.  The counties are
+    independent squares at the demo's location: they do not share borders.
+
+    Parameters
+    ----------
+    out_dir
+        The province folder.
+    n_counties
+        Number of counties, 1–1,000.
+    seed
+        Seed of the first county; default ``get_settings().demo_seed``.
+    size_km, res_m, n_sites
+        Each county's size (km), DEM pixel (m) and site count (:func:`layers.demo.build_demo`).
+    force
+        Rebuild counties already present.
+
+    Returns
+    -------
+    pathlib.Path
+        The manifest written.
+
+    Raises
+    ------
+    InputError
+        ``n_counties`` out of range, or a bad demo parameter.
+    """
+    if isinstance(n_counties, bool) or not isinstance(n_counties, int) \
+            or not 1 <= n_counties <= 1000:
+        raise InputError(f"--province N: the number of counties must be 1 to 1000, got "
+                         f"{n_counties!r}")
+    base = get_settings().demo_seed if seed is None else seed
+    root = Path(out_dir).expanduser().absolute()
+    counties = []
+    for i in range(1, n_counties + 1):
+        folder = f"county_{i}"
+        paths = build_demo(root / folder, seed=base + i - 1, size_km=size_km, res_m=res_m,
+                           n_sites=n_sites, force=force)
+        counties.append({
+            "name": folder,
+            "sites": f"{folder}/{paths.sites.name}",
+            "roads": f"{folder}/{paths.roads.name}",
+            "facilities": [f"{folder}/{paths.facilities.name}"],
+            "dem": f"{folder}/{paths.dem.name}",
+            "parcels": f"{folder}/{paths.parcels.name}",
+            "townships": f"{folder}/{paths.townships.name}",
+        })
+    doc = {"name": f"demo province ({n_counties} synthetic counties, seed {base})",
+           "buffer_km": DEFAULT_BUFFER_KM, "counties": counties}
+    text = ("# SYNTHETIC DATA: a generated province of demo counties (anzhi demo --province)\n"
+            + yaml.safe_dump(doc, allow_unicode=True, sort_keys=False))
+
+    def write(p: Path) -> None:
+        p.write_text(text, encoding="utf-8")
+
+    return atomic_write(root / MANIFEST_NAME, write)
