@@ -85,7 +85,7 @@ from anzhi.ui.controls import (
 )
 from anzhi.ui.downloads import download_files, mime_type
 from anzhi.ui.i18n import STATUSES, status_label, t
-from anzhi.ui.mapping import Overlay, build_map, prepare_overlay
+from anzhi.ui.mapping import Overlay, SiteClasses, build_map, prepare_overlay
 from anzhi.ui.tables import (
     METRICS,
     coverage_by_township,
@@ -103,7 +103,8 @@ from anzhi.ui.webassets import deploy_assets, missing_assets, vendor_url
 from anzhi.mapdata import ROAD_GROUPS, region_road_lines, site_routes
 from anzhi.siting import SitingRun
 from anzhi.ui.recommend import recommend_controls, run_request, show_recommended
-from anzhi.ui.panels import place_on_click, print_controls, whatif_controls
+from anzhi.ui.panels import (compare_controls, compare_run, place_on_click, print_controls,
+                             show_comparison, whatif_controls)
 from anzhi.whatif import placed_facilities, with_placed
 
 ROUTE_RUNS_KEY = "anzhi:route_runs"
@@ -469,7 +470,7 @@ def show_map(
     view: View, region: Region, lang: str, *, tiles: str | None, steep: Overlay | None,
     areas: gpd.GeoDataFrame | None, is_demo: bool, siting: SitingRun | None = None,
     roads: dict[str, tuple[Overlay, str, float]] | None = None,
-    routes: gpd.GeoDataFrame | None = None,
+    routes: gpd.GeoDataFrame | None = None, classes: SiteClasses | None = None,
 ) -> None:
     """The map of the view; a click on a site circle selects that site (``sel:site``)."""
     note = t("attr_synthetic" if is_demo else "attr_user", lang)
@@ -490,9 +491,11 @@ def show_map(
         links=None if siting is None else siting.tables.links,
         roads=roads,
         routes=routes,
+        site_classes=classes,
     )
     view_args = kept_view(map_signature(view, lang, tiles, steep, areas, siting,
-                                        roads is not None, None if routes is None else len(routes)))
+                                        roads is not None, None if routes is None else len(routes),
+                                        None if classes is None else hash(tuple(sorted(classes.of_site.items())))))
     clicked = st_folium(
         fmap,
         key="map",
@@ -711,11 +714,16 @@ def page(lang: str) -> None:
     if selected is not None and (view.sites["site_id"].astype(str) == str(selected)).any():
         routes = selected_routes(region.key, profile, str(selected), tuple(view.types), placed,
                                  results.data, results.access)
+    previous = compare_controls(session_folder(), lang)
+    comparison = None if previous is None else compare_run(previous, results, lang)
     show_map(view, region, lang, tiles=tiles, steep=steep, areas=areas, is_demo=is_demo,
-             siting=siting, roads=roads, routes=routes)
+             siting=siting, roads=roads, routes=routes,
+             classes=None if comparison is None else comparison.classes)
     show_metrics(view.sites, view.gaps, lang)
     show_gap_list(view.gaps, lang, show_all=show_all)
     show_coverage(results.coverage, view, lang)
+    if comparison is not None:
+        show_comparison(comparison, lang)
     if siting is not None and request is not None:
         show_recommended(siting, (region.key, preset, tuple(sorted(overrides.items())), profile,
                                   request), lang)

@@ -186,6 +186,38 @@ def test_recommend_panel_sites_facilities_and_a_budget_change_only_solves(tmp_pa
     assert at.session_state["anzhi:siting_preps"] == preps
 
 
+def test_compare_with_a_previous_run_colours_sites_by_change(region, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from anzhi.cli import main as cli
+
+    # last month's run: the police-800 threshold at 1,000 people
+    before = tmp_path / "before"
+    assert cli(["gaps", "--demo", "--set", "police-800.min_population=1000", "--out",
+                str(before), "--quiet"]) == 0
+    old = pd.read_csv(before / "gaps.csv", encoding="utf-8-sig", dtype={"site_id": str})
+    data, access = region
+    now, _ = evaluate_region(data, access, read_rules("default"))
+    # expected, independently: rows present now but not then (the rule now applies at 800+)
+    key = ["site_id", "rule_id"]
+    merged = now.merge(old[key + ["status"]], on=key, how="left", suffixes=("", "_old"),
+                       indicator=True)
+    n_new_rows = int((merged["_merge"] == "left_only").sum())
+    assert n_new_rows > 0
+
+    at = _run_app()
+    at.sidebar.get("file_uploader")  # the panel is there
+    at.file_uploader(key="cmp:file").upload("gaps.xlsx", (before / "gaps.xlsx").read_bytes())
+    at.run()
+    assert not at.exception, at.exception
+    assert not at.error, [e.value for e in at.error]
+    table = at.dataframe[-1].value
+    assert len(table) == n_new_rows  # only the rows that changed are listed
+    assert set(table["变化"]) <= {"新适用", "新增缺口", "缺口补齐", "状态变化"}
+    script = _map_args(at)["script"]
+    esc = json.dumps("与上次相比")[1:-1]
+    assert "与上次相比" in script or esc in script  # the legend of the change colours
+    assert "#bdbdbd" in script  # unchanged sites drawn grey
+
+
 def _rows_of(gaps: pd.DataFrame) -> int:
     return int((~gaps["status"].isin(COVERED)).sum())
 

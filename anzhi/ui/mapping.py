@@ -36,6 +36,7 @@ from anzhi.ui.webassets import localise_map
 
 __all__ = [
     "STATUS_COLOURS",
+    "SiteClasses",
     "NO_RULE_COLOUR",
     "FACILITY_COLOURS",
     "FACILITY_ICONS",
@@ -242,7 +243,8 @@ def _site_reasons(gaps: pd.DataFrame | None, lang: str) -> dict[str, list[str]]:
     return out
 
 
-def _site_tooltip(row: Mapping[str, object], status: str | None, reasons: list[str], lang: str) -> str:
+def _site_tooltip(row: Mapping[str, object], status: str | None, reasons: list[str], lang: str,
+                  status_text: str | None = None) -> str:
     name = _esc(row.get("site_name", ""))
     lines = [f"<b>{name}</b>"]
     town = str(row.get("township", "") or "")
@@ -250,7 +252,9 @@ def _site_tooltip(row: Mapping[str, object], status: str | None, reasons: list[s
         lines.append(_esc(town))
     lines.append(f"{t('population', lang)}: {_fmt_int(row.get('population'))}")
     lines.append(
-        f"{t('status', lang)}: {_esc(status_label(status, lang) if status else t('no_rule', lang))}"
+        f"{t('status', lang)}: "
+        + _esc(status_text if status_text is not None
+               else status_label(status, lang) if status else t("no_rule", lang))
     )
     if reasons:
         shown = reasons[:6]
@@ -271,7 +275,8 @@ def _facility_icon_html(colour: str, icon: str = _DEFAULT_ICON) -> str:
 
 
 def _legend_html(lang: str, facility_types: list[str], *, steep: bool = False,
-                 parcels: bool = False, service: bool = False) -> str:
+                 parcels: bool = False, service: bool = False,
+                 classes: SiteClasses | None = None) -> str:
     def swatch(colour: str, text: str, *, round_: bool) -> str:
         radius = "50%" if round_ else "2px"
         return (
@@ -286,7 +291,11 @@ def _legend_html(lang: str, facility_types: list[str], *, steep: bool = False,
         "overflow-y:auto'>",
         f"<b>{html.escape(t('legend_title', lang))}</b>",
     ]
-    parts += [swatch(STATUS_COLOURS[s], status_label(s, lang), round_=True) for s in STATUSES]
+    if classes is not None:
+        parts.append(f"<div>{html.escape(classes.title)}</div>")
+        parts += [swatch(colour, text, round_=True) for _, text, colour in classes.classes]
+    else:
+        parts += [swatch(STATUS_COLOURS[s], status_label(s, lang), round_=True) for s in STATUSES]
     parts.append(swatch(NO_RULE_COLOUR, t("no_rule", lang), round_=True))
     parts.append(f"<div style='color:#555;margin-bottom:4px'>{html.escape(t('legend_size', lang))}</div>")
     if steep or parcels or service:
@@ -446,7 +455,7 @@ def _add_facility_layers(m: folium.Map, facilities: gpd.GeoDataFrame, lang: str)
 
 def _site_features(
     sites: gpd.GeoDataFrame, status: str | None, colour: str, max_pop: float,
-    reasons: Mapping[str, list[str]], lang: str,
+    reasons: Mapping[str, list[str]], lang: str, status_text: str | None = None,
 ) -> dict[str, object]:
     """The sites of one status as GeoJSON points, big circles first (drawn below small)."""
     pop = (pd.to_numeric(sites["population"], errors="coerce") if "population" in sites
@@ -458,12 +467,46 @@ def _site_features(
             "site_id": str(row.site_id),
             "radius": round(site_radius_px(float(p), max_pop), 2),
             "colour": colour,
-            "tooltip": _site_tooltip(row._asdict(), status, reasons.get(str(row.site_id), []), lang),
+            "tooltip": _site_tooltip(row._asdict(), status, reasons.get(str(row.site_id), []), lang,
+                                     status_text),
         }
         for row, p in zip(sites[[c for c in _TOOLTIP_COLUMNS if c in sites.columns]].itertuples(index=False),
                           pop, strict=True)
     ]
     return _feature_collection(sites.geometry.x, sites.geometry.y, props)
+
+
+@dataclass(frozen=True)
+class SiteClasses:
+    """Site colours other than the worst status (e.g. the change since a previous run).
+
+    Attributes
+    ----------
+    of_site
+        ``site_id → class key``; sites missing are drawn grey ("no applicable rule").
+    classes
+        ``(key, label, colour)`` in drawing order (last on top) and legend order.
+    title
+        Legend heading of the classes.
+    """
+
+    of_site: Mapping[str, str]
+    classes: tuple[tuple[str, str, str], ...]
+    title: str
+
+
+def _add_class_layers(m: folium.Map, sites: gpd.GeoDataFrame, has_xy: pd.Series,
+                      classes: SiteClasses, reasons: Mapping[str, list[str]], lang: str) -> None:
+    """One layer of circles per class of :class:`SiteClasses` (circle area by population)."""
+    pop = pd.to_numeric(sites["population"], errors="coerce") if "population" in sites else None
+    max_pop = float(pop.max()) if pop is not None and pop.notna().any() else 0.0
+    class_of = sites["site_id"].astype(str).map(lambda s: classes.of_site.get(s))
+    for key, text, colour in [(None, t("no_rule", lang), NO_RULE_COLOUR), *classes.classes]:
+        mask = ((class_of.isna() if key is None else class_of == key) & has_xy).to_numpy()
+        if mask.any():
+            PointLayer(_site_features(sites[mask], None, colour, max_pop, reasons, lang,
+                                      None if key is None else text),
+                       name=f"{t('sites_layer', lang)}: {text}").add_to(m)
 
 
 def _add_site_layers(
@@ -597,6 +640,7 @@ def build_map(
     links: pd.DataFrame | None = None,
     roads: Mapping[str, tuple[Overlay, str, float]] | None = None,
     routes: gpd.GeoDataFrame | None = None,
+    site_classes: SiteClasses | None = None,
 ) -> folium.Map:
     """Build the folium map of one region.
 
@@ -652,6 +696,9 @@ def build_map(
     routes
         Optional routes of one site (:func:`anzhi.mapdata.site_routes`), drawn in each
         facility type's colour with distance and time.
+    site_classes
+        Optional colours of the sites other than their worst status (the change since a
+        previous run, :class:`SiteClasses`); the legend follows.
 
     Returns
     -------
@@ -673,12 +720,15 @@ def build_map(
     _add_roads(m, roads, lang)
     _add_routes(m, routes, lang)
     present_types = _add_facility_layers(m, facilities, lang)
-    _add_site_layers(m, sites, has_xy, worst_map, _site_reasons(gaps, lang), lang)
+    if site_classes is not None:
+        _add_class_layers(m, sites, has_xy, site_classes, _site_reasons(gaps, lang), lang)
+    else:
+        _add_site_layers(m, sites, has_xy, worst_map, _site_reasons(gaps, lang), lang)
     service_drawn = _add_service_areas(m, service_areas, lang)
     _add_recommended(m, recommended, links, lang)
     m.add_child(Legend(_legend_html(
         lang, present_types, steep="steep" in overlays, parcels="parcels" in overlays,
-        service=service_drawn,
+        service=service_drawn, classes=site_classes,
     )))
     folium.LayerControl(collapsed=True).add_to(m)
     minx, miny, maxx, maxy = bounds

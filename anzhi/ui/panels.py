@@ -6,24 +6,44 @@
 * :func:`print_controls` — the A4 thematic map of the current view as PNG and PDF, drawn by
   :func:`anzhi.mapdata.printed_map` (the same as ``anzhi map``), on request.
 
+* :func:`compare_controls` / :func:`show_comparison` — 与上次比较: an uploaded ``gaps.xlsx``
+  (or ``gaps.csv``) of an earlier run compared with this one (:mod:`anzhi.compare`, as
+  ``anzhi diff``); the map colours the sites by their change.
+
 Session-state keys: ``whatif:on``, ``whatif:type``, ``whatif:placed``, ``whatif:clear``,
-``print:type``, ``print:make``.
+``print:type``, ``print:make``, ``cmp:file``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import streamlit as st
 
+from anzhi.compare import SITE_CHANGES, compare_with_previous, read_previous
+from anzhi.core.errors import AnzhiError
+from anzhi.core.files import file_sha256
 from anzhi.core.vocabulary import FACILITY_TYPES, label
 from anzhi.mapdata import printed_map
 from anzhi.pipeline import RegionResults
-from anzhi.ui.i18n import t
+from anzhi.ui.i18n import status_label, t
+from anzhi.ui.mapping import SiteClasses
+from anzhi.ui.tables import error_markdown
+from anzhi.ui.uploads import SessionFolder
 from anzhi.whatif import placed_facilities, placed_table
 
-__all__ = ["PLACED_KEY", "PRINT_KEY", "place_on_click", "print_controls", "whatif_controls"]
+__all__ = ["CHANGE_COLOURS", "PLACED_KEY", "PRINT_KEY", "Comparison", "compare_controls",
+           "place_on_click", "print_controls", "show_comparison", "whatif_controls"]
+
+#: Site colours by change since the previous run (analysis.diff.SITE_CHANGES), drawn in
+#: this order (the last on top).
+CHANGE_COLOURS: dict[str, str] = {
+    "unchanged": "#bdbdbd", "changed": "#6a3d9a", "site_added": "#1f78b4",
+    "site_removed": "#737373", "closed": "#33a02c", "mixed": "#ff7f00", "opened": "#e31a1c",
+}
 
 PLACED_KEY = "whatif:placed"  # hypothetical facilities: [(type, lon, lat), ...]
 PLACE_CLICK_KEY = "whatif:last_click"  # the map click already turned into a placement
@@ -91,3 +111,78 @@ def print_controls(signature: tuple[Any, ...], results: RegionResults, *, county
         col.download_button(f"{name}.{fmt}", data, file_name=f"{name}.{fmt}",
                             mime="image/png" if fmt == "png" else "application/pdf",
                             key=f"dl:print:{fmt}", on_click="ignore")
+
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """This run against an earlier one: the diff, each site's change, the map's colours."""
+
+    label: str
+    rows: Any
+    counts: dict[str, int]
+    classes: SiteClasses
+
+
+@st.cache_resource(show_spinner=False, max_entries=4)
+def _previous(sha256: str, _path: str) -> Any:
+    """An uploaded earlier run, read once per content (``sha256``)."""
+    return read_previous(Path(_path))
+
+
+def compare_controls(folder: SessionFolder, lang: str) -> Path | None:
+    """The sidebar uploader of an earlier run's gaps.xlsx / gaps.csv; its saved path."""
+    with st.sidebar.expander(t("compare", lang)):
+        up = st.file_uploader(t("compare_upload", lang), type=["xlsx", "csv"], key="cmp:file",
+                              help=t("compare_help", lang))
+    if up is None:
+        return None
+    name = "gaps.xlsx" if up.name.lower().endswith(".xlsx") else "gaps.csv"
+    data = up.getvalue()
+    saved = st.session_state.get("cmp:saved")
+    if isinstance(saved, tuple) and saved[0] == (up.name, len(data)) and Path(saved[1]).is_file() \
+            and Path(saved[1]).read_bytes() == data:
+        return Path(saved[1])  # the same upload as on the last rerun
+    path = folder.fresh_subdir("previous") / name
+    path.write_bytes(data)
+    st.session_state["cmp:saved"] = ((up.name, len(data)), str(path))
+    return path
+
+
+def compare_run(path: Path, results: RegionResults, lang: str) -> Comparison | None:
+    """The comparison of the uploaded run with this one; its problems shown, ``None`` then."""
+    try:
+        prev = _previous(file_sha256(path), str(path))
+        diff, changes = compare_with_previous(results, prev, label=t("compare_old", lang),
+                                              current_label=t("compare_new", lang))
+    except AnzhiError as exc:
+        st.error(error_markdown(exc, lang))
+        return None
+    li = 0 if lang == "zh" else 1
+    classes = SiteClasses(
+        of_site=dict(zip(changes["site_id"].astype(str), changes["change"].astype(str),
+                         strict=True)),
+        classes=tuple((k, SITE_CHANGES[k][li], c) for k, c in CHANGE_COLOURS.items()),
+        title=t("compare_legend", lang))
+    return Comparison(label=prev.label, rows=diff.rows, counts=diff.totals(), classes=classes)
+
+
+def show_comparison(cmp: Comparison, lang: str) -> None:
+    """The counts of each change and the rows that changed."""
+    from analysis.diff import CHANGES
+
+    li = 0 if lang == "zh" else 1
+    st.subheader(t("compare_title", lang))
+    shown = {CHANGES[k][li]: v for k, v in cmp.counts.items() if v}
+    st.caption(" · ".join(f"{k}: {v}" for k, v in shown.items()))
+    rows = cmp.rows[cmp.rows["change"].astype(str) != "unchanged"]
+    table = {
+        t("col_site", lang): rows["site_name"].astype(str).to_numpy(),
+        t("col_rule", lang): rows["rule_id"].astype(str).to_numpy(),
+        t("compare_old", lang): [status_label(x, lang) if x else "" for x in
+                                 rows["old_status"].fillna("").astype(str)],
+        t("compare_new", lang): [status_label(x, lang) if x else "" for x in
+                                 rows["new_status"].fillna("").astype(str)],
+        t("col_change", lang): [CHANGES[c][li] for c in rows["change"].astype(str)],
+    }
+    st.dataframe(table, hide_index=True)
