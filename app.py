@@ -104,7 +104,7 @@ from anzhi.mapdata import ROAD_GROUPS, region_road_lines, site_routes
 from anzhi.siting import SitingRun
 from anzhi.ui.recommend import recommend_controls, run_request, show_recommended
 from anzhi.ui.panels import (compare_controls, compare_run, place_on_click, print_controls,
-                             show_comparison, whatif_controls)
+                             show_comparison, show_land, whatif_controls)
 from anzhi.whatif import placed_facilities, with_placed
 
 ROUTE_RUNS_KEY = "anzhi:route_runs"
@@ -724,6 +724,7 @@ def page(lang: str) -> None:
     show_coverage(results.coverage, view, lang)
     if comparison is not None:
         show_comparison(comparison, lang)
+    show_land(region.key, inputs, lang)
     if siting is not None and request is not None:
         show_recommended(siting, (region.key, preset, tuple(sorted(overrides.items())), profile,
                                   request), lang)

@@ -48,13 +48,14 @@ from layers.rulesfile import read_rules
 from layers.sites import read_sites
 from layers.templates import TEMPLATE_NAMES, template_bytes
 from layers.hazard import site_hazard_from_dem
-from layers.terrain import (read_parcels, site_hazard_from_raster,
-                            steep_polygons, write_slope)
+from layers.landmasks import read_masks
+from layers.terrain import (LandResult, land_statistics, read_parcels, site_hazard_from_raster,
+                            steep_polygons, write_land, write_slope)
 
 __all__ = [
     "RegionData", "RegionInputs", "RegionResults", "RoadGraph", "TEMPLATE_NAMES",
     "add_hazard_columns", "dem_warning", "evaluate_region", "load_region", "offset_warning",
-    "read_polygon_layer", "read_rules",
+    "read_polygon_layer", "read_rules", "region_land", "write_region_land",
     "region_elevation", "region_road_graph", "region_service_areas", "region_slope",
     "route_region", "run_region", "screen_hazards", "steep_land", "template_bytes",
     "write_region",
@@ -473,6 +474,26 @@ def region_slope(inputs: RegionInputs) -> Path | None:
         out.parent.mkdir(parents=True, exist_ok=True)
         write_slope(info.path, out)  # atomic: a half-written slope never appears
     return out
+
+
+def region_land(inputs: RegionInputs, *, exclude: Sequence[str | Path] = ()) -> LandResult | None:
+    """The out-migration land statistics of a region (``anzhi land``): slope classes per
+    parcel and village, the candidate list with its clauses, the ledger when the parcels
+    carry one; ``exclude`` polygon layers keep land out of the forest measures.  ``None``
+    when the region has no DEM or no parcels.  The slope is the region's cached one
+    (:func:`region_slope`)."""
+    if inputs.dem is None or inputs.parcels is None:
+        return None
+    slope = region_slope(inputs)
+    if slope is None:  # cannot happen with a DEM; said plainly rather than asserted
+        raise DataSourceError(f"no slope could be computed from {inputs.dem}")
+    masks = read_masks(list(exclude)) if exclude else None
+    return land_statistics(read_parcels(inputs.parcels), slope, dem=inputs.dem, masks=masks)
+
+
+def write_region_land(result: LandResult, out_dir: str | Path, *, lang: str = "zh") -> dict[str, Path]:
+    """Write a region's land statistics as ``anzhi land`` does (land.xlsx, csv, gpkg)."""
+    return write_land(result, out_dir, lang=lang)
 
 
 def steep_land(dem: str | Path, *, threshold_deg: float = 25.0,

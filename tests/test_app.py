@@ -218,6 +218,24 @@ def test_compare_with_a_previous_run_colours_sites_by_change(region, tmp_path) -
     assert "#bdbdbd" in script  # unchanged sites drawn grey
 
 
+def test_land_section_shows_the_land_commands_tables(demo, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from anzhi.cli import main as cli
+
+    out = tmp_path / "land"
+    assert cli(["land", "--demo", "--out", str(out)]) == 0
+    villages = pd.read_csv(out / "land_villages.csv", encoding="utf-8-sig")
+    at = _run_app()
+    at.toggle(key="land:on").set_value(True).run()
+    assert not at.exception, at.exception
+    tables = [d.value for d in at.dataframe]
+    shown = next(t for t in tables if "坡度>25°面积(公顷)" in t.columns and "地块数" in t.columns)
+    assert list(shown["村"]) == list(villages["village"].astype(str))
+    assert np.allclose(shown["坡度>25°面积(公顷)"], (villages["area_gt25_m2"] / 1e4).round(2))
+    cands = next(t for t in tables if "依据" in t.columns)
+    assert len(cands) and (cands["依据"].str.len() > 0).all()
+    assert "land.xlsx" in [b.proto.label for b in at.get("download_button")]
+
+
 def _rows_of(gaps: pd.DataFrame) -> int:
     return int((~gaps["status"].isin(COVERED)).sum())
 

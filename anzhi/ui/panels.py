@@ -10,7 +10,10 @@
   (or ``gaps.csv``) of an earlier run compared with this one (:mod:`anzhi.compare`, as
   ``anzhi diff``); the map colours the sites by their change.
 
-Session-state keys: ``whatif:on``, ``whatif:type``, ``whatif:placed``, ``whatif:clear``,
+* :func:`show_land` — 迁出地: the out-migration land of the region (``anzhi land``): villages by
+  land > 25°, the candidate list with its clauses, ``land.xlsx`` to download.
+
+Session-state keys: ``land:on``, ``whatif:on``, ``whatif:type``, ``whatif:placed``, ``whatif:clear``,
 ``print:type``, ``print:make``, ``cmp:file``.
 """
 
@@ -28,14 +31,14 @@ from anzhi.core.errors import AnzhiError
 from anzhi.core.files import file_sha256
 from anzhi.core.vocabulary import FACILITY_TYPES, label
 from anzhi.mapdata import printed_map
-from anzhi.pipeline import RegionResults
+from anzhi.pipeline import RegionInputs, RegionResults, region_land, write_region_land
 from anzhi.ui.i18n import status_label, t
 from anzhi.ui.mapping import SiteClasses
 from anzhi.ui.tables import error_markdown
 from anzhi.ui.uploads import SessionFolder
 from anzhi.whatif import placed_facilities, placed_table
 
-__all__ = ["CHANGE_COLOURS", "PLACED_KEY", "PRINT_KEY", "Comparison", "compare_controls",
+__all__ = ["show_land", "CHANGE_COLOURS", "PLACED_KEY", "PRINT_KEY", "Comparison", "compare_controls",
            "place_on_click", "print_controls", "show_comparison", "whatif_controls"]
 
 #: Site colours by change since the previous run (analysis.diff.SITE_CHANGES), drawn in
@@ -186,3 +189,56 @@ def show_comparison(cmp: Comparison, lang: str) -> None:
         t("col_change", lang): [CHANGES[c][li] for c in rows["change"].astype(str)],
     }
     st.dataframe(table, hide_index=True)
+
+
+
+@st.cache_resource(show_spinner=False, max_entries=4)
+def _land(key: tuple[Any, ...], _inputs: RegionInputs) -> Any:
+    """The region's land statistics, once per region."""
+    return region_land(_inputs)
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def _land_xlsx(key: tuple[Any, ...], lang: str, _result: Any) -> bytes:
+    """land.xlsx as ``anzhi land`` writes it."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="anzhi-land-") as tmp:
+        return write_region_land(_result, tmp, lang=lang)["land.xlsx"].read_bytes()
+
+
+def show_land(key: tuple[Any, ...], inputs: RegionInputs, lang: str) -> None:
+    """The out-migration land section (on request: its slope statistics take seconds)."""
+    if inputs.dem is None or inputs.parcels is None:
+        return
+    st.subheader(t("land_title", lang))
+    if not st.toggle(t("land_on", lang), key="land:on", help=t("land_help", lang)):
+        return
+    with st.spinner(t("land_running", lang)):
+        result = _land(key, inputs)
+    if result is None:
+        return
+    for w in result.warnings:
+        st.warning(w)
+    v = result.villages
+    en = lang == "en"
+    st.dataframe({
+        t("land_village", lang): v["village"].astype(str).to_numpy(),
+        t("land_parcels", lang): v["n_parcels"].astype(int).to_numpy(),
+        t("land_gt25_ha", lang): (v["area_gt25_m2"] / 1e4).round(2).to_numpy(),
+        t("land_crop_gt25_ha", lang): (v["cropland_gt25_m2"] / 1e4).round(2).to_numpy(),
+        t("land_share", lang): (100 * v["share_gt25"]).round(1).to_numpy(),
+    }, hide_index=True)
+    c = result.candidates
+    st.caption(t("land_candidates", lang).format(n=len(c)))
+    st.dataframe({
+        t("land_priority", lang): c["priority"].to_numpy(),
+        t("land_parcel", lang): c["parcel_id"].astype(str).to_numpy(),
+        t("land_village", lang): c["village"].astype(str).to_numpy(),
+        t("land_use", lang): c["land_use"].astype(str).to_numpy(),
+        t("land_gt25_ha", lang): (c["area_gt25_m2"] / 1e4).round(3).to_numpy(),
+        t("land_measure", lang): c["measure_en" if en else "measure"].astype(str).to_numpy(),
+        t("land_basis", lang): c["basis_en" if en else "basis"].astype(str).to_numpy(),
+    }, hide_index=True)
+    st.download_button("land.xlsx", _land_xlsx(key, lang, result), file_name="land.xlsx",
+                       key="dl:land", on_click="ignore")
