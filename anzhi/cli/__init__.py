@@ -29,7 +29,7 @@ __all__ = ["main", "build_parser", "parse_set_options", "SUBCOMMAND_MODULES"]
 #: a handler taking the parsed ``argparse.Namespace`` and returning the exit status.
 SUBCOMMAND_MODULES: tuple[str, ...] = (
     "anzhi.cli.rules", "anzhi.cli.terrain", "anzhi.cli.access", "anzhi.cli.site", "anzhi.cli.map",
-    "anzhi.cli.diff",
+    "anzhi.cli.diff", "anzhi.cli.tiles",
 )
 
 _EPILOG_GAPS = """\

@@ -24,6 +24,8 @@ from anzhi.ui.uploads import UPLOAD_KINDS
 __all__ = [
     "ALL",
     "BASEMAPS",
+    "LOCAL_TILES_URL",
+    "TIANDITU_URL",
     "COORDS_CHOICES",
     "DEFAULT_SERVICE_MIN",
     "LANG_DEPENDENT_KEYS",
@@ -44,7 +46,13 @@ __all__ = [
 DEFAULT_SERVICE_MIN = 15.0
 COORDS_CHOICES: tuple[str, ...] = ("", "wgs84", "cgcs2000", "gcj02", "bd09")
 PROFILES: tuple[str, ...] = ("walk", "drive", "motorbike")
-BASEMAPS: tuple[str, ...] = ("none", "OpenStreetMap")
+BASEMAPS: tuple[str, ...] = ("none", "OpenStreetMap", "tianditu", "local")
+#: Tianditu's vector tiles (Web Mercator; CGCS2000 ≈ WGS84 at map scale), with the user's key.
+TIANDITU_URL = ("https://t{s}.tianditu.gov.cn/vec_w/wmts?SERVICE=WMTS&REQUEST=GetTile&VERSION=1.0.0"
+                "&LAYER=vec&STYLE=default&TILEMATRIXSET=w&FORMAT=tiles&TILEMATRIX={z}&TILEROW={y}"
+                "&TILECOL={x}&tk=")
+#: Offline tiles: an XYZ folder put at static/tiles/{z}/{x}/{y}.png, served by the app itself.
+LOCAL_TILES_URL = "/app/static/tiles/{z}/{x}/{y}.png"
 ALL = ""  # filter value meaning "all counties / townships"
 LANG_NAMES: Mapping[str, str] = MappingProxyType({"zh": "中文", "en": "English"})
 
@@ -187,9 +195,18 @@ def display_controls(lang: str) -> tuple[str | None, float | None, bool, bool]:
     basemap = st.sidebar.radio(
         t("basemap", lang),
         BASEMAPS,
-        format_func=lambda b: t("basemap_none", lang) if b == "none" else t("basemap_osm", lang),
+        format_func=lambda b: t({"none": "basemap_none", "OpenStreetMap": "basemap_osm",
+                                 "tianditu": "basemap_tianditu", "local": "basemap_local"}[b], lang),
         key="basemap",
     )
+    tiles: str | None = str(basemap) if basemap == "OpenStreetMap" else None
+    if basemap == "tianditu":
+        key = st.sidebar.text_input(t("tianditu_key", lang), key="basemap:tk", type="password",
+                                    help=t("tianditu_help", lang)).strip()
+        tiles = TIANDITU_URL + key if key else None
+    elif basemap == "local":
+        st.sidebar.caption(t("local_tiles_help", lang))
+        tiles = LOCAL_TILES_URL
     show_areas = st.sidebar.checkbox(
         t("service_toggle", lang), value=False, key="show_areas", help=t("service_note", lang)
     )
@@ -203,7 +220,6 @@ def display_controls(lang: str) -> tuple[str | None, float | None, bool, bool]:
         t("steep_toggle", lang), value=True, key="show_steep", help=t("steep_note", lang)
     )
     show_all = st.sidebar.checkbox(t("show_all_checks", lang), value=False, key="show_all")
-    tiles = str(basemap) if basemap in BASEMAPS and basemap != "none" else None
     return tiles, service_min, bool(show_steep), bool(show_all)
 
 

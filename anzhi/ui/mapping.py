@@ -375,7 +375,12 @@ def _base_map(
         title=t("fullscreen", lang),
         title_cancel=t("fullscreen_exit", lang),
     ).add_to(m)
-    if tiles:
+    if tiles and "{z}" in tiles:  # a URL template: Tianditu with its key, or local XYZ tiles
+        tianditu = "tianditu.gov.cn" in tiles
+        folium.TileLayer(tiles, name=t("basemap", lang), control=False,
+                         attr="天地图 © 国家地理信息公共服务平台" if tianditu else t("basemap_local", lang),
+                         subdomains="01234567" if tianditu else "abc", max_zoom=18).add_to(m)
+    elif tiles:
         folium.TileLayer(tiles, name=t("basemap", lang), control=False).add_to(m)
     if attribution:
         m.add_child(Attribution(attribution))
@@ -659,7 +664,10 @@ def build_map(
         ``"zh"`` or ``"en"`` for tooltips, layer names and the legend.
     tiles
         ``None`` (default): no basemap, nothing fetched from the internet.  Otherwise a folium
-        tile name such as ``"OpenStreetMap"`` (needs internet; brings its own attribution).
+        tile name such as ``"OpenStreetMap"`` (needs internet; brings its own attribution), or
+        an XYZ URL template with ``{z}/{x}/{y}``: Tianditu's with the user's key
+        (``anzhi.ui.controls.TIANDITU_URL``), or the app's own ``/app/static/tiles/...``
+        (offline tiles, ``anzhi.ui.controls.LOCAL_TILES_URL``).
     townships
         Optional township polygons (any CRS with a definition, or an :class:`Overlay` from
         :func:`prepare_overlay`) drawn as dashed outlines.
