@@ -26,6 +26,7 @@ from anzhi.core.files import atomic_write
 from anzhi.core.vocabulary import label
 from analysis.diff import CHANGES, COVERAGE_CHANGE_COLUMNS, DIFF_COLUMNS, RunDiff
 from analysis.statuses import GAP_STATUSES
+from layers.bilingual import bilingual
 from layers.export import STATUS_LABELS, csv_safe
 from layers.runs import Run
 from layers.sheets import cell_values, write_table
@@ -36,17 +37,8 @@ __all__ = ["DIFF_FILES", "DIFF_XLSX_HEADERS", "COVERAGE_CHANGE_XLSX_HEADERS", "w
 DIFF_FILES: tuple[str, ...] = ("diff.xlsx", "diff.csv", "diff_coverage.csv")
 
 
-def _bilingual(table: str) -> dict[str, tuple[str, str]]:
-    """``key | 中文 | English`` lines as ``{key: (中文, English)}``, in order."""
-    out: dict[str, tuple[str, str]] = {}
-    for line in table.strip().splitlines():
-        key, zh, en = (cell.strip() for cell in line.split("|"))
-        out[key] = (zh, en)
-    return out
-
-
 #: Diff-table column -> (Chinese, English) header of the changes sheet.
-DIFF_XLSX_HEADERS: dict[str, tuple[str, str]] = _bilingual("""
+DIFF_XLSX_HEADERS: dict[str, tuple[str, str]] = bilingual("""
     site_id                 | 安置点编号       | Site ID
     site_name               | 安置点名称       | Site name
     county                  | 县               | County
@@ -62,7 +54,7 @@ DIFF_XLSX_HEADERS: dict[str, tuple[str, str]] = _bilingual("""
     new_dist_m              | 本次距离(米)     | New distance (m)
 """)
 #: Coverage-change column -> (Chinese, English) header of the coverage sheet.
-COVERAGE_CHANGE_XLSX_HEADERS: dict[str, tuple[str, str]] = _bilingual("""
+COVERAGE_CHANGE_XLSX_HEADERS: dict[str, tuple[str, str]] = bilingual("""
     level                | 层级             | Level
     county               | 县               | County
     township             | 乡镇             | Township
@@ -85,25 +77,25 @@ COVERAGE_CHANGE_XLSX_HEADERS: dict[str, tuple[str, str]] = _bilingual("""
     new_share_pop        | 本次人口覆盖率   | New share of people
     change_share_pop     | 人口覆盖率变化   | Change in share of people
 """)
-_LEVELS: dict[str, tuple[str, str]] = _bilingual("""
+_LEVELS: dict[str, tuple[str, str]] = bilingual("""
     all      | 全部 | All
     county   | 县   | County
     township | 乡镇 | Township
 """)
-_SHEETS: dict[str, tuple[str, str]] = _bilingual("""
+_SHEETS: dict[str, tuple[str, str]] = bilingual("""
     summary  | 汇总       | Summary
     changes  | 变化清单   | Changes
     coverage | 覆盖率变化 | Coverage change
     runs     | 比较对象   | Runs compared
 """)
-_COUNT_HEADERS: dict[str, tuple[str, str]] = _bilingual("""
+_COUNT_HEADERS: dict[str, tuple[str, str]] = bilingual("""
     rule_id       | 规则       | Rule
     facility_type | 设施类型   | Facility type
     old_gaps      | 上次缺口数 | Old gaps
     new_gaps      | 本次缺口数 | New gaps
     total         | 合计       | Total
 """)
-_RUN_HEADERS: dict[str, tuple[str, str]] = _bilingual("""
+_RUN_HEADERS: dict[str, tuple[str, str]] = bilingual("""
     run       | 运行     | Run
     file      | 文件     | File
     rule_set  | 规则集   | Rule set

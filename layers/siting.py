@@ -45,6 +45,7 @@ from anzhi.core.files import atomic_write
 from anzhi.core.vocabulary import label
 from geo.candidates import steep_mask
 from geo.terrain import GridSpec, slope_window
+from layers.bilingual import bilingual
 from layers.boundaries import read_polygons
 from layers.export import csv_safe, remove_stale_temps, whole_counts
 from layers.guard import check_opened_driver, check_vector_file
@@ -91,16 +92,7 @@ CANDIDATE_ID_COLUMNS: tuple[str, ...] = ("candidate_id", "id", "编号", "候选
                                          "地块编号", "parcel_id", "fid", "name", "名称")
 
 
-def _bilingual(table: str) -> dict[str, tuple[str, str]]:
-    """``key | 中文 | English`` lines as ``{key: (中文, English)}``, in order."""
-    out: dict[str, tuple[str, str]] = {}
-    for line in table.strip().splitlines():
-        key, zh, en = (cell.strip() for cell in line.split("|"))
-        out[key] = (zh, en)
-    return out
-
-
-_SHEETS = _bilingual("""
+_SHEETS = bilingual("""
     recommended | 推荐选址   | Recommended
     status      | 安置点状态 | Site status
     coverage    | 覆盖率     | Coverage
@@ -108,7 +100,7 @@ _SHEETS = _bilingual("""
 """)
 
 #: Headers of the xlsx sheets: column → (中文, English).
-_HEADERS = _bilingual("""
+_HEADERS = bilingual("""
     facility_type       | 设施类型             | Facility type
     candidate_id        | 候选点编号           | Candidate
     source              | 候选点来源           | Candidate source
@@ -148,7 +140,7 @@ _HEADERS = _bilingual("""
     value               | 内容                 | Value
 """)
 
-_VALUE_LABELS = _bilingual("""
+_VALUE_LABELS = bilingual("""
     newly_covered   | 新覆盖     | newly covered
     already_covered | 原已覆盖   | already covered
     still_gap       | 仍有缺口   | still a gap
