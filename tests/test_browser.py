@@ -255,6 +255,14 @@ def test_threshold_change_keeps_the_maps_zoom_and_centre(served_app: str, chromi
                     break
                 page.wait_for_timeout(300)
             assert got is not None, "the map was not drawn anew after the threshold change"
+            # the printable map of this view downloads as a PNG
+            page.get_by_role("button", name="生成专题图").click()
+            link = page.get_by_role("button", name="专题图_all_all.png")
+            link.wait_for(timeout=MAP_TIMEOUT_MS)
+            with page.expect_download(timeout=MAP_TIMEOUT_MS) as dl:
+                link.click()
+            png = Path(dl.value.path()).read_bytes()
+            assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 50_000
             assert got[0] == want, (got, want, fitted)
             assert got[1] == pytest.approx(target[0], abs=1e-3)
             assert got[2] == pytest.approx(target[1], abs=1e-3)
