@@ -8,6 +8,8 @@ status is ``ok`` or ``ok_shared``.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pandas as pd
 
@@ -103,8 +105,7 @@ def coverage_table(gaps: pd.DataFrame) -> pd.DataFrame:
     for level_no, level in enumerate(("all", "county", "township")):
         cols = [rule_code, ft_code, c_code if level_no >= 1 else np.zeros_like(c_code),
                 t_code if level_no == 2 else np.zeros_like(t_code)]
-        uniq, inv = np.unique(np.column_stack(cols), axis=0, return_inverse=True)
-        inv = inv.ravel()
+        uniq, inv = _unique_rows(cols)
         n = len(uniq)
         parts.append(pd.DataFrame({
             "level": level,
@@ -135,6 +136,19 @@ def coverage_table(gaps: pd.DataFrame) -> pd.DataFrame:
     for c in ("level", "county", "township", "facility_type", "rule_id"):
         out[c] = out[c].astype(str)
     return out.loc[:, list(COVERAGE_COLUMNS)].reset_index(drop=True)
+
+
+def _unique_rows(cols: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """``np.unique(np.column_stack(cols), axis=0, return_inverse=True)`` for columns of
+    non-negative integer codes: the rows as one mixed-radix integer each (same order), so
+    800,000 rows sort in milliseconds instead of seconds."""
+    dims = tuple(int(c.max()) + 1 if len(c) else 1 for c in cols)
+    if math.prod(dims) >= 2**62:  # pragma: no cover - beyond any real rule set and region
+        uniq, inv = np.unique(np.column_stack(cols), axis=0, return_inverse=True)
+        return uniq, inv.ravel()
+    key = np.ravel_multi_index(tuple(cols), dims)
+    ukey, inv = np.unique(key, return_inverse=True)
+    return np.column_stack(np.unravel_index(ukey, dims)), inv.ravel()
 
 
 def size_class(population: pd.Series) -> pd.Series:

@@ -13,6 +13,7 @@ row (as Excel shows it: header = row 1), column, value and fix.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Final, cast
 
@@ -178,15 +179,17 @@ def read_sites(
     if "households" in found and "population" in found:
         h_header = table.headers[found["households"]]
         p_header = table.headers[found["population"]]
-        for r, h, p in zip(rows, households, population, strict=True):
-            if not np.isnan(h) and not np.isnan(p) and h > p:
-                pc.add(
-                    f"{h:g} households but only {p:g} people ({p_header})",
-                    row=r,
-                    column=h_header,
-                    value=shown(h),
-                    fix=f"check {h_header} and {p_header}: a household has at least one person",
-                )
+        with np.errstate(invalid="ignore"):
+            over = np.flatnonzero(households > population)  # NaN compares False
+        for k in over:
+            r, h, p = rows[k], households[k], population[k]
+            pc.add(
+                f"{h:g} households but only {p:g} people ({p_header})",
+                row=r,
+                column=h_header,
+                value=shown(h),
+                fix=f"check {h_header} and {p_header}: a household has at least one person",
+            )
     out["households"] = households
     out["population"] = population
     out["kind"] = _kinds(table, found.get("kind"), rows, pc)
@@ -195,11 +198,13 @@ def read_sites(
         children = _counts(table, found["children_3_5"], rows, pc, required=False,
                            label="children aged 3-5")
         c_header = table.headers[found["children_3_5"]]
-        for r, c, p in zip(rows, children, population, strict=True):
-            if not np.isnan(c) and not np.isnan(p) and c > p:
-                pc.add(f"{c:g} children aged 3-5 but only {p:g} people", row=r,
-                       column=c_header, value=shown(c),
-                       fix=f"check {c_header}: it counts children aged 3-5 living at the site")
+        with np.errstate(invalid="ignore"):
+            over = np.flatnonzero(children > population)  # NaN compares False
+        for k in over:
+            r, c, p = rows[k], children[k], population[k]
+            pc.add(f"{c:g} children aged 3-5 but only {p:g} people", row=r,
+                   column=c_header, value=shown(c),
+                   fix=f"check {c_header}: it counts children aged 3-5 living at the site")
     for pos, ftype in facility_cols:
         out[f"has_{ftype}"] = _yes_no(table, pos, rows, pc)
 
@@ -254,28 +259,59 @@ def _facility_columns(
     return out
 
 
+def _is_total_word(v: object) -> bool:
+    return not is_blank(v) and fold(cell_text(v)).rstrip(":") in TOTAL_WORDS
+
+
 def _drop_total_rows(table: RawTable, found: dict[str, int], pc: ProblemCollector) -> None:
     """Report and drop lines such as 合计 (totals are not sites)."""
     positions = [found[k] for k in ("site_id", "site_name", "county", "township", "village")
                  if k in found]
     if not positions or table.cells.empty:
         return
+    # each distinct cell is folded once (a 100,000-row table has few distinct townships)
+    hits = np.column_stack([_distinct_map(table.column(pos), _is_total_word)
+                            for pos in positions])
     drop = []
-    # The index holds the row numbers a user sees (pandas-stubs: Hashable labels).
-    for r, row in table.cells[positions].iterrows():
-        for pos, v in zip(positions, row, strict=True):
-            if not is_blank(v) and fold(cell_text(v)).rstrip(":") in TOTAL_WORDS:
-                pc.add(
-                    "this looks like a total line, not a site",
-                    row=int(cast(int, r)),
-                    column=table.headers[pos],
-                    value=cell_text(v),
-                    fix="delete the total line (合计) from the table; Anzhi adds up by itself",
-                )
-                drop.append(r)
-                break
+    for k in np.flatnonzero(hits.any(axis=1)):
+        j = int(np.argmax(hits[k]))  # the first id/name column that says 合计
+        r = table.cells.index[k]
+        v = table.cells.iat[k, table.cells.columns.get_loc(positions[j])]
+        pc.add(
+            "this looks like a total line, not a site",
+            row=int(cast(int, r)),
+            column=table.headers[positions[j]],
+            value=cell_text(v),
+            fix="delete the total line (合计) from the table; Anzhi adds up by itself",
+        )
+        drop.append(r)
     if drop:
         table.keep_rows(~table.cells.index.isin(drop))
+
+
+def _distinct_map(col: pd.Series, fn: Callable[[object], bool]) -> np.ndarray:
+    """``fn`` of every cell of ``col`` as a bool array, called once per distinct cell (by
+    type and value, so ``1``, ``1.0`` and ``True`` stay apart)."""
+    memo: dict[tuple[type, object], bool] = {}
+    out = np.empty(len(col), dtype=bool)
+    for k, v in enumerate(col.tolist()):
+        try:
+            key = (type(v), v)
+            got = memo.get(key)
+            if got is None:
+                got = memo[key] = fn(v)
+        except TypeError:  # an unhashable cell
+            got = fn(v)
+        out[k] = got
+    return out
+
+
+def _cells(table: RawTable, pos: int, rows: list[int]) -> list[object]:
+    """The cells of column ``pos`` for ``rows`` (the row numbers of ``table.cells``)."""
+    col = table.column(pos)
+    if len(col) == len(rows) and (col.index == rows).all():
+        return col.tolist()
+    return [col[r] for r in rows]
 
 
 def _site_ids(
@@ -284,8 +320,8 @@ def _site_ids(
     pos = found.get("site_id")
     if pos is None:
         return [f"S{i:04d}" for i in range(1, len(rows) + 1)]
-    col = table.column(pos)
-    return unique_ids([id_text(col[r]) for r in rows], rows, header=table.headers[pos],
+    return unique_ids([id_text(v) for v in _cells(table, pos, rows)], rows,
+                      header=table.headers[pos],
                       noun="site", prefix="S", pc=pc)
 
 
@@ -299,8 +335,7 @@ def _texts(
 ) -> list[str]:
     if pos is None:
         return [""] * len(rows)
-    col = table.column(pos)
-    values = [cell_text(col[r]) for r in rows]
+    values = [cell_text(v) for v in _cells(table, pos, rows)]
     if required_label:
         for r, v in zip(rows, values, strict=True):
             if not v:
@@ -338,10 +373,8 @@ def _kinds(
     if pos is None:
         return [""] * len(rows)
     header = table.headers[pos]
-    col = table.column(pos)
     out: list[str] = []
-    for r in rows:
-        raw = col[r]
+    for r, raw in zip(rows, _cells(table, pos, rows), strict=True):
         if is_blank(raw):
             out.append("")
             continue
@@ -358,10 +391,8 @@ def _kinds(
 
 def _yes_no(table: RawTable, pos: int, rows: list[int], pc: ProblemCollector) -> list[bool]:
     header = table.headers[pos]
-    col = table.column(pos)
     out: list[bool] = []
-    for r in rows:
-        raw = col[r]
+    for r, raw in zip(rows, _cells(table, pos, rows), strict=True):
         try:
             out.append(parse_yes_no(raw))
         except ValueError:
