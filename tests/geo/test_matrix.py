@@ -131,14 +131,15 @@ def test_cost_table_matches_the_matrix_and_feeds_two_step_fca(region, weight: st
         inside = np.isfinite(cost_w) & (cost_w <= max_cost)
         rows = ct[ct["facility_type"] == ftype]
         col_of = {fac_ids[j]: c for c, j in enumerate(idx)}
-        i = rows["site_id"].map({s: k for k, s in enumerate(data.sites["site_id"])}).to_numpy()
-        j = rows["facility_id"].map(col_of).to_numpy()
+        # (a type with no facility within max_cost has no rows: empty integer indices)
+        i = rows["site_id"].map({s: k for k, s in enumerate(data.sites["site_id"])}).to_numpy(np.int64)
+        j = rows["facility_id"].map(col_of).to_numpy(np.int64)
         got = np.zeros_like(inside)
         got[i, j] = True
         assert np.array_equal(got, inside), ftype
         assert np.array_equal(rows["cost"].to_numpy(), cost_w[i, j])
-        assert np.abs(rows["dist_m"].to_numpy() - mats["length"][i, j]).max() < 1e-6
-        assert np.abs(rows["time_min"].to_numpy() - mats["time"][i, j]).max() < 1e-9
+        assert np.abs(rows["dist_m"].to_numpy() - mats["length"][i, j]).max(initial=0.0) < 1e-6
+        assert np.abs(rows["time_min"].to_numpy() - mats["time"][i, j]).max(initial=0.0) < 1e-9
         a = two_step_fca(data.sites["population"].to_numpy(dtype=float),
                          facs["capacity"].to_numpy()[idx], cost_w, max_cost=max_cost)
         dense_parts.append(pd.DataFrame({"site_id": data.sites["site_id"].astype(str),
@@ -148,7 +149,7 @@ def test_cost_table_matches_the_matrix_and_feeds_two_step_fca(region, weight: st
     merged = fca.merge(brute, on=["site_id", "facility_type"], suffixes=("", "_brute"), validate="1:1")
     assert len(merged) == len(brute) == len(data.sites) * facs["facility_type"].nunique()
     assert np.allclose(merged["fca2"], merged["fca2_brute"], rtol=1e-12, atol=0)
-    assert (merged["fca2"] > 0).mean() > 0.15  # not vacuous
+    assert (merged["fca2"] > 0).sum() >= 150  # not vacuous (the demo v2 types are sparser)
 
 
 def test_reasons_and_requested_types_without_facilities() -> None:
