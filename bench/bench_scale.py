@@ -547,7 +547,7 @@ def _profile_child(argv: Sequence[str], top: int) -> list[dict[str, Any]]:
 
 def _short(file: str) -> str:
     """A source path relative to the repository or to site-packages."""
-    for root in (str(REPO) + os.sep, "site-packages" + os.sep):
+    for root in ("site-packages" + os.sep, str(REPO) + os.sep):
         i = file.find(root)
         if i >= 0:
             return file[i + len(root):]
