@@ -29,7 +29,7 @@ import re
 import shutil
 import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, cast
 
@@ -48,6 +48,7 @@ from anzhi.core.vocabulary import label
 from layers.sheets import cell_values, column_cells, save_workbook, sheet_title, write_table
 
 __all__ = [
+    "write_folder",
     "ACCESS_COLUMNS",
     "OUTPUT_FILES",
     "GAPS_XLSX_HEADERS",
@@ -695,11 +696,39 @@ def write_outputs(
                 writers[f"{which}.parquet"] = _parquet_writer(gaps_sorted, sites, which)
                 names.append(f"{which}.parquet")
 
-    parent = out_dir.parent
+    return write_folder(out_dir, {name: writers[name] for name in names})
+
+
+def write_folder(out_dir: str | Path, writers: Mapping[str, Callable[[Path], None]]) -> dict[str, Path]:
+    """Write a run's files into ``out_dir`` all at once: each writer fills a temporary file
+    in a temporary folder beside ``out_dir`` (marked incomplete until it is done), then the
+    folder is renamed into place, or, when ``out_dir`` exists, its files are moved in one
+    by one (each replace atomic).  Stale temporary folders of killed runs are removed first.
+
+    Parameters
+    ----------
+    out_dir
+        The output folder (created when absent).
+    writers
+        ``{file name: writer(path)}``, in the order to write them.
+
+    Returns
+    -------
+    dict of Path
+        The files written, by name.
+
+    Raises
+    ------
+    DataSourceError
+        When the folder's parent cannot be written.
+    """
+    out = Path(out_dir).expanduser().absolute()
+    names = list(writers)
+    parent = out.parent
     try:
         parent.mkdir(parents=True, exist_ok=True)
-        remove_stale_temps(parent, out_dir.name)
-        tmp_dir = Path(tempfile.mkdtemp(dir=parent, prefix=f".{out_dir.name}.tmp-{os.getpid()}-"))
+        remove_stale_temps(parent, out.name)
+        tmp_dir = Path(tempfile.mkdtemp(dir=parent, prefix=f".{out.name}.tmp-{os.getpid()}-"))
     except OSError as exc:
         raise DataSourceError(f"cannot write into {parent} ({exc.strerror or exc})") from exc
     try:
@@ -707,17 +736,17 @@ def write_outputs(
         (tmp_dir / _INCOMPLETE_NOTE).write_text(_INCOMPLETE_TEXT, encoding="utf-8")
         for name in names:
             atomic_write(tmp_dir / name, writers[name])
-        if not out_dir.exists():
+        if not out.exists():
             (tmp_dir / _INCOMPLETE_NOTE).unlink()
             os.chmod(tmp_dir, 0o755)
             try:
-                os.rename(tmp_dir, out_dir)  # one atomic step
+                os.rename(tmp_dir, out)  # one atomic step
             except OSError:
-                out_dir.mkdir(parents=True, exist_ok=True)  # created meanwhile: move files
-                _commit(tmp_dir, out_dir, names)
+                out.mkdir(parents=True, exist_ok=True)  # created meanwhile: move files
+                _commit(tmp_dir, out, names)
         else:
-            _commit(tmp_dir, out_dir, names)
+            _commit(tmp_dir, out, names)
     finally:
         if tmp_dir.exists():
             shutil.rmtree(tmp_dir, ignore_errors=True)
-    return {name: out_dir / name for name in names}
+    return {name: out / name for name in names}

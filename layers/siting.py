@@ -23,9 +23,6 @@ English) headers; ``facilities_after.csv`` is a facility table
 from __future__ import annotations
 
 import math
-import os
-import shutil
-import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,13 +38,12 @@ from openpyxl import Workbook
 from rasterio.windows import Window
 
 from anzhi.core.errors import DataSourceError, InputError, ProblemCollector
-from anzhi.core.files import atomic_write
 from anzhi.core.vocabulary import label
 from geo.candidates import steep_mask
 from geo.terrain import GridSpec, slope_window
 from layers.bilingual import bilingual
 from layers.boundaries import read_polygons
-from layers.export import csv_safe, remove_stale_temps, whole_counts
+from layers.export import csv_safe, whole_counts, write_folder
 from layers.guard import check_opened_driver, check_vector_file
 from layers.raster import check_dem, check_window_pixels, point_windows
 from layers.sheets import cell_values, write_table
@@ -486,27 +482,6 @@ def _gpkg(t: SitingTables) -> Callable[[Path], None]:
     return write
 
 
-def _commit(tmp: Path, out_dir: Path, names: Sequence[str]) -> None:
-    """Move ``names`` from ``tmp`` into ``out_dir``; on failure restore what was there."""
-    backup = tmp / ".previous"
-    backup.mkdir()
-    moved: list[str] = []
-    try:
-        for name in names:
-            if (out_dir / name).is_file():
-                shutil.copy2(out_dir / name, backup / name)
-            os.replace(tmp / name, out_dir / name)
-            moved.append(name)
-    except OSError as exc:
-        for done in moved:
-            if (backup / done).is_file():
-                os.replace(backup / done, out_dir / done)
-            else:
-                (out_dir / done).unlink(missing_ok=True)
-        raise DataSourceError(f"could not write the siting outputs into {out_dir} "
-                              f"({exc.strerror or exc}); {out_dir} was left as it was") from exc
-
-
 def write_siting(out_dir: str | Path, tables: SitingTables, *, lang: str = "zh") -> dict[str, Path]:
     """Write :data:`SITING_FILES` into ``out_dir`` atomically (all or none replaced).
 
@@ -555,26 +530,4 @@ def write_siting(out_dir: str | Path, tables: SitingTables, *, lang: str = "zh")
         "siting.gpkg": _gpkg(tables),
         "facilities_after.csv": _csv(tables.facilities_after.loc[:, list(FACILITIES_AFTER_COLUMNS)]),
     }
-    parent = out.parent
-    try:
-        parent.mkdir(parents=True, exist_ok=True)
-        remove_stale_temps(parent, out.name)
-        tmp = Path(tempfile.mkdtemp(dir=parent, prefix=f".{out.name}.tmp-{os.getpid()}-"))
-    except OSError as exc:
-        raise DataSourceError(f"cannot write into {parent} ({exc.strerror or exc})") from exc
-    try:
-        for name in SITING_FILES:
-            atomic_write(tmp / name, writers[name])
-        if not out.exists():
-            os.chmod(tmp, 0o755)
-            try:
-                os.rename(tmp, out)
-            except OSError:
-                out.mkdir(parents=True, exist_ok=True)
-                _commit(tmp, out, SITING_FILES)
-        else:
-            _commit(tmp, out, SITING_FILES)
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp, ignore_errors=True)
-    return {name: out / name for name in SITING_FILES}
+    return write_folder(out, {name: writers[name] for name in SITING_FILES})
