@@ -52,6 +52,7 @@ import numpy as np
 import pandas as pd
 
 from bench.report import REPO, bench_args, fmt_mib, fmt_secs, log, publish, status_mib
+from bench.report import run_command
 
 __all__ = ["SCALE_SITES", "QUICK_SITES", "TARGET_S", "TARGET_MIB", "SITE_HEADERS", "Inputs",
            "make_sites", "write_sites", "make_inputs", "gaps_argv", "Run", "run_gaps",
@@ -330,47 +331,10 @@ _SUMMARY = re.compile(r"(\d+) sites, (\d+) facilities, (\d+) site×rule checks: 
                       r"(\d+) unroutable \(([\d.]+) s\)")
 
 
-#: A small launcher (``python -S -c``) between this process and the measured command, as
-#: :func:`bench.report.run_child`'s, that also reports the command's CPU time (user + system,
-#: all its threads and waited-for children): wall time is noisy on a shared machine.
-_LAUNCHER = """
-import os, sys, time
-report, cmd = sys.argv[1], sys.argv[2:]
-t0 = time.perf_counter()
-pid = os.fork()
-if pid == 0:
-    try:
-        os.execvp(cmd[0], cmd)
-    finally:
-        os._exit(127)
-_, status, usage = os.wait4(pid, 0)
-wall = time.perf_counter() - t0
-with open(report, "w") as fh:
-    fh.write(f"{wall!r} {usage.ru_maxrss} {usage.ru_utime + usage.ru_stime!r}")
-sys.exit(os.waitstatus_to_exitcode(status))
-"""
-
-
 def run_measured(cmd: Sequence[str], *, env: dict[str, str]) -> tuple[float, float, float, str]:
-    """Run a command to its end: (wall time s, peak RSS MiB, CPU time s, its stdout).
-
-    Raises
-    ------
-    RuntimeError
-        When the command fails (with the end of its stderr).
-    """
-    import subprocess
-
-    with tempfile.TemporaryDirectory(prefix="anzhi-bench-scale-run-") as tmp:
-        report = Path(tmp) / "usage"
-        proc = subprocess.run([sys.executable, "-S", "-c", _LAUNCHER, str(report), *cmd],
-                              cwd=REPO, env=env, capture_output=True, text=True, check=False)
-        if proc.returncode != 0:
-            tail = proc.stderr.strip().splitlines()[-5:]
-            raise RuntimeError(f"{' '.join(cmd[:3])} ... exited with {proc.returncode}: "
-                               + " | ".join(tail))
-        wall, peak_kib, cpu = report.read_text().split()
-    return float(wall), int(peak_kib) / 1024.0, float(cpu), proc.stdout
+    """Run a command from the repository: (wall s, peak RSS MiB, CPU s, stdout)
+    (:func:`bench.report.run_command`)."""
+    return run_command(cmd, cwd=REPO, env=env)
 
 
 def _child_env(cache: Path) -> dict[str, str]:

@@ -92,17 +92,18 @@ if pid == 0:
 _, status, usage = os.wait4(pid, 0)
 wall = time.perf_counter() - t0
 with open(report, "w") as fh:
-    fh.write(f"{wall!r} {usage.ru_maxrss}")
+    fh.write(f"{wall!r} {usage.ru_maxrss} {usage.ru_utime + usage.ru_stime!r}")
 sys.exit(os.waitstatus_to_exitcode(status))
 """
 
 
-def run_child(cmd: Sequence[str], *, cwd: Path | None = None,
-              env: Mapping[str, str] | None = None) -> tuple[float, float, str]:
-    """Run a command to its end: (wall time s, peak RSS MiB of that command, its stdout).
+def run_command(cmd: Sequence[str], *, cwd: Path | None = None,
+                env: Mapping[str, str] | None = None) -> tuple[float, float, float, str]:
+    """Run a command to its end: (wall time s, peak RSS MiB, CPU time s, its stdout).
 
-    The wall time includes the command's start-up (e.g. the interpreter's); the peak is the
-    command's own (through a small launcher, :data:`_LAUNCHER`, not this process's size).
+    The wall time includes the command's start-up (e.g. the interpreter's); the peak and the
+    CPU time (user + system, its threads and waited-for children) are the command's own,
+    through a small launcher (:data:`_LAUNCHER`, not this process's size).
 
     Raises
     ------
@@ -118,8 +119,16 @@ def run_child(cmd: Sequence[str], *, cwd: Path | None = None,
             tail = proc.stderr.strip().splitlines()[-5:]
             raise RuntimeError(f"{' '.join(cmd[:3])} ... exited with {proc.returncode}: "
                                + " | ".join(tail))
-        wall, peak_kib = report.read_text().split()
-    return float(wall), int(peak_kib) / 1024.0, proc.stdout
+        wall, peak_kib, cpu = report.read_text().split()
+    return float(wall), int(peak_kib) / 1024.0, float(cpu), proc.stdout
+
+
+def run_child(cmd: Sequence[str], *, cwd: Path | None = None,
+              env: Mapping[str, str] | None = None) -> tuple[float, float, str]:
+    """Run a command to its end: (wall time s, peak RSS MiB of that command, its stdout)
+    (:func:`run_command` without the CPU time)."""
+    wall, peak, _cpu, out = run_command(cmd, cwd=cwd, env=env)
+    return wall, peak, out
 
 
 def bench_args(doc: str | None, argv: Sequence[str] | None,
