@@ -215,31 +215,97 @@ def place_sites(
     )
 
 
-def _same_edge_placed(
+def _running_min(v: NDArray[np.float64], start: NDArray[np.bool_], *, ties_last: bool = False
+                 ) -> tuple[NDArray[np.float64], NDArray[np.int64]]:
+    """Running minimum of ``v`` within segments (``start`` marks each segment's first entry)
+    and the position of that minimum (the first one on ties, or the last)."""
+    import pandas as pd
+
+    seg = np.cumsum(start) - 1
+    run = pd.Series(v).groupby(seg).cummin().to_numpy(dtype=np.float64)
+    prev = np.empty_like(run)
+    prev[0], prev[1:] = np.inf, run[:-1]
+    new = start | ((v <= prev) if ties_last else (v < prev))
+    at = np.maximum.accumulate(np.where(new, np.arange(len(v)), 0))
+    return run, at
+
+
+def _same_edge_best(
     graph: RoadGraph,
     sites: SitePlacement,
     f_edge: NDArray[np.int64],
     f_frac: NDArray[np.float64],
+    f_leg: NDArray[np.float64],
 ) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.float64]]:
-    """Every (site, facility) pair on one physical edge and the cost along it (no legs).
+    """For every placed site with a facility on its own physical edge: the best of them
+    straight along the edge (off-road legs at both ends included).
 
-    The facilities (few) are looked up in the sites' edge order of the placement.  Pairs
-    come ordered by facility, then site; costs are ``inf`` where the edge's direction
-    forbids the way from the site to the facility.
+    Straight along an edge of forward cost ``W_f`` and backward ``W_b`` per unit fraction,
+    a site at fraction ``a`` reaches a facility at ``b`` with leg ``l`` for
+    ``(b·W_f + l) − a·W_f`` ahead (``b > a``), ``a·W_b + (l − b·W_b)`` behind (``b < a``) and
+    ``l`` at the same point: so with the facilities of each edge sorted by fraction, the best
+    ahead is a suffix minimum and the best behind a prefix minimum, found for every site by
+    a binary search — no (site, facility) pair is formed, however many sites share an edge
+    with facilities.  Returns (site, facility, cost) per such site; ties go to the
+    facility first in (edge, fraction, index) order.
     """
     empty = np.empty(0, dtype=np.int64)
     f_on = np.flatnonzero(f_edge >= 0)
     if len(f_on) == 0 or len(sites.by_edge) == 0:
         return empty, empty, np.empty(0)
-    lo = np.searchsorted(sites.by_edge_key, f_edge[f_on], side="left")
-    hi = np.searchsorted(sites.by_edge_key, f_edge[f_on], side="right")
-    count = hi - lo
-    if int(count.sum()) == 0:
+    s_idx = sites.by_edge[np.isin(sites.by_edge_key, f_edge[f_on])]
+    if len(s_idx) == 0:
         return empty, empty, np.empty(0)
-    owner, pos = block_entries(lo, count)
-    pair_f, pair_s = f_on[owner], sites.by_edge[pos]
-    cost = along_edge(graph, sites.weight, f_edge[pair_f], f_frac[pair_f] - sites.fraction[pair_s])
-    return pair_s, pair_f, cost
+    order = f_on[np.lexsort((f_on, f_frac[f_on], f_edge[f_on]))]
+    e, b, leg = f_edge[order], f_frac[order], f_leg[order]
+    w_fwd_all, w_bwd_all = graph.pedge_weight(sites.weight)
+    w_f, w_b = w_fwd_all[e], w_bwd_all[e]
+    first = np.ones(len(e), dtype=bool)
+    first[1:] = e[1:] != e[:-1]
+    last = np.ones(len(e), dtype=bool)
+    last[:-1] = e[1:] != e[:-1]
+    with np.errstate(invalid="ignore"):
+        ahead_v = np.where(np.isfinite(w_f), b * w_f + leg, np.inf)
+        behind_v = np.where(np.isfinite(w_b), leg - b * w_b, np.inf)
+    behind_min, behind_at = _running_min(behind_v, first)
+    rev_min, rev_at = _running_min(ahead_v[::-1], last[::-1], ties_last=True)
+    ahead_min, ahead_at = rev_min[::-1], (len(e) - 1 - rev_at)[::-1]
+    # one sorted search key: the fraction offset by the edge's rank (monotonic; fractions
+    # closer than ~1e-11 may share a key and count as one point)
+    rank = np.cumsum(first) - 1
+    key = rank * 2.0 + b
+    # the facilities at one point: the least leg (first on ties)
+    pt_first = first.copy()
+    pt_first[1:] |= key[1:] != key[:-1]
+    pt_min, pt_at = _running_min(leg, pt_first)  # the value at a point's last entry is its min
+
+    se, sa = sites.edge[s_idx], sites.fraction[s_idx]
+    seg_lo = np.searchsorted(e, se, side="left")
+    seg_hi = np.searchsorted(e, se, side="right")
+    s_key = rank[seg_lo] * 2.0 + sa
+    lo = np.searchsorted(key, s_key, side="left")  # first facility with b >= a
+    hi = np.searchsorted(key, s_key, side="right")  # first facility with b > a
+    best = np.full(len(s_idx), np.inf)
+    pos = np.full(len(s_idx), -1, dtype=np.int64)
+    w_fs, w_bs = w_fwd_all[se], w_bwd_all[se]
+    with np.errstate(invalid="ignore"):
+        has = hi < seg_hi  # something ahead
+        j = np.minimum(hi, len(e) - 1)
+        c = np.where(has, ahead_min[j] - sa * w_fs, np.inf)
+        take = c < best
+        best, pos = np.where(take, c, best), np.where(take, ahead_at[j], pos)
+        has = lo > seg_lo  # something behind
+        j = np.maximum(lo - 1, 0)
+        c = np.where(has, sa * w_bs + behind_min[j], np.inf)
+        take = c < best
+        best, pos = np.where(take, c, best), np.where(take, behind_at[j], pos)
+        has = hi > lo  # something at the site's point
+        j = np.maximum(hi - 1, 0)
+        c = np.where(has, pt_min[j], np.inf)
+        take = c <= best  # at the point: cost is the leg alone, no rounding of a·W
+        best, pos = np.where(take, c, best), np.where(take, pt_at[j], pos)
+    ok = pos >= 0
+    return s_idx[ok], order[pos[ok]], best[ok] + sites.leg[s_idx[ok]]
 
 
 def nearest_facility_index(
@@ -317,14 +383,8 @@ def nearest_facility_index(
     fac = np.where(reached, win - n, -1)
 
     # a facility on the site's own edge, straight along it
-    pair_s, pair_f, along = _same_edge_placed(graph, sites, f_edge, f_frac)
-    if len(pair_s):
-        pair_cost = along + sites.leg[pair_s] + f_leg[pair_f]
-        order = np.lexsort((pair_cost, pair_s))
-        pair_s, pair_f, pair_cost = pair_s[order], pair_f[order], pair_cost[order]
-        head = np.ones(len(pair_s), dtype=bool)
-        head[1:] = pair_s[1:] != pair_s[:-1]
-        ps, pf, pc = pair_s[head], pair_f[head], pair_cost[head]
+    ps, pf, pc = _same_edge_best(graph, sites, f_edge, f_frac, f_leg)
+    if len(ps):
         better = pc < cost[ps]
         cost[ps[better]] = pc[better]
         fac[ps[better]] = pf[better]

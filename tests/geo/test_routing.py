@@ -46,9 +46,11 @@ from tests.geo._reference import gc, points_beside_edge, reference_graph, split_
 TYPES = ["clinic", "kindergarten", "police_room"]
 
 
-@pytest.mark.parametrize("seed", [21, 22, 23])
+@pytest.mark.parametrize("seed, dense", [(21, False), (22, False), (23, False), (24, True), (25, True)])
 @pytest.mark.parametrize("profile", ["walk", "drive"])
-def test_edge_snapping_equals_networkx_on_split_edges(seed: int, profile: str) -> None:
+def test_edge_snapping_equals_networkx_on_split_edges(seed: int, dense: bool, profile: str) -> None:
+    """``dense``: 16 sites and 8 clinics on the one street, one clinic exactly at a site and
+    two at one point (the same-edge search by running minima, not by pairs)."""
     prof = PROFILES[profile]
     G = jittered_grid(seed, oneway_share=0.35, curved_share=0.5)
     rg = RoadGraph.from_networkx(G, profile=prof)
@@ -60,15 +62,22 @@ def test_edge_snapping_equals_networkx_on_split_edges(seed: int, profile: str) -
     pool = np.flatnonzero(oneway & (glen > 150)) if profile == "drive" else np.flatnonzero(glen > 150)
     assert len(pool) > 0
     e_star = int(pool[rng.integers(len(pool))])
-    es_lon, es_lat = points_beside_edge(rg, e_star, [0.15, 0.3, 0.55, 0.8], [4.0, -6.0, 8.0, -3.0])
-    ef_lon, ef_lat = points_beside_edge(rg, e_star, [0.4, 0.7], [-5.0, 7.0])
+    s_frac, s_off = [0.15, 0.3, 0.55, 0.8], [4.0, -6.0, 8.0, -3.0]
+    f_frac, f_off = [0.4, 0.7], [-5.0, 7.0]
+    if dense:
+        s_frac += list(np.round(rng.uniform(0.1, 0.9, 12), 3))
+        s_off += list(np.round(rng.uniform(-6, 6, 12), 1))
+        f_frac += [s_frac[5], 0.62, 0.62, *np.round(rng.uniform(0.1, 0.9, 3), 3)]
+        f_off += [s_off[5], 3.0, 3.0, *np.round(rng.uniform(-6, 6, 3), 1)]
+    es_lon, es_lat = points_beside_edge(rg, e_star, s_frac, s_off)
+    ef_lon, ef_lat = points_beside_edge(rg, e_star, f_frac, f_off)
     span = 6 * STEP
     n_rand_s, n_rand_f = 30, 9
     s_lon = np.concatenate([LON0 + rng.uniform(-0.1, 1.1, n_rand_s) * span, es_lon])
     s_lat = np.concatenate([LAT0 + rng.uniform(-0.1, 1.1, n_rand_s) * span, es_lat])
     f_lon = np.concatenate([LON0 + rng.uniform(-0.1, 1.1, n_rand_f) * span, ef_lon])
     f_lat = np.concatenate([LAT0 + rng.uniform(-0.1, 1.1, n_rand_f) * span, ef_lat])
-    f_type = TYPES * 3 + ["clinic", "clinic"]  # both facilities on the long street are clinics
+    f_type = TYPES * 3 + ["clinic"] * len(f_frac)  # the facilities on the long street are clinics
     n_s, n_f = len(s_lon), len(f_lon)
     sites = points(s_lon, s_lat, site_id=[f"S{i}" for i in range(n_s)])
     facs = points(f_lon, f_lat, facility_id=[f"F{j}" for j in range(n_f)], facility_type=f_type)
@@ -309,6 +318,40 @@ def test_nearest_facility_refuses_positions_off_the_graph() -> None:
         nearest_facility(rg, [0], [0.0], [1], [0.0], ["F"], weight="length", fac_edge=[0])
     with pytest.raises(InputError, match="unknown routing weight 'speed'"):
         nearest_facility(rg, [0], [0.0], [1], [0.0], ["F"], weight="speed")  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("profile", ["walk", "drive"])
+def test_many_points_on_one_street_equal_the_pairwise_minimum(profile: str) -> None:
+    """The same-edge search (running minima over the facilities of an edge) against every
+    (site, facility) pair on one oneway street of 250 m: ahead, behind, at the same point, two
+    facilities at one point (the first wins), different legs; only that street, so the
+    network never offers a shorter way."""
+    rg = RoadGraph.from_networkx(oneway_pair(), profile=PROFILES[profile])
+    rng = np.random.default_rng(3)
+    s_frac = np.round(rng.uniform(0, 1, 40), 2)
+    f_frac = np.concatenate([np.round(rng.uniform(0, 1, 12), 2), s_frac[:3], [0.5, 0.5]])
+    f_snap = np.round(rng.uniform(0, 30, len(f_frac)), 1)
+    f_snap[-2:] = 7.0  # two facilities at one point with one leg: the first (index) wins
+    s_snap = np.round(rng.uniform(0, 20, len(s_frac)), 1)
+    n_f = len(f_frac)
+    for weight in ("length", "time"):
+        placed = place_sites(rg, np.zeros(len(s_frac), dtype=np.int64), s_snap, weight=weight,
+                             site_edge=np.zeros(len(s_frac), dtype=np.int64), site_fraction=s_frac)
+        fac, cost = nearest_facility_index(rg, placed, np.zeros(n_f, dtype=np.int64), f_snap,
+                                           fac_edge=np.zeros(n_f, dtype=np.int64),
+                                           fac_fraction=f_frac)
+        w_f, w_b = rg.pedge_weight(weight)
+        per_m = 1.0 if weight == "length" else 60.0 / (rg.profile.offroad_speed_kph * 1000.0)
+        d = f_frac[None, :] - s_frac[:, None]
+        with np.errstate(invalid="ignore"):
+            along = np.where(d == 0, 0.0, np.where(d > 0, d * w_f[0], np.where(d < 0, -d * w_b[0], np.inf)))
+        brute = along + (s_snap[:, None] + f_snap[None, :]) * per_m
+        np.testing.assert_allclose(cost, brute.min(axis=1), rtol=1e-12, atol=1e-9)
+        assert (brute[np.arange(len(s_frac)), fac] <= brute.min(axis=1) + 1e-9).all()
+        if profile == "drive":  # against the oneway street: only facilities ahead (or at it)
+            assert np.isinf(brute[s_frac > f_frac.max()].min(axis=1)).all()
+    # the tie at 0.5: never the second of the two equal facilities
+    assert not (fac == n_f - 1).any()
 
 
 # --------------------------------------------------------------------------- oneway
