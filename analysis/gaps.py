@@ -50,7 +50,7 @@ from anzhi.core.settings import get_settings
 from analysis.capacity import capacity_check, site_demand
 from analysis.rules import Rule, RuleSet
 from analysis.statuses import (COVERED_STATUSES, GAP_STATUSES, STATUSES, UNROUTABLE_REASONS,
-                               reason)
+                               reasons)
 from geo.crs import local_metric_crs
 
 __all__ = ["GAPS_COLUMNS", "STATUSES", "GAP_STATUSES", "COVERED_STATUSES", "UNROUTABLE_REASONS",
@@ -594,18 +594,10 @@ def _capacity_step(sites: gpd.GeoDataFrame, s: _Sites, rt: _RuleTable, p: _Pairs
 def _reasons(s: _Sites, rt: _RuleTable, p: _Pairs, v: _Verdicts,
              cap_info: dict[int, tuple[float, float, bool]]) -> tuple[list[str], list[str]]:
     """The reason of every pair in Chinese and English (per row text)."""
-    reasons_zh: list[str] = []
-    reasons_en: list[str] = []
-    pop_p, hh_p = s.pop[p.si], s.hh[p.si]
-    for k in range(len(p.si)):
-        rule = rt.rules[p.ri[k]]
-        kw = dict(pop=pop_p[k], hh=hh_p[k], by_id=bool(v.by_id[k]), radius_m=p.radius_m[k],
-                  dist_m=float(v.dist_m[k]), time_min=float(v.time_min[k]),
-                  access_reason=v.access_reason[k], snap_m=float(v.snap_m[k]),
-                  cap=cap_info.get(k), served_type=str(v.served_type[k]))
-        reasons_zh.append(reason(v.status[k], rule, "zh", **kw))  # type: ignore[arg-type]
-        reasons_en.append(reason(v.status[k], rule, "en", **kw))  # type: ignore[arg-type]
-    return reasons_zh, reasons_en
+    return reasons(list(v.status), rt.rules, p.ri, pop=s.pop[p.si], hh=s.hh[p.si], by_id=v.by_id,
+                   radius_m=p.radius_m, dist_m=v.dist_m, time_min=v.time_min,
+                   access_reason=list(v.access_reason), snap_m=v.snap_m, cap=cap_info,
+                   served_type=[str(x) for x in v.served_type])
 
 
 def _gap_table(sites: gpd.GeoDataFrame, s: _Sites, rt: _RuleTable, p: _Pairs, v: _Verdicts,
