@@ -22,10 +22,18 @@ site's rules of that type as met: for every rule of the type that applies to the
 that its existing facilities do not meet, the new facility is within the rule's at-site
 radius (straight line, in the UTM zone :func:`analysis.gaps.evaluate` uses), or within its
 reach by road (``max_dist_m`` and ``max_time_min``, both when both are given, as the access
-table measures them).  A site already covered (``ok``, ``ok_shared``, and ``gap_capacity``,
-whose facility is within reach but too small) counts as covered by the existing facilities.
-Capacity is not modelled: a new facility is taken to be sized to the demand it serves (its
-``capacity`` is left blank in ``facilities_after.csv``, which ``anzhi gaps`` does not judge).
+table measures them).  A site ``ok`` or ``ok_shared`` is covered by the existing facilities.
+
+Capacity (:mod:`anzhi.sitingcap`), for a type whose rules have a capacity norm (kindergarten
+places per child, residents per police officer): a ``gap_capacity`` site (a facility within
+reach, too small for everyone it serves) is demand, not covered.  The models (LSCP, MCLP) get
+each site's demand as ``anzhi gaps`` counts it and the existing facility groups of known
+capacity, each site tied to the group serving it now; a new facility serves any demand.  The
+answer is read back as ``anzhi gaps`` will judge it — a site moves to a new facility at the
+site or nearer than its present one — and each new facility gets the capacity its group then
+needs (``capacity`` in ``siting.csv`` and ``facilities_after.csv``: places, officers; at least
+one), so the capacity gaps it claims to close are closed.  p-median minimises travel only:
+its new facilities are sized the same way.
 """
 
 from __future__ import annotations
@@ -52,6 +60,9 @@ from anzhi.core.settings import get_settings
 from anzhi.core.vocabulary import label
 from anzhi.pipeline import (RegionData, RegionInputs, evaluate_region, load_region, read_rules,
                             region_elevation, region_road_graph, route_region)
+from anzhi.sitingcap import (CapacityInputs, NewSizes, capacity_inputs, capacity_norm,
+                             core_fields, coverage_table, nearest_chosen, pair_mask,
+                             rule_limits, size_new, stuck_note)
 from geo.candidates import (Candidates, check_spacing, combine_candidates, count_reasons,
                             exclusion_reasons, road_candidates, steep_mask)
 from geo.coords import wgs84_to_gcj02
@@ -74,8 +85,10 @@ BoolArray = NDArray[np.bool_]
 MODEL_NAMES: dict[str, str] = {"lscp": "lscp", "mclp": "mclp", "pmedian": "p_median",
                                "p_median": "p_median", "p-median": "p_median"}
 
-#: Statuses that count as covered before siting (``gap_capacity``: within reach, too small).
-_COVERED = ("ok", "ok_shared", "gap_capacity")
+#: Statuses that count as covered before siting.
+_COVERED = ("ok", "ok_shared")
+#: Statuses whose site a facility reaches (``gap_capacity``: within reach, too small).
+_REACHED = ("ok", "ok_shared", "gap_capacity")
 #: Relative margin kept inside every limit, so that a pair at the limit stays within it
 #: when ``anzhi gaps`` measures it again.
 _TOL = 1e-6
@@ -105,6 +118,10 @@ class TypeMatrix:
         Per site: the cost to the nearest existing facility (``inf`` = none).
     rule_ids, status_before
         Per site: the type's rules that apply (``;``-joined) and their worst status.
+    reach_met
+        Per site: every rule of the type is met by reach (``covered``, or ``gap_capacity``).
+    cap
+        The capacity state (:mod:`anzhi.sitingcap`) when a rule of the type has a norm.
     """
 
     name: str
@@ -119,6 +136,8 @@ class TypeMatrix:
     cost0: FloatArray
     rule_ids: NDArray[np.object_]
     status_before: NDArray[np.object_]
+    reach_met: BoolArray
+    cap: CapacityInputs | None
 
 
 @dataclass(frozen=True, eq=False)
@@ -267,16 +286,6 @@ def _build_candidates(data: RegionData, graph: RoadGraph, *, user: CandidateLaye
 # --------------------------------------------------------------------------- matrices
 
 
-def _limits(rule: Rule, default_radius: float) -> tuple[float, float, float, bool]:
-    """``(radius_m, max_dist_m, max_time_min, has_reach)`` of a rule (inf = no limit)."""
-    at = rule.satisfied_by.at_site
-    radius = at.radius_m if at is not None and at.radius_m is not None else default_radius
-    wr = rule.satisfied_by.within_reach
-    d = wr.max_dist_m if wr is not None and wr.max_dist_m is not None else math.inf
-    t = wr.max_time_min if wr is not None and wr.max_time_min is not None else math.inf
-    return float(radius), float(d), float(t), wr is not None
-
-
 def _road_pairs(ctx: dict[str, Any], ftype: str, weight: str, max_cost: float,
                 progress: bool | None) -> pd.DataFrame:
     """Site × candidate pairs within ``max_cost`` by road: ``s``, ``c`` (column), dist, time."""
@@ -295,16 +304,18 @@ def _road_pairs(ctx: dict[str, Any], ftype: str, weight: str, max_cost: float,
                          "time": tab["time_min"].to_numpy(dtype=float)})
 
 
-def _site_state(rows: pd.DataFrame, n: int, unit: str) -> tuple[BoolArray, BoolArray, FloatArray,
-                                                                 NDArray[np.object_],
-                                                                 NDArray[np.object_]]:
-    """Per site from the type's gap rows: required, covered, cost to the existing, rules,
-    worst status."""
+def _site_state(rows: pd.DataFrame, n: int, unit: str
+                ) -> tuple[BoolArray, BoolArray, BoolArray, FloatArray, NDArray[np.object_],
+                           NDArray[np.object_]]:
+    """Per site from the type's gap rows: required, covered, reach met, cost to the existing,
+    rules, worst status."""
     s = rows["s"].to_numpy(dtype=np.int64)
     required = np.zeros(n, dtype=bool)
     required[s] = True
     bad = np.zeros(n, dtype=bool)
     bad[s[~rows["status"].isin(_COVERED).to_numpy()]] = True
+    far = np.zeros(n, dtype=bool)
+    far[s[~rows["status"].isin(_REACHED).to_numpy()]] = True
     cost_col = pd.to_numeric(rows["time_min" if unit == "min" else "dist_m"], errors="coerce")
     cost0 = np.full(n, np.inf)
     np.fmin.at(cost0, s, cost_col.fillna(np.inf).to_numpy(dtype=float))
@@ -315,19 +326,24 @@ def _site_state(rows: pd.DataFrame, n: int, unit: str) -> tuple[BoolArray, BoolA
     rule_ids = np.full(n, "", dtype=object)
     for si, ids in rows.groupby("s", sort=False)["rule_id"]:
         rule_ids[int(si)] = ";".join(ids.astype(str))
-    return required, required & ~bad, cost0, rule_ids, status.astype(object)
+    return required, required & ~bad, required & ~far, cost0, rule_ids, status.astype(object)
 
 
 def _type_matrix(ftype: str, prep: dict[str, Any], gaps: pd.DataFrame,
                  progress: bool | None) -> TypeMatrix:
     """The covering pairs and the state before of one facility type."""
     rules: list[Rule] = [r for r in prep["rules"] if r.facility_type == ftype]
-    lim = [_limits(r, prep["radius"]) for r in rules]
+    lim = [rule_limits(r, prep["radius"]) for r in rules]
     unit = "min" if any(math.isfinite(t) for _, _, t, _ in lim) else "m"
     n = len(prep["site_xy"])
     rows = gaps[gaps["facility_type"] == ftype].copy()
     rows["s"] = prep["site_index"].get_indexer(rows["site_id"].astype(str))
-    required, covered, cost0, rule_ids, status = _site_state(rows, n, unit)
+    required, covered, reach_met, cost0, rule_ids, status = _site_state(rows, n, unit)
+    norm = capacity_norm(rules, ftype)
+    cap = None if norm is None else capacity_inputs(
+        norm, sites=prep["data"].sites, site_xy=prep["site_xy"],
+        facilities=prep["data"].facilities, fac_xy=prep["fac_xy"], rows=rows,
+        cand_xy=prep["cand_xy"][prep["kept"]], radius_m=rule_limits(norm, prep["radius"])[0])
     # road pairs: one table if every reach rule has that limit, else both
     reach_rules = [x for x in lim if x[3] and (math.isfinite(x[1]) or math.isfinite(x[2]))]
     tables = []
@@ -355,7 +371,7 @@ def _type_matrix(ftype: str, prep: dict[str, Any], gaps: pd.DataFrame,
     for r, (radius, dmax, tmax, reach) in zip(rules, lim, strict=True):
         need = np.zeros(n, dtype=bool)
         mine = rows[rows["rule_id"] == r.id]
-        unmet = mine[~mine["status"].isin(_COVERED) | covered[mine["s"].to_numpy()]]
+        unmet = mine[~mine["status"].isin(_COVERED) | reach_met[mine["s"].to_numpy()]]
         need[unmet["s"].to_numpy(dtype=np.int64)] = True
         meets = straight <= radius * (1 - _TOL)
         if reach:
@@ -364,15 +380,18 @@ def _type_matrix(ftype: str, prep: dict[str, Any], gaps: pd.DataFrame,
     walk = get_settings().walk_speed_kph * 1000.0 / 60.0
     at = np.where(straight <= r_max * (1 - _TOL), straight, np.inf)
     cost = np.fmin(t, at / walk) if unit == "min" else np.fmin(d, at)
-    s, c, cost = s[ok], c[ok], cost[ok]
     col = np.searchsorted(prep["kept"], c)
+    if cap is not None:
+        ok &= pair_mask(cap, s, col, cost, cost0, reach_met)
+    s, col, cost = s[ok], col[ok], cost[ok]
     base = max([x[2] if unit == "min" else x[1] for x in lim if math.isfinite(x[2 if unit == "min" else 1])]
                + [r_max if unit == "m" else r_max / walk])
     text = "; ".join(f"{r.id}: " + ", ".join(
         ([f"≤ {dm:g} m"] if math.isfinite(dm) else []) + ([f"≤ {tm:g} min"] if math.isfinite(tm) else [])
         + [f"at site ≤ {rad:g} m"]) for r, (rad, dm, tm, _) in zip(rules, lim, strict=True))
     return TypeMatrix(ftype, unit, float(max(base, cost.max() if len(cost) else 0.0)), text,
-                      s, col.astype(np.int64), cost, required, covered, cost0, rule_ids, status)
+                      s, col.astype(np.int64), cost, required, covered, cost0, rule_ids, status,
+                      reach_met, cap)
 
 
 def prepare_siting(
@@ -436,13 +455,15 @@ def prepare_siting(
     utm = local_metric_crs(float(np.mean(lon[fin])), float(np.mean(lat[fin])))
     tr = pyproj.Transformer.from_crs("EPSG:4326", utm, always_xy=True)
     site_xy = np.column_stack(tr.transform(lon, lat))
+    fac_xy = np.column_stack(tr.transform(data.facilities.geometry.x.to_numpy(dtype=float),
+                                          data.facilities.geometry.y.to_numpy(dtype=float)))
     cand_xy = np.column_stack(tr.transform(cands.lon, cands.lat))
     on_net = kept[on_road[kept]]
 
     ctx = {"rules": ruleset, "radius": float(get_settings().at_site_radius_m), "graph": graph,
            "elevation": region_elevation(data.inputs, profile=prof, crs=graph.crs_metric),
            "prof": prof, "data": data, "cands": cands, "on_net": on_net, "kept": kept,
-           "site_xy": site_xy, "cand_xy": cand_xy, "tree": cKDTree(cand_xy[kept]),
+           "site_xy": site_xy, "fac_xy": fac_xy, "cand_xy": cand_xy, "tree": cKDTree(cand_xy[kept]),
            "site_index": pd.Index(data.sites["site_id"].astype(str))}
     matrices = tuple(_type_matrix(t, ctx, gaps, progress) for t in names)
     return SitingPrep(data, ruleset, profile, names, gaps, cands, ids, slope, reasons, kept,
@@ -485,45 +506,46 @@ def _siting_types(prep: SitingPrep, model: str, budgets: Mapping[str, int | None
     for m in prep.matrices:
         pairs = PairCosts(m.site, m.cand, m.cost, len(pop), n_cols,
                           "time" if m.unit == "min" else "length", m.reach)
-        cost0 = np.where(np.isfinite(m.cost0), m.cost0, _penalty(m)) if model == "p_median" \
-            else None
+        fields: dict[str, Any] = {"covered": m.covered, "reach_unit": m.unit}
+        if model == "p_median":  # a site nothing serves within the reach pays the penalty
+            fields.update(existing_time_min=m.cost0, unserved_min=_penalty(m))
+        if m.cap is not None and model != "p_median":  # p-median: uncapacitated fallback times
+            fields.update(core_fields(m.cap, covered=m.covered, reach_met=m.reach_met,
+                                      cost0=m.cost0, has_pair=np.bincount(
+                                          m.site, minlength=len(pop)) > 0,
+                                      reach=m.reach, n_cols=n_cols, weight=pairs.weight))
         out.append(SitingType(name=m.name, cost_min=pairs, reach_min=m.reach, pop=pop,
-                              required=m.required, budget=budgets[m.name], covered=m.covered,
-                              existing_time_min=cost0))
+                              required=m.required, budget=budgets[m.name], **fields))
     return out
 
 
 def _best(m: TypeMatrix, t: TypeResult, n_cols: int) -> tuple[IntArray, FloatArray]:
     """Per site: the chosen column nearest to it within its rules (-1: none), and its cost."""
-    chosen = np.zeros(n_cols, dtype=bool)
-    chosen[t.chosen] = True
-    sel = np.flatnonzero(chosen[m.cand] & m.required[m.site])
-    n = len(m.required)
-    best_col = np.full(n, -1, dtype=np.int64)
-    best_cost = np.full(n, np.inf)
-    if len(sel):
-        order = sel[np.lexsort((m.cand[sel], m.cost[sel], m.site[sel]))]
-        first = np.ones(len(order), dtype=bool)
-        first[1:] = m.site[order][1:] != m.site[order][:-1]
-        top = order[first]
-        best_col[m.site[top]] = m.cand[top]
-        best_cost[m.site[top]] = m.cost[top]
-    return best_col, best_cost
+    return nearest_chosen(m.site, m.cand, m.cost, m.required, t.chosen, n_cols)
 
 
 @dataclass(frozen=True)
 class _Served:
     """One type's answer per site: the new facility serving it (column, -1) and its cost,
-    covered after, and whether the new facility serves it."""
+    covered after, whether the new facility serves it, and the sizes of the new facilities
+    (a type with a capacity norm)."""
 
     col: IntArray
     cost: FloatArray
     after: BoolArray
     served: BoolArray
+    sizes: NewSizes | None = None
 
 
 def _served(prep: SitingPrep, model: str, m: TypeMatrix, t: TypeResult) -> _Served:
     col, cost = _best(m, t, len(prep.kept))
+    if m.cap is not None:  # read back as anzhi gaps will judge it
+        sz = size_new(m.cap, t.chosen, col, cost, m.cost0, m.reach_met)
+        after = m.required & (m.reach_met | (col >= 0)) & sz.cap_ok
+        served = m.required & (sz.col >= 0)
+        if model != "p_median":
+            served &= after & ~m.covered
+        return _Served(sz.col, np.where(sz.col == col, cost, np.nan), after, served, sz)
     after = m.covered | t.covered
     if model == "p_median":
         served = m.required & (col >= 0) & (cost < m.cost0)
@@ -562,12 +584,14 @@ def _recommended(prep: SitingPrep, served: Mapping[str, _Served], result: Siting
                          "lat_gcj02": float(np.ravel(glat)[0]), "sites_covered": len(mine),
                          "pop_covered_new": float(pop[mine][~m.covered[mine]].sum()),
                          "covers": ";".join(site_ids[mine]), "source": c.source[k],
-                         "facility_id": fid, "slope_deg": prep.slope_deg[k]})
+                         "facility_id": fid, "slope_deg": prep.slope_deg[k],
+                         "capacity": sv.sizes.units.get(int(j), np.nan) if sv.sizes else np.nan})
             links += [{"facility_type": m.name, "candidate_id": prep.ids[k], "site_id": site_ids[s],
                        "lon0": c.lon[k], "lat0": c.lat[k], "lon1": slon[s], "lat1": slat[s]}
                       for s in mine]
     cols = ["facility_type", "candidate_id", "lon", "lat", "lon_gcj02", "lat_gcj02",
-            "sites_covered", "pop_covered_new", "covers", "source", "facility_id", "slope_deg"]
+            "sites_covered", "pop_covered_new", "covers", "source", "facility_id", "slope_deg",
+            "capacity"]
     return (pd.DataFrame(rows, columns=cols),
             pd.DataFrame(links, columns=["facility_type", "candidate_id", "site_id", "lon0",
                                          "lat0", "lon1", "lat1"]))
@@ -582,6 +606,8 @@ def _site_status(prep: SitingPrep, served: Mapping[str, _Served], result: Siting
         sv = served[m.name]
         s = np.flatnonzero(m.required)
         unc = np.isin(s, t.uncoverable)
+        if m.cap is not None:  # over capacity, and no candidate can take the site over
+            unc |= ~sv.after[s] & (np.bincount(m.site, minlength=len(m.required)) == 0)[s]
         change = np.where(m.covered[s], "already_covered",
                           np.where(sv.after[s], "newly_covered",
                                    np.where(unc, "uncoverable", "still_gap")))
@@ -601,32 +627,6 @@ def _site_status(prep: SitingPrep, served: Mapping[str, _Served], result: Siting
     return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
 
 
-def _coverage(status: pd.DataFrame, recommended: pd.DataFrame) -> pd.DataFrame:
-    """Before/after coverage per facility type (``level`` ``all``) and per township."""
-    rows = []
-    for (ftype, level, town), g in pd.concat(
-            [status.assign(level="all", key=""), status.assign(level="township",
-                                                               key=status["township"])]
-    ).groupby(["facility_type", "level", "key"], sort=False):
-        pop = g["population"].to_numpy(dtype=float)
-        before, after = g["covered_before"].to_numpy(bool), g["covered_after"].to_numpy(bool)
-        total = float(pop.sum())
-        rows.append({
-            "facility_type": ftype, "level": level, "township": town,
-            "sites_required": len(g), "sites_covered_before": int(before.sum()),
-            "sites_covered_after": int(after.sum()), "pop_required": total,
-            "pop_covered_before": float(pop[before].sum()),
-            "pop_covered_after": float(pop[after].sum()),
-            "share_pop_before": float(pop[before].sum()) / total if total else np.nan,
-            "share_pop_after": float(pop[after].sum()) / total if total else np.nan,
-            "new_facilities": int((recommended["facility_type"] == ftype).sum())
-            if level == "all" else np.nan})
-    return pd.DataFrame(rows, columns=[
-        "facility_type", "level", "township", "sites_required", "sites_covered_before",
-        "sites_covered_after", "pop_required", "pop_covered_before", "pop_covered_after",
-        "share_pop_before", "share_pop_after", "new_facilities"])
-
-
 def _facilities_after(prep: SitingPrep, recommended: pd.DataFrame,
                       new_site: Mapping[str, str]) -> pd.DataFrame:
     """The facility files' facilities and the new ones, as a facility table."""
@@ -642,7 +642,7 @@ def _facilities_after(prep: SitingPrep, recommended: pd.DataFrame,
         "facility_id": recommended["facility_id"], "name": [
             f"拟建{label(t, 'zh')} {cid}" for t, cid in
             zip(recommended["facility_type"], recommended["candidate_id"], strict=True)],
-        "facility_type": recommended["facility_type"], "capacity": np.nan,
+        "facility_type": recommended["facility_type"], "capacity": recommended["capacity"],
         "site_id": [new_site.get(str(cid), "") for cid in recommended["candidate_id"]],
         "lon": recommended["lon"], "lat": recommended["lat"], "coords": "wgs84",
         "status": "recommended"})
@@ -661,6 +661,8 @@ def _note(prep: SitingPrep, result: SitingResult) -> str:
                          f"beyond the rules' reach ({m.reach_text}) of every candidate and "
                          "existing facility — add candidates near them (--candidates) or a "
                          "longer reach (--set)")
+        if m.cap is not None:
+            parts += stuck_note(m.name, ids, m.required & m.reach_met & ~m.covered, m.site)
     return "; ".join(parts)
 
 
@@ -692,10 +694,13 @@ def _notes(prep: SitingPrep, model: str, budgets: Mapping[str, int | None],
         if model == "p_median":
             notes.append((f"{name}: 无设施服务的安置点计", f"{m.name}: a site nothing serves counts",
                           f"{_penalty(m):g} {m.unit}"))
-        if any(r.capacity is not None for r in prep.rules if r.facility_type == m.name):
+        if m.cap is not None:
+            c = m.cap.norm
             notes.append((f"{name}: 容量", f"{m.name}: capacity",
-                          "未建模:新设施按所服务需求配置 / not modelled: new facilities are sized "
-                          "to the demand they serve"))
+                          f"{m.cap.rule_id} {c.describe('zh')}:现有设施容量不变,新设施按所服务"
+                          f"需求配置(capacity 列,{c.unit_zh or '单位'}) / {c.describe('en')}: "
+                          "existing capacity kept, each new facility sized to the demand it "
+                          f"serves (column capacity, {c.unit_en or 'units'})"))
     return notes + list(prep.notes)
 
 
@@ -719,7 +724,7 @@ def _tables(prep: SitingPrep, model: str, budgets: Mapping[str, int | None],
                          "slope_deg": prep.slope_deg, "excluded": prep.excluded,
                          "chosen": [";".join(chosen.get(str(i), [])) for i in prep.ids]})
     return SitingTables(recommended=recommended, site_status=status,
-                        coverage=_coverage(status, recommended),
+                        coverage=coverage_table(status, recommended),
                         notes=_notes(prep, model, budgets, result),
                         facilities_after=_facilities_after(prep, recommended, site_cands),
                         candidates=cand, links=links)

@@ -106,6 +106,7 @@ _HEADERS = bilingual("""
     lon_gcj02           | 经度(GCJ-02)         | Longitude (GCJ-02)
     lat_gcj02           | 纬度(GCJ-02)         | Latitude (GCJ-02)
     slope_deg           | 坡度(度)             | Slope (°)
+    capacity            | 容量(学位/民警等)    | Capacity (places, officers, ...)
     sites_covered       | 新覆盖安置点数       | Sites newly covered
     pop_covered_new     | 新覆盖人数           | People newly covered
     covers              | 覆盖的安置点         | Sites covered
@@ -387,7 +388,8 @@ class SitingTables:
     ----------
     recommended
         One row per new facility: :data:`SITING_COLUMNS`, then ``source``, ``facility_id``,
-        ``slope_deg``.
+        ``slope_deg``, ``capacity`` (units it needs: places, officers; NaN for a type without
+        a capacity norm).
     site_status
         :data:`SITE_STATUS_COLUMNS`: every site × facility type the rules require.
     coverage

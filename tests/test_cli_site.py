@@ -20,6 +20,10 @@ from anzhi.pipeline import RegionInputs, load_region, run_region
 from layers.siting import FACILITIES_AFTER_COLUMNS, SITE_STATUS_COLUMNS, SITING_COLUMNS, SITING_FILES
 
 TYPES = ("clinic", "police_room")
+#: A run with capacity gaps: the demo's two kindergartens too small for their sites, and
+#: police rooms made too small by a stricter norm (2,000 residents per officer, not 5,000).
+CAP_TYPES = ("police_room", "kindergarten")
+CAP_SET = {"police-ratio.max_per_unit": 2000}
 
 
 def _read(path: Path) -> pd.DataFrame:
@@ -45,11 +49,22 @@ def mclp_dir(demo, tmp_path_factory: pytest.TempPathFactory) -> Path:  # type: i
     return out
 
 
-def _gaps_after(demo, folder: Path) -> pd.DataFrame:  # type: ignore[no-untyped-def]
+@pytest.fixture(scope="module")
+def cap_dir(demo, tmp_path_factory: pytest.TempPathFactory) -> Path:  # type: ignore[no-untyped-def]
+    out = tmp_path_factory.mktemp("site") / "capacity"
+    sets = [a for k, v in CAP_SET.items() for a in ("--set", f"{k}={v}")]
+    code = main(["site", "--demo", "--type", ",".join(CAP_TYPES), "--model", "lscp", *sets,
+                 "--out", str(out), "--quiet"])
+    assert code == 0
+    return out
+
+
+def _gaps_after(demo, folder: Path, overrides: dict[str, float] | None = None  # type: ignore[no-untyped-def]
+                ) -> pd.DataFrame:
     """The gap list of the demo county with ``facilities_after.csv`` as its facility file."""
     inputs = RegionInputs(sites=demo.sites, roads=demo.roads, dem=demo.dem,
                           facilities=(folder / "facilities_after.csv",))
-    return run_region(inputs, progress=False).gaps
+    return run_region(inputs, progress=False, overrides=overrides).gaps
 
 
 def test_lscp_outputs_and_columns(lscp_dir: Path) -> None:
@@ -79,19 +94,42 @@ def test_lscp_outputs_and_columns(lscp_dir: Path) -> None:
     assert fac["facility_id"].is_unique
 
 
-def test_lscp_closes_the_gaps_it_claims(demo, lscp_dir: Path) -> None:  # type: ignore[no-untyped-def]
-    st = _read(lscp_dir / "site_status.csv")
-    before = pd.read_csv(lscp_dir / "site_status.csv", encoding="utf-8-sig")
+@pytest.mark.parametrize("run", ["lscp_dir", "cap_dir"])
+def test_lscp_closes_the_gaps_it_claims(demo, run: str, request: pytest.FixtureRequest) -> None:  # type: ignore[no-untyped-def]
+    folder: Path = request.getfixturevalue(run)
+    overrides = CAP_SET if run == "cap_dir" else None
+    st = _read(folder / "site_status.csv")
+    before = pd.read_csv(folder / "site_status.csv", encoding="utf-8-sig")
     assert (~before["covered_before"]).sum() > 0  # there were gaps to close
-    gaps = _gaps_after(demo, lscp_dir)
+    gaps = _gaps_after(demo, folder, overrides)
     claimed = st[st["covered_after"]]
-    rows = gaps.merge(claimed[["site_id", "facility_type", "change"]],
+    rows = gaps.merge(claimed[["site_id", "facility_type", "change", "status_before"]],
                       on=["site_id", "facility_type"], how="inner")
     assert len(rows) >= len(claimed)  # every claimed site × type has its rule rows
-    bad = rows[~rows["status"].isin(["ok", "ok_shared", "gap_capacity"])]
+    # covered means covered: within reach and big enough (no gap_capacity left)
+    bad = rows[~rows["status"].isin(["ok", "ok_shared"])]
     assert bad.empty, bad[["site_id", "facility_type", "rule_id", "status", "reason_en"]]
     newly = rows[rows["change"] == "newly_covered"]
     assert len(newly) > 0 and newly["status"].isin(["ok", "ok_shared"]).all()
+    if run == "cap_dir":
+        # the capacity gaps were demand, and anzhi gaps finds them closed
+        was_cap = st[(st["status_before"] == "gap_capacity")]
+        assert set(was_cap["facility_type"]) == set(CAP_TYPES)
+        assert was_cap["covered_after"].all() and (was_cap["change"] == "newly_covered").all()
+
+
+def test_new_facilities_sized_to_the_demand_they_serve(lscp_dir: Path, cap_dir: Path) -> None:
+    rec = _read(cap_dir / "siting.csv")
+    cap = rec["capacity"].to_numpy(dtype=float)
+    assert (cap >= 1).all() and (cap == np.round(cap)).all()  # whole places / officers
+    fac = _read(cap_dir / "facilities_after.csv")
+    new = fac[fac["status"] == "recommended"].set_index("facility_id")["capacity"]
+    assert new.loc[rec["facility_id"]].tolist() == rec["capacity"].tolist()
+    # a stricter norm on the same run needs more officers than one per room
+    assert rec.loc[rec["facility_type"] == "police_room", "capacity"].max() > 1
+    # a type without a capacity norm has no capacity
+    clinic = _read(lscp_dir / "siting.csv")
+    assert clinic.loc[clinic["facility_type"] == "clinic", "capacity"].isna().all()
 
 
 def test_lscp_after_siting_needs_nothing_more(demo, lscp_dir: Path) -> None:  # type: ignore[no-untyped-def]
@@ -104,6 +142,17 @@ def test_lscp_after_siting_needs_nothing_more(demo, lscp_dir: Path) -> None:  # 
     assert [t.n_new for t in run.result.types] == [0, 0]
     st = run.tables.site_status
     assert (st["change"] == "already_covered").all()
+
+
+def test_capacity_run_after_siting_needs_nothing_more(demo, cap_dir: Path) -> None:  # type: ignore[no-untyped-def]
+    # the recommended facilities with their capacity make every site covered and big enough
+    from anzhi.siting import site_region
+
+    inputs = RegionInputs(sites=demo.sites, roads=demo.roads, dem=demo.dem,
+                          facilities=(cap_dir / "facilities_after.csv",))
+    run = site_region(inputs, types=CAP_TYPES, model="lscp", overrides=CAP_SET, progress=False)
+    assert [t.n_new for t in run.result.types] == [0, 0]
+    assert (run.tables.site_status["change"] == "already_covered").all()
 
 
 def test_xlsx_sheets_and_gpkg_layers(lscp_dir: Path) -> None:

@@ -20,6 +20,7 @@ from anzhi.core.lazy import lazy_exports
 
 _EXPORTS = {
     "MODELS": "problem",
+    "REACH_UNITS": "problem",
     "SitingType": "problem",
     "EXACT_LIMIT": "solve",
     "SitingResult": "solve",

@@ -12,7 +12,7 @@ models need.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -21,11 +21,14 @@ from numpy.typing import ArrayLike, NDArray
 
 from anzhi.core.errors import ProblemCollector
 
-__all__ = ["MODELS", "SitingType", "CheckedType", "Pairs", "check_types", "pairs_of"]
+__all__ = ["MODELS", "REACH_UNITS", "SitingType", "CheckedType", "Pairs", "check_types", "pairs_of"]
 
 #: The siting models: fewest new facilities (LSCP), most people covered with a budget
 #: (MCLP), least population-weighted travel time with a budget (p-median).
 MODELS: tuple[str, ...] = ("lscp", "mclp", "p_median")
+
+#: Units of a type's reach and costs: travel minutes, or road metres (distance-only rules).
+REACH_UNITS: tuple[str, ...] = ("min", "m")
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
@@ -61,8 +64,10 @@ class SitingType:
         ``(n_sites,)`` bool: sites already covered by an existing facility, for callers that
         have no matrix of the existing ones (``existing_cost_min`` and ``covered`` add up).
     existing_time_min
-        ``(n_sites,)`` minutes to the nearest existing facility (``inf`` = none), used by
-        p-median for sites that no new facility serves better; may exceed the reach.
+        ``(n_sites,)`` minutes to the nearest existing facility (``inf`` = none), for callers
+        that have no matrix of the existing ones; used by p-median for sites that no new
+        facility serves better.  A value beyond the reach is ignored, exactly as an entry of
+        ``existing_cost_min`` beyond the reach (see *Existing facilities beyond the reach*).
     capacity
         ``(n_candidates,)`` demand one new facility may serve (places, or residents =
         officers × residents per officer); ``None`` = unlimited.  Makes every model the
@@ -75,6 +80,28 @@ class SitingType:
         default ``pop``.
     excluded
         ``(n_candidates,)`` bool: candidates that may not be chosen (protected land, ...).
+    reach_unit
+        Keyword only: the unit of ``reach_min`` and of every cost (``cost_min``,
+        ``existing_cost_min``, ``existing_time_min``): ``"min"`` (travel minutes, default) or
+        ``"m"`` (road metres, for rules that give only a distance).  The fields keep their
+        ``_min`` names; the notes and messages of a run state the reach in this unit
+        ("beyond 2000 m").
+    unserved_min
+        Keyword only, p-median: this type's charge (in ``reach_unit``) for a required site
+        that no facility serves within the reach; ``None``: the run's ``unserved_min`` of
+        :func:`analysis.siting.site_facilities` (default: every such site must be served).
+
+    Notes
+    -----
+    *Existing facilities beyond the reach.*  In every model a facility — new or existing —
+    serves a site only within the reach: p-median assigns a site to its nearest open
+    facility *within the reach*, and a facility farther away does not serve it.  So an
+    existing facility beyond the reach is ignored whether it is given as a column of
+    ``existing_cost_min`` or as a time in ``existing_time_min``: the two forms of the same
+    instance give the same objective.  A site that no facility serves within the reach must
+    get a new one, or pays ``unserved_min`` when given (the type's own, else the run's of
+    :func:`analysis.siting.site_facilities`): the way to charge a site that only a far
+    facility serves.
     """
 
     name: str
@@ -90,6 +117,8 @@ class SitingType:
     existing_capacity: ArrayLike | None = None
     demand: ArrayLike | None = None
     excluded: ArrayLike | None = None
+    reach_unit: str = field(default="min", kw_only=True)
+    unserved_min: float | None = field(default=None, kw_only=True)
 
 
 @dataclass(frozen=True, eq=False)
@@ -141,6 +170,8 @@ class CheckedType:
     existing_capacity: FloatArray | None
     demand: FloatArray
     allowed: BoolArray
+    reach_unit: str = "min"
+    unserved_min: float | None = None
 
     @property
     def n_sites(self) -> int:
@@ -240,15 +271,36 @@ def _budget(t: SitingType, model: str, pc: ProblemCollector) -> int | None:
     return int(b)
 
 
+def _unserved(t: SitingType, model: str, pc: ProblemCollector) -> float | None:
+    """The checked ``unserved_min`` of ``t`` (p-median only)."""
+    u = t.unserved_min
+    if u is None:
+        return None
+    if isinstance(u, bool) or not isinstance(u, (int, float, np.number)) \
+            or not math.isfinite(float(u)) or float(u) < 0 or model != "p_median":
+        pc.add(f"type {t.name!r}: unserved_min = {u!r} is not a charge >= 0 of a p-median",
+               value=u, fix=f"give {t.reach_unit} >= 0, and only with model='p_median'")
+        return None
+    return float(u)
+
+
 def _check_one(t: SitingType, model: str, pc: ProblemCollector) -> CheckedType | None:
     """Validate one type (problems recorded on ``pc``)."""
     n_before = len(pc.problems)
     name = t.name
     reach = t.reach_min
+    unit = t.reach_unit
+    if unit not in REACH_UNITS:
+        pc.add(f"type {name!r}: reach_unit = {unit!r} is not a unit of reach", value=unit,
+               fix=f"use one of {list(REACH_UNITS)} (travel minutes or road metres)")
+        unit = "min"
+    what = "a time in minutes" if unit == "min" else "a distance in metres"
     if isinstance(reach, bool) or not isinstance(reach, (int, float, np.number)) \
             or not math.isfinite(float(reach)) or float(reach) < 0:
-        pc.add(f"type {name!r}: reach_min = {reach!r} is not a time in minutes >= 0",
-               value=reach, fix="give the rule's reach in minutes (within_reach.max_time_min)")
+        pc.add(f"type {name!r}: reach_min = {reach!r} is not {what} >= 0", value=reach,
+               fix="give the rule's reach in " + ("minutes (within_reach.max_time_min)"
+                                                 if unit == "min" else
+                                                 "metres (within_reach.max_dist_m)"))
     budget = _budget(t, model, pc)
     pairs = pairs_of(t.cost_min, f"type {name!r}: cost_min", pc)
     if pairs is None:
@@ -294,6 +346,8 @@ def _check_one(t: SitingType, model: str, pc: ProblemCollector) -> CheckedType |
     within = pairs.within(reach)
     keep = allowed[within.fac]
     cand = Pairs(within.site[keep], within.fac[keep], within.cost[keep], n, m)
+    time0 = np.where(time0 <= reach, time0, np.inf)  # beyond the reach: does not serve
+    unserved = _unserved(t, model, pc)
     ex_in = existing.within(reach) if existing is not None else None
     if ex_in is not None and (capacity is None or ecap is None):
         # an existing facility of unlimited capacity covers its sites, and is their fallback
@@ -303,7 +357,8 @@ def _check_one(t: SitingType, model: str, pc: ProblemCollector) -> CheckedType |
     return CheckedType(name=name, reach_min=reach, pop=pop, required=required, budget=budget,
                        pairs=cand, existing=ex_in, covered=covered, time0_min=time0,
                        capacity=capacity, existing_capacity=ecap if capacity is not None else None,
-                       demand=demand, allowed=allowed)
+                       demand=demand, allowed=allowed, reach_unit=unit,
+                       unserved_min=unserved)
 
 
 def check_types(types: Any, model: str, *, slots: ArrayLike | None = None

@@ -22,8 +22,11 @@ thinned to --spacing, the sites themselves and --candidates; candidates inside -
 polygons, steeper than 25° on the DEM or off the road network are left out (each counted
 by reason). The existing facilities stay; a new facility covers a site when `anzhi gaps`
 would then find the site's rules of that type met (the rule's reach by road, or its
-at-site radius). Models (solved exactly with HiGHS, a greedy fallback beyond the size
-limit said so in the notes):
+at-site radius). Where the rule has a capacity norm (kindergarten places, residents per
+officer) a site over capacity (gap_capacity) needs a new facility too: the existing ones keep
+their capacity, and each new one is sized to the demand it serves (its capacity column).
+Models (solved exactly with HiGHS, a greedy fallback beyond the size limit said so in the
+notes):
   lscp     fewest new facilities so that every site a rule requires is covered (最少设施全覆盖)
   mclp     --budget N new facilities covering the most people (给定数量最大覆盖)
   pmedian  --budget N new facilities minimising people × travel to the nearest facility
@@ -43,7 +46,8 @@ outputs (in --out):
   siting.csv            one row per recommended facility: facility_type, candidate_id, lon,
                         lat (WGS84), lon_gcj02, lat_gcj02 (Amap/Tencent), sites_covered,
                         pop_covered_new, covers (site ids, ';'-joined), source, facility_id,
-                        slope_deg (推荐选址)
+                        slope_deg, capacity (places/officers it needs; blank without a
+                        capacity norm) (推荐选址)
   site_status.csv       every site × type the rules require: status before, covered
                         before/after, change, the new facility serving it (安置点状态)
   siting.xlsx           Chinese headers: 推荐选址, 安置点状态, 覆盖率 (before/after per type
@@ -51,8 +55,9 @@ outputs (in --out):
                         excluded by reason)
   siting.gpkg           map layers recommended, site_status, candidates, links
   facilities_after.csv  the facility files' facilities plus the recommended ones, a facility
-                        table for `anzhi gaps --facilities` (the site table's yes/no columns
-                        are not repeated: they come back from the site table)
+                        table for `anzhi gaps --facilities`, new ones with their capacity
+                        (the site table's yes/no columns are not repeated: they come back
+                        from the site table)
 
 check the result (the sited gaps are closed):
   anzhi gaps --sites S --roads R --dem D --facilities out/site/facilities_after.csv --out out/after

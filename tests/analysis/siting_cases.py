@@ -85,10 +85,14 @@ def brute_mclp(dense: FloatArray, reach: float, pop: FloatArray, required: NDArr
 
 
 def brute_median(dense: FloatArray, reach: float, pop: FloatArray, required: NDArray[np.bool_],
-                 time0: FloatArray, allowed: list[int], budget: int) -> float:
+                 time0: FloatArray, allowed: list[int], budget: int, *,
+                 unserved: float = math.inf) -> float:
     """Least people × minutes with at most ``budget`` candidates (sites nothing can serve
-    left out; ``inf`` when a servable site is left without a facility)."""
+    left out; ``inf`` when a servable site is left without a facility).  An existing
+    facility beyond the reach (``time0 > reach``) does not serve its site; a site nothing
+    serves within the reach pays ``unserved`` minutes."""
     n = dense.shape[0]
+    time0 = np.minimum(np.where(time0 <= reach, time0, np.inf), unserved)
     servable = [i for i in range(n) if required[i] and (math.isfinite(time0[i]) or any(
         dense[i, j] <= reach for j in allowed))]
     best = math.inf

@@ -105,7 +105,7 @@ def test_p_median_unserved_minutes_make_it_feasible() -> None:
     assert p_median(t).status == "infeasible"
     res = p_median(t, unserved_min=60.0)
     best = brute_median(case.dense, case.reach, case.pop, np.ones(len(case.pop), bool),
-                        np.full(len(case.pop), 60.0), list(range(10)), 1)
+                        np.full(len(case.pop), np.inf), list(range(10)), 1, unserved=60.0)
     assert res.status == "optimal" and res.objective == pytest.approx(best)
 
 
@@ -234,7 +234,7 @@ def test_a_larger_budget_never_covers_fewer_people(seed: int, budget: int, cap: 
     lo, hi = mclp(t), mclp(dataclasses.replace(t, budget=budget + 1))
     assert hi.objective >= lo.objective - 1e-6
     pm = SitingType("x", case.csr, case.reach, case.pop, budget=budget + 1,
-                    existing_time_min=np.full(25, 45.0))
+                    unserved_min=45.0)
     assert p_median(dataclasses.replace(pm, budget=budget + 2)).objective \
         <= p_median(pm).objective + 1e-6
 
@@ -289,7 +289,7 @@ def test_greedy_fallback_says_so(model: str, cap: bool) -> None:
     budget = None if model == "lscp" else 3
     t = SitingType("x", case.csr, case.reach, case.pop, budget=budget,
                    capacity=np.full(12, 3000.0) if cap else None,
-                   existing_time_min=np.full(60, 50.0) if model == "p_median" else None)
+                   unserved_min=50.0 if model == "p_median" else None)
     if model == "p_median" and cap:
         with pytest.raises(InputError, match="no greedy fallback.*fix: raise exact_limit"):
             p_median(t, exact_limit=0)

@@ -494,7 +494,7 @@ def test_fixed_and_capacitated_existing_equal_pulp(seed: int, model: str) -> Non
                 time0=time0)
     kw = {"unserved_min": BIG_MIN} if model == "p_median" else {}
     if model == "p_median":
-        spec.time0 = np.minimum(time0, BIG_MIN)  # type: ignore[arg-type]
+        spec.time0 = np.minimum(np.where(time0 <= inst.reach, time0, np.inf), BIG_MIN)  # type: ignore[arg-type]
     res = site_facilities(t, model=model, **kw)
     peer = pulp_optimum([spec], model)
     if peer is None:
