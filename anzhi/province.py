@@ -1,6 +1,9 @@
 """A province end to end on Dask: one task per county, each an ordinary :func:`run_region`.
 
-:func:`run_province` reads the manifest (:func:`layers.province.read_manifest`), takes the
+:func:`run_province` reads the manifest (:func:`layers.province.read_manifest`); a province
+given as one site table, road file and county polygons is first cut into county folders with
+the buffer (:func:`layers.province.resolve_split`, in this process, cached), and sites outside
+every polygon become an ``error`` row of the report.  It then takes the
 counties whose inputs, rules and profile are unchanged from the results cache
 (:mod:`layers.province`), and submits one :func:`county_task` per remaining county to a
 ``dask.distributed`` cluster: a :class:`distributed.LocalCluster` of worker processes on this
@@ -32,7 +35,7 @@ import pandas as pd
 from analysis.rules import preset_names
 from anzhi.core.errors import AnzhiError, DataSourceError, InputError
 from anzhi.core.settings import Settings, get_settings, override
-from anzhi.pipeline import RegionInputs, run_region
+from anzhi.pipeline import RegionInputs, RegionResults, run_region
 from layers.province import (
     REPORT_COLUMNS,
     CountyResults,
@@ -41,13 +44,18 @@ from layers.province import (
     county_cache_key,
     load_cached,
     read_manifest,
+    resolve_split,
     store_cached,
     write_province,
 )
 from layers.rulesfile import read_rules
+from layers.split import owned_in_file
 
-__all__ = ["CountyOutcome", "CountyTask", "ProvinceResult", "county_inputs", "county_task",
-           "run_province"]
+__all__ = ["CountyOutcome", "CountyTask", "NO_COUNTY", "ProvinceResult", "county_inputs",
+           "county_task", "run_province"]
+
+#: The ``county`` of the report row listing the sites outside every county polygon.
+NO_COUNTY = "(no county / 不在任何县)"
 
 log = logging.getLogger(__name__)
 
@@ -80,6 +88,8 @@ class CountyOutcome:
         Its tables, None on error.
     error
         The error message (no traceback), "" otherwise.
+    sites
+        Sites of an outcome without results (the sites outside every county), else None.
     """
 
     name: str
@@ -87,6 +97,7 @@ class CountyOutcome:
     time_s: float
     results: CountyResults | None = None
     error: str = ""
+    sites: int | None = None
 
 
 @dataclass(frozen=True)
@@ -96,9 +107,10 @@ class ProvinceResult:
     Attributes
     ----------
     manifest
-        The manifest run (only the selected counties).
+        The manifest run (only the selected counties; a split form's counties filled in).
     outcomes
-        One per county, in manifest order.
+        One per county, in manifest order; then, when sites of a split form lie outside
+        every county polygon, an ``error`` outcome named :data:`NO_COUNTY` listing them.
     written
         Output file name -> path.
     dashboard_link
@@ -113,7 +125,7 @@ class ProvinceResult:
     @property
     def report(self) -> pd.DataFrame:
         """The ``report.csv`` table (:data:`layers.province.REPORT_COLUMNS`)."""
-        return _report(self.outcomes)
+        return _report(self.outcomes, self.manifest)
 
     @property
     def failed(self) -> list[str]:
@@ -132,6 +144,21 @@ def county_inputs(county: CountySpec) -> RegionInputs:
                         dem=county.dem, townships=county.townships, parcels=county.parcels,
                         coords=county.coords, facility_coords=county.facility_coords,
                         crs=county.crs, name=county.name)
+
+
+def _facility_count(county: CountySpec, res: RegionResults) -> int:
+    """Facilities in the county, each facility of a province counted in one county only:
+    the split's count, or those marked ``in_county`` in split facility files plus the ones
+    of the county's own sites, or (other files) every facility the run read."""
+    if county.own_facilities is not None:
+        return county.own_facilities
+    fac = res.data.facilities
+    owned = [owned_in_file(p) for p in county.facilities]
+    if not county.facilities or any(o is None for o in owned):
+        return len(fac)
+    own_ids = set(res.data.sites["site_id"].astype(str))
+    return sum(o for o in owned if o is not None) + int(
+        fac["site_id"].astype(str).isin(own_ids).sum())
 
 
 def _one_line(text: str) -> str:
@@ -157,17 +184,33 @@ def county_task(task: CountyTask) -> CountyOutcome:
                              error=_one_line(str(exc)))
     unroutable = res.gaps.loc[res.gaps["status"].astype(str) == "unroutable", "site_id"]
     results = CountyResults(gaps=res.gaps, coverage=res.coverage, access=res.access,
-                            sites=len(res.data.sites), unroutable=int(unroutable.nunique()))
+                            sites=len(res.data.sites), unroutable=int(unroutable.nunique()),
+                            facilities=_facility_count(task.county, res))
     return CountyOutcome(task.county.name, "ok", time.perf_counter() - t0, results=results)
 
 
-def _report(outcomes: Sequence[CountyOutcome]) -> pd.DataFrame:
-    rows = [{"county": o.name, "status": o.status, "time_s": round(o.time_s, 3),
-             "sites": o.results.sites if o.results is not None else None,
+def _report(outcomes: Sequence[CountyOutcome], man: Manifest) -> pd.DataFrame:
+    pref = {c.name: c.prefecture or "" for c in man.counties}
+    rows = [{"county": o.name, "prefecture": pref.get(o.name, ""), "status": o.status,
+             "time_s": round(o.time_s, 3),
+             "sites": o.results.sites if o.results is not None else o.sites,
              "unroutable": o.results.unroutable if o.results is not None else None,
+             "facilities": o.results.facilities if o.results is not None else None,
              "error": o.error} for o in outcomes]
     return pd.DataFrame(rows, columns=list(REPORT_COLUMNS)).astype(
-        {"sites": "Int64", "unroutable": "Int64"})
+        {"sites": "Int64", "unroutable": "Int64", "facilities": "Int64"})
+
+
+def _no_county(unassigned: pd.DataFrame, man: Manifest) -> CountyOutcome:
+    """The report row of the sites outside every county polygon."""
+    assert man.split is not None
+    shown = ", ".join(f"{r.site_id} {r.site_name} ({r.lon:.5f}, {r.lat:.5f})"
+                      for r in unassigned.head(20).itertuples(index=False))
+    more = f" and {len(unassigned) - 20} more" if len(unassigned) > 20 else ""
+    return CountyOutcome(NO_COUNTY, "error", 0.0, sites=len(unassigned), error=(
+        f"{man.split.sites.name}: {len(unassigned)} sites lie outside every county polygon "
+        f"of {man.split.counties.name} and were not run: {shown}{more}; check their "
+        "coordinates (and coords:) or add their county to the polygons"))
 
 
 def _cluster(workers: int | None, scheduler: str | None, n_tasks: int) -> tuple[Any, Any]:
@@ -243,6 +286,7 @@ def run_province(
     use_cache: bool = True,
     progress: bool | None = None,
     lang: str = "zh",
+    buffer_km: float | None = None,
 ) -> ProvinceResult:
     """Run every county of a province on Dask and write the province outputs.
 
@@ -260,7 +304,8 @@ def run_province(
         cores (never more than the counties to compute).  Refused with ``scheduler``.
     scheduler
         Address of a running Dask scheduler (``tcp://host:8786``); its workers must reach
-        the manifest's files under the same paths.  Default: a local cluster.
+        the manifest's files under the same paths (for the split form also the cache
+        folder, where the county folders are written).  Default: a local cluster.
     counties
         Only these counties (manifest names); default all.
     use_cache
@@ -271,6 +316,12 @@ def run_province(
         ``get_settings().progress``.
     lang
         Headers of gaps.xlsx.
+    buffer_km
+        Split form (``counties:`` a polygon file): the buffer around each county (km)
+        within which facilities and roads are kept, instead of the manifest's
+        ``buffer_km``.  The split is cached in ``<cache_dir>/province/split`` (also with
+        ``use_cache=False``: it is the counties' input, not a result).  A manifest of
+        county folders uses each county's files as they are (refused there).
 
     Returns
     -------
@@ -288,13 +339,21 @@ def run_province(
     if workers is not None and scheduler:
         raise InputError("give --workers or --scheduler, not both: with a scheduler its "
                          "cluster decides the workers")
+    if buffer_km is not None and (isinstance(buffer_km, bool) or not buffer_km >= 0):
+        raise InputError(f"--buffer-km must be a number of kilometres ≥ 0, got {buffer_km!r}")
     man = manifest if isinstance(manifest, Manifest) else read_manifest(manifest)
+    if buffer_km is not None and man.split is None:
+        raise InputError(f"{man.path.name}: --buffer-km applies to a province split from one "
+                         "site table, road file and county polygons (counties: a polygon "
+                         "file); this manifest lists ready county folders, used as they are")
+    settings = get_settings()
+    show = settings.progress if progress is None else progress
+    man, unassigned = resolve_split(man, buffer_km=buffer_km, settings=settings,
+                                    progress=show)
     man = man.select(counties)
     ruleset = read_rules(rules)
     if overrides:
         ruleset = ruleset.with_overrides(dict(overrides))
-    settings = get_settings()
-    show = settings.progress if progress is None else progress
     # a preset by name; a file by its absolute path (the workers' folder may differ)
     rules_arg = (str(rules) if isinstance(rules, str) and rules in preset_names()
                  else str(Path(rules).expanduser().absolute()))
@@ -322,7 +381,10 @@ def run_province(
         link = _compute(todo, workers=workers, scheduler=scheduler, progress=show, done=done,
                         use_cache=use_cache, keys=keys, settings=settings)
     outcomes = tuple(done[c.name] for c in man.counties)
+    if len(unassigned) and not counties:
+        outcomes += (_no_county(unassigned, man),)
     parts = [(o.name, o.results) for o in outcomes if o.results is not None]
-    written = write_province(out_dir, parts=parts, report=_report(outcomes), rules=ruleset,
-                             lang=lang)
+    written = write_province(out_dir, parts=parts, report=_report(outcomes, man),
+                             prefectures={c.name: c.prefecture for c in man.counties},
+                             rules=ruleset, lang=lang)
     return ProvinceResult(manifest=man, outcomes=outcomes, written=written, dashboard_link=link)

@@ -4,15 +4,15 @@ Run ``python -m bench.bench_province`` (``--counties 4 --county-km 20 --county-s
 default; ``--no-write`` only prints).  Writes the ``province`` section of
 ``docs/benchmarks.md``.
 
-The province is :func:`layers.province.write_demo_province` (SYNTHETIC counties, seeds
-20210601 + i, independent squares).  Each measurement is :func:`anzhi.province.run_province`
+The province is :func:`layers.split.write_demo_province` (SYNTHETIC: one demo region, seed
+20210601, cut into a grid of counties sharing borders, each split with a 10 km buffer).  Each measurement is :func:`anzhi.province.run_province`
 end to end (cluster start-up, reading, routing, rules, the merged outputs) in this process:
 
 * **1 worker** / **2 workers**: a first run on a ``LocalCluster`` of 1 or 2 worker processes,
   each with an empty cache folder (no road-graph or results cache), so the ratio is the
   scaling of the whole run;
-* **rerun, one county changed**: the 2-worker run's cache kept, one county rebuilt with
-  another seed (new content, new key); only that county is computed again.
+* **rerun, one county changed**: the 2-worker run's cache kept, one facility taken out of one
+  county's facility file (new content, new key); only that county is computed again.
 
 This is far below the issue's target province (5,000 sites, ≥ 1 million road edges,
 10,000² DEM): it measures the Dask driver and the cache, not routing at scale.
@@ -28,10 +28,11 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import geopandas as gpd
+
 from anzhi.core.settings import override
 from anzhi.province import run_province
 from bench.report import bench_args, fmt_secs, log, publish
-from layers.demo import build_demo
 from layers.province import write_demo_province
 
 
@@ -52,8 +53,9 @@ def measure(*, counties: int, county_km: float, county_sites: int, work: Path
         out["sites"] = int(res.report["sites"].sum())
         assert res.ok, res.report
     log("rerun with one county changed")
-    build_demo(manifest.parent / "county_1", seed=1, size_km=county_km, n_sites=county_sites,
-               force=True)
+    fac = manifest.parent / "split" / "1" / "facilities.gpkg"
+    layer = gpd.read_file(fac)
+    layer.iloc[1:].to_file(fac, driver="GPKG")
     with override(cache_dir=work / "cache-2", progress=False):
         t0 = time.perf_counter()
         res = run_province(manifest, out_dir=work / "out-rerun", workers=2)

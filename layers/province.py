@@ -5,14 +5,21 @@ file side of it; the Dask driver that runs the counties is :mod:`anzhi.province`
 here knows about Dask).
 
 ``manifest.yaml``
-    ``name`` (text), ``buffer_km`` (kilometres, default 10; recorded, used by the county
-    splitting of one large road file, not by a manifest of ready county folders) and
-    ``counties``: a list of ``{name, sites, roads, facilities: [...], dem?, parcels?,
-    townships?, coords?, facility_coords?, crs?}``.  Paths are relative to the manifest's
-    folder, so a province folder can be moved or zipped.  :func:`read_manifest` checks the
-    structure and lists every problem at once (file, county, key); the files themselves are
-    checked per county (:func:`county_cache_key`), so one county's missing file fails that
-    county only.
+    ``name`` (text), ``buffer_km`` (kilometres, default 10) and ``counties``, in one of two
+    forms.  *County folders*: a list of ``{name, sites, roads, facilities: [...], dem?,
+    parcels?, townships?, coords?, facility_coords?, crs?, prefecture?}``, each county's
+    files used as they are (``buffer_km`` is only recorded: a county's own files are
+    whatever its office cut).  *Split form*: ``counties: counties.gpkg`` (polygons with a
+    name and optional prefecture column; ``county_column``/``prefecture_column`` name
+    them) with the province's ``sites``, ``roads`` (one large ``.osm.pbf``/``.osm``/
+    ``.osm.bz2``) and ``facilities`` (and optional ``dem``, ``parcels``, ``townships``,
+    ``coords``, ``facility_coords``, ``crs``) at the top level; :func:`resolve_split` cuts
+    it into county folders with ``buffer_km`` (:mod:`layers.split`), cached by content in
+    ``<cache_dir>/province/split/``.  Paths are relative to the manifest's folder, so a
+    province folder can be moved or zipped.  :func:`read_manifest` checks the structure
+    and lists every problem at once (file, county, key); the files themselves are checked
+    per county (:func:`county_cache_key`), so one county's missing file fails that county
+    only.
 Results cache
     ``<cache_dir>/province/v<CACHE_VERSION>/<key>/``: ``gaps.parquet``, ``coverage.parquet``,
     ``access.parquet`` and ``meta.json`` of one county, keyed by the SHA-256 of the county's
@@ -25,7 +32,11 @@ Outputs (:func:`write_province`)
     :func:`layers.export.write_outputs` (the single-region schemas and formatting), with the
     ``county`` column holding the manifest's county name and a leading ``county`` column in
     ``access.csv``; ``coverage.csv`` has the levels ``province``, ``county`` and
-    ``township``; ``report.csv`` has one row per county (:data:`REPORT_COLUMNS`).
+    ``township``, and ``prefecture`` (with a ``prefecture`` column) when the counties name
+    their prefecture; ``report.csv`` has one row per county (:data:`REPORT_COLUMNS`).
+Generated province
+    :func:`write_demo_province` (defined in :mod:`layers.split`): one demo region cut into
+    counties that share borders, with both manifest forms.
 """
 
 from __future__ import annotations
@@ -50,35 +61,40 @@ from analysis.rules import RuleSet
 from anzhi.core.errors import DataSourceError, InputError, ProblemCollector
 from anzhi.core.files import atomic_write, file_sha256
 from anzhi.core.settings import Settings, get_settings
-from layers.demo import build_demo
 from layers.export import ACCESS_COLUMNS, csv_safe, whole_counts, write_outputs
+from layers.split import (DEFAULT_BUFFER_KM, MANIFEST_NAME, SPLIT_VERSION, SplitSource,
+                          cached_split, write_demo_province)
 
 __all__ = [
     "CACHE_VERSION", "COUNTY_KEYS", "CountyResults", "CountySpec", "DEFAULT_BUFFER_KM",
     "MANIFEST_NAME", "Manifest", "REPORT_COLUMNS", "county_cache_key", "load_cached",
     "merge_access", "merge_gaps", "province_cache_dir", "province_coverage", "read_manifest",
     "store_cached", "write_demo_province", "write_province", "write_report",
+    "SPLIT_KEYS", "resolve_split", "split_cache_key",
 ]
 
-#: File name of a province manifest.
-MANIFEST_NAME = "manifest.yaml"
-#: Default buffer around a county (km) when a province is split from one road file.
-DEFAULT_BUFFER_KM = 10.0
 #: Version of the cache entries' layout; bump when what a county stores changes.
-CACHE_VERSION = 1
+CACHE_VERSION = 2
 #: Keys of one county in the manifest: required, then optional.
 COUNTY_KEYS: tuple[str, ...] = ("name", "sites", "roads", "facilities", "dem", "parcels",
-                                "townships", "coords", "facility_coords", "crs")
+                                "townships", "coords", "facility_coords", "crs", "prefecture")
 _REQUIRED = ("name", "sites", "roads")
 _PATH_KEYS = ("sites", "roads", "dem", "parcels", "townships")
 _TEXT_KEYS = ("coords", "facility_coords", "crs")
 _TOP_KEYS = ("name", "buffer_km", "counties")
+#: Further top-level keys of the split form (``counties:`` a polygon file).
+SPLIT_KEYS: tuple[str, ...] = ("sites", "roads", "facilities", "dem", "parcels", "townships",
+                               "coords", "facility_coords", "crs", "county_column",
+                               "prefecture_column")
 #: Largest manifest read, in bytes (a 100-county manifest is some 20 kB).
 _MAX_MANIFEST_BYTES = 5_000_000
 #: Columns of ``report.csv``: ``status`` is ``ok``, ``cached`` or ``error``; ``time_s`` the
 #: county's time in this run (s); ``sites`` its site count; ``unroutable`` the sites with at
 #: least one unroutable check; ``error`` the message (no traceback).
-REPORT_COLUMNS: tuple[str, ...] = ("county", "status", "time_s", "sites", "unroutable", "error")
+#: ``facilities`` the facilities in the county (split form: in its polygon, so a facility
+#: in two counties' buffers is counted once; manifest form: those its run read).
+REPORT_COLUMNS: tuple[str, ...] = ("county", "prefecture", "status", "time_s", "sites",
+                                   "unroutable", "facilities", "error")
 #: Settings that never change a county's result (left out of the cache key).
 _NOT_IN_KEY = ("cache_dir", "progress", "demo_seed")
 
@@ -99,6 +115,11 @@ class CountySpec:
         Optional DEM GeoTIFF, out-migration parcels and township polygons.
     coords, facility_coords, crs
         As :class:`anzhi.pipeline.RegionInputs`.
+    prefecture
+        The prefecture (地级市/州) the county belongs to, for the ``prefecture`` level of
+        ``coverage.csv``; None when not given.
+    own_facilities
+        Facilities inside the county's polygon (set by the split form), else None.
     """
 
     name: str
@@ -111,6 +132,8 @@ class CountySpec:
     coords: str | None = None
     facility_coords: str | None = None
     crs: str | None = None
+    prefecture: str | None = None
+    own_facilities: int | None = None
 
     def files(self) -> list[tuple[str, Path]]:
         """``(manifest key, path)`` of every input file, facilities numbered
@@ -135,13 +158,21 @@ class Manifest:
     buffer_km
         Buffer around each county, km.
     counties
-        The counties, in manifest order.
+        The counties, in manifest order (empty for the split form until
+        :func:`resolve_split`).
+    split
+        The split form's inputs (``counties:`` a polygon file), else None.
+    shared
+        Split form: the optional files every county uses whole (``dem``, ``parcels``,
+        ``townships``), key -> path.
     """
 
     path: Path
     name: str
     buffer_km: float
     counties: tuple[CountySpec, ...]
+    split: SplitSource | None = None
+    shared: Mapping[str, Path] = dataclasses.field(default_factory=dict)
 
     def select(self, names: Sequence[str] | None) -> Manifest:
         """Only the counties named (in manifest order); all when ``names`` is empty/None.
@@ -153,6 +184,8 @@ class Manifest:
         """
         if not names:
             return self
+        if self.split is not None and not self.counties:
+            raise InputError(f"{self.path.name}: split the province first (resolve_split)")
         known = [c.name for c in self.counties]
         unknown = [n for n in names if n not in known]
         if unknown:
@@ -224,6 +257,9 @@ def _county(raw: Any, i: int, root: Path, pc: ProblemCollector) -> CountySpec | 
         pc.add(f"{label}: key 'facilities' must be a list of paths", column="facilities",
                value=raw.get("facilities"), fix="write facilities: [facilities.gpkg]")
         fac = []
+    pref = raw.get("prefecture")
+    if pref is not None and (not isinstance(pref, str) or not pref.strip()):
+        pc.add(f"{label}: key 'prefecture' must be text", column="prefecture", value=pref)
     if len(pc.problems) > n_before:
         return None
 
@@ -231,13 +267,55 @@ def _county(raw: Any, i: int, root: Path, pc: ProblemCollector) -> CountySpec | 
         v = raw.get(key)
         return None if v is None else (root / str(v)).absolute()
 
+    def text(key: str) -> str | None:
+        v = raw.get(key)
+        return None if v is None else str(v).strip()
+
     sites, roads = path("sites"), path("roads")
     assert sites is not None and roads is not None  # checked above
     return CountySpec(name=str(name).strip(), sites=sites, roads=roads,
                       facilities=tuple((root / f).absolute() for f in fac),
                       dem=path("dem"), parcels=path("parcels"), townships=path("townships"),
-                      **{k: (None if raw.get(k) is None else str(raw[k]).strip())
-                         for k in _TEXT_KEYS})
+                      prefecture=None if pref is None else str(pref).strip(),
+                      coords=text("coords"), facility_coords=text("facility_coords"),
+                      crs=text("crs"))
+
+
+def _split_source(data: Mapping[str, Any], root: Path,
+                  pc: ProblemCollector) -> tuple[SplitSource | None, dict[str, Path]]:
+    """The split form's keys checked (``counties:`` a polygon file); problems go to ``pc``."""
+    n_before = len(pc.problems)
+    for key in ("sites", "roads"):
+        v = data.get(key)
+        if not isinstance(v, str) or not v.strip():
+            pc.add(f"key {key!r} is missing or not text (needed when 'counties' is a polygon "
+                   "file)", column=key, value=v, fix=f"give {key}: a path relative to the "
+                   "manifest")
+    for key in (*SPLIT_KEYS[3:],):
+        v = data.get(key)
+        if v is not None and (not isinstance(v, str) or not v.strip()):
+            pc.add(f"key {key!r} must be text", column=key, value=v)
+    fac = data.get("facilities", [])
+    fac = [fac] if isinstance(fac, str) else fac
+    if not isinstance(fac, list) or not all(isinstance(f, str) and f.strip() for f in fac):
+        pc.add("key 'facilities' must be a list of paths", column="facilities",
+               value=data.get("facilities"), fix="write facilities: [facilities.gpkg]")
+    if len(pc.problems) > n_before:
+        return None, {}
+
+    def text(key: str) -> str | None:
+        v = data.get(key)
+        return None if v is None else str(v).strip()
+
+    src = SplitSource(
+        counties=(root / str(data["counties"])).absolute(),
+        sites=(root / str(data["sites"])).absolute(), roads=(root / str(data["roads"])).absolute(),
+        facilities=tuple((root / f).absolute() for f in fac),
+        name_column=text("county_column"), prefecture_column=text("prefecture_column"),
+        coords=text("coords"), facility_coords=text("facility_coords"), crs=text("crs"))
+    shared = {k: (root / str(data[k])).absolute() for k in ("dem", "parcels", "townships")
+              if data.get(k) is not None}
+    return src, shared
 
 
 def read_manifest(path: str | Path) -> Manifest:
@@ -261,6 +339,15 @@ def read_manifest(path: str | Path) -> Manifest:
         non-text ``name``, ``buffer_km`` not a number ≥ 0, ``counties`` missing or empty, a
         county without ``name``/``sites``/``roads``, unknown keys, duplicate county names.
         Each problem names the file, the county and the key.
+
+    Notes
+    -----
+    The *split form*: ``counties`` is a polygon file (GeoPackage/GeoJSON with a name
+    column; ``county_column``/``prefecture_column`` name the columns when they are not
+    ``name``/``prefecture``), and the top level gives ``sites``, ``roads``, ``facilities``
+    (and optionally ``dem``, ``parcels``, ``townships``, ``coords``, ``facility_coords``,
+    ``crs``) for the whole province; :func:`resolve_split` cuts it into counties with
+    ``buffer_km``.
     """
     p = Path(path).expanduser().absolute()
     data = _load_yaml(p)
@@ -269,8 +356,13 @@ def read_manifest(path: str | Path) -> Manifest:
         pc.add("a manifest is a mapping with keys name, buffer_km, counties", value=data)
         pc.raise_if_any()
     assert isinstance(data, Mapping)
-    for key in sorted(set(map(str, data)) - set(_TOP_KEYS)):
-        pc.add(f"unknown key {key!r}", column=key, fix=f"the keys are {', '.join(_TOP_KEYS)}")
+    split_form = isinstance(data.get("counties"), str)
+    allowed = (*_TOP_KEYS, *SPLIT_KEYS) if split_form else _TOP_KEYS
+    for key in sorted(set(map(str, data)) - set(allowed)):
+        pc.add(f"unknown key {key!r}", column=key,
+               fix=f"the keys are {', '.join(allowed)}" + (
+                   "" if split_form else f" (with counties: a polygon file also "
+                                         f"{', '.join(SPLIT_KEYS)})"))
     name = data.get("name")
     if not isinstance(name, str) or not name.strip():
         pc.add("key 'name' is missing or not text", column="name", value=name,
@@ -281,9 +373,13 @@ def read_manifest(path: str | Path) -> Manifest:
                value=buffer, fix=f"e.g. buffer_km: {DEFAULT_BUFFER_KM:g}")
     raw_counties = data.get("counties")
     counties: list[CountySpec] = []
-    if not isinstance(raw_counties, list) or not raw_counties:
-        pc.add("key 'counties' must be a non-empty list", column="counties",
-               value=raw_counties, fix="list the counties: - {name, sites, roads, facilities}")
+    split, shared = (_split_source(data, p.parent, pc) if split_form else (None, {}))
+    if split_form:
+        pass  # the counties come from the polygon file (resolve_split)
+    elif not isinstance(raw_counties, list) or not raw_counties:
+        pc.add("key 'counties' must be a non-empty list or a polygon file", column="counties",
+               value=raw_counties, fix="list the counties: - {name, sites, roads, facilities}, "
+                                       "or give counties: counties.gpkg with sites and roads")
     else:
         for i, raw in enumerate(raw_counties):
             spec = _county(raw, i, p.parent, pc)
@@ -297,7 +393,76 @@ def read_manifest(path: str | Path) -> Manifest:
         seen.add(c.name)
     pc.raise_if_any()
     return Manifest(path=p, name=str(name).strip(), buffer_km=float(buffer),
-                    counties=tuple(counties))
+                    counties=tuple(counties), split=split, shared=shared)
+
+
+def split_cache_key(man: Manifest, buffer_km: float) -> str:
+    """The content key of a split-form province's county split (hex SHA-256): its files'
+    SHA-256, the column and coordinate options, the buffer and :data:`SPLIT_VERSION`.
+
+    Raises
+    ------
+    InputError
+        An input file is missing (naming the manifest, the key and the path).
+    """
+    assert man.split is not None
+    src = man.split
+    pc = ProblemCollector(file=man.path.name)
+    parts = [f"split-v{SPLIT_VERSION}", f"buffer_km={float(buffer_km)!r}"]
+    for key, p in src.files():
+        if not p.is_file():
+            pc.add(f"{key}: file {p} does not exist", column=key,
+                   fix="correct the path (relative to the manifest) or add the file")
+            continue
+        parts.append(f"{key.split('[')[0]}={file_sha256(p)}")
+    pc.raise_if_any()
+    parts += [f"{k}={getattr(src, k)}" for k in ("name_column", "prefecture_column", "coords",
+                                                  "facility_coords", "crs")]
+    return hashlib.sha256("\n".join(parts).encode("utf-8")).hexdigest()
+
+
+def resolve_split(man: Manifest, *, buffer_km: float | None = None,
+                  settings: Settings | None = None,
+                  progress: bool = False) -> tuple[Manifest, pd.DataFrame]:
+    """A split-form manifest cut into its counties (:func:`layers.split.split_province`).
+
+    The county folders are written once per content key into
+    ``<cache_dir>/province/split/<key>/`` (:func:`split_cache_key`) and reused by later
+    runs, so the counties' results cache keeps its hits.  A manifest of county folders is
+    returned as it is.
+
+    Parameters
+    ----------
+    man
+        The manifest read.
+    buffer_km
+        Buffer (km) instead of the manifest's ``buffer_km``.
+    settings
+        Default :func:`anzhi.core.settings.get_settings`.
+    progress
+        Progress bars while reading the road file.
+
+    Returns
+    -------
+    tuple
+        The manifest with its counties (``buffer_km`` the buffer used) and the sites outside
+        every county polygon (``site_id``, ``site_name``, ``lon``, ``lat``).
+    """
+    no_sites = pd.DataFrame(columns=["site_id", "site_name", "lon", "lat"])
+    if man.split is None:
+        return man, no_sites
+    buffer = man.buffer_km if buffer_km is None else float(buffer_km)
+    s = settings if settings is not None else get_settings()
+    root = Path(s.cache_dir) / "province" / "split"
+    res = cached_split(man.split, buffer_km=buffer, cache_root=root,
+                       key=split_cache_key(man, buffer), progress=progress)
+    shared = dict(man.shared)
+    counties = tuple(CountySpec(
+        name=c.name, sites=c.sites, roads=c.roads, facilities=(c.facilities,),
+        dem=shared.get("dem"), parcels=shared.get("parcels"), townships=shared.get("townships"),
+        prefecture=c.prefecture, own_facilities=c.own_facilities)
+        for c in res.counties)
+    return dataclasses.replace(man, counties=counties, buffer_km=buffer), res.unassigned
 
 
 # --------------------------------------------------------------------------------------
@@ -317,6 +482,8 @@ class CountyResults:
         Number of sites read.
     unroutable
         Sites with at least one unroutable check.
+    facilities
+        Facilities the county's run read (its files and its sites' yes/no columns).
     """
 
     gaps: pd.DataFrame
@@ -324,6 +491,7 @@ class CountyResults:
     access: pd.DataFrame
     sites: int
     unroutable: int
+    facilities: int = 0
 
 
 def province_cache_dir(settings: Settings | None = None) -> Path:
@@ -375,7 +543,7 @@ def load_cached(key: str, *, settings: Settings | None = None) -> CountyResults 
         meta = json.loads((entry / "meta.json").read_text(encoding="utf-8"))
         tables = {t: pd.read_parquet(entry / f"{t}.parquet") for t in _TABLES}
         return CountyResults(sites=int(meta["sites"]), unroutable=int(meta["unroutable"]),
-                             **tables)
+                             facilities=int(meta["facilities"]), **tables)
     except (OSError, ValueError, KeyError, TypeError):
         return None
 
@@ -399,7 +567,8 @@ def store_cached(key: str, results: CountyResults, *, settings: Settings | None 
         for t in _TABLES:
             getattr(results, t).to_parquet(tmp / f"{t}.parquet", index=False)
         (tmp / "meta.json").write_text(json.dumps(
-            {"sites": results.sites, "unroutable": results.unroutable}), encoding="utf-8")
+            {"sites": results.sites, "unroutable": results.unroutable,
+             "facilities": results.facilities}), encoding="utf-8")
         try:
             os.rename(tmp, entry)
         except OSError:
@@ -442,16 +611,44 @@ def merge_access(parts: Sequence[tuple[str, pd.DataFrame]]) -> pd.DataFrame:
     return out.loc[:, ["county", *[c for c in out.columns if c != "county"]]]
 
 
-def province_coverage(gaps: pd.DataFrame) -> pd.DataFrame:
-    """Coverage of the province gap list: levels ``province``, ``county``, ``township``.
+_LEVEL_RANK = {"province": 0, "prefecture": 1, "county": 2, "township": 3}
+
+
+def province_coverage(gaps: pd.DataFrame,
+                      prefectures: Mapping[str, str | None] | None = None) -> pd.DataFrame:
+    """Coverage of the province gap list: levels ``province``, (``prefecture``,) ``county``,
+    ``township``.
 
     :func:`analysis.coverage.coverage_table` on the merged gaps (its ``all`` level renamed
     ``province``); site ids are taken per county, so equal ids in two counties are two sites.
+
+    Parameters
+    ----------
+    gaps
+        The merged gap list (:func:`merge_gaps`).
+    prefectures
+        County name -> its prefecture (None or "" for none).  When any county has one, the
+        table gets a ``prefecture`` column (after ``level``; the county's prefecture on
+        county and township rows) and ``prefecture`` rows: one per prefecture and rule, in
+        the order province, prefecture, county, township within each rule.
     """
     keyed = gaps.assign(site_id=gaps["county"].astype(str) + "\x1f" + gaps["site_id"].astype(str))
     cov = coverage_table(keyed)
     cov["level"] = cov["level"].replace({"all": "province"})
-    return cov
+    pref = {k: v for k, v in (prefectures or {}).items() if v}
+    if not pref:
+        return cov
+    cov.insert(1, "prefecture", cov["county"].map(lambda c: pref.get(c, "")).astype(str))
+    by_pref = coverage_table(keyed.assign(county=keyed["county"].map(
+        lambda c: pref.get(c, "")).astype(str)))
+    rows = by_pref.loc[(by_pref["level"] == "county") & (by_pref["county"] != "")].copy()
+    rows["level"] = "prefecture"
+    rows.insert(1, "prefecture", rows.pop("county"))
+    rows.insert(2, "county", "")
+    out = pd.concat([cov, rows.loc[:, list(cov.columns)]], ignore_index=True)
+    rule_order = {r: i for i, r in enumerate(pd.unique(cov["rule_id"]))}
+    order = out["rule_id"].map(rule_order) * 10 + out["level"].map(_LEVEL_RANK)
+    return out.iloc[order.argsort(kind="stable")].reset_index(drop=True)
 
 
 def _report_writer(report: pd.DataFrame) -> Any:
@@ -465,6 +662,15 @@ def _report_writer(report: pd.DataFrame) -> Any:
 def write_report(out_dir: str | Path, report: pd.DataFrame) -> Path:
     """Write ``report.csv`` (:data:`REPORT_COLUMNS`, UTF-8 with BOM) atomically."""
     return atomic_write(Path(out_dir) / "report.csv", _report_writer(report))
+
+
+def _coverage_writer(coverage: pd.DataFrame) -> Any:
+    def write(p: Path) -> None:
+        out = coverage.copy()
+        for col in ("share_sites", "share_pop"):
+            out[col] = pd.to_numeric(out[col], errors="coerce").round(4)
+        whole_counts(csv_safe(out)).to_csv(p, index=False, encoding="utf-8-sig")
+    return write
 
 
 def _access_writer(access: pd.DataFrame) -> Any:
@@ -484,6 +690,7 @@ def write_province(
     *,
     parts: Sequence[tuple[str, CountyResults]],
     report: pd.DataFrame,
+    prefectures: Mapping[str, str | None] | None = None,
     rules: RuleSet | None = None,
     lang: str = "zh",
 ) -> dict[str, Path]:
@@ -504,6 +711,10 @@ def write_province(
         manifest order.
     report
         One row per county, columns :data:`REPORT_COLUMNS`.
+    prefectures
+        County name -> prefecture: the ``prefecture`` level and column of ``coverage.csv``
+        (:func:`province_coverage`; ``coverage.csv`` is then replaced, atomically, by the
+        one with the column).
     rules
         The rule set applied (the Rules sheet and rule order of gaps.xlsx).
     lang
@@ -513,83 +724,11 @@ def write_province(
     if parts:
         gaps = merge_gaps([(n, r.gaps) for n, r in parts])
         access = merge_access([(n, r.access) for n, r in parts])
-        written = write_outputs(out_dir, gaps=gaps, coverage=province_coverage(gaps),
-                                access=access, rules=rules, lang=lang)
+        coverage = province_coverage(gaps, prefectures)
+        written = write_outputs(out_dir, gaps=gaps, coverage=coverage, access=access,
+                                rules=rules, lang=lang)
         atomic_write(written["access.csv"], _access_writer(access))
+        if "prefecture" in coverage.columns:
+            atomic_write(written["coverage.csv"], _coverage_writer(coverage))
     written["report.csv"] = write_report(out_dir, report)
     return written
-
-
-# --------------------------------------------------------------------------------------
-# A generated province
-# --------------------------------------------------------------------------------------
-
-
-def write_demo_province(
-    out_dir: str | Path,
-    n_counties: int,
-    *,
-    seed: int | None = None,
-    size_km: float = 40.0,
-    res_m: float = 30.0,
-    n_sites: int = 60,
-    force: bool = False,
-) -> Path:
-    """Build ``n_counties`` synthetic demo counties and their ``manifest.yaml`` (SYNTHETIC).
-
-    County ``i`` (1-based) is :func:`layers.demo.build_demo` with seed ``seed + i - 1`` in
-    ``out_dir/county_i``; the same arguments give the same files.  The counties are
-    independent squares at the demo's location: they do not share borders.
-
-    Parameters
-    ----------
-    out_dir
-        The province folder.
-    n_counties
-        Number of counties, 1–1,000.
-    seed
-        Seed of the first county; default ``get_settings().demo_seed``.
-    size_km, res_m, n_sites
-        Each county's size (km), DEM pixel (m) and site count (:func:`layers.demo.build_demo`).
-    force
-        Rebuild counties already present.
-
-    Returns
-    -------
-    pathlib.Path
-        The manifest written.
-
-    Raises
-    ------
-    InputError
-        ``n_counties`` out of range, or a bad demo parameter.
-    """
-    if isinstance(n_counties, bool) or not isinstance(n_counties, int) \
-            or not 1 <= n_counties <= 1000:
-        raise InputError(f"--province N: the number of counties must be 1 to 1000, got "
-                         f"{n_counties!r}")
-    base = get_settings().demo_seed if seed is None else seed
-    root = Path(out_dir).expanduser().absolute()
-    counties = []
-    for i in range(1, n_counties + 1):
-        folder = f"county_{i}"
-        paths = build_demo(root / folder, seed=base + i - 1, size_km=size_km, res_m=res_m,
-                           n_sites=n_sites, force=force)
-        counties.append({
-            "name": folder,
-            "sites": f"{folder}/{paths.sites.name}",
-            "roads": f"{folder}/{paths.roads.name}",
-            "facilities": [f"{folder}/{paths.facilities.name}"],
-            "dem": f"{folder}/{paths.dem.name}",
-            "parcels": f"{folder}/{paths.parcels.name}",
-            "townships": f"{folder}/{paths.townships.name}",
-        })
-    doc = {"name": f"demo province ({n_counties} synthetic counties, seed {base})",
-           "buffer_km": DEFAULT_BUFFER_KM, "counties": counties}
-    text = ("# SYNTHETIC DATA: a generated province of demo counties (anzhi demo --province)\n"
-            + yaml.safe_dump(doc, allow_unicode=True, sort_keys=False))
-
-    def write(p: Path) -> None:
-        p.write_text(text, encoding="utf-8")
-
-    return atomic_write(root / MANIFEST_NAME, write)

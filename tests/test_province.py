@@ -1,6 +1,7 @@
 """Province runs (issue 15): the manifest, one Dask task per county, faults, the results cache.
 
-Three small generated counties (SYNTHETIC); every run goes through a real
+Three small generated counties sharing borders (SYNTHETIC; one demo region cut with a 10 km
+buffer, :func:`layers.split.write_demo_province`); every run goes through a real
 ``distributed.LocalCluster`` of worker processes: its own (as the CLI does by default) in the
 equality test, one shared cluster reached by ``--scheduler`` in the others (warm workers).
 """
@@ -28,7 +29,7 @@ N_COUNTIES = 3
 
 @pytest.fixture(scope="module")
 def province(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """``manifest.yaml`` of 3 generated counties (seeds 11, 12, 13)."""
+    """``manifest.yaml`` of 3 generated counties (one demo region of seed 11, split)."""
     return write_demo_province(tmp_path_factory.mktemp("province"), N_COUNTIES, seed=11,
                                size_km=6.0, res_m=60.0, n_sites=5)
 
@@ -96,19 +97,21 @@ def test_demo_province_is_deterministic_and_readable(tmp_path: Path, capsys) -> 
     assert [c.name for c in man.counties] == ["county_1", "county_2"]
     for c in man.counties:
         assert all(p.is_file() for _, p in c.files())
-        other = tmp_path / "b" / c.name
-        assert c.sites.read_bytes() == (other / "sites.xlsx").read_bytes()
-        assert (c.sites.parent / "manifest.json").read_text(encoding="utf-8") == (
-            other / "manifest.json").read_text(encoding="utf-8")
-    # county i is the demo of seed + i - 1: two counties, two different ones
+        for _, p in c.files():  # the same arguments give the same bytes
+            other = tmp_path / "b" / p.relative_to(tmp_path / "a")
+            assert p.read_bytes() == other.read_bytes(), p
+    # two counties of one region: different sites, the same DEM
     assert man.counties[0].sites.read_bytes() != man.counties[1].sites.read_bytes()
+    assert man.counties[0].dem == man.counties[1].dem
     assert main(["demo", "--province", "2"]) == 2  # needs --out
 
 
 def test_manifest_paths_are_relative_and_counties_selected(province: Path) -> None:
     man = read_manifest(province)
     assert [c.name for c in man.counties] == ["county_1", "county_2", "county_3"]
-    assert man.counties[1].sites == province.parent / "county_2" / "sites.xlsx"
+    assert man.counties[1].sites == province.parent / "split" / "2" / "sites.gpkg"
+    assert [c.prefecture for c in man.counties] == ["prefecture_1", "prefecture_1",
+                                                    "prefecture_2"]
     assert man.buffer_km == 10.0
     assert [c.name for c in man.select(["county_3", "county_1"]).counties] == [
         "county_1", "county_3"]
@@ -136,7 +139,7 @@ def test_province_equals_the_single_county_runs(
     # county level of the province coverage = each county's own coverage of its sites
     cov = pd.read_csv(tmp_path / "out" / "coverage.csv", encoding="utf-8-sig",
                       keep_default_na=False)
-    assert set(cov["level"]) == {"province", "county", "township"}
+    assert set(cov["level"]) == {"province", "prefecture", "county", "township"}
     cols = ["rule_id", "sites_required", "sites_covered", "pop_required", "pop_covered"]
     for n in names:
         own = singles[n].coverage.query("level == 'all'")[cols]
@@ -158,9 +161,9 @@ def test_a_broken_county_fails_alone_with_exit_code_3(
         province: Path, singles: dict[str, RegionResults], scheduler: str,
         tmp_path: Path) -> None:
     folder = shutil.copytree(province.parent, tmp_path / "prov")
-    (folder / "county_2" / "sites.xlsx").write_bytes(b"this is not a spreadsheet")
+    (folder / "split" / "2" / "sites.gpkg").write_bytes(b"this is not a geopackage")
     with open(folder / "manifest.yaml", "a", encoding="utf-8") as fh:  # a fourth, missing file
-        fh.write("- {name: ghost, sites: ghost/sites.xlsx, roads: county_1/roads.osm}\n")
+        fh.write("- {name: ghost, sites: ghost/sites.xlsx, roads: split/1/roads.osm.pbf}\n")
     with override(cache_dir=tmp_path / "cache"):
         rc = main(["gaps", "--province", str(folder / "manifest.yaml"), "--scheduler",
                    scheduler, "--quiet", "--out", str(tmp_path / "out")])
@@ -169,7 +172,7 @@ def test_a_broken_county_fails_alone_with_exit_code_3(
     assert rep["county"].tolist() == ["county_1", "county_2", "county_3", "ghost"]
     assert rep["status"].tolist() == ["ok", "error", "ok", "error"]
     err = rep.loc[1, "error"]
-    assert "sites.xlsx" in err and "Traceback" not in err and "\n" not in err
+    assert "sites.gpkg" in err and "Traceback" not in err and "\n" not in err
     assert rep.loc[[0, 2], "error"].tolist() == ["", ""]
     assert "county 'ghost': sites: file" in rep.loc[3, "error"]
     assert "manifest.yaml" in rep.loc[3, "error"] and "does not exist" in rep.loc[3, "error"]

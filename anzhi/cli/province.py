@@ -25,10 +25,20 @@ PROVINCE_EPILOG = """\
 province runs (one Dask task per county; a local cluster of worker processes by default):
   anzhi demo --province 3 --out prov && anzhi gaps --province prov/manifest.yaml --out out/prov
   anzhi gaps --province manifest.yaml --scheduler tcp://host:8786 --county 施甸县 --out out/p
-  outputs: gaps.csv (county column), gaps.xlsx, coverage.csv (province/county/township),
-  access.csv, report.csv (county, status ok/cached/error, time_s, sites, unroutable, error);
-  counties whose inputs, rules and profile are unchanged come from the cache folder
-  ($ANZHI_CACHE_DIR) unless --no-cache.
+  anzhi gaps --province prov/manifest_split.yaml --buffer-km 5 --out out/prov5
+  two manifest forms: counties: a list of {name, sites, roads, facilities, dem?, parcels?,
+  townships?, prefecture?} (ready county folders, used as they are; buffer_km is only
+  recorded), or counties: counties.gpkg (polygons with a name and optional prefecture
+  column) with sites:, roads: (one large .osm.pbf/.osm/.osm.bz2) and facilities: for the
+  whole province, which Anzhi splits: each site goes to the polygon holding it (sites in
+  none are listed in report.csv and the exit status is 3), facilities and roads are kept
+  within buffer_km (default 10 km) of the polygon, so a facility across a border still
+  serves a site; the split is cached in $ANZHI_CACHE_DIR/province/split.
+  outputs: gaps.csv (county column), gaps.xlsx, coverage.csv (province/prefecture/county/
+  township; the prefecture level and column when counties name a prefecture), access.csv,
+  report.csv (county, prefecture, status ok/cached/error, time_s, sites, unroutable,
+  facilities in the county, each counted once, error); counties whose inputs, rules and
+  profile are unchanged come from the cache folder ($ANZHI_CACHE_DIR) unless --no-cache.
 exit status: 0 done, 2 bad input, 3 with --province: some county failed (its error is in
 report.csv; the other counties' results are written)
 """
@@ -42,7 +52,8 @@ def add_gaps_options(parser: argparse.ArgumentParser) -> None:
     g = parser.add_argument_group("province (instead of the inputs above)")
     g.add_argument("--province", type=Path, metavar="MANIFEST",
                    help="manifest.yaml listing the counties (name, sites, roads, facilities, "
-                        "dem, parcels; paths relative to it): run every county on Dask")
+                        "dem, parcels; paths relative to it), or naming one site table, "
+                        "road file and county polygons to split: run every county on Dask")
     g.add_argument("--workers", type=int, default=None, metavar="K",
                    help="worker processes of the local Dask cluster (default: the cores)")
     g.add_argument("--scheduler", default=None, metavar="URL",
@@ -51,16 +62,22 @@ def add_gaps_options(parser: argparse.ArgumentParser) -> None:
                    help="run only this county of the manifest; repeatable")
     g.add_argument("--no-cache", action="store_true",
                    help="recompute every county (neither read nor write the results cache)")
+    g.add_argument("--buffer-km", type=float, default=None, metavar="KM",
+                   help="split form (counties: a polygon file): keep facilities and roads "
+                        "within KM of each county (default: the manifest's buffer_km, 10)")
 
 
 def add_demo_options(parser: argparse.ArgumentParser) -> None:
     """The ``--province`` options of ``anzhi demo``."""
     g = parser.add_argument_group("generated province")
     g.add_argument("--province", type=int, default=None, metavar="N",
-                   help="build N synthetic counties (seeds SEED, SEED+1, ...) in "
-                        "OUT/county_1 ... and OUT/manifest.yaml (needs --out)")
+                   help="build one synthetic region cut into N counties sharing borders: "
+                        "OUT/region, OUT/counties.gpkg, OUT/manifest_split.yaml (split form) "
+                        "and OUT/manifest.yaml (the counties split with 10 km, in "
+                        "OUT/split/1 ...) (needs --out)")
     g.add_argument("--county-km", type=float, default=40.0, metavar="KM",
-                   help="side of each generated county, km (default: %(default)s)")
+                   help="size of each generated county: the side of a square of its area, "
+                        "km (default: %(default)s)")
     g.add_argument("--county-sites", type=int, default=60, metavar="N",
                    help="relocation sites per generated county (default: %(default)s)")
 
@@ -69,7 +86,9 @@ def _manifest_files(manifest: Path) -> list[Path]:
     from layers.province import read_manifest
 
     man = read_manifest(manifest)
-    return [manifest, *(p for c in man.counties for _, p in c.files())]
+    split = [p for _, p in man.split.files()] if man.split is not None else []
+    return [manifest, *split, *man.shared.values(),
+            *(p for c in man.counties for _, p in c.files())]
 
 
 def cmd_gaps_province(args: argparse.Namespace, overrides: dict[str, Any]) -> int:
@@ -90,7 +109,7 @@ def cmd_gaps_province(args: argparse.Namespace, overrides: dict[str, Any]) -> in
     res = run_province(args.province, out_dir=args.out, rules=args.rules, overrides=overrides,
                        profile=args.profile, workers=args.workers, scheduler=args.scheduler,
                        counties=args.counties or None, use_cache=not args.no_cache,
-                       progress=not args.quiet, lang=args.lang)
+                       progress=not args.quiet, lang=args.lang, buffer_km=args.buffer_km)
     report = res.report
     counts = report["status"].value_counts()
     print(f"{res.manifest.name}: {len(report)} counties: {int(counts.get('ok', 0))} computed, "
