@@ -45,6 +45,7 @@ from analysis.gaps import GAPS_COLUMNS, STATUSES, worst_status
 from analysis.plans import site_plans
 from analysis.rules import RuleSet
 from anzhi.core.vocabulary import label
+from layers.csvtext import write_csv
 from layers.sheets import cell_values, column_cells, save_workbook, sheet_title, write_table
 
 __all__ = [
@@ -282,7 +283,7 @@ def _csv_writer(df: pd.DataFrame) -> Callable[[Path], None]:
         for col, nd in _CSV_DECIMALS.items():
             if col in out.columns:
                 out[col] = pd.to_numeric(out[col], errors="coerce").round(nd)
-        whole_counts(csv_safe(out)).to_csv(p, index=False, encoding="utf-8-sig")
+        write_csv(whole_counts(csv_safe(out)), p, encoding="utf-8-sig")  # to_csv's bytes
     return write
 
 
