@@ -40,6 +40,7 @@ from openpyxl import Workbook
 
 from anzhi.core.errors import DataSourceError, InputError, Problem
 from anzhi.core.files import atomic_write
+from anzhi.core.settings import get_settings
 from analysis.coverage import COVERAGE_COLUMNS
 from analysis.gaps import GAPS_COLUMNS, STATUSES, worst_status
 from analysis.plans import site_plans
@@ -479,6 +480,14 @@ def _xlsx_writer(gaps: pd.DataFrame, rules: RuleSet | None, lang: str
                        cols.index("dist_m"): "#,##0", cols.index("time_min"): "0.0"}
 
         sum_headers, sum_rows, ftypes = _summary_table(gaps, rules, lang)
+        limit = get_settings().xlsx_type_sheets_max_rows
+        if len(gaps) > limit:  # the gap list once: its filter gives each type's rows
+            ftypes = []
+            note = (f"缺口清单共 {len(gaps):,} 行,超过 {limit:,} 行,未按设施类型分表:请在「"
+                    f"{_SHEETS['gaps'][0]}」中按设施类型筛选" if li == 0 else
+                    f"The gap list has {len(gaps):,} rows, more than {limit:,}: no sheet per "
+                    f"facility type; filter the '{_SHEETS['gaps'][1]}' sheet by facility type")
+            sum_rows = [*sum_rows, [note] + [None] * (len(sum_headers) - 1)]
         write_table(wb, _SHEETS["summary"][li], used, sum_headers,
                      _columns_of(sum_rows, sum_headers),
                      number_formats={len(sum_headers) - 2: "0.0%"})

@@ -74,6 +74,11 @@ class Settings:
     max_table_rows
         Largest number of rows of a site or facility table (sheet, csv or layer).  Default
         1,000,000 (a province has some 10,000 relocation sites).
+    xlsx_type_sheets_max_rows
+        ``gaps.xlsx`` has a sheet per facility type (each repeating that type's rows of the
+        gap list) while the gap list has at most this many rows; beyond it they are left out
+        (said on the summary sheet: the gap list's filter does the same) so that a table of
+        100,000 sites is written once, not twice.  Default 200,000 (25,000 sites × 8 rules).
     """
 
     max_snap_dist_m: float = 2000.0
@@ -89,6 +94,7 @@ class Settings:
     max_yaml_nodes: int = 100_000
     max_rules: int = 1_000
     max_table_rows: int = 1_000_000
+    xlsx_type_sheets_max_rows: int = 200_000
 
 
 _current: contextvars.ContextVar[Settings | None] = contextvars.ContextVar(

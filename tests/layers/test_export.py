@@ -19,6 +19,7 @@ from analysis.coverage import COVERAGE_COLUMNS, coverage_table
 from analysis.gaps import GAPS_COLUMNS, evaluate
 from analysis.rules import RuleSet, load_rules
 from anzhi.core.files import atomic_write
+from anzhi.core.settings import override
 from layers.export import ACCESS_COLUMNS, OUTPUT_FILES, write_outputs
 
 LON0, LAT0 = 99.2, 24.7
@@ -122,6 +123,25 @@ def test_xlsx_chinese(tmp_path: Path, results) -> None:  # type: ignore[no-untyp
     assert police.freeze_panes == "A2" and police.auto_filter.ref == f"A1:P{len(p_rows) + 1}"
     assert p_rows and {r[6] for r in p_rows} == {"警务室"}
     assert len(p_rows) == int((gaps["facility_type"] == "police_room").sum())
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_a_long_gap_list_is_written_once_without_type_sheets(tmp_path: Path, results,  # type: ignore
+                                                              lang: str) -> None:
+    gaps, cov, access, rules = results
+    with override(xlsx_type_sheets_max_rows=len(gaps) - 1):
+        paths = write_outputs(tmp_path / "o", gaps=gaps, coverage=cov, access=access,
+                              rules=rules, lang=lang)
+    wb = openpyxl.load_workbook(paths["gaps.xlsx"])
+    assert wb.sheetnames == (["汇总", "缺口清单", "一点一策", "规则"] if lang == "zh" else
+                             ["Summary", "Gaps", "site plans", "Rules"])
+    last = [r for r in wb.worksheets[0].iter_rows(min_row=2, values_only=True)][-1]
+    assert f"{len(gaps):,}" in last[0] and ("按设施类型筛选" in last[0] or "filter" in last[0])
+    assert len(list(wb.worksheets[1].iter_rows(min_row=2))) == len(gaps)
+    with override(xlsx_type_sheets_max_rows=len(gaps)):  # at the limit: still one per type
+        paths = write_outputs(tmp_path / "o2", gaps=gaps, coverage=cov, access=access,
+                              rules=rules, lang=lang)
+    assert len(openpyxl.load_workbook(paths["gaps.xlsx"]).sheetnames) == 6
 
 
 def test_xlsx_english(tmp_path: Path, results) -> None:  # type: ignore[no-untyped-def]
