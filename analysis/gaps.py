@@ -496,7 +496,9 @@ class _Access:
 def _candidate(t_key: np.ndarray, valid: np.ndarray, p: _Pairs, near: _Nearby, acc: _Access,
                type_index: dict[str, int]) -> dict[str, np.ndarray]:
     """At-site and within-reach evidence of each pair for facility type ``t_key``."""
-    t_idx = np.array([type_index.get(t, 0) for t in t_key], dtype=np.int64)
+    pos = pd.Index(list(type_index)).get_indexer(t_key)
+    idx_of = np.asarray([*type_index.values(), 0], dtype=np.int64)  # -1 (unknown) -> 0
+    t_idx = idx_of[pos]
     c_near_d = np.where(valid, near.near_dist[p.si, t_idx], np.inf)
     c_id_fid = np.where(valid, near.id_fid[p.si, t_idx], "")
     c_by_id = c_id_fid != ""
