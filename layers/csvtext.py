@@ -51,8 +51,12 @@ def _column_text(col: pd.Series) -> pa.Array | None:
     if pd.api.types.is_bool_dtype(dt) and not ext:
         return pa.array(np.where(col.to_numpy(dtype=bool), "True", "False"), type=pa.string())
     if dt.kind == "f" and not ext:
-        v = col.to_numpy(dtype=np.float64)
-        return _strings(v, np.isnan(v))
+        # each distinct value formatted once (distances and times are rounded: few distinct)
+        # (by bit pattern: -0.0 is not 0.0)
+        v = np.ascontiguousarray(col.to_numpy(dtype=np.float64))
+        codes, uniq = pd.factorize(v.view(np.int64))
+        text = pa.array(np.append(uniq.view(np.float64).astype(str), ""), type=pa.string())
+        return text.take(pa.array(np.where(np.isnan(v), len(uniq), codes)))  # NaN: ""
     if dt.kind in "iu" and not ext:
         return _strings(col.to_numpy(), None)
     if isinstance(dt, pd.Int64Dtype | pd.Int32Dtype):

@@ -57,6 +57,7 @@ def test_other_columns_and_encodings_go_to_pandas(tmp_path: Path) -> None:
     _same(df, tmp_path)
     _same(pd.DataFrame({"a": ["中文", "x"], "b": [1.5, np.nan]}), tmp_path, encoding="gb18030")
     _same(pd.DataFrame({"only": ["", "a", None]}), tmp_path)  # one column: "" alone on a row
+    _same(pd.DataFrame({"z": [-0.0, 0.0, np.nan, -0.0], "k": ["a"] * 4}), tmp_path)  # not one value
     _same(pd.DataFrame({"a": pd.Series([], dtype=str), "b": pd.Series([], dtype=float)}), tmp_path)
 
 
