@@ -7,7 +7,8 @@ every polygon become an ``error`` row of the report.  It then takes the
 counties whose inputs, rules and profile are unchanged from the results cache
 (:mod:`layers.province`), and submits one :func:`county_task` per remaining county to a
 ``dask.distributed`` cluster: a :class:`distributed.LocalCluster` of worker processes on this
-machine (one thread each), or the scheduler of a real cluster.  A county whose input is bad
+machine (one thread each, each with a memory limit: :func:`check_memory_limit`), or the
+scheduler of a real cluster.  A county whose input is bad
 (any :class:`~anzhi.core.errors.AnzhiError`) gets its message in the report and the others
 finish; each county's results are stored in the cache as soon as it finishes, and the
 province outputs are merged at the end (:func:`layers.province.write_province`), so a run
@@ -49,10 +50,19 @@ from layers.province import (
     write_province,
 )
 from layers.rulesfile import read_rules
+from layers.provout import site_points
 from layers.split import owned_in_file
 
-__all__ = ["CountyOutcome", "CountyTask", "NO_COUNTY", "ProvinceResult", "county_inputs",
-           "county_task", "run_province"]
+__all__ = ["CountyOutcome", "CountyTask", "DASHBOARD_NEEDS_BOKEH", "MIN_MEMORY_LIMIT_BYTES",
+           "NO_COUNTY", "ProvinceResult", "check_memory_limit", "county_inputs", "county_task",
+           "run_province"]
+
+#: Smallest memory limit of a local worker (bytes): a worker process with Anzhi's
+#: libraries loaded takes some 250 MB before it reads a county.
+MIN_MEMORY_LIMIT_BYTES = 256 * 2**20
+#: The line printed instead of the dashboard link when bokeh is not installed.
+DASHBOARD_NEEDS_BOKEH = ("Dask dashboard / 任务面板: needs bokeh (pip install bokeh); "
+                         "not shown in this run")
 
 #: The ``county`` of the report row listing the sites outside every county polygon.
 NO_COUNTY = "(no county / 不在任何县)"
@@ -114,13 +124,18 @@ class ProvinceResult:
     written
         Output file name -> path.
     dashboard_link
-        The Dask dashboard's address, None when nothing was computed (all cached or failed).
+        The Dask dashboard's address; None when nothing was computed (all cached or
+        failed) or bokeh, which serves the dashboard, is not installed.
+    worker_memory
+        Worker address -> its memory limit (bytes, None: no limit) as the scheduler
+        reported it when the counties were submitted; empty when nothing was computed.
     """
 
     manifest: Manifest
     outcomes: tuple[CountyOutcome, ...]
     written: dict[str, Path] = field(default_factory=dict)
     dashboard_link: str | None = None
+    worker_memory: dict[str, int | None] = field(default_factory=dict)
 
     @property
     def report(self) -> pd.DataFrame:
@@ -185,7 +200,8 @@ def county_task(task: CountyTask) -> CountyOutcome:
     unroutable = res.gaps.loc[res.gaps["status"].astype(str) == "unroutable", "site_id"]
     results = CountyResults(gaps=res.gaps, coverage=res.coverage, access=res.access,
                             sites=len(res.data.sites), unroutable=int(unroutable.nunique()),
-                            facilities=_facility_count(task.county, res))
+                            facilities=_facility_count(task.county, res),
+                            site_points=site_points(res.data.sites))
     return CountyOutcome(task.county.name, "ok", time.perf_counter() - t0, results=results)
 
 
@@ -213,7 +229,54 @@ def _no_county(unassigned: pd.DataFrame, man: Manifest) -> CountyOutcome:
         "coordinates (and coords:) or add their county to the polygons"))
 
 
-def _cluster(workers: int | None, scheduler: str | None, n_tasks: int) -> tuple[Any, Any]:
+def check_memory_limit(value: str | int | None) -> str | int:
+    """The memory limit of each local worker, checked before anything runs.
+
+    Parameters
+    ----------
+    value
+        ``"auto"`` or None: Dask's default, the machine's memory split evenly among the
+        workers; a size per worker with its unit (``"4GiB"``, ``"2.5GB"``, ``"800MiB"``;
+        :func:`dask.utils.parse_bytes`, a bare number is bytes) or a whole number of
+        bytes, at least :data:`MIN_MEMORY_LIMIT_BYTES`.  A size above the machine's memory
+        is cut to it by Dask.
+
+    Returns
+    -------
+    str or int
+        ``"auto"``, or the limit in bytes (what ``LocalCluster(memory_limit=...)`` gets).
+
+    Raises
+    ------
+    InputError
+        Not a size, or smaller than :data:`MIN_MEMORY_LIMIT_BYTES`, naming the value and
+        what to give instead.
+    """
+    if value is None or (isinstance(value, str) and value.strip().lower() == "auto"):
+        return "auto"
+    fix = ("give a size per worker with its unit, e.g. --memory-limit 4GiB (or 2500MB, "
+           "800MiB), or auto: the machine's memory split evenly among the workers")
+    if isinstance(value, bool) or not isinstance(value, (str, int)):
+        raise InputError(f"--memory-limit {value!r} is not a size; {fix}")
+    n_bytes: int
+    if isinstance(value, int):
+        n_bytes = value
+    else:
+        from dask.utils import parse_bytes
+
+        try:
+            n_bytes = int(parse_bytes(value.strip()))
+        except (ValueError, TypeError, OverflowError, IndexError):
+            raise InputError(f"--memory-limit {value!r} is not a size; {fix}") from None
+    if n_bytes < MIN_MEMORY_LIMIT_BYTES:
+        raise InputError(f"--memory-limit {value!r} is {n_bytes:,} bytes per worker, less "
+                         f"than the {MIN_MEMORY_LIMIT_BYTES // 2**20} MiB a worker needs; "
+                         f"{fix}")
+    return n_bytes
+
+
+def _cluster(workers: int | None, scheduler: str | None, n_tasks: int,
+             memory_limit: str | int = "auto") -> tuple[Any, Any]:
     """The Dask client and the local cluster it owns (None with a scheduler address)."""
     from distributed import Client, LocalCluster
 
@@ -226,25 +289,42 @@ def _cluster(workers: int | None, scheduler: str | None, n_tasks: int) -> tuple[
                 "check the address (tcp://host:8786) and that `dask scheduler` runs there, "
                 "or leave out --scheduler for a local cluster") from None
     n = workers or os.cpu_count() or 1
+    dashboard = ":0" if importlib.util.find_spec("bokeh") else None
     cluster = LocalCluster(n_workers=max(1, min(n, n_tasks)), threads_per_worker=1,
-                           processes=True, dashboard_address=":0")
+                           processes=True, dashboard_address=dashboard,
+                           memory_limit=memory_limit)
     return Client(cluster), cluster
+
+
+def _dashboard(client: Any, progress: bool) -> str | None:
+    """The dashboard link, printed with ``progress``; None (and one line saying so) when
+    bokeh, which serves the dashboard, is not installed."""
+    if not importlib.util.find_spec("bokeh"):
+        log.info("Dask dashboard: not served (bokeh is not installed)")
+        if progress:
+            print(DASHBOARD_NEEDS_BOKEH, file=sys.stderr)
+        return None
+    link = str(client.dashboard_link)
+    log.info("Dask dashboard: %s", link)
+    if progress:
+        print(f"Dask dashboard / 任务面板: {link}", file=sys.stderr)
+    return link
 
 
 def _compute(tasks: Sequence[CountyTask], *, workers: int | None, scheduler: str | None,
              progress: bool, done: dict[str, CountyOutcome], use_cache: bool,
-             keys: Mapping[str, str], settings: Settings) -> str | None:
-    """Submit ``tasks`` to Dask, fill ``done`` as they finish; returns the dashboard link."""
+             keys: Mapping[str, str], settings: Settings, memory_limit: str | int,
+             memory: dict[str, int | None]) -> str | None:
+    """Submit ``tasks`` to Dask, fill ``done`` as they finish and ``memory`` with each
+    worker's memory limit (bytes); returns the dashboard link."""
     from distributed import as_completed
     from tqdm.auto import tqdm
 
-    client, cluster = _cluster(workers, scheduler, len(tasks))
+    client, cluster = _cluster(workers, scheduler, len(tasks), memory_limit)
     try:
-        link = str(client.dashboard_link)
-        log.info("Dask dashboard: %s", link)
-        if progress:
-            note = "" if importlib.util.find_spec("bokeh") else " (install bokeh to view it)"
-            print(f"Dask dashboard / 任务面板: {link}{note}", file=sys.stderr)
+        link = _dashboard(client, progress)
+        memory.update({str(addr): w.get("memory_limit") for addr, w in
+                       client.scheduler_info(n_workers=-1)["workers"].items()})
         started = time.perf_counter()
         futures = {client.submit(county_task, t, key=f"anzhi-county-{i}-{keys[t.county.name]}",
                                  pure=False): t.county.name for i, t in enumerate(tasks)}
@@ -287,6 +367,8 @@ def run_province(
     progress: bool | None = None,
     lang: str = "zh",
     buffer_km: float | None = None,
+    memory_limit: str | int | None = None,
+    parquet: bool = False,
 ) -> ProvinceResult:
     """Run every county of a province on Dask and write the province outputs.
 
@@ -296,7 +378,9 @@ def run_province(
         ``manifest.yaml`` (:func:`layers.province.read_manifest`) or a read manifest.
     out_dir
         Output folder: ``gaps.csv`` (``county`` column), ``gaps.xlsx``, ``coverage.csv``
-        (province / county / township), ``access.csv`` and ``report.csv``.
+        (province / county / township), ``access.csv``, ``gaps.gpkg`` (site points, layers
+        ``gaps`` and ``sites``, as a county run's) and ``report.csv``, written together
+        (:func:`layers.province.write_province`).
     rules, overrides, profile
         As :func:`anzhi.pipeline.run_region`, for every county.
     workers
@@ -322,6 +406,15 @@ def run_province(
         ``buffer_km``.  The split is cached in ``<cache_dir>/province/split`` (also with
         ``use_cache=False``: it is the counties' input, not a result).  A manifest of
         county folders uses each county's files as they are (refused there).
+    memory_limit
+        Memory limit of each local worker (:func:`check_memory_limit`): ``"auto"`` or None
+        (default; the machine's memory split evenly among the workers), ``"4GiB"``, or
+        bytes.  Dask spills, pauses and at 95 % restarts a worker over it (that county
+        then fails alone).  Refused with ``scheduler`` (set where the workers start:
+        ``dask worker --memory-limit``).
+    parquet
+        Also write ``gaps.parquet`` and ``sites.parquet`` (GeoParquet, EPSG:4326: the two
+        layers of ``gaps.gpkg``).
 
     Returns
     -------
@@ -332,8 +425,14 @@ def run_province(
     ------
     InputError
         A bad manifest, an unknown county name, a bad rule set, ``workers`` < 1 or with
-        ``scheduler``.  A county's own bad input does not raise.
+        ``scheduler``, a bad ``memory_limit`` or one with ``scheduler`` (all checked before
+        anything is read or run).  A county's own bad input does not raise.
     """
+    worker_memory = check_memory_limit(memory_limit)
+    if memory_limit is not None and scheduler:
+        raise InputError("give --memory-limit or --scheduler, not both: a cluster's workers "
+                         "get their memory limit where they are started (dask worker "
+                         "--memory-limit 4GiB)")
     if workers is not None and (isinstance(workers, bool) or workers < 1):
         raise InputError(f"--workers must be a whole number ≥ 1, got {workers!r}")
     if workers is not None and scheduler:
@@ -377,14 +476,17 @@ def run_province(
         else:
             todo.append(CountyTask(c, rules_arg, dict(overrides or {}), profile, settings))
     link = None
+    memory: dict[str, int | None] = {}
     if todo:
         link = _compute(todo, workers=workers, scheduler=scheduler, progress=show, done=done,
-                        use_cache=use_cache, keys=keys, settings=settings)
+                        use_cache=use_cache, keys=keys, settings=settings,
+                        memory_limit=worker_memory, memory=memory)
     outcomes = tuple(done[c.name] for c in man.counties)
     if len(unassigned) and not counties:
         outcomes += (_no_county(unassigned, man),)
     parts = [(o.name, o.results) for o in outcomes if o.results is not None]
     written = write_province(out_dir, parts=parts, report=_report(outcomes, man),
                              prefectures={c.name: c.prefecture for c in man.counties},
-                             rules=ruleset, lang=lang)
-    return ProvinceResult(manifest=man, outcomes=outcomes, written=written, dashboard_link=link)
+                             rules=ruleset, lang=lang, parquet=parquet)
+    return ProvinceResult(manifest=man, outcomes=outcomes, written=written, dashboard_link=link,
+                          worker_memory=memory)

@@ -22,7 +22,8 @@ here knows about Dask).
     only.
 Results cache
     ``<cache_dir>/province/v<CACHE_VERSION>/<key>/``: ``gaps.parquet``, ``coverage.parquet``,
-    ``access.parquet`` and ``meta.json`` of one county, keyed by the SHA-256 of the county's
+    ``access.parquet``, ``sites.parquet`` (GeoParquet: the site points of ``gaps.gpkg``) and
+    ``meta.json`` of one county, keyed by the SHA-256 of the county's
     input files, the effective rule set, the travel profile and the settings that change a
     result (:func:`county_cache_key`).  An entry is written into a temporary folder and
     renamed into place, so it is whole or absent; the county's name is not part of the key
@@ -33,7 +34,10 @@ Outputs (:func:`write_province`)
     ``county`` column holding the manifest's county name and a leading ``county`` column in
     ``access.csv``; ``coverage.csv`` has the levels ``province``, ``county`` and
     ``township``, and ``prefecture`` (with a ``prefecture`` column) when the counties name
-    their prefecture; ``report.csv`` has one row per county (:data:`REPORT_COLUMNS`).
+    their prefecture; ``report.csv`` has one row per county (:data:`REPORT_COLUMNS`);
+    ``gaps.gpkg`` (and with ``parquet`` ``gaps.parquet`` / ``sites.parquet``) as a county
+    run's, ``county`` the manifest's name (:mod:`layers.provout`).  All of them are
+    committed in one folder write (:func:`layers.provout.write_province_folder`).
 Generated province
     :func:`write_demo_province` (defined in :mod:`layers.split`): one demo region cut into
     counties that share borders, with both manifest forms.
@@ -52,6 +56,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import geopandas as gpd
 import pandas as pd
 import yaml
 
@@ -61,7 +66,8 @@ from analysis.rules import RuleSet
 from anzhi.core.errors import DataSourceError, InputError, ProblemCollector
 from anzhi.core.files import atomic_write, file_sha256
 from anzhi.core.settings import Settings, get_settings
-from layers.export import ACCESS_COLUMNS, csv_safe, whole_counts, write_outputs
+from layers.export import ACCESS_COLUMNS, csv_safe, whole_counts
+from layers.provout import merge_sites, site_points, write_province_folder
 from layers.split import (DEFAULT_BUFFER_KM, MANIFEST_NAME, SPLIT_VERSION, SplitSource,
                           cached_split, write_demo_province)
 
@@ -74,7 +80,7 @@ __all__ = [
 ]
 
 #: Version of the cache entries' layout; bump when what a county stores changes.
-CACHE_VERSION = 2
+CACHE_VERSION = 3
 #: Keys of one county in the manifest: required, then optional.
 COUNTY_KEYS: tuple[str, ...] = ("name", "sites", "roads", "facilities", "dem", "parcels",
                                 "townships", "coords", "facility_coords", "crs", "prefecture")
@@ -484,6 +490,9 @@ class CountyResults:
         Sites with at least one unroutable check.
     facilities
         Facilities the county's run read (its files and its sites' yes/no columns).
+    site_points
+        The county's site points (:func:`layers.provout.site_points`, EPSG:4326) for
+        ``gaps.gpkg``; None leaves the province without ``gaps.gpkg``.
     """
 
     gaps: pd.DataFrame
@@ -492,6 +501,7 @@ class CountyResults:
     sites: int
     unroutable: int
     facilities: int = 0
+    site_points: gpd.GeoDataFrame | None = None
 
 
 def province_cache_dir(settings: Settings | None = None) -> Path:
@@ -542,9 +552,11 @@ def load_cached(key: str, *, settings: Settings | None = None) -> CountyResults 
     try:
         meta = json.loads((entry / "meta.json").read_text(encoding="utf-8"))
         tables = {t: pd.read_parquet(entry / f"{t}.parquet") for t in _TABLES}
+        points = gpd.read_parquet(entry / "sites.parquet")
         return CountyResults(sites=int(meta["sites"]), unroutable=int(meta["unroutable"]),
-                             facilities=int(meta["facilities"]), **tables)
-    except (OSError, ValueError, KeyError, TypeError):
+                             facilities=int(meta["facilities"]), site_points=points,
+                             **tables)
+    except (OSError, ValueError, KeyError, TypeError, ImportError):
         return None
 
 
@@ -566,13 +578,15 @@ def store_cached(key: str, results: CountyResults, *, settings: Settings | None 
         tmp.mkdir(parents=True)
         for t in _TABLES:
             getattr(results, t).to_parquet(tmp / f"{t}.parquet", index=False)
+        if results.site_points is not None:  # else no entry is complete: recomputed later
+            site_points(results.site_points).to_parquet(tmp / "sites.parquet", index=False)
         (tmp / "meta.json").write_text(json.dumps(
             {"sites": results.sites, "unroutable": results.unroutable,
              "facilities": results.facilities}), encoding="utf-8")
         try:
             os.rename(tmp, entry)
         except OSError:
-            if not (entry / "meta.json").is_file():
+            if not all((entry / f).is_file() for f in ("meta.json", "sites.parquet")):
                 shutil.rmtree(entry, ignore_errors=True)  # a broken entry: replace it
                 os.rename(tmp, entry)
     except OSError as exc:
@@ -693,14 +707,19 @@ def write_province(
     prefectures: Mapping[str, str | None] | None = None,
     rules: RuleSet | None = None,
     lang: str = "zh",
+    parquet: bool = False,
 ) -> dict[str, Path]:
-    """Write the province outputs into ``out_dir``.
+    """Write the province outputs into ``out_dir``, all in one folder commit.
 
-    ``gaps.csv``, ``gaps.xlsx``, ``coverage.csv`` and ``access.csv`` are written together
-    and atomically by :func:`layers.export.write_outputs` (same schemas as one region;
-    ``access.csv`` is then replaced, atomically, by the one with a leading ``county``
-    column); ``report.csv`` last.  Without any successful county only ``report.csv`` is
-    written.
+    ``gaps.csv``, ``gaps.xlsx``, ``coverage.csv`` and ``access.csv`` by the single-region
+    writers (:func:`layers.export.write_outputs`: same schemas; ``access.csv`` with a
+    leading ``county`` column, ``coverage.csv`` with the ``prefecture`` level and column
+    when given), ``gaps.gpkg`` (layers ``gaps`` and ``sites`` as a county run's, ``county``
+    the manifest's name; :func:`layers.provout.province_site_layers`), with ``parquet``
+    also ``gaps.parquet`` and ``sites.parquet``, and ``report.csv``: either all are the
+    new files or ``out_dir`` keeps what it had
+    (:func:`layers.provout.write_province_folder`).  Without any successful county only
+    ``report.csv`` is written.
 
     Parameters
     ----------
@@ -713,22 +732,33 @@ def write_province(
         One row per county, columns :data:`REPORT_COLUMNS`.
     prefectures
         County name -> prefecture: the ``prefecture`` level and column of ``coverage.csv``
-        (:func:`province_coverage`; ``coverage.csv`` is then replaced, atomically, by the
-        one with the column).
+        (:func:`province_coverage`).
     rules
         The rule set applied (the Rules sheet and rule order of gaps.xlsx).
     lang
         Headers of gaps.xlsx, ``zh`` or ``en``.
+    parquet
+        Also write the GeoParquet files ``gaps.parquet`` and ``sites.parquet`` (EPSG:4326).
+
+    Raises
+    ------
+    InputError
+        ``parquet`` while a county's results carry no site points.
+    DataSourceError
+        The folder cannot be written (``out_dir`` is left as it was).
     """
-    written: dict[str, Path] = {}
+    writers: dict[str, Any] = {}
+    tables: dict[str, Any] = {"gaps": None, "coverage": None, "access": None, "sites": None}
     if parts:
         gaps = merge_gaps([(n, r.gaps) for n, r in parts])
         access = merge_access([(n, r.access) for n, r in parts])
         coverage = province_coverage(gaps, prefectures)
-        written = write_outputs(out_dir, gaps=gaps, coverage=coverage, access=access,
-                                rules=rules, lang=lang)
-        atomic_write(written["access.csv"], _access_writer(access))
+        points = [(n, r.site_points) for n, r in parts if r.site_points is not None]
+        tables = {"gaps": gaps, "coverage": coverage, "access": access,
+                  "sites": merge_sites(points) if len(points) == len(parts) else None}
+        writers["access.csv"] = _access_writer(access)
         if "prefecture" in coverage.columns:
-            atomic_write(written["coverage.csv"], _coverage_writer(coverage))
-    written["report.csv"] = write_report(out_dir, report)
-    return written
+            writers["coverage.csv"] = _coverage_writer(coverage)
+    writers["report.csv"] = _report_writer(report)
+    return write_province_folder(out_dir, writers=writers, rules=rules, lang=lang,
+                                 parquet=parquet and bool(parts), **tables)

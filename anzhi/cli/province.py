@@ -36,9 +36,14 @@ province runs (one Dask task per county; a local cluster of worker processes by 
   serves a site; the split is cached in $ANZHI_CACHE_DIR/province/split.
   outputs: gaps.csv (county column), gaps.xlsx, coverage.csv (province/prefecture/county/
   township; the prefecture level and column when counties name a prefecture), access.csv,
-  report.csv (county, prefecture, status ok/cached/error, time_s, sites, unroutable,
+  gaps.gpkg (site points, layers gaps and sites, county column; with --format parquet also
+  gaps.parquet and sites.parquet), report.csv (county, prefecture, status ok/cached/error, time_s, sites, unroutable,
   facilities in the county, each counted once, error); counties whose inputs, rules and
   profile are unchanged come from the cache folder ($ANZHI_CACHE_DIR) unless --no-cache.
+  All outputs are written together: a run that fails leaves the folder as it was.
+  each local worker has a memory limit (--memory-limit, default auto: the machine's memory
+  split evenly among the workers); the Dask dashboard link is printed when bokeh is
+  installed (pip install bokeh).
 exit status: 0 done, 2 bad input, 3 with --province: some county failed (its error is in
 report.csv; the other counties' results are written)
 """
@@ -56,6 +61,10 @@ def add_gaps_options(parser: argparse.ArgumentParser) -> None:
                         "road file and county polygons to split: run every county on Dask")
     g.add_argument("--workers", type=int, default=None, metavar="K",
                    help="worker processes of the local Dask cluster (default: the cores)")
+    g.add_argument("--memory-limit", default=None, metavar="SIZE",
+                   help="memory limit of each local worker, e.g. 4GiB or 2500MB (default: "
+                        "auto, dask's split of the machine's memory evenly among the "
+                        "workers); not with --scheduler")
     g.add_argument("--scheduler", default=None, metavar="URL",
                    help="address of a running Dask scheduler, e.g. tcp://host:8786")
     g.add_argument("--county", dest="counties", action="append", default=[], metavar="NAME",
@@ -94,22 +103,24 @@ def _manifest_files(manifest: Path) -> list[Path]:
 def cmd_gaps_province(args: argparse.Namespace, overrides: dict[str, Any]) -> int:
     """``anzhi gaps --province``: 0 when every county ran, :data:`EXIT_COUNTY_FAILED` else."""
     from anzhi.core.files import check_outputs_apart
-    from anzhi.province import run_province
+    from anzhi.province import check_memory_limit, run_province
     from layers.export import OUTPUT_FILES
 
+    check_memory_limit(args.memory_limit)  # before anything is read
     given = [f"--{f}" for f in _REGION_FLAGS if getattr(args, f, None)]
     if given or getattr(args, "facilities", None):
         raise InputError(f"give either --province or the inputs of one region "
                          f"({', '.join(given) or '--facilities'}), not both")
-    if "parquet" in getattr(args, "formats", []):
-        raise InputError("--format parquet is not written by province runs yet; drop it")
-    check_outputs_apart([], _manifest_files(args.province),
-                        folder_files={args.out: (*OUTPUT_FILES, "report.csv")})
+    parquet = "parquet" in getattr(args, "formats", [])
+    check_outputs_apart([], _manifest_files(args.province), folder_files={args.out: (
+        *OUTPUT_FILES, "gaps.gpkg", *(("gaps.parquet", "sites.parquet") if parquet else ()),
+        "report.csv")})
     t0 = time.perf_counter()
     res = run_province(args.province, out_dir=args.out, rules=args.rules, overrides=overrides,
                        profile=args.profile, workers=args.workers, scheduler=args.scheduler,
                        counties=args.counties or None, use_cache=not args.no_cache,
-                       progress=not args.quiet, lang=args.lang, buffer_km=args.buffer_km)
+                       progress=not args.quiet, lang=args.lang, buffer_km=args.buffer_km,
+                       memory_limit=args.memory_limit, parquet=parquet)
     report = res.report
     counts = report["status"].value_counts()
     print(f"{res.manifest.name}: {len(report)} counties: {int(counts.get('ok', 0))} computed, "
