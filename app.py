@@ -17,11 +17,12 @@ Costs and caching (a threshold change must answer at once):
   ``st.cache_resource`` per inputs × profile × minutes × facility type (the road graph per
   inputs × profile), so a threshold change of one rule recomputes at most the areas whose
   minutes it changes;
-* township boundaries, parcels and the slope > 25° polygons (:func:`anzhi.pipeline.steep_land`,
-  from the DEM) are read and serialised to GeoJSON once per file content (``st.cache_resource``);
+* township boundaries and parcels are read and serialised to GeoJSON once per file content,
+  the slope > 25° polygons (:func:`anzhi.pipeline.steep_land`, from the DEM) rasterised once
+  into a PNG image (``st.cache_resource``);
 * a rerun after a threshold, filter or language change only runs
   ``RuleSet.with_overrides(...)`` and ``evaluate_region`` and draws the map and tables
-  (about 0.3 s on the demo county: docs/benchmarks.md, ``python -m bench.bench_app``);
+  (about 0.2 s on the demo county: docs/benchmarks.md, ``python -m bench.bench_app``);
 * download files are written only when asked for ("prepare the files").
 
 Uploads (:mod:`anzhi.ui.uploads`) are written only into the session's own temporary folder
@@ -85,9 +86,11 @@ from anzhi.ui.controls import (
 )
 from anzhi.ui.downloads import download_files, mime_type
 from anzhi.ui.i18n import STATUSES, status_label, t
-from anzhi.ui.mapping import Overlay, SiteClasses, build_map, prepare_overlay
+from anzhi.ui.mapping import (STEEP_COLOUR, Overlay, RasterOverlay, SiteClasses, build_map,
+                              prepare_overlay, rasterise_overlay)
 from anzhi.ui.tables import (
     METRICS,
+    bar_chart_spec,
     coverage_by_township,
     coverage_chart_data,
     error_markdown,
@@ -187,12 +190,13 @@ def region_parcels(inputs: RegionInputs) -> Overlay | None:
     return _overlay(inputs.parcels, "parcels")
 
 
-def region_steep_land(inputs: RegionInputs, sites: gpd.GeoDataFrame) -> Overlay | None:
-    """Polygons of land steeper than 25° for the map, or ``None`` without a DEM.
+def region_steep_land(inputs: RegionInputs, sites: gpd.GeoDataFrame) -> RasterOverlay | None:
+    """Land steeper than 25° for the map (one image), or ``None`` without a DEM.
 
     :func:`anzhi.pipeline.steep_land` (DEM → slope → slope > 25° → EPSG:4326 polygons) on
     the DEM's window under the sites' extent plus a margin only (a province-wide DEM is not
-    read whole); cached per DEM content and extent.
+    read whole), rasterised at the DEM's pixel size into a PNG (a county's ~1 MB of polygons
+    would be re-sent on every rerun); cached per DEM content and extent.
     """
     if inputs.dem is None:
         return None
@@ -201,12 +205,15 @@ def region_steep_land(inputs: RegionInputs, sites: gpd.GeoDataFrame) -> Overlay 
 
 
 @st.cache_resource(show_spinner=False, max_entries=4)
-def _steep_land(dem: str, sha256: str, bounds: tuple[float, ...]) -> Overlay:
-    """Slope > 25° polygons of a DEM's window, once per DEM content and extent (read-only
-    result).  The slope raster lives only in a temporary folder deleted at once (an uploaded
-    DEM leaves nothing behind outside the session folder)."""
+def _steep_land(dem: str, sha256: str, bounds: tuple[float, ...]) -> RasterOverlay:
+    """Slope > 25° of a DEM's window as a map image, once per DEM content and extent
+    (read-only result).  The slope raster lives only in a temporary folder deleted at once
+    (an uploaded DEM leaves nothing behind outside the session folder)."""
     box = (bounds[0], bounds[1], bounds[2], bounds[3])
-    return prepare_overlay(steep_land(dem, threshold_deg=25.0, bounds=box))
+    polygons = steep_land(dem, threshold_deg=25.0, bounds=box)
+    pixel_m = (float(polygons["tolerance_m"].median())
+               if "tolerance_m" in polygons and len(polygons) else 30.0)  # the DEM's pixel
+    return rasterise_overlay(polygons, colour=STEEP_COLOUR, pixel_m=max(pixel_m, 5.0))
 
 
 @st.cache_resource(show_spinner=False, max_entries=16)
@@ -467,17 +474,18 @@ def _deployed_assets() -> bool:
 
 
 def show_map(
-    view: View, region: Region, lang: str, *, tiles: str | None, steep: Overlay | None,
+    view: View, region: Region, lang: str, *, tiles: str | None, steep: RasterOverlay | None,
     areas: gpd.GeoDataFrame | None, is_demo: bool, siting: SitingRun | None = None,
     roads: dict[str, tuple[Overlay, str, float]] | None = None,
     routes: gpd.GeoDataFrame | None = None, classes: SiteClasses | None = None,
 ) -> None:
     """The map of the view; a click on a site circle selects that site (``sel:site``)."""
     note = t("attr_synthetic" if is_demo else "attr_user", lang)
+    worst = worst_status(view.gaps)
     fmap = build_map(
         view.sites,
         view.facilities,
-        worst_status(view.gaps),
+        worst,
         lang=lang,
         tiles=tiles,
         townships=region.townships,
@@ -493,7 +501,7 @@ def show_map(
         routes=routes,
         site_classes=classes,
     )
-    view_args = kept_view(map_signature(view, lang, tiles, steep, areas, siting,
+    view_args = kept_view(map_signature(view, lang, tiles, steep, areas, siting, worst,
                                         roads is not None, None if routes is None else len(routes),
                                         None if classes is None else hash(tuple(sorted(classes.of_site.items())))))
     clicked = st_folium(
@@ -522,12 +530,13 @@ def show_map(
             st.rerun()  # the map is drawn again with the site's routes
 
 
-def map_signature(view: View, lang: str, tiles: str | None, steep: Overlay | None,
+def map_signature(view: View, lang: str, tiles: str | None, steep: RasterOverlay | None,
                   areas: gpd.GeoDataFrame | None, siting: SitingRun | None = None,
-                  *extra: Any) -> int:
+                  worst: pd.DataFrame | None = None, *extra: Any) -> int:
     """What the drawn map depends on: when it changes, the map is drawn anew (st_folium
-    keys its component on the map's script) and must be given the view to keep."""
-    status = worst_status(view.gaps)
+    keys its component on the map's script) and must be given the view to keep.  ``worst``:
+    ``worst_status(view.gaps)`` when already computed."""
+    status = worst_status(view.gaps) if worst is None else worst
     parts = [pd.util.hash_pandas_object(status.astype(str), index=False).sum() if len(status) else 0,
              pd.util.hash_pandas_object(view.sites["site_id"].astype(str), index=False).sum(),
              len(view.facilities), tuple(view.types), lang, tiles, steep is not None,
@@ -616,7 +625,8 @@ def show_coverage(coverage: pd.DataFrame, view: View, lang: str) -> None:
     st.dataframe(coverage_by_township(cov, lang, county, township), hide_index=True)
     chart = coverage_chart_data(coverage, lang, county, township, view.types)
     if not chart.empty:
-        st.bar_chart(chart, horizontal=True, y_label="", x_label=t("coverage_chart", lang))
+        st.vega_lite_chart(spec=bar_chart_spec(chart, x_label=t("coverage_chart", lang)),
+                           width="stretch")
     if not township:
         show_township_chart(coverage, view, lang)
         st.subheader(t("coverage_by_county", lang))
@@ -633,8 +643,9 @@ def show_township_chart(coverage: pd.DataFrame, view: View, lang: str) -> None:
     st.subheader(t("township_chart_title", lang))
     rule_id = st.selectbox(t("township_chart_rule", lang), rules, key="cov:rule")
     chart = township_chart_data(coverage, lang, view.county, str(rule_id or rules[0]))
-    if not chart.empty:
-        st.bar_chart(chart, horizontal=True, y_label="", x_label=t("township_chart", lang))
+    if not chart.empty:  # lowest share first
+        st.vega_lite_chart(spec=bar_chart_spec(chart, x_label=t("township_chart", lang),
+                                               keep_order=True), width="stretch")
 
 
 def downloads(signature: tuple[Any, ...], results: RegionResults, lang: str) -> None:

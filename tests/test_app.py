@@ -11,6 +11,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
@@ -490,6 +491,53 @@ def test_road_network_layer_and_printed_map(region) -> None:
     assert len(made["png"]) > 50_000
     labels = [b.proto.label for b in at.get("download_button")]
     assert f"专题图_{town}_clinic.png" in labels and f"专题图_{town}_clinic.pdf" in labels
+
+
+def test_steep_land_is_one_image_of_the_slope_polygons(region) -> None:
+    # land > 25° reaches the page as one small PNG, not a megabyte of polygons: its opaque
+    # pixels are where the pipeline's slope > 25° polygons are, and only there
+    import base64
+    import io
+
+    import numpy as np
+    from PIL import Image
+    from pyproj import Transformer
+    from shapely.geometry import Point
+
+    from anzhi.pipeline import steep_land
+
+    data, _ = region
+    at = _run_app()
+    script = _map_args(at)["script"]
+    assert len(script) < 700_000  # the polygons alone were 1.2 MB
+    found = re.findall(r'L\.imageOverlay\("data:image/png;base64,([^"]+)",\s*'
+                       r"\[\[([-\d.e]+), ([-\d.e]+)\],\s*\[([-\d.e]+), ([-\d.e]+)\]\]", script)
+    assert len(found) == 1
+    png, south, west, north, east = found[0]
+    alpha = np.asarray(Image.open(io.BytesIO(base64.b64decode(png))).convert("RGBA"))[:, :, 3]
+    bounds = tuple(round(float(v), 6) for v in data.sites.geometry.to_crs(4326).total_bounds)
+    polygons = steep_land(RegionInputs.demo().dem, threshold_deg=25.0, bounds=bounds)
+    to_m = Transformer.from_crs(4326, 3857, always_xy=True).transform
+    (x0, y0), (x1, y1) = to_m(float(west), float(south)), to_m(float(east), float(north))
+
+    def opaque(p: Point) -> bool:  # the image spans its corners linearly in Web Mercator
+        x, y = to_m(p.x, p.y)
+        rows, cols = alpha.shape
+        return bool(alpha[min(int((y1 - y) / (y1 - y0) * rows), rows - 1),
+                          min(int((x - x0) / (x1 - x0) * cols), cols - 1)] > 0)
+
+    metric = polygons.to_crs(polygons.estimate_utm_crs())
+    cores = metric.geometry.buffer(-45.0)  # 1.5 pixels inside: clear of edge pixels
+    inside = [p for p in cores[~cores.is_empty].to_crs(4326).representative_point()][:200]
+    assert len(inside) > 50 and all(opaque(p) for p in inside)
+    rng = np.random.default_rng(7)
+    far = metric.geometry.union_all().buffer(45.0)
+    probes = gpd.GeoSeries(gpd.points_from_xy(rng.uniform(float(west), float(east), 400),
+                                              rng.uniform(float(south), float(north), 400)), crs=4326)
+    clear = [p for p, q in zip(probes, probes.to_crs(metric.crs), strict=True) if not far.contains(q)]
+    assert len(clear) > 50 and not any(opaque(p) for p in clear)
+    at.checkbox(key="show_steep").uncheck().run()
+    assert "L.imageOverlay(" not in _map_args(at)["script"]
 
 
 def test_gap_filters_types_and_presets(region) -> None:

@@ -101,7 +101,7 @@ def served_app(tmp_path_factory: pytest.TempPathFactory, demo) -> Iterator[str]:
 
 
 def test_map_draws_offline_with_sites_and_gap_table(served_app: str, chromium_bin: str, demo) -> None:
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
 
     from layers.sites import read_sites
 
@@ -185,17 +185,11 @@ def test_map_draws_offline_with_sites_and_gap_table(served_app: str, chromium_bi
             page.get_by_text("English", exact=True).first.click()
             page.get_by_text("Gap list", exact=True).first.wait_for(timeout=MAP_TIMEOUT_MS)
             page.get_by_role("radio", name="Walk").wait_for(timeout=MAP_TIMEOUT_MS)
-            assert page.get_by_role("radio", name="Walk").is_checked()
-            assert page.get_by_role("radio", name="None (offline)").is_checked()
-            frame_el = page.wait_for_selector('iframe[title="streamlit_folium.st_folium"]',
-                                              timeout=MAP_TIMEOUT_MS)
-            assert frame_el is not None
-            frame = frame_el.content_frame()
-            assert frame is not None
-            frame.wait_for_function(
-                "n => document.querySelectorAll('path.anzhi-site').length >= n",
-                arg=n_sites, timeout=MAP_TIMEOUT_MS,
-            )
+            expect(page.get_by_role("radio", name="Walk")).to_be_checked(timeout=MAP_TIMEOUT_MS)
+            expect(page.get_by_role("radio", name="None (offline)")).to_be_checked(
+                timeout=MAP_TIMEOUT_MS)
+            _map_frame(page, ready="n => document.querySelectorAll('path.anzhi-site').length >= n",
+                       arg=n_sites)
             assert page.locator('[data-testid="stException"]').count() == 0
             assert page.locator('[data-testid="stAlertContentError"]').count() == 0
         finally:
@@ -205,13 +199,25 @@ def test_map_draws_offline_with_sites_and_gap_table(served_app: str, chromium_bi
     assert blocked == [], blocked
 
 
-def _map_frame(page, timeout_ms: int = MAP_TIMEOUT_MS):  # type: ignore[no-untyped-def]
-    """The st_folium iframe's frame once its Leaflet map exists (``window.map``)."""
-    frame_el = page.wait_for_selector('iframe[title="streamlit_folium.st_folium"]', timeout=timeout_ms)
-    frame = frame_el.content_frame()
-    assert frame is not None
-    frame.wait_for_function("() => !!(window.map && window.map.getZoom)", timeout=timeout_ms)
-    return frame
+def _map_frame(page, timeout_ms: int = MAP_TIMEOUT_MS, *,  # type: ignore[no-untyped-def]
+               ready: str = "() => !!(window.map && window.map.getZoom)", arg: object = None):
+    """The st_folium iframe's frame once ``ready`` holds in it (default: its Leaflet map
+    exists), waiting out an iframe that a rerun replaces meanwhile."""
+    deadline = time.monotonic() + timeout_ms / 1000
+    last: Exception | None = None
+    while time.monotonic() < deadline:
+        left = max(int((deadline - time.monotonic()) * 1000), 1)
+        try:
+            frame_el = page.wait_for_selector('iframe[title="streamlit_folium.st_folium"]',
+                                              timeout=left)
+            frame = frame_el.content_frame() if frame_el is not None else None
+            if frame is not None:
+                frame.wait_for_function(ready, arg=arg, timeout=left)
+                return frame
+        except Exception as exc:  # the iframe was replaced under us  # noqa: BLE001
+            last = exc
+        page.wait_for_timeout(200)
+    raise AssertionError(f"the map's iframe never settled: {last}")
 
 
 def test_threshold_change_keeps_the_maps_zoom_and_centre(served_app: str, chromium_bin: str) -> None:

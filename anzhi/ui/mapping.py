@@ -26,12 +26,14 @@ from typing import Any
 
 import folium
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 from folium.plugins import Fullscreen
 
 from anzhi.core.vocabulary import FACILITY_TYPES, label
 from anzhi.ui.i18n import STATUSES, status_label, t
-from anzhi.ui.leaflet import FACILITY_ICON_PX, Attribution, Legend, Overlay, OverlayLayer, PointLayer
+from anzhi.ui.leaflet import (FACILITY_ICON_PX, Attribution, ImageLayer, Legend, Overlay, OverlayLayer,
+                              PointLayer, RasterOverlay, point_collection, rasterise_overlay)
 from anzhi.ui.webassets import localise_map
 
 __all__ = [
@@ -47,7 +49,9 @@ __all__ = [
     "facility_colour",
     "build_map",
     "Overlay",
+    "RasterOverlay",
     "prepare_overlay",
+    "rasterise_overlay",
 ]
 
 #: Fill colour of a site circle by its worst status.
@@ -180,22 +184,6 @@ def _as_overlay(
     layer: gpd.GeoDataFrame | Overlay, tooltip_columns: Sequence[str]
 ) -> Overlay:
     return layer if isinstance(layer, Overlay) else prepare_overlay(layer, tooltip_columns=tooltip_columns)
-
-
-def _feature_collection(
-    lon: Sequence[float], lat: Sequence[float], props: Sequence[dict[str, object]]
-) -> dict[str, object]:
-    return {
-        "type": "FeatureCollection",
-        "features": [
-            {
-                "type": "Feature",
-                "geometry": {"type": "Point", "coordinates": [round(float(x), 7), round(float(y), 7)]},
-                "properties": p,
-            }
-            for x, y, p in zip(lon, lat, props, strict=True)
-        ],
-    }
 
 
 def site_radius_px(population: float, max_population: float) -> float:
@@ -411,15 +399,22 @@ _OVERLAY_KINDS: Mapping[str, _OverlayKind] = MappingProxyType({
 
 
 def _add_overlays(
-    m: folium.Map, layers: Mapping[str, gpd.GeoDataFrame | Overlay | None], lang: str
+    m: folium.Map, layers: Mapping[str, gpd.GeoDataFrame | Overlay | RasterOverlay | None], lang: str
 ) -> set[str]:
-    """Draw the given :data:`_OVERLAY_KINDS` layers that have features; the names drawn."""
-    prepared = {name: _as_overlay(layer, _OVERLAY_KINDS[name].tooltip_columns)
+    """Draw the given :data:`_OVERLAY_KINDS` layers that have features (a
+    :class:`RasterOverlay` as one image); the names drawn."""
+    prepared = {name: layer if isinstance(layer, RasterOverlay)
+                else _as_overlay(layer, _OVERLAY_KINDS[name].tooltip_columns)
                 for name, layer in layers.items() if layer is not None}
     drawn: set[str] = set()
     for name, kind in _OVERLAY_KINDS.items():
         overlay = prepared.get(name)
-        if overlay is not None and overlay.n_features:
+        if isinstance(overlay, RasterOverlay) and overlay.n_pixels:
+            opacity = kind.style.get("fillOpacity", 0.3)
+            ImageLayer(overlay, name=t(kind.layer_label, lang),
+                       opacity=float(opacity) if isinstance(opacity, (int, float)) else 0.3).add_to(m)
+            drawn.add(name)
+        elif isinstance(overlay, Overlay) and overlay.n_features:
             OverlayLayer(overlay, name=t(kind.layer_label, lang), style=kind.style).add_to(m)
             drawn.add(name)
     return drawn
@@ -430,55 +425,88 @@ def _add_facility_layers(m: folium.Map, facilities: gpd.GeoDataFrame, lang: str)
     present."""
     if not len(facilities):
         return []
-    ftypes = facilities["facility_type"].astype(str)
-    order = [k for k in FACILITY_TYPES if (ftypes == k).any()]
-    order += sorted(set(ftypes) - set(order))
-    geoms = facilities.geometry
+    # plain arrays: a pandas comparison per vocabulary type cost ~20 ms of every rerun
+    ftypes = facilities["facility_type"].astype(str).to_numpy(dtype=object)
+    present = set(ftypes)
+    order = [k for k in FACILITY_TYPES if k in present]
+    order += sorted(present - set(order))
     located = _located(facilities).to_numpy()
-    names = facilities["name"].astype(str) if "name" in facilities else pd.Series("", index=facilities.index)
-    caps = (pd.to_numeric(facilities["capacity"], errors="coerce")
-            if "capacity" in facilities else pd.Series(math.nan, index=facilities.index))
+    lon, lat = np.full(len(facilities), np.nan), np.full(len(facilities), np.nan)
+    if located.any():  # x/y of the located only (an empty point has none)
+        points = facilities.geometry[located]
+        lon[located], lat[located] = points.x.to_numpy(), points.y.to_numpy()
+    names = (facilities["name"].astype(str).to_numpy(dtype=object) if "name" in facilities
+             else [""] * len(facilities))
+    caps = (pd.to_numeric(facilities["capacity"], errors="coerce").to_numpy(dtype=float)
+            if "capacity" in facilities else [math.nan] * len(facilities))
     cap_word = "容量" if lang == "zh" else "Capacity"
+    rows_of: dict[str, list[int]] = {}
+    for i, ft in enumerate(ftypes):
+        if located[i]:
+            rows_of.setdefault(ft, []).append(i)
     for ft in order:
-        sel = (ftypes == ft).to_numpy() & located
-        if not sel.any():
+        rows = rows_of.get(ft)
+        if not rows:
             continue
-        sub_g = geoms[sel]
         ft_label = _esc(label(ft, lang))
         tips = [
-            f"<b>{_esc(n)}</b><br>{ft_label}"
-            + (f"<br>{cap_word}: {_fmt_int(c)}" if pd.notna(c) else "")
-            for n, c in zip(names[sel], caps[sel], strict=True)
+            f"<b>{_esc(names[i])}</b><br>{ft_label}"
+            + (f"<br>{cap_word}: {_fmt_int(caps[i])}" if not math.isnan(caps[i]) else "")
+            for i in rows
         ]
         PointLayer(
-            _feature_collection(sub_g.x, sub_g.y, [{"tooltip": tip} for tip in tips]),
+            point_collection(lon[rows].tolist(), lat[rows].tolist(), [{"tooltip": tip} for tip in tips]),
             name=f"{t('facilities_layer', lang)}: {label(ft, lang)}",
             icon_html=_facility_icon_html(facility_colour(ft), FACILITY_ICONS.get(ft, _DEFAULT_ICON)),
         ).add_to(m)
     return order
 
 
+@dataclass(frozen=True)
+class _SiteRows:
+    """The located sites as plain lists (pandas per-status selections cost ~15 ms a rerun)."""
+
+    records: list[dict[str, object]]  # the tooltip columns of each site
+    site_id: list[str]
+    pop: list[float]
+    lon: list[float]
+    lat: list[float]
+    max_pop: float
+
+    @classmethod
+    def of(cls, sites: gpd.GeoDataFrame, has_xy: pd.Series) -> _SiteRows:
+        keep = [i for i, ok in enumerate(has_xy.tolist()) if ok]
+        every = (pd.to_numeric(sites["population"], errors="coerce").astype(float).tolist()
+                 if "population" in sites else [math.nan] * len(sites))
+        known = [p for p in every if not math.isnan(p)]
+        cols = {c: sites[c].tolist() for c in _TOOLTIP_COLUMNS if c in sites.columns}
+        points = sites.geometry.iloc[keep]
+        return cls(records=[{c: v[i] for c, v in cols.items()} for i in keep],
+                   site_id=[str(cols["site_id"][i]) for i in keep] if "site_id" in cols
+                   else sites["site_id"].astype(str).iloc[keep].tolist(),
+                   pop=[every[i] for i in keep],
+                   lon=points.x.tolist() if keep else [], lat=points.y.tolist() if keep else [],
+                   max_pop=max(known) if known else 0.0)
+
+
 def _site_features(
-    sites: gpd.GeoDataFrame, status: str | None, colour: str, max_pop: float,
+    rows: _SiteRows, idx: list[int], status: str | None, colour: str,
     reasons: Mapping[str, list[str]], lang: str, status_text: str | None = None,
 ) -> dict[str, object]:
-    """The sites of one status as GeoJSON points, big circles first (drawn below small)."""
-    pop = (pd.to_numeric(sites["population"], errors="coerce") if "population" in sites
-           else pd.Series(math.nan, index=sites.index))
-    order_idx = pop.fillna(0).sort_values(ascending=False, kind="stable").index
-    sites, pop = sites.loc[order_idx], pop.loc[order_idx]
+    """The sites ``idx`` of one status as GeoJSON points, big circles first (drawn below
+    small)."""
+    idx = sorted(idx, key=lambda i: -(0.0 if math.isnan(rows.pop[i]) else rows.pop[i]))  # stable
     props = [
         {
-            "site_id": str(row.site_id),
-            "radius": round(site_radius_px(float(p), max_pop), 2),
+            "site_id": rows.site_id[i],
+            "radius": round(site_radius_px(rows.pop[i], rows.max_pop), 2),
             "colour": colour,
-            "tooltip": _site_tooltip(row._asdict(), status, reasons.get(str(row.site_id), []), lang,
+            "tooltip": _site_tooltip(rows.records[i], status, reasons.get(rows.site_id[i], []), lang,
                                      status_text),
         }
-        for row, p in zip(sites[[c for c in _TOOLTIP_COLUMNS if c in sites.columns]].itertuples(index=False),
-                          pop, strict=True)
+        for i in idx
     ]
-    return _feature_collection(sites.geometry.x, sites.geometry.y, props)
+    return point_collection([rows.lon[i] for i in idx], [rows.lat[i] for i in idx], props)
 
 
 @dataclass(frozen=True)
@@ -503,13 +531,12 @@ class SiteClasses:
 def _add_class_layers(m: folium.Map, sites: gpd.GeoDataFrame, has_xy: pd.Series,
                       classes: SiteClasses, reasons: Mapping[str, list[str]], lang: str) -> None:
     """One layer of circles per class of :class:`SiteClasses` (circle area by population)."""
-    pop = pd.to_numeric(sites["population"], errors="coerce") if "population" in sites else None
-    max_pop = float(pop.max()) if pop is not None and pop.notna().any() else 0.0
-    class_of = sites["site_id"].astype(str).map(lambda s: classes.of_site.get(s))
+    rows = _SiteRows.of(sites, has_xy)
+    class_of = [classes.of_site.get(sid) for sid in rows.site_id]
     for key, text, colour in [(None, t("no_rule", lang), NO_RULE_COLOUR), *classes.classes]:
-        mask = ((class_of.isna() if key is None else class_of == key) & has_xy).to_numpy()
-        if mask.any():
-            PointLayer(_site_features(sites[mask], None, colour, max_pop, reasons, lang,
+        idx = [i for i, c in enumerate(class_of) if c == key]
+        if idx:
+            PointLayer(_site_features(rows, idx, None, colour, reasons, lang,
                                       None if key is None else text),
                        name=f"{t('sites_layer', lang)}: {text}").add_to(m)
 
@@ -521,17 +548,17 @@ def _add_site_layers(
     """One layer of circles per worst status of the located sites (``has_xy``), worse
     statuses drawn last (on top); circle area by population, the largest of all sites
     20 px."""
-    pop = pd.to_numeric(sites["population"], errors="coerce") if "population" in sites else None
-    max_pop = float(pop.max()) if pop is not None and pop.notna().any() else 0.0
-    status_of = sites["site_id"].astype(str).map(lambda s: worst.get(s))
-    for status in [None, *STATUSES, *sorted(set(status_of.dropna()) - set(STATUSES))]:
-        mask = ((status_of.isna() if status is None else status_of == status) & has_xy).to_numpy()
-        if not mask.any():
+    rows = _SiteRows.of(sites, has_xy)
+    status_of = [worst.get(sid) for sid in rows.site_id]
+    others = sorted({s for s in status_of if s is not None} - set(STATUSES))
+    for status in [None, *STATUSES, *others]:
+        idx = [i for i, s in enumerate(status_of) if s == status]
+        if not idx:
             continue
         name = status_label(status, lang) if status else t("no_rule", lang)
         colour = STATUS_COLOURS.get(status, NO_RULE_COLOUR) if status else NO_RULE_COLOUR
         PointLayer(
-            _site_features(sites[mask], status, colour, max_pop, reasons, lang),
+            _site_features(rows, idx, status, colour, reasons, lang),
             name=f"{t('sites_layer', lang)}: {name}",
         ).add_to(m)
 
@@ -568,7 +595,7 @@ def _add_recommended(m: folium.Map, recommended: pd.DataFrame | None, links: pd.
                 for n, p, cid in zip(rows["sites_covered"], rows["pop_covered_new"],
                                      rows["candidate_id"], strict=True)]
         PointLayer(
-            _feature_collection(rows["lon"].astype(float), rows["lat"].astype(float),
+            point_collection(rows["lon"].astype(float), rows["lat"].astype(float),
                                 [{"tooltip": tip} for tip in tips]),
             name=f"{t('recommended_layer', lang)}: {label(ft, lang)}",
             icon_html=_recommended_icon_html(facility_colour(ft)),
@@ -637,7 +664,7 @@ def build_map(
     gaps: pd.DataFrame | None = None,
     attribution: str | None = None,
     height_px: int | None = None,
-    steep: gpd.GeoDataFrame | Overlay | None = None,
+    steep: gpd.GeoDataFrame | Overlay | RasterOverlay | None = None,
     parcels: gpd.GeoDataFrame | Overlay | None = None,
     service_areas: gpd.GeoDataFrame | None = None,
     assets_url: str | None = None,
@@ -679,7 +706,8 @@ def build_map(
         Map height in pixels (default: fill the container).
     steep
         Optional polygons of land steeper than 25° (any CRS with a definition), drawn as a
-        brown overlay (layer "坡度 > 25°"); or an :class:`Overlay`.
+        brown overlay (layer "坡度 > 25°"); or an :class:`Overlay`, or a
+        :class:`RasterOverlay` (:func:`rasterise_overlay`, one image: what the app draws).
     parcels
         Optional out-migration land parcels (any CRS), drawn as teal outlines; a ``name`` /
         ``parcel_id`` column, if any, becomes the tooltip; or an :class:`Overlay`.

@@ -28,6 +28,7 @@ __all__ = [
     "gap_table",
     "coverage_by_township",
     "coverage_chart_data",
+    "bar_chart_spec",
     "markdown_escape",
     "error_markdown",
 ]
@@ -176,6 +177,49 @@ def township_chart_data(coverage: pd.DataFrame, lang: str, county: str, rule_id:
     out = pd.DataFrame({t("township_chart", lang): _percent(rows["share_sites"]).to_numpy()},
                        index=pd.Index(names, name=t("township", lang)))
     return out.sort_values(t("township_chart", lang), kind="stable")
+
+
+def _vega_field(name: str) -> str:
+    """A column name as a Vega-Lite field (``.``, ``[`` and ``]`` would mean nesting)."""
+    out = str(name).replace("\\", "\\\\")
+    for ch in ".[]":
+        out = out.replace(ch, "\\" + ch)
+    return out
+
+
+def bar_chart_spec(data: pd.DataFrame, *, x_label: str, keep_order: bool = False) -> dict[str, Any]:
+    """A horizontal bar chart of ``data``'s first column (percent) by its index, as the
+    Vega-Lite spec ``st.vega_lite_chart`` draws (the data travels as the spec's dataset
+    ``bars``).  What ``st.bar_chart(horizontal=True)`` draws, built directly: its Altair
+    chart is validated against the Vega-Lite schema on every rerun (~10 ms a chart).
+
+    Parameters
+    ----------
+    data
+        One numeric column, indexed by the bars' names (as :func:`coverage_chart_data` and
+        :func:`township_chart_data` return).
+    x_label
+        Title of the value axis.
+    keep_order
+        Bars in the rows' order (e.g. lowest share first); default: by name.
+    """
+    value = str(data.columns[0])
+    name = str(data.index.name) if data.index.name is not None else "name"
+    rows = pd.DataFrame({name: data.index.astype(str), value: data.iloc[:, 0].to_numpy()})
+    y: dict[str, Any] = {"field": _vega_field(name), "type": "nominal", "title": None}
+    if keep_order:
+        y["sort"] = None
+    return {
+        "data": {"name": "bars"},
+        "datasets": {"bars": rows},
+        "mark": {"type": "bar"},
+        "encoding": {
+            "y": y,
+            "x": {"field": _vega_field(value), "type": "quantitative", "title": x_label},
+            "tooltip": [{"field": _vega_field(name), "type": "nominal"},
+                        {"field": _vega_field(value), "type": "quantitative"}],
+        },
+    }
 
 
 def markdown_escape(text: str) -> str:

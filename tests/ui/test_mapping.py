@@ -26,7 +26,9 @@ from anzhi.ui.mapping import (
     STATUS_COLOURS,
     build_map,
     facility_colour,
+    RasterOverlay,
     prepare_overlay,
+    rasterise_overlay,
     site_radius_px,
 )
 
@@ -332,3 +334,78 @@ def test_user_text_is_never_evaluated_as_a_template(sites, facilities) -> None:
     assert "{{ 7*7 }} 安置点 {% if x %}" in html and ">49 " not in html
     assert "{# note #}" in html
     assert "addAttribution(\"{{ 6*6 }}\")" in html
+
+
+def _png_alpha(raster: RasterOverlay) -> "np.ndarray":
+    """The alpha channel (0–255, rows top first) of a raster overlay's PNG."""
+    import base64
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    head, data = raster.url.split(",", 1)
+    assert head == "data:image/png;base64"
+    return np.asarray(Image.open(io.BytesIO(base64.b64decode(data))).convert("RGBA"))[:, :, 3]
+
+
+def _pixel(raster: RasterOverlay, alpha: "np.ndarray", lon: float, lat: float) -> int:
+    """Alpha of the pixel under (lon, lat): the image spans its bounds linearly in Web
+    Mercator, as Leaflet stretches it (computed here with pyproj, independently)."""
+    from pyproj import Transformer
+
+    to_m = Transformer.from_crs(4326, 3857, always_xy=True).transform
+    x0, y0 = to_m(raster.bounds[0], raster.bounds[1])
+    x1, y1 = to_m(raster.bounds[2], raster.bounds[3])
+    x, y = to_m(lon, lat)
+    rows, cols = alpha.shape
+    return int(alpha[int((y1 - y) / (y1 - y0) * rows), int((x - x0) / (x1 - x0) * cols)])
+
+
+def test_rasterised_overlay_puts_the_polygons_pixels_in_place() -> None:
+    # an L-shaped polygon with a hole, in a metric CRS: the image marks exactly its pixels
+    ring = box(99.0, 24.5, 99.1, 24.6).difference(box(99.05, 24.55, 99.1, 24.6))
+    poly = ring.difference(box(99.01, 24.51, 99.02, 24.52))  # a hole
+    gdf = gpd.GeoDataFrame(geometry=[poly], crs="EPSG:4326").to_crs(32647)
+    raster = rasterise_overlay(gdf, colour="#8c510a", pixel_m=50.0)
+    alpha = _png_alpha(raster)
+    assert raster.bounds[0] == pytest.approx(99.0, abs=1e-3) and raster.bounds[3] == pytest.approx(24.6, abs=1e-3)
+    assert raster.pixel_m == pytest.approx(50.0, rel=0.01)
+    # the pixel count matches the polygon's ground area (50 m pixels), the PNG the count
+    area_m2 = float(gpd.GeoSeries([poly], crs=4326).to_crs(32647).area.iloc[0])
+    assert raster.n_pixels == pytest.approx(area_m2 / 50.0**2, rel=0.03)
+    assert int((alpha > 0).sum()) == raster.n_pixels
+    inside = [(99.025, 24.525), (99.08, 24.52), (99.005, 24.595)]
+    outside = [(99.075, 24.575), (99.015, 24.515)]  # the cut-out corner, the hole
+    assert all(_pixel(raster, alpha, *p) == 255 for p in inside)
+    assert all(_pixel(raster, alpha, *p) == 0 for p in outside)
+    # a coarser pixel keeps the image small; max_side_px caps it
+    assert max(_png_alpha(rasterise_overlay(gdf, colour="#8c510a", max_side_px=64)).shape) <= 64
+    empty = rasterise_overlay(gdf.iloc[:0], colour="#8c510a")
+    assert empty.n_pixels == 0 and empty.url == ""
+
+
+def test_rasterised_overlay_refuses_bad_options() -> None:
+    gdf = gpd.GeoDataFrame(geometry=[box(99.0, 24.5, 99.1, 24.6)], crs="EPSG:4326")
+    with pytest.raises(ValueError, match="no CRS"):
+        rasterise_overlay(gdf.set_crs(None, allow_override=True), colour="#8c510a")
+    with pytest.raises(ValueError, match="not a colour"):
+        rasterise_overlay(gdf, colour="brown")
+    with pytest.raises(ValueError, match="pixel size"):
+        rasterise_overlay(gdf, colour="#8c510a", pixel_m=0.0)
+
+
+def test_steep_land_as_an_image_layer(sites, facilities) -> None:
+    steep = gpd.GeoDataFrame(geometry=[box(99.0, 24.5, 99.05, 24.55)], crs="EPSG:4326")
+    raster = rasterise_overlay(steep, colour=STEEP_COLOUR, pixel_m=100.0)
+    html = _rendered(build_map(sites, facilities, WORST, steep=raster, lang="zh"))
+    assert html.count("L.imageOverlay(") == 1 and raster.url in html
+    assert "坡度 > 25° 的土地" in html  # its layer-control entry and legend swatch
+    assert f"background:{STEEP_COLOUR}" in html
+    assert "interactive: false" in html
+    # the image's corners as Leaflet wants them: [[south, west], [north, east]]
+    south, west = raster.bounds[1], raster.bounds[0]
+    assert re.search(rf"\[\[{re.escape(repr(south))}, {re.escape(repr(west))}\],", html)
+    nothing = rasterise_overlay(steep.iloc[:0], colour=STEEP_COLOUR)
+    plain = _rendered(build_map(sites, facilities, WORST, steep=nothing))
+    assert "L.imageOverlay(" not in plain and "坡度 > 25°" not in plain

@@ -9,6 +9,7 @@ from shapely.geometry import Point
 from anzhi.core.errors import InputError, Problem
 from anzhi.ui.tables import (
     METRICS,
+    bar_chart_spec,
     coverage_chart_data,
     error_markdown,
     filter_rows,
@@ -62,6 +63,24 @@ def test_coverage_chart_of_the_area_in_view() -> None:
     assert coverage_chart_data(coverage, "en", "X", "", ["clinic"]).iloc[0, 0] == 25.0
     assert coverage_chart_data(coverage, "en", "X", "t1", ["clinic"]).iloc[0, 0] == 100.0
     assert coverage_chart_data(coverage, "en", "", "", ["police_room"]).empty
+
+
+def test_bar_chart_spec_carries_the_rows_in_order() -> None:
+    data = pd.DataFrame({"Sites covered (%)": [20.0, 75.5]},
+                        index=pd.Index(["t.2 [b]", "t1"], name="Township"))
+    spec = bar_chart_spec(data, x_label="Sites covered (%)", keep_order=True)
+    rows = spec["datasets"][spec["data"]["name"]]
+    assert list(rows.columns) == ["Township", "Sites covered (%)"]
+    assert list(rows["Township"]) == ["t.2 [b]", "t1"] and list(rows["Sites covered (%)"]) == [20.0, 75.5]
+    enc = spec["encoding"]
+    assert enc["y"] == {"field": "Township", "type": "nominal", "title": None, "sort": None}
+    assert enc["x"]["field"] == "Sites covered (%)" and enc["x"]["type"] == "quantitative"
+    assert spec["mark"]["type"] == "bar"
+    # by name unless asked; an unnamed index and dots or brackets in a name are fields still
+    by_name = bar_chart_spec(data.rename_axis(None).rename(columns={"Sites covered (%)": "a.b[c]"}),
+                             x_label="x")
+    assert "sort" not in by_name["encoding"]["y"] and by_name["encoding"]["y"]["field"] == "name"
+    assert by_name["encoding"]["x"]["field"] == "a\\.b\\[c\\]"
 
 
 def test_site_at_a_click() -> None:
