@@ -40,7 +40,7 @@ from geo.routing import access_table
 from geo.service import service_areas
 from layers.boundaries import read_polygons
 from layers.demo import DemoPaths, build_demo
-from layers.export import write_outputs
+from layers.export import sort_gaps, write_outputs
 from layers.facilities import combine_facilities, facilities_from_sites, read_facilities
 from layers.osmpoi import is_osm_file
 from layers.raster import bounds_window, check_dem, dem_coverage
@@ -237,6 +237,7 @@ class RegionResults:
     profile: str
     access: pd.DataFrame
     gaps: pd.DataFrame
+    """The gap list with the hazard columns, in reading order (:func:`layers.export.sort_gaps`)."""
     coverage: pd.DataFrame
     hazard: pd.DataFrame | None = None
     extra: Mapping[str, Any] = field(default_factory=dict)
@@ -598,12 +599,14 @@ def run_region(
     access = route_region(data, profile=profile, facility_types=types, progress=progress)
     gaps, coverage = evaluate_region(data, access, ruleset)
     hazard = screen_hazards(data)  # windows around the sites, not the whole DEM's slope
+    # in the order the outputs are written, once (write_outputs then makes no sorted copy)
+    gaps = sort_gaps(add_hazard_columns(gaps, hazard), ruleset)
     return RegionResults(
         data=data,
         rules=ruleset,
         profile=profile,
         access=access,
-        gaps=add_hazard_columns(gaps, hazard),
+        gaps=gaps,
         coverage=coverage,
         hazard=hazard,
     )

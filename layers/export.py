@@ -205,6 +205,8 @@ def sort_gaps(gaps: pd.DataFrame, rules: RuleSet | None = None) -> pd.DataFrame:
         "rule": gaps["rule_id"].astype(str).map(order).to_numpy(),
     })
     idx = key.sort_values(["county", "township", "site_id", "rule"], kind="stable").index
+    if np.array_equal(idx, np.arange(len(gaps))) and gaps.index.equals(pd.RangeIndex(len(gaps))):
+        return gaps  # already in order (run_region sorts once): no second copy
     return gaps.iloc[idx].reset_index(drop=True)
 
 
@@ -687,7 +689,7 @@ def write_outputs(
         raise InputError(problems)
 
     keep = list(GAPS_COLUMNS) + [c for c in HAZARD_COLUMNS if c in gaps.columns]
-    gaps_sorted = sort_gaps(gaps.loc[:, keep], rules)
+    gaps_sorted = sort_gaps(gaps if list(gaps.columns) == keep else gaps.loc[:, keep], rules)
     # no copy of the access table (2.4 M rows for 100,000 sites) unless a column is added
     access_out = access if "snap_dist_m" in access.columns else access.assign(
         snap_dist_m=float("nan"))
