@@ -135,6 +135,11 @@ def reasons(statuses: Sequence[str], rules: Sequence[Rule], rule_index: NDArray[
             np.asarray(hh, dtype=np.float64).tolist(), np.asarray(by_id).tolist(),
             np.asarray(radius_m, dtype=np.float64).tolist(), access_reason, served_type)):
         zh, en = words[ri]
+        if st == "gap_missing" and ar == "" and zh.wr is not None and dist[k] != "?":
+            # the common gap, a facility beyond the reach: _gap_text's last branch, direct
+            out_zh.append(zh.beyond(p_k, h_k, dist[k], time[k]))
+            out_en.append(en.beyond(p_k, h_k, dist[k], time[k]))
+            continue
         c = cap.get(k)
         out_zh.append(zh.text(st, pop=p_k, hh=h_k, by_id=b_k, radius_m=r_k, dist=dist[k],
                               time=time[k], access_reason=ar, snap=snap[k], cap=c, served_type=sv))
@@ -204,6 +209,13 @@ class Wording:
                     "road distance cannot be computed")
         return self._gap_text(pop, hh, dist, time, access_reason)
 
+    def beyond(self, pop: float, hh: float, dist: str, time: str) -> str:
+        """The reason of a gap whose nearest facility is reachable but beyond the reach."""
+        if self.zh:
+            return (f"{self.requirement(pop, hh)};最近{self.ft} {dist} / {time},"
+                    f"超出到达要求({self.reach})")
+        return f"{self.requirement(pop, hh)}; nearest {dist} / {time}, beyond reach ({self.reach})"
+
     def _gap_text(self, pop: float, hh: float, dist: str, time: str,
                   access_reason: str | None) -> str:
         zh, ft, ftl = self.zh, self.ft, self.ftl
@@ -223,8 +235,7 @@ class Wording:
             tail = (f"安置点内无{ft},路网上无法到达{ft}" if zh else
                     f"no {ftl} at the site and none reachable by road")
         else:
-            tail = (f"最近{ft} {dist} / {time},超出到达要求({self.reach})" if zh else
-                    f"nearest {dist} / {time}, beyond reach ({self.reach})")
+            return self.beyond(pop, hh, dist, time)
         return f"{req};{tail}" if zh else f"{req}; {tail}"
 
 
