@@ -266,23 +266,21 @@ def facilities_from_sites(sites: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
             has_cols.append((col, ftype))
     pc.raise_if_any()
 
-    ids: list[str] = []
-    names: list[str] = []
-    types: list[str] = []
-    site_ids: list[str] = []
-    geoms: list[object] = []
-    geometry = sites.geometry
-    for i in range(len(sites)):
-        for col, ftype in has_cols:
-            if bool(sites[col].iloc[i]):
-                sid = str(sites["site_id"].iloc[i])
-                ids.append(f"{sid}-{ftype}")
-                names.append(f"{sites['site_name'].iloc[i]} {label(ftype, 'zh')}")
-                types.append(ftype)
-                site_ids.append(sid)
-                geoms.append(geometry.iloc[i])
-    if not ids:
+    if not has_cols or not len(sites):
         return empty_facilities()
+    # site order, then column order: the row-major positions of the True cells
+    rows, kinds = np.nonzero(np.column_stack(
+        [sites[col].to_numpy(dtype=bool) for col, _ftype in has_cols]))
+    if not len(rows):
+        return empty_facilities()
+    ftypes = np.array([ftype for _col, ftype in has_cols], dtype=object)[kinds]
+    labels = {ftype: label(ftype, "zh") for _col, ftype in has_cols}
+    site_ids = [str(v) for v in sites["site_id"].to_numpy(dtype=object)[rows]]
+    names = [f"{n} {labels[t]}" for n, t in
+             zip(sites["site_name"].to_numpy(dtype=object)[rows], ftypes, strict=True)]
+    types = [str(t) for t in ftypes]
+    ids = [f"{sid}-{t}" for sid, t in zip(site_ids, types, strict=True)]
+    geoms = sites.geometry.iloc[rows].reset_index(drop=True)
     return _facility_frame(ids, names, types, np.full(len(ids), np.nan), site_ids,
                            gpd.GeoSeries(geoms, crs="EPSG:4326"),
                            source="site table yes/no columns")

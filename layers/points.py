@@ -27,7 +27,7 @@ from numpy.typing import NDArray
 from anzhi.core.errors import InputError, ProblemCollector
 from geo import coords as gc
 from geo.crs import gk_to_wgs84
-from layers.cells import cell_text, is_blank, parse_degrees
+from layers.cells import cell_text, is_blank, parse_degrees, plain_number
 from layers.tables import Field, RawTable
 
 __all__ = [
@@ -305,11 +305,14 @@ def _row_systems(
         return systems
     header = table.headers[cols.system]
     # The index holds the row numbers a user sees (pandas-stubs: Hashable labels).
+    known: dict[str, str | None] = {}  # a column of few distinct labels: each read once
     for r, v in table.column(cols.system).items():
         if is_blank(v):
             continue
+        text = cell_text(v)
         try:
-            s = gc.normalise_coord_system(cell_text(v))
+            s = known[text] if text in known else known.setdefault(
+                text, gc.normalise_coord_system(text))
         except InputError:
             pc.add(
                 "unknown coordinate system",
@@ -344,28 +347,30 @@ def _from_columns(
     def hdr(pos: int | None) -> str:
         return table.headers[pos] if pos is not None else "?"
 
-    lon_s = table.column(cols.lon) if cols.lon is not None else None
-    lat_s = table.column(cols.lat) if cols.lat is not None else None
-    east_s = table.column(cols.east) if cols.east is not None else None
-    north_s = table.column(cols.north) if cols.north is not None else None
-    for r in table.cells.index:
+    def cells(pos: int | None) -> list[Any] | None:
+        return table.column(pos).tolist() if pos is not None else None
+
+    lon_s, lat_s, east_s, north_s = (cells(p) for p in (cols.lon, cols.lat, cols.east,
+                                                         cols.north))
+    for k, r in enumerate(table.cells.index.tolist()):
         r = int(r)
         pair: list[tuple[int | None, object]]
         use_ll = lon_s is not None and lat_s is not None and not (
-            is_blank(lon_s[r]) and is_blank(lat_s[r]) and east_s is not None
+            is_blank(lon_s[k]) and is_blank(lat_s[k]) and east_s is not None
             and north_s is not None
         )
         if lon_s is not None and lat_s is not None and use_ll:
-            pair = [(cols.lon, lon_s[r]), (cols.lat, lat_s[r])]
+            pair = [(cols.lon, lon_s[k]), (cols.lat, lat_s[k])]
         elif east_s is not None and north_s is not None:
-            pair = [(cols.east, east_s[r]), (cols.north, north_s[r])]
+            pair = [(cols.east, east_s[k]), (cols.north, north_s[k])]
         else:
             pair = [(cols.lon, None), (cols.lat, None)]
         values: list[float | None] = []
         bad = False
         for pos, v in pair:
             try:
-                values.append(parse_degrees(v))
+                x = plain_number(v)  # ints and finite floats: as parse_degrees reads them
+                values.append(x if x is not None else parse_degrees(v))
             except ValueError:
                 bad = True
                 pc.add(

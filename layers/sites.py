@@ -13,6 +13,7 @@ row (as Excel shows it: header = row 1), column, value and fix.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Final, cast
@@ -23,11 +24,12 @@ import pandas as pd
 
 from anzhi.core.errors import ProblemCollector
 from anzhi.core.settings import get_settings
-from layers.cells import YES_NO_HELP, cell_text, id_text, is_blank, parse_yes_no, shown
+from layers.cells import YES_NO_HELP, cell_text, id_text, is_blank, parse_yes_no, paused_gc, shown
 from layers.points import COORD_FIELDS, check_coordinate_columns, coord_columns, resolve_points
-from layers.tables import (SERIAL_HEADERS, TOTAL_WORDS, Field, RawTable, facility_type_of_header,
-                           fold, header_matcher, match_fields, non_negative_numbers, raise_sorted,
-                           read_table, unique_ids, unsaved_formulas)
+from layers.tables import (SERIAL_HEADERS, TOTAL_WORDS, Field, RawTable, column_cells,
+                           facility_type_of_header, fold, header_matcher, match_fields,
+                           non_negative_numbers, raise_sorted, read_table, unique_ids,
+                           unsaved_formulas)
 
 __all__ = ["SITE_FIELDS", "SITE_COLUMNS", "KIND_VALUES", "read_sites"]
 
@@ -70,6 +72,7 @@ _is_known_header: Final = header_matcher(
 )
 
 
+@paused_gc()
 def read_sites(
     path: str | Path,
     *,
@@ -260,7 +263,12 @@ def _facility_columns(
 
 
 def _is_total_word(v: object) -> bool:
+    if v.__class__ is str and _DIGIT.search(v):  # type: ignore[arg-type]
+        return False  # folding keeps ASCII digits, and no total word has one
     return not is_blank(v) and fold(cell_text(v)).rstrip(":") in TOTAL_WORDS
+
+
+_DIGIT: Final = re.compile("[0-9]")
 
 
 def _drop_total_rows(table: RawTable, found: dict[str, int], pc: ProblemCollector) -> None:
@@ -308,10 +316,7 @@ def _distinct_map(col: pd.Series, fn: Callable[[object], bool]) -> np.ndarray:
 
 def _cells(table: RawTable, pos: int, rows: list[int]) -> list[object]:
     """The cells of column ``pos`` for ``rows`` (the row numbers of ``table.cells``)."""
-    col = table.column(pos)
-    if len(col) == len(rows) and (col.index == rows).all():
-        return col.tolist()
-    return [col[r] for r in rows]
+    return column_cells(table, pos, rows)
 
 
 def _site_ids(
@@ -320,7 +325,8 @@ def _site_ids(
     pos = found.get("site_id")
     if pos is None:
         return [f"S{i:04d}" for i in range(1, len(rows) + 1)]
-    return unique_ids([id_text(v) for v in _cells(table, pos, rows)], rows,
+    return unique_ids([v.strip() if v.__class__ is str else id_text(v)  # id_text of a str
+                       for v in _cells(table, pos, rows)], rows,
                       header=table.headers[pos],
                       noun="site", prefix="S", pc=pc)
 
@@ -335,7 +341,8 @@ def _texts(
 ) -> list[str]:
     if pos is None:
         return [""] * len(rows)
-    values = [cell_text(v) for v in _cells(table, pos, rows)]
+    # cell_text of a str is its stripped self
+    values = [v.strip() if v.__class__ is str else cell_text(v) for v in _cells(table, pos, rows)]
     if required_label:
         for r, v in zip(rows, values, strict=True):
             if not v:
@@ -374,11 +381,16 @@ def _kinds(
         return [""] * len(rows)
     header = table.headers[pos]
     out: list[str] = []
+    folded: dict[str, str] = {}  # few distinct texts: each folded once
     for r, raw in zip(rows, _cells(table, pos, rows), strict=True):
         if is_blank(raw):
             out.append("")
             continue
-        kind = KIND_VALUES.get(fold(cell_text(raw)))
+        text = cell_text(raw)
+        key = folded.get(text)
+        if key is None:
+            key = folded[text] = fold(text)
+        kind = KIND_VALUES.get(key)
         if kind is None:
             pc.add("unknown 安置方式 (kind of site)", row=r, column=header,
                    value=shown(raw),
@@ -392,9 +404,15 @@ def _kinds(
 def _yes_no(table: RawTable, pos: int, rows: list[int], pc: ProblemCollector) -> list[bool]:
     header = table.headers[pos]
     out: list[bool] = []
+    known: dict[str, bool] = {}  # texts already read (有/无): each parsed once
     for r, raw in zip(rows, _cells(table, pos, rows), strict=True):
+        if raw.__class__ is str and raw in known:
+            out.append(known[raw])  # type: ignore[index]
+            continue
         try:
             out.append(parse_yes_no(raw))
+            if raw.__class__ is str:
+                known[raw] = out[-1]  # type: ignore[index]
         except ValueError:
             pc.add("not a yes/no value", row=r, column=header, value=shown(raw),
                    fix=YES_NO_HELP)

@@ -37,8 +37,9 @@ from numpy.typing import NDArray
 from anzhi.core.errors import DataSourceError, InputError, ProblemCollector
 from anzhi.core.settings import get_settings
 from layers.guard import check_opened_driver, check_vector_file, too_big
-from layers.cells import (UNSAVED_FORMULA_FIX, UnsavedFormula, cell_text, fill_merged, is_blank,
-                          parse_number, sheet_marks, shown)
+from layers.cells import (UNSAVED_FORMULA_FIX, UnsavedFormula, blank_mask, cell_text,
+                          fast_sheet_rows, fill_merged, is_blank, open_workbook, parse_number,
+                          paused_gc, plain_number, sheet_marks, sheet_xml, shown)
 from layers.osmpoi import OSM_SUFFIXES, is_osm_file, read_osm_pois
 
 __all__ = [
@@ -46,6 +47,7 @@ __all__ = [
     "CSV_SUFFIXES",
     "VECTOR_SUFFIXES",
     "RawTable",
+    "column_cells",
     "Field",
     "fold",
     "header_keys",
@@ -316,9 +318,12 @@ def non_negative_numbers(
     if pos is None:
         return out
     header = table.headers[pos]
-    col = table.column(pos)
-    for k, r in enumerate(rows):
-        raw = col[r]
+    for k, (r, raw) in enumerate(zip(rows, column_cells(table, pos, rows), strict=True)):
+        v = plain_number(raw)  # ints and floats: the checks below, without parse_number
+        if v is not None and v >= 0 and (fix_whole is None or v.is_integer()) and (
+                max_value is None or v <= max_value):
+            out[k] = v
+            continue
         if isinstance(raw, UnsavedFormula):
             pc.add(f"a formula with no saved value, so the {label} is not in the file", row=r,
                    column=header, value=f"={raw.formula[:60]}", fix=UNSAVED_FORMULA_FIX)
@@ -349,13 +354,20 @@ def non_negative_numbers(
     return out
 
 
+def column_cells(table: RawTable, pos: int, rows: Sequence[int]) -> list[Any]:
+    """The cells of column ``pos`` for ``rows`` (row numbers of ``table.cells``), as a list."""
+    col = table.column(pos)
+    if len(col) == len(rows) and (col.index == rows).all():
+        return col.tolist()
+    return [col[r] for r in rows]
+
+
 def unsaved_formulas(table: RawTable, positions: Sequence[int], pc: ProblemCollector) -> None:
     """Record a problem for every formula without a saved value in the text columns at
     ``positions`` and blank it (numbers are reported by :func:`non_negative_numbers`)."""
     for pos in positions:
         col = table.column(pos)
-        hit = np.fromiter((isinstance(v, UnsavedFormula) for v in col), dtype=bool,
-                          count=len(col))
+        hit = np.array([isinstance(v, UnsavedFormula) for v in col.tolist()], dtype=bool)
         for r in col.index[hit]:
             raw = col[r]
             pc.add("a formula with no saved value, so the cell's text is not in the file",
@@ -424,16 +436,20 @@ class RawTable:
         of a template), geometry included."""
         if self.cells.empty or pos not in self.cells.columns:
             return
-        others = self.cells.drop(columns=[pos])
-        blank = others.map(is_blank).all(axis=1) if others.shape[1] else pd.Series(
-            True, index=self.cells.index)
-        self._drop_blank(blank)
+        self._drop_blank(self._all_blank([c for c in self.cells.columns if c != pos]))
 
     def drop_blank_rows(self) -> None:
         """Drop rows whose cells are all blank (and that have no geometry)."""
         if self.cells.empty:
             return
-        self._drop_blank(self.cells.map(is_blank).all(axis=1))
+        self._drop_blank(self._all_blank(list(self.cells.columns)))
+
+    def _all_blank(self, columns: list[Any]) -> pd.Series:
+        """True for the rows whose cells in ``columns`` are all blank (:func:`is_blank`)."""
+        blank = np.ones(len(self.cells), dtype=bool)
+        for c in columns:
+            blank &= blank_mask(self.cells[c].to_numpy(dtype=object))
+        return pd.Series(blank, index=self.cells.index)
 
     def _drop_blank(self, blank: pd.Series) -> None:
         """Drop the rows whose cells are ``blank`` and whose geometry is missing or empty."""
@@ -533,11 +549,9 @@ def _unzipped_size(p: Path) -> None:
 
 def _read_xlsx(p: Path, sheet: str | int | None) -> tuple[list[list[Any]], list[int], list[str]]:
     """Rows of one sheet (merged ranges filled, unsaved formulas marked) and the notes."""
-    import openpyxl
-
     _unzipped_size(p)
     try:
-        wb = openpyxl.load_workbook(p, read_only=True, data_only=True)
+        wb = open_workbook(p)
     except Exception as exc:  # openpyxl raises many types for a broken file
         raise DataSourceError(
             f"{p.name}: cannot open as an Excel workbook ({type(exc).__name__}: {exc}); "
@@ -545,16 +559,22 @@ def _read_xlsx(p: Path, sheet: str | int | None) -> tuple[list[list[Any]], list[
         ) from exc
     try:
         ws = wb[_pick_sheet(p.name, list(wb.sheetnames), sheet, "sheet")]
-        rows: list[list[Any]] = []
-        for r in ws.iter_rows(min_row=1, min_col=1, values_only=True):
+        member = getattr(ws, "_worksheet_path", None)  # openpyxl's part name of the sheet
+        data = sheet_xml(p, member if isinstance(member, str) else None)
+        strings = getattr(ws, "_shared_strings", None)  # openpyxl's, to read plain sheets fast
+        dates = getattr(wb, "_date_formats", None)
+        fast = None if data is None or strings is None or dates is None else fast_sheet_rows(
+            data, strings, set(dates), max_col=ws.max_column, max_row=ws.max_row,
+            max_rows=get_settings().max_table_rows + _HEADER_SCAN_ROWS)
+        rows: list[list[Any]] = [] if fast is None else fast
+        for r in ws.iter_rows(min_row=1, min_col=1, values_only=True) if fast is None else ():
             rows.append(list(r))
             if len(rows) % 65536 == 0:
                 _row_limit(p.name, len(rows))
         _row_limit(p.name, len(rows))
-        member = getattr(ws, "_worksheet_path", None)  # openpyxl's part name of the sheet
     finally:
         wb.close()
-    merged, unsaved = sheet_marks(p, member if isinstance(member, str) else None)
+    merged, unsaved = sheet_marks(p, None, data=data) if data is not None else ([], [])
     for r, c, formula in unsaved:
         if r <= len(rows):
             row = rows[r - 1]
@@ -694,6 +714,7 @@ def _frame_to_table(label: str, df: pd.DataFrame) -> RawTable:
     return RawTable(label, "vector", headers, cells, geometry, crs)
 
 
+@paused_gc()
 def read_table(
     path: str | Path,
     *,
