@@ -51,7 +51,7 @@ import json
 import os
 import shutil
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -402,6 +402,19 @@ def read_manifest(path: str | Path) -> Manifest:
                     counties=tuple(counties), split=split, shared=shared)
 
 
+def _file_hashes(files: Iterable[tuple[str, Path]], pc: ProblemCollector, *, who: str
+                 ) -> list[str]:
+    """``key=sha256`` of each input file of a cache key; a missing file is a problem."""
+    parts = []
+    for key, p in files:
+        if not p.is_file():
+            pc.add(f"{who}{key}: file {p} does not exist", column=key,
+                   fix="correct the path (relative to the manifest) or add the file")
+            continue
+        parts.append(f"{key.split('[')[0]}={file_sha256(p)}")
+    return parts
+
+
 def split_cache_key(man: Manifest, buffer_km: float) -> str:
     """The content key of a split-form province's county split (hex SHA-256): its files'
     SHA-256, the column and coordinate options, the buffer and :data:`SPLIT_VERSION`.
@@ -414,13 +427,8 @@ def split_cache_key(man: Manifest, buffer_km: float) -> str:
     assert man.split is not None
     src = man.split
     pc = ProblemCollector(file=man.path.name)
-    parts = [f"split-v{SPLIT_VERSION}", f"buffer_km={float(buffer_km)!r}"]
-    for key, p in src.files():
-        if not p.is_file():
-            pc.add(f"{key}: file {p} does not exist", column=key,
-                   fix="correct the path (relative to the manifest) or add the file")
-            continue
-        parts.append(f"{key.split('[')[0]}={file_sha256(p)}")
+    parts = [f"split-v{SPLIT_VERSION}", f"buffer_km={float(buffer_km)!r}",
+             *_file_hashes(src.files(), pc, who="")]
     pc.raise_if_any()
     parts += [f"{k}={getattr(src, k)}" for k in ("name_column", "prefecture_column", "coords",
                                                   "facility_coords", "crs")]
@@ -526,13 +534,8 @@ def county_cache_key(county: CountySpec, *, manifest: Path | str, rules: RuleSet
     """
     s = settings if settings is not None else get_settings()
     pc = ProblemCollector(file=Path(manifest).name)
-    parts: list[str] = [f"v{CACHE_VERSION}"]
-    for key, p in county.files():
-        if not p.is_file():
-            pc.add(f"county {county.name!r}: {key}: file {p} does not exist", column=key,
-                   fix="correct the path (relative to the manifest) or add the file")
-            continue
-        parts.append(f"{key.split('[')[0]}={file_sha256(p)}")
+    parts: list[str] = [f"v{CACHE_VERSION}",
+                        *_file_hashes(county.files(), pc, who=f"county {county.name!r}: ")]
     pc.raise_if_any()
     parts += [f"{k}={getattr(county, k)}" for k in _TEXT_KEYS]
     parts.append("rules=" + hashlib.sha256(repr(rules).encode("utf-8")).hexdigest())

@@ -231,16 +231,14 @@ def _render(v: Any, style: str) -> str | None:
 
 
 def _rendered(columns: Sequence[Sequence[Any]], styles: Sequence[str]) -> list[_Rendered]:
-    """Each column of ``columns`` as (codes, the ``<c>`` element of each distinct value,
-    which are empty): row ``i``'s cell is ``elements[codes[i]]`` (:func:`_render`)."""
+    """Each column of ``columns`` as (codes, rendered distinct values, which are empty): the
+    rendered value (:func:`_render`) of row ``i`` is ``bodies[codes[i]]``."""
     out: list[_Rendered] = []
     for col, style in zip(columns, styles, strict=True):
         cells = _as_cells(col)
         bodies = [_render(v, style) for v in cells.values]
         empty = np.array([b is None for b in bodies], dtype=bool)
-        # each distinct value's whole <c> element, reference left out (see _rows_xml)
-        elements = np.array(["<c/>" if b is None else "<c" + b for b in bodies], dtype=object)
-        out.append((cells.codes, elements, empty))
+        out.append((cells.codes, np.array([b or "" for b in bodies], dtype=object), empty))
     return out
 
 
@@ -249,20 +247,31 @@ def _rows_xml(first_row: int, cells: Sequence[_Rendered], pos: Sequence[int] | N
     """``<row>`` elements for rows ``pos`` of the rendered ``cells`` (:func:`_rendered`),
     numbered from ``first_row``; built column by column with NumPy object arrays.
 
-    A cell's reference (``r="B7"``) is optional in SpreadsheetML (ECMA-376 §18.3.1.4): cells
-    are written in order, each column's cell present (``<c/>`` when empty), so a cell's
-    whole element is one of its column's rendered values, gathered without building a string
-    per cell; Excel, WPS, LibreOffice and openpyxl place them by position.
+    Every cell keeps its reference (``r="B7"``: optional in SpreadsheetML, but readers such
+    as :mod:`layers.runs` look for it); each cell is three pieces laid side by side — the
+    column's ``<c r="B``, the row's ``7"`` and the value's rendered rest — joined once for
+    the whole block, so no string is built per cell.
     """
     idx = np.asarray(pos, dtype=np.intp)
     n = len(idx)
     if n == 0:
         return ""
-    parts = np.empty((n, len(cells) + 2), dtype=object)
-    parts[:, 0] = np.array([f'<row r="{r}">' for r in range(first_row, first_row + n)],
-                           dtype=object)
-    for j, (codes, elements, _empty) in enumerate(cells):
-        parts[:, j + 1] = elements[codes[idx]]
+    rs = np.array([str(r) for r in range(first_row, first_row + n)], dtype=object)
+    tail = rs + '"'
+    parts = np.empty((n, 3 * len(cells) + 2), dtype=object)
+    parts[:, 0] = '<row r="' + rs + '">'
+    for j, (codes, bodies, empty) in enumerate(cells):
+        c = codes[idx]
+        start = f'<c r="{get_column_letter(j + 1)}'
+        e = empty[c]
+        if e.any():
+            keep = ~e
+            parts[:, 3 * j + 1] = np.where(keep, start, "")
+            parts[:, 3 * j + 2] = np.where(keep, tail, "")
+        else:
+            parts[:, 3 * j + 1] = start
+            parts[:, 3 * j + 2] = tail
+        parts[:, 3 * j + 3] = bodies[c]  # "" for an empty cell
     parts[:, -1] = "</row>"
     return "".join(parts.ravel().tolist())
 

@@ -71,3 +71,16 @@ def test_cell_values_refuse_what_a_cell_cannot_hold() -> None:
                                                                          "a\ufffdb", 3]
     with pytest.raises(ValueError, match=r"Cannot convert \{'a': 1\} to Excel \(column 'x'"):
         cell_values([{"a": 1}], "x")
+
+
+def test_fast_rows_keep_every_cells_reference(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Readers that find cells by ``r="B7"`` (layers.runs, some spreadsheet tools) need it on
+    every written cell, as openpyxl writes it."""
+    import re
+    import zipfile
+
+    path = _write(tmp_path / "fast.xlsx", fast=True, mp=monkeypatch)
+    with zipfile.ZipFile(path) as zf:
+        xml = zf.read("xl/worksheets/sheet1.xml").decode("utf-8")
+    cells = re.findall(r"<c\b[^>]*>", xml)
+    assert cells and all(re.match(r'<c r="[A-Z]+\d+"', c) for c in cells), cells[:5]
