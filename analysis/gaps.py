@@ -43,6 +43,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pyproj
+import pyarrow as pa
 from scipy.spatial import cKDTree
 
 from anzhi.core.errors import InputError, Problem
@@ -612,7 +613,7 @@ def _capacity_step(sites: gpd.GeoDataFrame, s: _Sites, rt: _RuleTable, p: _Pairs
 
 
 def _reasons(s: _Sites, rt: _RuleTable, p: _Pairs, v: _Verdicts,
-             cap_info: dict[int, tuple[float, float, bool]]) -> tuple[list[str], list[str]]:
+             cap_info: dict[int, tuple[float, float, bool]]) -> tuple[pa.Array, pa.Array]:
     """The reason of every pair in Chinese and English (per row text)."""
     return reasons(list(v.status), rt.rules, p.ri, pop=s.pop[p.si], hh=s.hh[p.si], by_id=v.by_id,
                    radius_m=p.radius_m, dist_m=v.dist_m, time_min=v.time_min,
@@ -621,7 +622,7 @@ def _reasons(s: _Sites, rt: _RuleTable, p: _Pairs, v: _Verdicts,
 
 
 def _gap_table(sites: gpd.GeoDataFrame, s: _Sites, rt: _RuleTable, p: _Pairs, v: _Verdicts,
-               reasons: tuple[list[str], list[str]]) -> pd.DataFrame:
+               reasons: tuple[pa.Array, pa.Array]) -> pd.DataFrame:
     """The gap table (:data:`GAPS_COLUMNS`) from the pairs' verdicts and reasons."""
     population = pd.Series(s.pop[p.si])
     if population.notna().all() and (population == population.round()).all():
@@ -643,8 +644,8 @@ def _gap_table(sites: gpd.GeoDataFrame, s: _Sites, rt: _RuleTable, p: _Pairs, v:
         "nearest_facility_id": v.fid,
         "dist_m": v.dist_m.astype(float),
         "time_min": v.time_min.astype(float),
-        "reason": reasons[0],
-        "reason_en": reasons[1],
+        "reason": pd.array(reasons[0], dtype="str"),
+        "reason_en": pd.array(reasons[1], dtype="str"),
         "source": per_rule([r.source for r in rt.rules]),
         "clause": per_rule([r.clause for r in rt.rules]),
         "grade": per_rule([r.grade for r in rt.rules]),
