@@ -20,7 +20,7 @@ from __future__ import annotations
 import logging
 import tempfile
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -40,7 +40,7 @@ from geo.routing import access_table
 from geo.service import service_areas
 from layers.boundaries import read_polygons
 from layers.demo import DemoPaths, build_demo
-from layers.export import sort_gaps, write_outputs
+from layers.export import site_reading_order, sort_gaps, write_outputs
 from layers.facilities import combine_facilities, facilities_from_sites, read_facilities
 from layers.osmpoi import is_osm_file
 from layers.raster import bounds_window, check_dem, dem_coverage
@@ -597,7 +597,9 @@ def run_region(
     data = load_region(inputs)
     types = sorted(set(data.facilities["facility_type"]) | set(ruleset.facility_types))
     access = route_region(data, profile=profile, facility_types=types, progress=progress)
-    gaps, coverage = evaluate_region(data, access, ruleset)
+    # the sites in reading order, so the gap list comes out sorted (no sorted copy of it)
+    ordered = replace(data, sites=data.sites.iloc[site_reading_order(data.sites)])
+    gaps, coverage = evaluate_region(ordered, access, ruleset)
     hazard = screen_hazards(data)  # windows around the sites, not the whole DEM's slope
     # in the order the outputs are written, once (write_outputs then makes no sorted copy)
     gaps = sort_gaps(add_hazard_columns(gaps, hazard), ruleset)

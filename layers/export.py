@@ -57,6 +57,7 @@ __all__ = [
     "STATUS_LABELS",
     "write_outputs",
     "sort_gaps",
+    "site_reading_order",
     "csv_safe",
     "whole_counts",
     "COUNT_COLUMNS",
@@ -192,19 +193,33 @@ def _rule_order(gaps: pd.DataFrame, rules: RuleSet | None) -> dict[str, int]:
     return order
 
 
+def _text_codes(col: pd.Series) -> np.ndarray:
+    """Codes of a text column that sort as its values do ("" for missing, code-point order)."""
+    text = col.astype(str) if not isinstance(col.dtype, pd.StringDtype) else col
+    codes, _ = pd.factorize(text.fillna(""), sort=True)
+    return codes
+
+
+def site_reading_order(sites: pd.DataFrame) -> np.ndarray:
+    """Row positions of ``sites`` in reading order: county, township, site_id (stable).
+
+    A gap table evaluated on the sites in this order (site order, then rule order) is
+    already in :func:`sort_gaps` order, so no sorted copy of it is ever made.
+    """
+    keys = [_text_codes(sites[c]) if c in sites.columns else np.zeros(len(sites), dtype=np.int64)
+            for c in ("county", "township", "site_id")]
+    return np.lexsort(keys[::-1])
+
+
 def sort_gaps(gaps: pd.DataFrame, rules: RuleSet | None = None) -> pd.DataFrame:
     """The gap table sorted for reading: county, township, site_id, then rule order.
 
     Rule order is the rule set's when given, else the order of first appearance.
     """
     order = _rule_order(gaps, rules)
-    key = pd.DataFrame({
-        "county": gaps["county"].astype(str).to_numpy(),
-        "township": gaps["township"].astype(str).to_numpy(),
-        "site_id": gaps["site_id"].astype(str).to_numpy(),
-        "rule": gaps["rule_id"].astype(str).map(order).to_numpy(),
-    })
-    idx = key.sort_values(["county", "township", "site_id", "rule"], kind="stable").index
+    rank = gaps["rule_id"].astype(str).map(order).to_numpy()
+    keys = [_text_codes(gaps[c]) for c in ("county", "township", "site_id")]
+    idx = np.lexsort([rank, *keys[::-1]])  # stable: equal keys keep their order
     if np.array_equal(idx, np.arange(len(gaps))) and gaps.index.equals(pd.RangeIndex(len(gaps))):
         return gaps  # already in order (run_region sorts once): no second copy
     return gaps.iloc[idx].reset_index(drop=True)
