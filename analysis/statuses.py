@@ -338,8 +338,9 @@ def _capacity_text(rule: Rule, cap: tuple[float, float, bool], lang: str) -> str
     if c is None:
         return ""
     g_dem, g_cap, shared = cap
-    need = math.ceil(g_dem / c.max_per_unit - 1e-9)
-    short = max(need - g_cap, 0.0)
+    # a group whose demand or capacity is unknown is worded "?" rather than failing the whole list
+    need = math.ceil(g_dem / c.max_per_unit - 1e-9) if math.isfinite(g_dem) else math.nan
+    short = max(need - g_cap, 0.0) if math.isfinite(need) and math.isfinite(g_cap) else math.nan
     ft = label(rule.facility_type, lang)
     if lang == "zh":
         who = "3–5岁儿童" if c.demand == "children_3_5" else "人口"

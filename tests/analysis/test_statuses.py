@@ -94,3 +94,21 @@ def test_every_tricky_value_in_every_field(value: float) -> None:
     batch = [dict(base)] + [dict(base, **{f: value}) for f in
                             ("pop", "hh", "dist_m", "time_min", "snap_m")]
     _check(batch)
+
+
+@pytest.mark.parametrize("cap", [(float("nan"), 0.0, False), (400.0, float("nan"), True),
+                                 (float("inf"), 30.0, False), (400.0, 30.0, False)])
+def test_capacity_rows_with_unknown_numbers_are_worded_not_raised(
+        cap: tuple[float, float, bool]) -> None:
+    k = next(i for i, r in enumerate(RULES) if r.capacity is not None)
+    batch = [{"status": "gap_capacity", "rule_k": k, "pop": 1200.0, "hh": 300.0, "by_id": False,
+              "radius_m": 300.0, "dist_m": 0.0, "time_min": 0.0, "access_reason": "",
+              "snap_m": 0.0, "cap": cap, "served_type": ""}]
+    _check(batch)
+    zh, en = reasons(["gap_capacity"], RULES, np.array([k]), pop=np.array([1200.0]),
+                     hh=np.array([300.0]), by_id=np.zeros(1, dtype=bool),
+                     radius_m=np.array([300.0]), dist_m=np.zeros(1), time_min=np.zeros(1),
+                     access_reason=[""], snap_m=np.zeros(1), cap={0: cap}, served_type=[""])
+    known = all(np.isfinite(cap[:2]))
+    assert ("?" in en[0].as_py()) is not known
+    assert ("?" in zh[0].as_py()) is not known
